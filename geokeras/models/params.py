@@ -1,0 +1,268 @@
+"""Parameters of the ``model:`` and ``train:`` spec sections (no TensorFlow imports).
+
+The encoder plays the chart phi: R^n -> R^m of the manifold, the decoder its
+parameterisation psi: R^m -> R^n (Lei et al. 2018, section 1 of docs/paper-notes).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+from geokeras.registry import (
+    DECODERS,
+    ENCODERS,
+    LEARNING_RATE_SCHEDULES,
+    OPTIMIZERS,
+    SpecModel,
+    union_of,
+)
+
+ACTIVATIONS = (
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "softplus",
+    "tanh",
+    "sigmoid",
+    "linear",
+)
+Activation = Literal[ACTIVATIONS]  # type: ignore[valid-type]
+
+INITIALIZERS = (
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "orthogonal",
+)
+Initializer = Literal[INITIALIZERS]  # type: ignore[valid-type]
+
+# Keras layers a spec may never name: they run arbitrary Python or load code from disk.
+FORBIDDEN_KERAS_LAYERS = ("Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer")
+
+
+class DenseStackParams(SpecModel):
+    """Options shared by the dense (MLP) and convolutional stacks."""
+
+    activation: Activation = Field("relu", description="Activation after every hidden layer.")
+    negative_slope: NonNegativeFloat = Field(
+        0.2, description="Slope for x < 0 when activation is leaky_relu."
+    )
+    batch_norm: bool = Field(False, description="BatchNormalization after each hidden layer.")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout rate after each hidden layer.")
+    output_activation: Activation = Field("linear", description="Activation of the last layer.")
+    kernel_initializer: Initializer = Field("glorot_uniform", description="Keras initializer name.")
+
+
+@ENCODERS.register("mlp", implementation="geokeras.models.builder:build_mlp")
+@DECODERS.register("mlp", implementation="geokeras.models.builder:build_mlp")
+class MLPParams(DenseStackParams):
+    """A stack of Dense layers: hidden widths, then the output width (latent or ambient)."""
+
+    type: Literal["mlp"] = "mlp"
+    widths: list[PositiveInt] = Field(
+        default_factory=lambda: [64, 64], description="Hidden layer widths, input side first."
+    )
+
+
+@ENCODERS.register("conv", implementation="geokeras.models.builder:build_conv")
+@DECODERS.register("conv", implementation="geokeras.models.builder:build_conv")
+class ConvParams(DenseStackParams):
+    """Conv2D stack for images of shape [H, W, C]; as a decoder, Conv2DTranspose in reverse."""
+
+    type: Literal["conv"] = "conv"
+    filters: list[PositiveInt] = Field(
+        default_factory=lambda: [32, 64], description="Filters per convolution, input side first."
+    )
+    kernel_size: PositiveInt = Field(3, description="Square kernel size.")
+    strides: PositiveInt = Field(2, description="Stride of every convolution.")
+    dense: list[PositiveInt] = Field(
+        default_factory=list, description="Dense widths between the flattened maps and the code."
+    )
+
+
+class KerasLayerConfig(SpecModel):
+    """One Keras layer, as Keras serializes it: ``{class_name: Dense, config: {units: 8}}``."""
+
+    class_name: str = Field(description="Registered Keras layer name, e.g. Dense or Conv2D.")
+    config: dict[str, Any] = Field(default_factory=dict, description="The layer's constructor arguments.")
+
+    @field_validator("class_name")
+    @classmethod
+    def _not_forbidden(cls, value: str) -> str:
+        if value in FORBIDDEN_KERAS_LAYERS:
+            raise ValueError(
+                f"Keras layer {value!r} is not allowed in a spec: it can run arbitrary code. "
+                f"Forbidden: {', '.join(FORBIDDEN_KERAS_LAYERS)}."
+            )
+        return value
+
+
+@ENCODERS.register("keras_layers", implementation="geokeras.models.builder:build_keras_layers")
+@DECODERS.register("keras_layers", implementation="geokeras.models.builder:build_keras_layers")
+class KerasLayersParams(SpecModel):
+    """Any chain of registered Keras layers, deserialized with Keras safe mode on.
+
+    The last layer must produce the output width (latent_dim for the encoder, the ambient
+    dimension for the decoder); the builder checks it.
+    """
+
+    type: Literal["keras_layers"] = "keras_layers"
+    layers: list[KerasLayerConfig] = Field(min_length=1, description="Layers, input side first.")
+
+
+@DECODERS.register("mirror", implementation="geokeras.models.builder:build_mirror")
+class MirrorParams(SpecModel):
+    """The encoder's architecture reversed (hidden widths / filters in reverse order)."""
+
+    type: Literal["mirror"] = "mirror"
+
+
+EncoderSpec = union_of(ENCODERS)
+DecoderSpec = union_of(DECODERS)
+
+
+class ModelSpec(SpecModel):
+    """The autoencoder: encoder R^n -> R^latent_dim, decoder R^latent_dim -> R^n."""
+
+    latent_dim: PositiveInt = Field(description="Dimension m of the latent codes (the chart's range).")
+    encoder: EncoderSpec = Field(default_factory=MLPParams)
+    decoder: DecoderSpec = Field(default_factory=MirrorParams)
+
+
+# ----------------------------------------------------------------------------- training
+@LEARNING_RATE_SCHEDULES.register("exponential_decay")
+class ExponentialDecayParams(SpecModel):
+    """lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)."""
+
+    type: Literal["exponential_decay"] = "exponential_decay"
+    initial_learning_rate: PositiveFloat
+    decay_steps: PositiveInt
+    decay_rate: PositiveFloat
+    staircase: bool = False
+
+
+@LEARNING_RATE_SCHEDULES.register("cosine_decay")
+class CosineDecayParams(SpecModel):
+    """Cosine decay from initial_learning_rate to alpha * initial over decay_steps, optional warmup."""
+
+    type: Literal["cosine_decay"] = "cosine_decay"
+    initial_learning_rate: PositiveFloat
+    decay_steps: PositiveInt
+    alpha: NonNegativeFloat = 0.0
+    warmup_steps: NonNegativeInt = 0
+    warmup_target: Optional[PositiveFloat] = None
+
+
+@LEARNING_RATE_SCHEDULES.register("piecewise_constant")
+class PiecewiseConstantParams(SpecModel):
+    """values[i] for boundaries[i-1] < step <= boundaries[i]."""
+
+    type: Literal["piecewise_constant"] = "piecewise_constant"
+    boundaries: list[NonNegativeInt] = Field(min_length=1)
+    values: list[PositiveFloat] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _one_more_value(self) -> "PiecewiseConstantParams":
+        if len(self.values) != len(self.boundaries) + 1:
+            raise ValueError(
+                "expected len(values) == len(boundaries) + 1. Received: "
+                f"{len(self.values)} values and {len(self.boundaries)} boundaries."
+            )
+        return self
+
+
+LearningRate = Union[PositiveFloat, union_of(LEARNING_RATE_SCHEDULES)]
+
+
+class OptimizerBase(SpecModel):
+    learning_rate: LearningRate = Field(1e-3, description="A number or a schedule.")
+    clipnorm: Optional[PositiveFloat] = Field(None, description="Clip each gradient to this norm.")
+
+
+@OPTIMIZERS.register("adam")
+class AdamParams(OptimizerBase):
+    type: Literal["adam"] = "adam"
+    beta_1: float = Field(0.9, ge=0.0, lt=1.0)
+    beta_2: float = Field(0.999, ge=0.0, lt=1.0)
+    epsilon: PositiveFloat = 1e-7
+
+
+@OPTIMIZERS.register("adamw")
+class AdamWParams(AdamParams):
+    type: Literal["adamw"] = "adamw"  # type: ignore[assignment]
+    weight_decay: NonNegativeFloat = 4e-3
+
+
+@OPTIMIZERS.register("sgd")
+class SGDParams(OptimizerBase):
+    type: Literal["sgd"] = "sgd"
+    learning_rate: LearningRate = 1e-2
+    momentum: float = Field(0.0, ge=0.0, lt=1.0)
+    nesterov: bool = False
+
+
+@OPTIMIZERS.register("rmsprop")
+class RMSpropParams(OptimizerBase):
+    type: Literal["rmsprop"] = "rmsprop"
+    rho: float = Field(0.9, ge=0.0, lt=1.0)
+    momentum: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+OptimizerSpec = union_of(OPTIMIZERS)
+
+
+class LossSpec(SpecModel):
+    """(1/k) sum_i |x_i - psi(phi(x_i))|^2 (or MAE / Huber), plus l1 * mean |phi(x_i)|."""
+
+    reconstruction: Literal["mse", "mae", "huber"] = "mse"
+    code_l1: NonNegativeFloat = Field(0.0, description="Weight of the L1 penalty on the codes.")
+
+
+class EarlyStoppingSpec(SpecModel):
+    monitor: Literal["loss", "val_loss"] = "loss"
+    patience: PositiveInt = 10
+    min_delta: NonNegativeFloat = 0.0
+    restore_best_weights: bool = True
+
+
+class TrainSpec(SpecModel):
+    """How the autoencoder is fitted."""
+
+    epochs: PositiveInt = 100
+    batch_size: PositiveInt = 256
+    optimizer: OptimizerSpec = Field(default_factory=AdamParams)
+    loss: LossSpec = Field(default_factory=LossSpec)
+    validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="Share of samples held out for val_loss.")
+    shuffle: bool = True
+    early_stopping: Optional[EarlyStoppingSpec] = Field(None, description="null disables it.")
+    checkpoint_every: PositiveInt = Field(1, description="Epochs between checkpoints (for --resume).")
+    verbose: Literal[0, 1, 2] = Field(2, description="Keras progress: 0 silent, 1 bar, 2 a line per epoch.")
+
+
+class RuntimeSpec(SpecModel):
+    """Where and how TensorFlow runs."""
+
+    strategy: Literal["auto", "cpu", "gpu", "mirrored", "multi_worker"] = Field(
+        "auto", description="auto: the first GPU if present, else the CPU."
+    )
+    jit_compile: Union[Literal["auto"], bool] = Field(
+        "auto", description="XLA compilation of the train step; auto lets Keras decide."
+    )
+    mixed_precision: bool = Field(False, description="mixed_float16 on GPU (float32 variables).")
+    deterministic: bool = Field(True, description="Seed everything and enable TF op determinism.")

@@ -1,0 +1,136 @@
+"""Registries of named types: the vocabulary of the spec language.
+
+Wherever a spec offers a choice of implementation, a ``type:`` key names it, e.g.
+``manifold: {type: circle, radius: 2}``. Each choice point (``manifold``, ``encoder``,
+``optimizer``, ``evaluator``, ...) is a :class:`Registry` that maps a type name to
+
+* a pydantic model of that type's parameters (light: importing it never imports
+  TensorFlow, so ``geokeras validate`` stays fast), and
+* the dotted path of the implementation, imported only when the type is built.
+
+The dotted path is internal to geokeras: a spec can only ever name a registered type,
+never an import path, so loading a shared spec cannot run arbitrary code.
+
+Later modules extend a registry with the :meth:`Registry.register` decorator::
+
+    @MANIFOLDS.register("circle", implementation="geokeras.manifolds.curves:Circle")
+    class CircleParams(ManifoldParams):
+        type: Literal["circle"] = "circle"
+        radius: PositiveFloat = 1.0
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """One registered type: its name, its parameter model and where its code lives."""
+
+    name: str
+    params: type
+    implementation: str | None
+
+    def load(self) -> Any:
+        """Import and return the implementation (a class or a function)."""
+        if self.implementation is None:
+            raise LookupError(f"Type {self.name!r} has no implementation registered.")
+        module_name, _, attribute = self.implementation.partition(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+class Registry:
+    """Named types for one choice point of the spec language.
+
+    Args:
+        kind: what the registry holds, used in messages (``"manifold"``, ``"optimizer"``).
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, RegistryEntry] = {}
+
+    def register(self, name: str, *, implementation: str | None = None) -> Callable[[type], type]:
+        """Class decorator registering ``params`` (a pydantic model) under ``name``."""
+
+        def decorator(params: type) -> type:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} type {name!r} is registered twice.")
+            type_field = getattr(params, "model_fields", {}).get("type")
+            if type_field is None or type_field.default != name:
+                raise ValueError(
+                    f"The parameter model for {self.kind} type {name!r} must declare "
+                    f"`type: Literal[{name!r}] = {name!r}`."
+                )
+            self._entries[name] = RegistryEntry(name, params, implementation)
+            return params
+
+        return decorator
+
+    def names(self) -> list[str]:
+        """Registered type names, sorted."""
+        return sorted(self._entries)
+
+    def params_models(self) -> list[type]:
+        """The registered parameter models, in name order."""
+        return [self._entries[name].params for name in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __getitem__(self, name: str) -> RegistryEntry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise KeyError(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: object) -> str:
+        """A message for an unknown type name, with a did-you-mean suggestion."""
+        message = (
+            f"Unknown {self.kind} type {name!r}. Expected one of: "
+            f"{', '.join(self.names()) or '(none registered)'}."
+        )
+        suggestion = did_you_mean(str(name), self.names())
+        return f"{message}{suggestion}"
+
+    def build(self, params: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call the implementation of ``params.type`` with ``params`` and extra arguments."""
+        return self[params.type].load()(params, *args, **kwargs)
+
+
+class SpecModel(BaseModel):
+    """Base of every spec section and parameter model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def union_of(registry: Registry) -> Any:
+    """The pydantic type accepting any registered type of ``registry``, chosen by ``type``.
+
+    Call it after every type of the registry is registered: the union is fixed then.
+    """
+    return Annotated[Union[tuple(registry.params_models())], Field(discriminator="type")]
+
+
+def did_you_mean(received: str, candidates: list[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(received, candidates, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+MANIFOLDS = Registry("manifold")
+NOISES = Registry("noise")
+EMBEDDINGS = Registry("embedding")
+ENCODERS = Registry("encoder")
+DECODERS = Registry("decoder")
+OPTIMIZERS = Registry("optimizer")
+LEARNING_RATE_SCHEDULES = Registry("learning-rate schedule")
+EVALUATORS = Registry("evaluator")
+OT_SOURCES = Registry("OT source")
+OT_SOLVERS = Registry("OT solver")

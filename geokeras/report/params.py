@@ -1,0 +1,15 @@
+"""Parameters of the ``report:`` spec section."""
+
+from __future__ import annotations
+
+from pydantic import Field, PositiveInt
+
+from geokeras.registry import SpecModel
+
+
+class ReportSpec(SpecModel):
+    """What the run directory's report.md shows."""
+
+    figures: bool = Field(True, description="Write figures/*.png and show them in report.md.")
+    dpi: PositiveInt = Field(110, description="Resolution of the PNG figures.")
+    max_points: PositiveInt = Field(4000, description="Points drawn at most per scatter plot.")
