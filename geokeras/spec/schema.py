@@ -7,9 +7,16 @@ TensorFlow.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
 
-from pydantic import Field, NonNegativeInt, field_validator
+import yaml
+from pydantic import Field, NonNegativeInt, PrivateAttr, field_validator
+
+from geokeras.errors import KeyPath, SpecError
 
 from geokeras.evaluate.params import EvaluatorSpec, ReconstructionParams
 from geokeras.manifolds.params import ManifoldSpec
@@ -23,8 +30,25 @@ SPEC_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
+@dataclass(frozen=True)
+class SpecOrigin:
+    """Where a resolved spec came from: its file, its text, the overrides, key positions."""
+
+    path: Optional[Path]
+    text: str
+    overrides: tuple[str, ...]
+    positions: Any  # geokeras.spec.yaml_source.Positions
+
+
 class Spec(SpecModel):
-    """One experiment: manifold, autoencoder, training, evaluation, runtime and report."""
+    """One experiment: manifold, autoencoder, training, evaluation, runtime and report.
+
+    A ``Spec`` returned by :func:`geokeras.load_spec` is *resolved*: ``extends`` merged,
+    overrides applied, every default filled in. It remembers its origin, so that errors
+    found later (when building the model, say) still point at file:line:column.
+    """
+
+    _origin: Optional[SpecOrigin] = PrivateAttr(None)
 
     spec_version: int = Field(SPEC_VERSION, description="Version of the spec language.")
     name: str = Field(
@@ -49,6 +73,42 @@ class Spec(SpecModel):
     runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
     report: ReportSpec = Field(default_factory=ReportSpec)
 
+    # ------------------------------------------------------------------ identity
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved spec as plain JSON-compatible data, ``type`` first in each mapping."""
+        return _type_first(self.model_dump(mode="json"))
+
+    def to_yaml(self) -> str:
+        """The resolved spec as YAML (every default written out)."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON of the resolved spec (sorted keys, no spaces)."""
+        canonical = json.dumps(
+            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    @property
+    def run_name(self) -> str:
+        """``<name>-<first 12 hex digits of the content hash>``: the run directory's name."""
+        return f"{self.name}-{self.content_hash[:12]}"
+
+    @property
+    def origin(self) -> Optional[SpecOrigin]:
+        return self._origin
+
+    def with_origin(self, origin: SpecOrigin) -> "Spec":
+        self._origin = origin
+        return self
+
+    def error(self, message: str, path: KeyPath) -> SpecError:
+        """A :class:`SpecError` at ``path``, located in the spec file when known."""
+        location = self._origin.positions.locate(path) if self._origin else None
+        return SpecError(message, path, location)
+
+    # ------------------------------------------------------------------ validators
     @field_validator("evaluate", mode="before")
     @classmethod
     def _names_to_mappings(cls, value: Any) -> Any:
@@ -77,6 +137,16 @@ class Spec(SpecModel):
                 "of geokeras."
             )
         return value
+
+
+def _type_first(value: Any) -> Any:
+    if isinstance(value, dict):
+        ordered = {"type": value["type"]} if "type" in value else {}
+        ordered.update((key, _type_first(item)) for key, item in value.items() if key != "type")
+        return ordered
+    if isinstance(value, list):
+        return [_type_first(item) for item in value]
+    return value
 
 
 def json_schema() -> dict[str, Any]:
