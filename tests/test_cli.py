@@ -1,0 +1,102 @@
+"""The command line: exit codes, messages, and no run directory left by bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from geokeras.cli import main
+from geokeras.spec import json_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GOOD = """\
+spec_version: 1
+name: cli-spec
+manifold: {type: circle, samples: 64}
+model: {latent_dim: 2, encoder: {type: mlp, widths: [4]}}
+train: {epochs: 1, batch_size: 32, verbose: 0}
+evaluate: [{type: reconstruction, samples: 32}]
+report: {figures: false}
+"""
+
+
+def write(directory: Path, text: str, name: str = "spec.yaml") -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_validate_ok_and_bad(tmp_path, capsys):
+    good = write(tmp_path, GOOD)
+    bad = write(tmp_path, GOOD.replace("latent_dim: 2", "latent_dim: -2"), "bad.yaml")
+    assert main(["validate", str(good)]) == 0
+    assert "ok (cli-spec-" in capsys.readouterr().out
+    assert main(["validate", str(good), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:4:" in err and "model.latent_dim" in err and "Received: -2" in err
+    assert "Traceback" not in err
+
+
+def test_render_prints_resolved_yaml_with_hash(tmp_path, capsys):
+    assert main(["render", str(write(tmp_path, GOOD)), "seed=4"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# cli-spec-") and "# sha256: " in out
+    assert "seed: 4" in out and "samples: 64" in out
+
+
+def test_schema_matches_the_committed_file(capsys):
+    assert main(["schema"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json_schema()
+    committed = json.loads((ROOT / "schema" / "geokeras.schema.json").read_text())
+    assert committed == printed, "regenerate with: geokeras schema -o schema/geokeras.schema.json"
+    assert printed["properties"]["manifold"]["description"].startswith("The data")
+
+
+@pytest.mark.parametrize(
+    "replace, fragment",
+    [
+        (("manifold: {type: circle", "manifold: {type: circle, radius: -1"), "manifold.radius"),
+        (("type: mlp", "type: mpl"), "model.encoder.type"),
+        (("widths: [4]", "widths: [4, 0]"), "model.encoder.widths[1]"),
+        (("epochs: 1", "epoch: 1"), "train.epoch"),
+        (("name: cli-spec", "name: cli-spec\nextends: missing.yaml"), "extends"),
+    ],
+)
+def test_run_with_bad_spec_exits_2_and_writes_nothing(tmp_path, capsys, replace, fragment):
+    spec = write(tmp_path, GOOD.replace(*replace))
+    out = tmp_path / "run"
+    assert main(["run", str(spec), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and str(spec) in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [spec]
+
+
+def test_bad_override_exits_2(tmp_path, capsys):
+    spec = write(tmp_path, GOOD)
+    assert main(["run", str(spec), "train.epochs=zero", "-o", str(tmp_path / "run")]) == 2
+    assert "<command line> 'train.epochs=zero': train.epochs" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_spec_file_exits_2(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "none.yaml")]) == 2
+    assert "no such spec file" in capsys.readouterr().err
+
+
+def test_compare_needs_run_directories(tmp_path, capsys):
+    assert main(["compare", str(tmp_path)]) == 2
+    assert "expected a finished run directory" in capsys.readouterr().err
+
+
+def test_console_script_exit_code_without_traceback(tmp_path):
+    bad = write(tmp_path, "name: [\n")
+    result = subprocess.run([sys.executable, "-m", "geokeras.cli", "validate", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "malformed YAML" in result.stderr and "Traceback" not in result.stderr
