@@ -1,0 +1,102 @@
+"""Evaluators: each turns a trained autoencoder and its data into a plain metrics dict.
+
+An evaluator is registered in :data:`geokeras.registry.EVALUATORS` with a parameter model
+(``evaluate/params.py``) and an implementation ``f(params, context) -> dict``.
+:func:`run_evaluators` runs a spec's list of them. Importing this package never imports
+TensorFlow; an evaluator's module is imported when it runs.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from geokeras.errors import SpecError
+from geokeras.evaluate import params as _params  # registers the evaluator types
+from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.registry import EVALUATORS
+
+__all__ = ["EvaluationContext", "derived_seed", "run_evaluators", "plain_metrics"]
+
+del _params
+
+
+def run_evaluators(evaluator_specs: Sequence[Any], context: EvaluationContext) -> dict[str, dict]:
+    """Run each evaluator in order; return ``{evaluator type: its metrics}``.
+
+    Args:
+        evaluator_specs: the spec's ``evaluate`` list: parameter models (as validated by
+            the spec), or mappings ``{"type": name, ...}``, or bare names.
+        context: the trained models, the data and the report settings.
+
+    Returns:
+        ``{name: {metric: number}}``, every value a plain Python ``int``/``float``/``bool``/
+        ``str`` (or list / dict of them), ready for ``json.dump``.
+    """
+    results: dict[str, dict] = {}
+    for index, spec in enumerate(evaluator_specs):
+        params = _as_params(spec, index)
+        if params.type in results:
+            raise ValueError(f"Evaluator {params.type!r} appears twice in the evaluate list.")
+        metrics = EVALUATORS[params.type].load()(params, context)
+        if not isinstance(metrics, Mapping):
+            raise TypeError(
+                f"Evaluator {params.type!r} must return a dict of metrics. "
+                f"Received: {type(metrics).__name__}."
+            )
+        results[params.type] = plain_metrics(metrics, params.type)
+    return results
+
+
+def _as_params(spec: Any, index: int) -> Any:
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if isinstance(spec, Mapping):
+        name = spec.get("type")
+        if name not in EVALUATORS:
+            raise SpecError(EVALUATORS.unknown_message(name), ("evaluate", index, "type"))
+        try:
+            return EVALUATORS[name].params.model_validate(dict(spec))
+        except ValidationError as error:
+            detail = error.errors()[0]
+            raise SpecError(
+                f"{detail['msg']}. Received: {detail.get('input')!r}.",
+                ("evaluate", index, *detail["loc"]),
+            ) from None
+    if getattr(spec, "type", None) not in EVALUATORS:
+        raise SpecError(
+            EVALUATORS.unknown_message(getattr(spec, "type", spec)), ("evaluate", index, "type")
+        )
+    return spec
+
+
+def plain_metrics(value: Any, where: str = "metrics") -> Any:
+    """``value`` with numpy scalars and arrays turned into Python numbers and lists.
+
+    Raises:
+        TypeError: for anything that is not a number, bool, string, None, or a list /
+            mapping of them (``where`` names the offending entry).
+    """
+    if isinstance(value, Mapping):
+        return {str(key): plain_metrics(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, np.ndarray):
+        return plain_metrics(value.tolist(), where)
+    if isinstance(value, (list, tuple)):
+        return [plain_metrics(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    raise TypeError(
+        f"Expected a JSON-serializable metric (number, bool, string, list, dict) at {where}. "
+        f"Received: {type(value).__name__}."
+    )
+

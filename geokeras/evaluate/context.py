@@ -1,0 +1,89 @@
+"""What an evaluator receives: the trained models, the data, the seed and the report settings."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from geokeras.manifolds.base import Manifold, check_seed
+from geokeras.report.params import ReportSpec
+
+
+def derived_seed(seed: int, purpose: str) -> int:
+    """A seed for one purpose of a run, independent of ``seed`` itself and of other purposes.
+
+    ``SeedSequence([seed, crc32(purpose)])`` hashes both into a new 63-bit seed, so the
+    held-out samples of ``derived_seed(seed, "evaluate.reconstruction")`` are drawn from a
+    different stream than the training samples drawn with ``seed`` (independent, never the
+    same points), and are the same in every run with that seed.
+    """
+    entropy = [check_seed(seed), zlib.crc32(purpose.encode("utf-8"))]
+    state = np.random.SeedSequence(entropy).generate_state(2, dtype=np.uint32)
+    return (int(state[0]) << 31) ^ int(state[1])
+
+
+@dataclass
+class EvaluationContext:
+    """Everything an evaluator may use; evaluators return metrics and append figures.
+
+    Attributes:
+        manifold: the data's manifold (draws held-out samples, offers ground truth).
+        encoder: keras.Model, R^ambient_dim -> R^latent_dim (the chart phi).
+        decoder: keras.Model, R^latent_dim -> R^ambient_dim (the parameterisation psi).
+        autoencoder: keras.Model, decoder after encoder.
+        x_train: the training samples, shape=[n, ambient_dim].
+        seed: the run's seed; evaluators derive their own with :func:`derived_seed`.
+        report: the ``report:`` spec section (figures on or off, dpi, max_points).
+        figures_dir: where evaluators save PNGs (``<run dir>/figures``); ``None`` draws no
+            figures.
+        figures: ``(title, path)`` of every figure written, in order, the path relative to
+            the run directory (``figures_dir``'s parent) with forward slashes, e.g.
+            ``"figures/reconstruction.png"``: ready for ``render_report``, and still right
+            after the staging folder is renamed.
+        predict_batch_size: batch size of ``model.predict`` calls.
+    """
+
+    manifold: Manifold
+    encoder: Any
+    decoder: Any
+    autoencoder: Any
+    x_train: np.ndarray
+    seed: int
+    report: ReportSpec = field(default_factory=ReportSpec)
+    figures_dir: Optional[Path] = None
+    figures: list[tuple[str, str]] = field(default_factory=list)
+    predict_batch_size: int = 1024
+
+    def __post_init__(self) -> None:
+        self.seed = check_seed(self.seed)
+        if self.figures_dir is not None:
+            self.figures_dir = Path(self.figures_dir)
+
+    @property
+    def draws_figures(self) -> bool:
+        """True when figures are wanted: a ``figures_dir`` is set and ``report.figures`` is on."""
+        return self.figures_dir is not None and bool(self.report.figures)
+
+    def figure_path(self, name: str) -> Optional[Path]:
+        """``figures_dir/<name>.png`` (the folder created), or ``None`` when no figures are drawn."""
+        if not self.draws_figures:
+            return None
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise ValueError(f"Expected a plain file name for a figure. Received: name={name!r}.")
+        assert self.figures_dir is not None
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        return self.figures_dir / f"{name}.png"
+
+    def add_figure(self, title: str, path: Union[str, Path]) -> None:
+        """Record a figure written under ``figures_dir``, for report.md."""
+        if self.figures_dir is None:
+            raise ValueError(
+                f"Expected a figures_dir to record a figure. "
+                f"Received: figures_dir=None, path={str(path)!r}."
+            )
+        root = self.figures_dir.resolve().parent
+        self.figures.append((title, Path(path).resolve().relative_to(root).as_posix()))

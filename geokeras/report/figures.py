@@ -1,0 +1,382 @@
+"""Figures of a run: training curves, data vs reconstruction, latent codes, the manifold.
+
+Every function writes one PNG and returns its path. Figures are drawn on an explicit Agg
+canvas (``matplotlib.figure.Figure`` + ``FigureCanvasAgg``), never through ``pyplot``: no
+global backend is switched, no window opens, nothing leaks between figures, and it works on
+machines without a display. matplotlib is imported inside the functions, so importing
+``geokeras.report`` does not import it.
+
+Conventions: labelled axes and titles; continuous values (the manifold parameter) in
+``viridis``; categorical lines in the Okabe-Ito palette (Okabe & Ito 2008, *Color Universal
+Design*), both readable with the common colour-vision deficiencies. Scatter plots show at
+most ``max_points`` points, a subsample drawn without replacement by a seeded
+``Generator(PCG64(seed))``. Data of more than 3 dimensions is shown through its first 3
+principal components (PCA of the data, by SVD of the centred points), and the title says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from geokeras.manifolds.base import check_count, check_seed
+
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#009E73",  # bluish green
+    "#E69F00",  # orange
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+"""The Okabe-Ito colour-blind-safe palette, in the order lines are drawn."""
+
+CONTINUOUS_COLORMAP = "viridis"
+
+PathLike = Union[str, Path]
+
+_SINGLE = (6.4, 4.8)
+_DOUBLE = (11.0, 4.8)
+_POINT_SIZE = 6.0
+
+
+# ----------------------------------------------------------------- helpers
+def _figure(figsize: tuple[float, float]) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Any, path: PathLike, dpi: int) -> Path:
+    dpi = check_count("dpi", dpi)
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"Expected a path ending in .png. Received: path={str(path)!r}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi, format="png")
+    return path
+
+
+def _points(name: str, value: Any, min_dim: int = 1) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] < min_dim:
+        raise ValueError(
+            f"Expected `{name}` of shape [n, dim] with n >= 1 and dim >= {min_dim}. "
+            f"Received: shape={list(np.shape(value))}."
+        )
+    return array
+
+
+def _parameters(parameters: Any, count: int) -> Optional[np.ndarray]:
+    if parameters is None:
+        return None
+    array = _points("parameters", parameters)
+    if array.shape[0] != count:
+        raise ValueError(
+            f"Expected one row of `parameters` per point ({count}). "
+            f"Received: parameters.shape={list(array.shape)}."
+        )
+    return array
+
+
+def _subsample(count: int, max_points: int, seed: int) -> np.ndarray:
+    """Indices of at most ``max_points`` of ``count`` points, seeded, in increasing order."""
+    max_points = check_count("max_points", max_points)
+    if count <= max_points:
+        return np.arange(count)
+    rng = np.random.Generator(np.random.PCG64(check_seed(seed)))
+    return np.sort(rng.choice(count, size=max_points, replace=False))
+
+
+def _projection(reference: np.ndarray) -> tuple[Any, str]:
+    """A map to at most 3 coordinates, fitted on ``reference``, and words saying which."""
+    dim = reference.shape[1]
+    if dim <= 3:
+        return (lambda points: points), ""
+    mean = reference.mean(axis=0)
+    _, _, vt = np.linalg.svd(reference - mean, full_matrices=False)
+    components = vt[:3].T  # shape=[dim, 3]
+    words = f" (first 3 principal components of the data; ambient dim {dim})"
+    return (lambda points: (points - mean) @ components), words
+
+
+def _colour_label(parameters: Optional[np.ndarray], parameter_label: Optional[str]) -> str:
+    if parameters is None:
+        return ""
+    if parameter_label:
+        return parameter_label
+    if parameters.shape[1] == 1:
+        return "manifold parameter"
+    return f"manifold parameter 1 of {parameters.shape[1]}"
+
+
+def _scatter(
+    axes: Any, coords: np.ndarray, colours: Optional[np.ndarray], limits: Any = None, **keys: Any
+) -> Any:
+    """Scatter 1-3 coordinates on ``axes`` (a 3-D axes for 3), coloured by ``colours``."""
+    style: dict[str, Any] = {"s": _POINT_SIZE, "linewidths": 0}
+    if colours is None:
+        style["color"] = keys.pop("color", OKABE_ITO[0])
+    else:
+        style.update(c=colours, cmap=CONTINUOUS_COLORMAP, vmin=np.nanmin(colours), vmax=np.nanmax(colours))
+    style.update(keys)
+    dim = coords.shape[1]
+    if dim == 3:
+        artist = axes.scatter(coords[:, 0], coords[:, 1], coords[:, 2], depthshade=False, **style)
+        axes.set_xlabel("x1")
+        axes.set_ylabel("x2")
+        axes.set_zlabel("x3")
+    else:
+        artist = axes.scatter(coords[:, 0], coords[:, 1], **style)
+        axes.set_xlabel("x1")
+        axes.set_ylabel("x2")
+        axes.set_aspect("equal", adjustable="datalim" if limits is None else "box")
+    if limits is not None:
+        for setter, (low, high) in zip(("set_xlim", "set_ylim", "set_zlim"), limits):
+            getattr(axes, setter)(low, high)
+    if dim == 3:
+        # Equal units on the three axes (a flat set looks flat), but never thinner than a
+        # tenth of the box so that its spread stays visible.
+        getters = (axes.get_xlim, axes.get_ylim, axes.get_zlim)
+        spans = np.array([high - low for low, high in (getter() for getter in getters)])
+        aspect = np.maximum(spans / spans.max(), 0.1)
+        axes.set_box_aspect(aspect)
+        from matplotlib.ticker import MaxNLocator
+
+        for axis, ratio in zip((axes.xaxis, axes.yaxis, axes.zaxis), aspect):
+            axis.set_major_locator(MaxNLocator(nbins=max(2, int(round(5 * ratio)))))
+    return artist
+
+
+def _limits(*point_sets: np.ndarray) -> list[tuple[float, float]]:
+    stacked = np.concatenate([points[np.all(np.isfinite(points), axis=1)] for points in point_sets])
+    if stacked.size == 0:
+        return [(-1.0, 1.0)] * point_sets[0].shape[1]
+    low, high = stacked.min(axis=0), stacked.max(axis=0)
+    pad = 0.05 * np.maximum(high - low, 1e-12)
+    return list(zip(low - pad, high + pad))
+
+
+# ----------------------------------------------------------------- figures
+def plot_training_curves(history: Mapping[str, Sequence[float]], path: PathLike, dpi: int = 110) -> Path:
+    """The loss per epoch (and every other ``*loss`` series, e.g. ``val_loss``), log y-scale.
+
+    Args:
+        history: ``keras.callbacks.History.history``: ``{"loss": [per epoch], ...}``; must
+            contain ``"loss"``. Series not ending in ``loss`` are not drawn.
+        path: the PNG to write.
+        dpi: resolution.
+
+    The y-axis is logarithmic unless some loss is <= 0 (then linear, and the title says so).
+    """
+    if "loss" not in history:
+        raise ValueError(f"Expected a history with a 'loss' series. Received keys: {sorted(history)}.")
+    names = ["loss"] + sorted(key for key in history if key.endswith("loss") and key != "loss")
+    series = {name: np.asarray(history[name], dtype=np.float64).ravel() for name in names}
+    if series["loss"].size == 0:
+        raise ValueError("Expected at least one epoch in history['loss']. Received an empty list.")
+    figure = _figure(_SINGLE)
+    axes = figure.add_subplot()
+    for colour, (name, values) in zip(OKABE_ITO, series.items()):
+        epochs = np.arange(1, values.size + 1)
+        marker = "o" if values.size <= 30 else None
+        axes.plot(epochs, values, color=colour, label=name, marker=marker, markersize=3)
+    finite = np.concatenate([values[np.isfinite(values)] for values in series.values()])
+    log_scale = finite.size > 0 and bool(np.all(finite > 0))
+    if log_scale:
+        axes.set_yscale("log")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("loss" + (" (log scale)" if log_scale else ""))
+    axes.set_title("Training loss" + ("" if log_scale else " (linear scale: some loss <= 0)"))
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    return _save(figure, path, dpi)
+
+
+def plot_reconstruction(
+    x: Any,
+    x_hat: Any,
+    parameters: Any,
+    path: PathLike,
+    dpi: int = 110,
+    max_points: int = 4000,
+    *,
+    seed: int = 0,
+    parameter_label: Optional[str] = None,
+) -> Path:
+    """Data X beside its reconstruction X^ = psi(phi(X)), both coloured by the parameter.
+
+    Args:
+        x: the data, shape=[n, D].
+        x_hat: the reconstruction, shape=[n, D].
+        parameters: the manifold parameters of x, shape=[n, k] (colour: first column), or None.
+        path: the PNG to write.
+        dpi: resolution.
+        max_points: points drawn at most (the same subsample in both panels).
+        seed: seeds the subsample.
+        parameter_label: names the colour scale (e.g. ``"theta"``).
+
+    D = 1: value against the parameter (or the sample index), data and reconstruction
+    overlaid. D = 2 or 3: two panels on the same axis limits. D > 3: both projected onto the
+    first 3 principal components of the data.
+    """
+    x = _points("x", x)
+    x_hat = _points("x_hat", x_hat)
+    if x_hat.shape != x.shape:
+        raise ValueError(
+            f"Expected x and x_hat of the same shape. Received: x.shape={list(x.shape)}, "
+            f"x_hat.shape={list(x_hat.shape)}."
+        )
+    parameters = _parameters(parameters, x.shape[0])
+    keep = _subsample(x.shape[0], max_points, seed)
+    x, x_hat = x[keep], x_hat[keep]
+    parameters = None if parameters is None else parameters[keep]
+    colours = None if parameters is None else parameters[:, 0]
+    label = _colour_label(parameters, parameter_label)
+
+    if x.shape[1] == 1:
+        figure = _figure(_SINGLE)
+        axes = figure.add_subplot()
+        abscissa = np.arange(x.shape[0]) if colours is None else colours
+        for values, colour, name in ((x, OKABE_ITO[0], "data"), (x_hat, OKABE_ITO[1], "reconstruction")):
+            axes.scatter(abscissa, values[:, 0], s=_POINT_SIZE, color=colour, label=name, linewidths=0)
+        axes.set_xlabel(label or "sample index")
+        axes.set_ylabel("x1")
+        axes.legend(markerscale=2)
+        axes.set_title("Data vs reconstruction")
+        return _save(figure, path, dpi)
+
+    project, words = _projection(x)
+    data, recon = project(x), project(x_hat)
+    projection = "3d" if data.shape[1] == 3 else None
+    limits = _limits(data, recon)
+    figure = _figure(_DOUBLE)
+    artist = None
+    for index, (points, title) in enumerate(((data, "data"), (recon, "reconstruction"))):
+        axes = figure.add_subplot(1, 2, index + 1, projection=projection)
+        artist = _scatter(axes, points, colours, limits)
+        axes.set_title(title)
+        if words:
+            axes.set_xlabel("PC1")
+            axes.set_ylabel("PC2")
+            axes.set_zlabel("PC3")
+    if colours is not None:
+        figure.colorbar(artist, ax=figure.axes, label=label, shrink=0.8)
+    figure.suptitle(f"Data vs reconstruction{words or ' (ambient coordinates)'}")
+    return _save(figure, path, dpi)
+
+
+def plot_latent_codes(
+    codes: Any,
+    parameters: Any,
+    path: PathLike,
+    dpi: int = 110,
+    max_points: int = 4000,
+    *,
+    seed: int = 0,
+    parameter_label: Optional[str] = None,
+) -> Path:
+    """The latent codes phi(x), against or coloured by the manifold parameter of x.
+
+    Args:
+        codes: shape=[n, latent_dim].
+        parameters: shape=[n, k] (first column used), or None.
+
+    latent_dim = 1: the code against the parameter (a monotone graph for a curve encoded
+    homeomorphically onto an interval; a histogram of the codes without parameters).
+    latent_dim = 2: a scatter coloured by the parameter. latent_dim > 2: the first two
+    coordinates, and the title says so.
+    """
+    codes = _points("codes", codes)
+    parameters = _parameters(parameters, codes.shape[0])
+    keep = _subsample(codes.shape[0], max_points, seed)
+    codes = codes[keep]
+    parameters = None if parameters is None else parameters[keep]
+    label = _colour_label(parameters, parameter_label)
+    latent_dim = codes.shape[1]
+    figure = _figure(_SINGLE)
+    axes = figure.add_subplot()
+    if latent_dim == 1:
+        if parameters is None:
+            axes.hist(codes[:, 0], bins=min(60, max(10, codes.shape[0] // 20)), color=OKABE_ITO[0])
+            axes.set_xlabel("latent code z1")
+            axes.set_ylabel("count")
+            axes.set_title("Latent codes (1-D): histogram")
+        else:
+            axes.scatter(parameters[:, 0], codes[:, 0], s=_POINT_SIZE, color=OKABE_ITO[0], linewidths=0)
+            axes.set_xlabel(label)
+            axes.set_ylabel("latent code z1")
+            axes.set_title("Latent code vs manifold parameter")
+        axes.grid(True, alpha=0.3)
+        return _save(figure, path, dpi)
+    colours = None if parameters is None else parameters[:, 0]
+    artist = _scatter(axes, codes[:, :2], colours)
+    axes.set_xlabel("latent code z1")
+    axes.set_ylabel("latent code z2")
+    title = "Latent codes" if latent_dim == 2 else f"Latent codes: first 2 of {latent_dim} coordinates"
+    axes.set_title(title)
+    if colours is not None:
+        figure.colorbar(artist, ax=axes, label=label)
+    return _save(figure, path, dpi)
+
+
+def plot_manifold(
+    points: Any,
+    parameters: Any,
+    path: PathLike,
+    dpi: int = 110,
+    max_points: int = 4000,
+    *,
+    seed: int = 0,
+    parameter_label: Optional[str] = None,
+    title: str = "Data",
+) -> Path:
+    """The data points coloured by the manifold parameter.
+
+    Args:
+        points: shape=[n, D]. D = 1: value against the parameter (or a histogram);
+            D = 2, 3: a scatter; D > 3: the first 3 principal components (title says so).
+        parameters: shape=[n, k] (first column used), or None.
+    """
+    points = _points("points", points)
+    parameters = _parameters(parameters, points.shape[0])
+    keep = _subsample(points.shape[0], max_points, seed)
+    points = points[keep]
+    parameters = None if parameters is None else parameters[keep]
+    colours = None if parameters is None else parameters[:, 0]
+    label = _colour_label(parameters, parameter_label)
+    figure = _figure(_SINGLE)
+    if points.shape[1] == 1:
+        axes = figure.add_subplot()
+        if colours is None:
+            axes.hist(points[:, 0], bins=min(60, max(10, points.shape[0] // 20)), color=OKABE_ITO[0])
+            axes.set_xlabel("x1")
+            axes.set_ylabel("count")
+        else:
+            axes.scatter(colours, points[:, 0], s=_POINT_SIZE, color=OKABE_ITO[0], linewidths=0)
+            axes.set_xlabel(label)
+            axes.set_ylabel("x1")
+        axes.set_title(f"{title} (1-D)")
+        return _save(figure, path, dpi)
+    project, words = _projection(points)
+    coords = project(points)
+    axes = figure.add_subplot(projection="3d" if coords.shape[1] == 3 else None)
+    artist = _scatter(axes, coords, colours)
+    if words:
+        axes.set_xlabel("PC1")
+        axes.set_ylabel("PC2")
+        axes.set_zlabel("PC3")
+    axes.set_title(f"{title}{words}")
+    if colours is not None:
+        figure.colorbar(artist, ax=axes, label=label, shrink=0.8)
+    return _save(figure, path, dpi)
