@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -63,6 +64,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _run(arguments: argparse.Namespace) -> int:
+    # TensorFlow's C++ start-up chatter (CPU features, missing CUDA) buries the results;
+    # set TF_CPP_MIN_LOG_LEVEL yourself to see it.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from geokeras.api import run
 
     result = run(arguments.spec, arguments.out, arguments.overrides, resume=arguments.resume)

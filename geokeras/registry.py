@@ -26,7 +26,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 
 @dataclass(frozen=True)
@@ -110,12 +110,25 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
-def union_of(registry: Registry) -> Any:
+def union_of(registry: Registry, default: str | None = None) -> Any:
     """The pydantic type accepting any registered type of ``registry``, chosen by ``type``.
 
-    Call it after every type of the registry is registered: the union is fixed then.
+    With ``default``, a mapping without a ``type`` key is that type, so that
+    ``embed: {ambient_dim: 3}`` or the override ``train.optimizer.learning_rate=1e-4`` on a
+    spec that never wrote an optimizer mean the default type. Call this after every type of
+    the registry is registered: the union is fixed then.
     """
-    return Annotated[Union[tuple(registry.params_models())], Field(discriminator="type")]
+    models = registry.params_models()
+    if default is None:
+        return Annotated[Union[tuple(models)], Field(discriminator="type")]
+    if default not in registry:
+        raise ValueError(f"The default {registry.kind} type {default!r} is not registered.")
+
+    def type_of(value: Any) -> Any:
+        return value.get("type", default) if isinstance(value, dict) else getattr(value, "type", None)
+
+    tagged = tuple(Annotated[model, Tag(model.model_fields["type"].default)] for model in models)
+    return Annotated[Union[tagged], Discriminator(type_of)]
 
 
 def did_you_mean(received: str, candidates: list[str]) -> str:

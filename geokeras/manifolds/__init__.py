@@ -14,13 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
-from pydantic import BaseModel, ValidationError
-
-from geokeras.errors import KeyPath, SpecError, SpecErrors
+from geokeras.errors import SpecError
 from geokeras.manifolds import params as _params  # registers the manifold types
 from geokeras.manifolds.base import MANIFOLD_KEY, Manifold
 from geokeras.manifolds.params import ManifoldParams
-from geokeras.registry import EMBEDDINGS, MANIFOLDS, NOISES, did_you_mean
+from geokeras.registry import MANIFOLDS
 
 __all__ = ["Manifold", "make"]
 
@@ -67,39 +65,7 @@ def _validate_mapping(mapping: Mapping[str, Any]) -> ManifoldParams:
     name = mapping["type"]
     if not isinstance(name, str) or name not in MANIFOLDS:
         raise SpecError(MANIFOLDS.unknown_message(name), (MANIFOLD_KEY, "type"))
-    model: type[BaseModel] = MANIFOLDS[name].params
-    try:
-        return model.model_validate(dict(mapping))
-    except ValidationError as error:
-        errors = [_spec_error(detail, model) for detail in error.errors()]
-        raise (errors[0] if len(errors) == 1 else SpecErrors(errors)) from None
+    # Imported here: geokeras.spec imports this package's parameter models.
+    from geokeras.spec.validation import validate_model
 
-
-_UNION_KEYS = {"noise": NOISES, "embed": EMBEDDINGS}
-
-
-def _spec_error(detail: dict[str, Any], model: type[BaseModel]) -> SpecError:
-    """One pydantic error as a SpecError at ``manifold.<loc>``, naming what was received."""
-    location: list[Any] = []
-    for part in detail["loc"]:
-        # A discriminated union (noise, embed) adds the chosen tag to the location: drop it.
-        parent = location[-1] if location else None
-        if isinstance(parent, str) and parent in _UNION_KEYS and part in _UNION_KEYS[parent]:
-            continue
-        location.append(part)
-    path: KeyPath = (MANIFOLD_KEY, *location)
-    received = f"Received: {detail.get('input')!r}."
-    if detail["type"] == "missing":
-        message = f"{detail['msg']}."
-    elif detail["type"] == "extra_forbidden" and len(location) == 1:
-        allowed = sorted(model.model_fields)
-        message = (
-            f"unknown key for manifold type {model.model_fields['type'].default!r}, "
-            f"expected one of: {', '.join(allowed)}. {received}"
-            f"{did_you_mean(str(location[0]), allowed)}"
-        )
-    elif detail["type"] == "extra_forbidden":
-        message = f"unknown key. {received}"
-    else:
-        message = f"{detail['msg'].rstrip('.')}. {received}"
-    return SpecError(message, path)
+    return validate_model(MANIFOLDS[name].params, dict(mapping), prefix=(MANIFOLD_KEY,))

@@ -7,16 +7,13 @@ Every manifold type shares the keys of :class:`ManifoldParams` (``samples``, ``m
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any, Literal, Optional
+from typing import Literal, Optional
 
 from pydantic import (
     Field,
     NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
-    ValidationInfo,
-    field_validator,
 )
 
 from geokeras.registry import EMBEDDINGS, MANIFOLDS, NOISES, SpecModel, union_of
@@ -41,8 +38,8 @@ class IsometricEmbeddingParams(SpecModel):
     )
 
 
-NoiseParams = union_of(NOISES)
-EmbeddingParams = union_of(EMBEDDINGS)
+NoiseParams = union_of(NOISES, default="gaussian")
+EmbeddingParams = union_of(EMBEDDINGS, default="isometric")
 
 
 class ManifoldParams(SpecModel):
@@ -58,18 +55,6 @@ class ManifoldParams(SpecModel):
     )
     noise: NoiseParams = Field(default_factory=GaussianNoiseParams)
     embed: EmbeddingParams = Field(default_factory=IsometricEmbeddingParams)
-
-    @field_validator("noise", "embed", mode="before")
-    @classmethod
-    def _default_type(cls, value: Any, info: ValidationInfo) -> Any:
-        # `embed: {ambient_dim: 3}` means the default (and so far only) type: without this
-        # the discriminated union rejects a mapping that has no `type` key.
-        if isinstance(value, Mapping) and "type" not in value:
-            return {"type": _DEFAULT_TYPES[info.field_name], **value}
-        return value
-
-
-_DEFAULT_TYPES = {"noise": "gaussian", "embed": "isometric"}
 
 
 @MANIFOLDS.register("circle", implementation="geokeras.manifolds.curves:Circle")

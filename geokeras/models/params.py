@@ -133,7 +133,7 @@ class MirrorParams(SpecModel):
     type: Literal["mirror"] = "mirror"
 
 
-EncoderSpec = union_of(ENCODERS)
+EncoderSpec = union_of(ENCODERS, default="mlp")
 DecoderSpec = union_of(DECODERS)
 
 
@@ -146,7 +146,9 @@ class ModelSpec(SpecModel):
 
 
 # ----------------------------------------------------------------------------- training
-@LEARNING_RATE_SCHEDULES.register("exponential_decay")
+@LEARNING_RATE_SCHEDULES.register(
+    "exponential_decay", implementation="geokeras.models.optimizers:build_exponential_decay"
+)
 class ExponentialDecayParams(SpecModel):
     """lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)."""
 
@@ -157,7 +159,9 @@ class ExponentialDecayParams(SpecModel):
     staircase: bool = False
 
 
-@LEARNING_RATE_SCHEDULES.register("cosine_decay")
+@LEARNING_RATE_SCHEDULES.register(
+    "cosine_decay", implementation="geokeras.models.optimizers:build_cosine_decay"
+)
 class CosineDecayParams(SpecModel):
     """Cosine decay from initial_learning_rate to alpha * initial over decay_steps, optional warmup."""
 
@@ -168,8 +172,19 @@ class CosineDecayParams(SpecModel):
     warmup_steps: NonNegativeInt = 0
     warmup_target: Optional[PositiveFloat] = None
 
+    @model_validator(mode="after")
+    def _warmup_needs_target(self) -> "CosineDecayParams":
+        if self.warmup_steps > 0 and self.warmup_target is None:
+            raise ValueError(
+                "expected a warmup_target (the learning rate reached after the warmup) when "
+                f"warmup_steps > 0. Received: warmup_steps={self.warmup_steps}, warmup_target=null."
+            )
+        return self
 
-@LEARNING_RATE_SCHEDULES.register("piecewise_constant")
+
+@LEARNING_RATE_SCHEDULES.register(
+    "piecewise_constant", implementation="geokeras.models.optimizers:build_piecewise_constant"
+)
 class PiecewiseConstantParams(SpecModel):
     """values[i] for boundaries[i-1] < step <= boundaries[i]."""
 
@@ -184,6 +199,10 @@ class PiecewiseConstantParams(SpecModel):
                 "expected len(values) == len(boundaries) + 1. Received: "
                 f"{len(self.values)} values and {len(self.boundaries)} boundaries."
             )
+        if any(later <= earlier for earlier, later in zip(self.boundaries, self.boundaries[1:])):
+            raise ValueError(
+                f"expected strictly increasing boundaries. Received: boundaries={self.boundaries}."
+            )
         return self
 
 
@@ -195,7 +214,7 @@ class OptimizerBase(SpecModel):
     clipnorm: Optional[PositiveFloat] = Field(None, description="Clip each gradient to this norm.")
 
 
-@OPTIMIZERS.register("adam")
+@OPTIMIZERS.register("adam", implementation="geokeras.models.optimizers:build_adam")
 class AdamParams(OptimizerBase):
     type: Literal["adam"] = "adam"
     beta_1: float = Field(0.9, ge=0.0, lt=1.0)
@@ -203,13 +222,13 @@ class AdamParams(OptimizerBase):
     epsilon: PositiveFloat = 1e-7
 
 
-@OPTIMIZERS.register("adamw")
+@OPTIMIZERS.register("adamw", implementation="geokeras.models.optimizers:build_adamw")
 class AdamWParams(AdamParams):
     type: Literal["adamw"] = "adamw"  # type: ignore[assignment]
     weight_decay: NonNegativeFloat = 4e-3
 
 
-@OPTIMIZERS.register("sgd")
+@OPTIMIZERS.register("sgd", implementation="geokeras.models.optimizers:build_sgd")
 class SGDParams(OptimizerBase):
     type: Literal["sgd"] = "sgd"
     learning_rate: LearningRate = 1e-2
@@ -217,14 +236,14 @@ class SGDParams(OptimizerBase):
     nesterov: bool = False
 
 
-@OPTIMIZERS.register("rmsprop")
+@OPTIMIZERS.register("rmsprop", implementation="geokeras.models.optimizers:build_rmsprop")
 class RMSpropParams(OptimizerBase):
     type: Literal["rmsprop"] = "rmsprop"
     rho: float = Field(0.9, ge=0.0, lt=1.0)
     momentum: float = Field(0.0, ge=0.0, lt=1.0)
 
 
-OptimizerSpec = union_of(OPTIMIZERS)
+OptimizerSpec = union_of(OPTIMIZERS, default="adam")
 
 
 class LossSpec(SpecModel):

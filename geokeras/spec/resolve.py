@@ -13,18 +13,14 @@ Resolution, in order:
 
 from __future__ import annotations
 
-import re
-import typing
 from pathlib import Path
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Iterable, Union
 
 import yaml
-from pydantic import BaseModel, ValidationError
-
-from geokeras.errors import KeyPath, SpecError, SpecErrors, format_key_path
-from geokeras.registry import did_you_mean
+from geokeras.errors import KeyPath, SpecError, format_key_path
 from geokeras.spec.schema import SPEC_VERSION, Spec, SpecOrigin
 from geokeras.spec.upgrade import upgrade_to_current
+from geokeras.spec.validation import validate_model
 from geokeras.spec.yaml_source import Positions, parse_yaml, read_yaml_file
 
 OVERRIDE_SOURCE = "<command line>"
@@ -166,154 +162,7 @@ def validate_spec(data: dict[str, Any], positions: Positions) -> Spec:
     """Validate merged data into a :class:`Spec`; every problem is reported with its place."""
     data = dict(data)
     data.setdefault("spec_version", SPEC_VERSION)
-    try:
-        return Spec.model_validate(data)
-    except ValidationError as error:
-        items = [item for item in error.errors(include_url=False) if not _wrong_union_member(item)]
-        problems = [_spec_error(item, data, positions) for item in items or error.errors(include_url=False)]
-        if len(problems) == 1:
-            raise problems[0] from None
-        raise SpecErrors(problems) from None
-
-
-def _spec_error(item: dict[str, Any], data: Any, positions: Positions) -> SpecError:
-    """Turn one pydantic error into a SpecError with the user's key path and a clear message."""
-    path, schema_path = _key_path(item["loc"], data)
-    kind = item["type"]
-    ctx = item.get("ctx") or {}
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(schema_path[:-1])
-        message = f"unknown key {path[-1]!r}."
-        if allowed:
-            message += f" Expected one of: {', '.join(allowed)}.{did_you_mean(str(path[-1]), allowed)}"
-    elif kind == "missing":
-        message = f"missing required key {path[-1]!r}."
-    elif kind == "union_tag_invalid":
-        expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
-        tag = ctx.get("tag")
-        message = f"unknown type {tag!r}. Expected one of: {', '.join(expected)}.{did_you_mean(str(tag), expected)}"
-        path = path + ("type",)
-    elif kind == "union_tag_not_found":
-        expected = _union_tags(schema_path)
-        message = (
-            f"expected a mapping with a `type:` key naming one of: {', '.join(expected)}. "
-            f"Received: {_short_repr(item.get('input'))}."
-        )
-    else:
-        text = item["msg"]
-        text = text[len("Value error, "):] if text.startswith("Value error, ") else text
-        text = text[0].lower() + text[1:] if text else text
-        message = text.rstrip(".") + "."
-        if kind != "value_error" or "Received" not in message:
-            message += f" Received: {_short_repr(item.get('input'))}."
-    return SpecError(message, path, positions.locate(path))
-
-
-def _key_path(loc: tuple, data: Any) -> tuple[KeyPath, tuple]:
-    """Drop pydantic's union tags from ``loc``: (user key path, schema path with tags)."""
-    path: list[Union[str, int]] = []
-    node = data
-    for part in loc:
-        if isinstance(part, str) and ("[" in part or part in _UNION_MEMBER_NAMES):
-            continue  # pydantic's name of a union member, e.g. "float" or "tagged-union[...]"
-        if isinstance(node, dict):
-            if part in node:
-                path.append(part)
-                node = node[part]
-            elif part != node.get("type"):  # a discriminated union's tag is not a user key
-                path.append(part)
-                node = None
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            path.append(part)
-            node = node[part]
-        elif node is None:
-            path.append(part)
-    return tuple(path), tuple(loc)
-
-
-_SCALAR_MEMBER_NAMES = {"float", "int", "str", "bool", "none", "constrained-float", "constrained-int", "constrained-str"}
-_UNION_MEMBER_NAMES = _SCALAR_MEMBER_NAMES | {"dict", "list"}
-
-
-def _wrong_union_member(item: dict[str, Any]) -> bool:
-    """True for the error of a union member the input was clearly not meant for.
-
-    ``learning_rate: {type: cosine_decay}`` is a schedule, so the complaint that it is not a
-    number is noise; ``learning_rate: -1`` is a number, so the schedule member's complaint is.
-    """
-    members = [part for part in item["loc"] if isinstance(part, str) and ("[" in part or part in _UNION_MEMBER_NAMES)]
-    if not members:
-        return False
-    member = members[-1]
-    structured = isinstance(item.get("input"), (dict, list))
-    if member in _SCALAR_MEMBER_NAMES or member.startswith("literal["):
-        return structured
-    return not structured and item["type"] in ("model_type", "dict_type", "model_attributes_type")
-
-
-def _model_at(schema_path: tuple) -> Optional[type]:
-    """The pydantic model class reached by following ``schema_path`` from :class:`Spec`."""
-    annotation: Any = Spec
-    for part in schema_path:
-        if isinstance(part, int):
-            annotation = _list_item(annotation)
-            continue
-        if "[" in part or part in _UNION_MEMBER_NAMES:
-            continue
-        candidates = _models_in(annotation)
-        tagged = [model for model in candidates if _type_tag(model) == part]
-        fields = [model for model in candidates if part in model.model_fields]
-        if tagged:
-            annotation = tagged[0]
-        elif fields:
-            annotation = fields[0].model_fields[part].annotation
-        else:
-            return None
-    models = _models_in(annotation)
-    return models[0] if len(models) == 1 else None
-
-
-def _type_tag(model: type) -> Optional[str]:
-    field = model.model_fields.get("type")
-    return field.default if field is not None else None
-
-
-def _models_in(annotation: Any) -> list[type]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    found: list[type] = []
-    for argument in typing.get_args(annotation):
-        found.extend(_models_in(argument))
-    return found
-
-
-def _list_item(annotation: Any) -> Any:
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if typing.get_origin(candidate) is list:
-            return typing.get_args(candidate)[0]
-    return annotation
-
-
-def _allowed_keys(schema_path: tuple) -> list[str]:
-    model = _model_at(schema_path)
-    return sorted(model.model_fields) if model is not None else []
-
-
-def _union_tags(schema_path: tuple) -> list[str]:
-    annotation: Any = Spec
-    parent = _model_at(schema_path[:-1]) if schema_path else None
-    if parent is not None and isinstance(schema_path[-1], str) and schema_path[-1] in parent.model_fields:
-        annotation = parent.model_fields[schema_path[-1]].annotation
-    elif schema_path and isinstance(schema_path[-1], int):
-        parent = _model_at(schema_path[:-2])
-        if parent is not None:
-            annotation = _list_item(parent.model_fields[schema_path[-2]].annotation)
-    return sorted({_type_tag(model) for model in _models_in(annotation) if _type_tag(model)})
-
-
-def _short_repr(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return validate_model(Spec, data, positions)
 
 
 def describe_location(spec: Spec, path: KeyPath) -> str:

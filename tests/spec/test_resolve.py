@@ -298,3 +298,15 @@ def test_loading_does_not_import_tensorflow(tmp_path):
     ) % (str(path), str(path))
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip().splitlines()[-1] == "False False False"
+
+
+def test_sections_without_type_mean_the_default_type(tmp_path):
+    path = write(tmp_path, "s.yaml", MINIMAL.replace("encoder: {type: mlp, widths: [8, 8]}", "encoder: {widths: [3]}"))
+    spec = load_spec(path, ["train.optimizer.learning_rate=0.5", "manifold.embed.ambient_dim=4", "manifold.noise.std=0.1"])
+    assert (spec.model.encoder.type, spec.model.encoder.widths) == ("mlp", [3])
+    assert (spec.train.optimizer.type, spec.train.optimizer.learning_rate) == ("adam", 0.5)
+    assert (spec.manifold.embed.type, spec.manifold.embed.ambient_dim) == ("isometric", 4)
+    assert (spec.manifold.noise.type, spec.manifold.noise.std) == ("gaussian", 0.1)
+    error = load_error(path, ["manifold.noise.std=-1"])
+    assert error.path == ("manifold", "noise", "std")
+    assert load_error(path, ["model.decoder={widths: [2]}"]).message.startswith("expected a mapping with a `type:` key")

@@ -1,0 +1,248 @@
+"""``geokeras.run``: one spec in, one run directory out.
+
+The pipeline (design.md)::
+
+    spec -> manifold samples -> Keras encoder/decoder -> fit -> evaluators -> run directory
+
+Everything that can fail on bad input (the spec, the manifold's parameters, the model's
+layers) is checked before the run directory's staging folder is created, so a bad spec
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Union
+
+import yaml
+
+from geokeras.errors import SpecError
+from geokeras.report.provenance import collect_provenance, now_utc
+from geokeras.report.run_dir import StagedRunDirectory, write_json
+from geokeras.spec import Spec, load_spec, spec_from_mapping
+
+DEFAULT_RUNS_ROOT = Path("runs")
+
+# Independent streams derived from the spec's seed: changing how many training samples are
+# drawn never changes the held-out samples, and vice versa.
+TRAINING_DATA_STREAM = 0
+EVALUATION_STREAM = 1
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`run` returns: the finished run directory and its metrics.json content."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    spec: Spec
+
+
+def resolve(spec_or_path: Union[Spec, dict, str, Path], overrides: Iterable[str] = ()) -> Spec:
+    """A resolved :class:`Spec` from a path, a mapping or a Spec (overrides applied)."""
+    overrides = tuple(overrides)
+    if isinstance(spec_or_path, Spec):
+        if not overrides:
+            return spec_or_path
+        return spec_from_mapping(spec_or_path.to_dict(), overrides)
+    if isinstance(spec_or_path, dict):
+        return spec_from_mapping(spec_or_path, overrides)
+    return load_spec(spec_or_path, overrides)
+
+
+def derived_seed(seed: int, stream: int) -> int:
+    """A seed for one random stream of a run, derived from the spec's seed (numpy SeedSequence)."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
+
+
+def run(
+    spec_or_path: Union[Spec, dict, str, Path],
+    out_dir: Union[str, Path, None] = None,
+    overrides: Iterable[str] = (),
+    *,
+    resume: bool = False,
+    runs_root: Union[str, Path] = DEFAULT_RUNS_ROOT,
+) -> RunResult:
+    """Run the experiment a spec describes and write its run directory.
+
+    Args:
+        spec_or_path: a spec file, a spec mapping, or a resolved :class:`Spec`.
+        out_dir: the run directory; default ``runs_root/<name>-<hash12>``.
+        overrides: ``"a.b.c=value"`` strings applied after ``extends``.
+        resume: continue an interrupted run of the same spec from its last checkpoint.
+        runs_root: parent of the default run directory.
+
+    Returns:
+        :class:`RunResult` with ``run_dir`` and ``metrics`` (the content of metrics.json).
+
+    Raises:
+        geokeras.errors.GeokerasInputError: bad spec or input; nothing is left on disk.
+    """
+    spec = resolve(spec_or_path, overrides)
+    final_path = Path(out_dir) if out_dir is not None else Path(runs_root) / spec.run_name
+    run_directory = StagedRunDirectory(final_path, resume=resume)
+    run_directory.check_available()
+    started = now_utc()
+
+    with _locate_spec_errors(spec):
+        prepared = _prepare(spec)
+    with run_directory as staging:
+        _write_spec_files(spec, staging)
+        metrics = _train_and_evaluate(spec, prepared, staging, resume=run_directory.resumed)
+        provenance = collect_provenance(
+            seeds=prepared["seeds"],
+            devices=prepared["devices"],
+            started=started,
+            finished=now_utc(),
+            resumed=run_directory.resumed,
+        )
+        write_json(staging / "provenance.json", provenance)
+        _write_report(spec, metrics, prepared["figures"], provenance, staging)
+    return RunResult(run_dir=final_path, metrics=metrics, spec=spec)
+
+
+class _locate_spec_errors:
+    """Give SpecErrors raised while building (no file position yet) the spec's position."""
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, traceback) -> bool:
+        if isinstance(exc, SpecError) and exc.location is None and exc.path:
+            raise self.spec.error(exc.message, exc.path) from None
+        return False
+
+
+def _prepare(spec: Spec) -> dict[str, Any]:
+    """Everything that validates input: runtime, manifold, samples, models (no files written)."""
+    from geokeras.manifolds import make
+    from geokeras.models.builder import build_autoencoder
+    from geokeras.models.runtime import configure_runtime, device_summary
+
+    strategy = configure_runtime(spec.runtime, spec.seed)
+    manifold = make(spec.manifold)
+    seeds = {
+        "spec": spec.seed,
+        "training_data": derived_seed(spec.seed, TRAINING_DATA_STREAM),
+        "evaluation": derived_seed(spec.seed, EVALUATION_STREAM),
+    }
+    x_train, parameters = manifold.sample_with_parameters(spec.manifold.samples, seeds["training_data"])
+    with strategy.scope():
+        bundle = build_autoencoder(spec.model, tuple(x_train.shape[1:]), code_l1=spec.train.loss.code_l1)
+    return {
+        "strategy": strategy,
+        "manifold": manifold,
+        "x_train": x_train,
+        "parameters": parameters,
+        "bundle": bundle,
+        "seeds": seeds,
+        "devices": device_summary(),
+        "figures": [],
+    }
+
+
+def _write_spec_files(spec: Spec, staging: Path) -> None:
+    origin = spec.origin
+    given = origin.text if origin is not None else spec.to_yaml()
+    (staging / "spec.yaml").write_text(given, encoding="utf-8")
+    header = f"# resolved spec of {spec.run_name}\n# sha256: {spec.content_hash}\n"
+    (staging / "resolved.yaml").write_text(header + spec.to_yaml(), encoding="utf-8")
+    overrides = list(origin.overrides) if origin is not None else []
+    (staging / "overrides.yaml").write_text(yaml.safe_dump(overrides, sort_keys=False), encoding="utf-8")
+
+
+def _train_and_evaluate(spec: Spec, prepared: dict[str, Any], staging: Path, *, resume: bool) -> dict[str, Any]:
+    from geokeras.evaluate import run_evaluators
+    from geokeras.evaluate.context import EvaluationContext
+    from geokeras.models.runtime import jit_compile_setting
+    from geokeras.models.training import train_autoencoder
+
+    bundle = prepared["bundle"]
+    with prepared["strategy"].scope():
+        training = train_autoencoder(
+            bundle,
+            prepared["x_train"],
+            spec.train,
+            jit_compile=jit_compile_setting(spec.runtime),
+            checkpoint_dir=staging / "checkpoints",
+            log_dir=staging / "logs",
+            resume=resume,
+            seed=spec.seed,
+        )
+    models_dir = staging / "models"
+    models_dir.mkdir(exist_ok=True)
+    for name in ("encoder", "decoder", "autoencoder"):
+        getattr(bundle, name).save(models_dir / f"{name}.keras")
+
+    figures_dir = staging / "figures" if spec.report.figures else None
+    if figures_dir is not None:
+        figures_dir.mkdir(exist_ok=True)
+    context = EvaluationContext(
+        manifold=prepared["manifold"],
+        encoder=bundle.encoder,
+        decoder=bundle.decoder,
+        autoencoder=bundle.autoencoder,
+        x_train=prepared["x_train"],
+        seed=prepared["seeds"]["evaluation"],
+        report=spec.report,
+        figures_dir=figures_dir,
+    )
+    evaluations = run_evaluators(spec.evaluate, context)
+    prepared["figures"].extend(context.figures)
+    if figures_dir is not None:
+        prepared["figures"][:0] = _standard_figures(spec, prepared, training, figures_dir)
+
+    import shutil
+
+    shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+    metrics = {
+        "spec": {"name": spec.name, "hash": spec.content_hash},
+        "training": {
+            "epochs": training.epochs,
+            "final_loss": training.final_loss,
+            "seconds": training.seconds,
+            "samples_per_second": training.samples_per_second,
+        },
+        **evaluations,
+    }
+    write_json(staging / "metrics.json", metrics)
+    write_json(staging / "history.json", training.history)
+    return metrics
+
+
+def _standard_figures(spec: Spec, prepared: dict[str, Any], training: Any, figures_dir: Path) -> list[tuple[str, str]]:
+    """The figures every run shows: loss curve, the data, its latent codes."""
+    from geokeras.report import figures
+
+    dpi, max_points = spec.report.dpi, spec.report.max_points
+    x_train, parameters = prepared["x_train"], prepared["parameters"]
+    label = ", ".join(prepared["manifold"].parameter_names) or None
+    codes = prepared["bundle"].encoder.predict(x_train, batch_size=4096, verbose=0)
+    drawn = [
+        ("Training loss", figures.plot_training_curves(training.history, figures_dir / "training_loss.png", dpi)),
+        ("Training data", figures.plot_manifold(
+            x_train, parameters, figures_dir / "manifold.png", dpi, max_points, parameter_label=label,
+            title=f"Training data: {spec.manifold.type}")),
+        ("Latent codes", figures.plot_latent_codes(
+            codes, parameters, figures_dir / "latent_codes.png", dpi, max_points, parameter_label=label)),
+    ]
+    return [(title, Path(path).relative_to(figures_dir.parent).as_posix()) for title, path in drawn]
+
+
+def _write_report(spec: Spec, metrics: dict[str, Any], figures: list, provenance: dict, staging: Path) -> None:
+    from geokeras.report.markdown import render_report
+
+    text = render_report(
+        spec_name=spec.name,
+        spec_hash=spec.content_hash,
+        metrics=metrics,
+        figures=figures,
+        provenance=provenance,
+    )
+    (staging / "report.md").write_text(text, encoding="utf-8")

@@ -1,0 +1,177 @@
+"""End to end: a tiny spec through geokeras.run, and the CLI's promises about run directories."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import geokeras
+from geokeras.cli import main
+from geokeras.errors import TrainingDivergedError
+from geokeras.manifolds import make
+
+TINY = """\
+spec_version: 1
+name: tiny-circle
+seed: 3
+manifold: {type: circle, radius: 1.5, samples: 256}
+model:
+  latent_dim: 2
+  encoder: {type: mlp, widths: [16, 16]}
+train: {epochs: 4, batch_size: 64, verbose: 0}
+evaluate: [{type: reconstruction, samples: 128}]
+report: {dpi: 40, max_points: 200}
+"""
+
+RUN_FILES = [
+    "spec.yaml", "resolved.yaml", "overrides.yaml", "provenance.json", "metrics.json", "history.json",
+    "report.md", "figures/training_loss.png", "figures/manifold.png", "figures/latent_codes.png",
+    "figures/reconstruction.png", "models/encoder.keras", "models/decoder.keras", "models/autoencoder.keras",
+]
+
+
+def write(directory: Path, text: str = TINY, name: str = "tiny.yaml") -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def without_timings(metrics: dict) -> dict:
+    training = {key: value for key, value in metrics["training"].items() if key not in ("seconds", "samples_per_second")}
+    return {**metrics, "training": training}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    spec_path = write(root)
+    result = geokeras.run(spec_path, runs_root=root / "runs", overrides=["train.epochs=3"])
+    return spec_path, result
+
+
+def test_run_directory_has_every_file(finished_run):
+    spec_path, result = finished_run
+    spec = geokeras.load_spec(spec_path, ["train.epochs=3"])
+    assert result.run_dir == spec_path.parent / "runs" / f"tiny-circle-{spec.content_hash[:12]}"
+    for name in RUN_FILES:
+        assert (result.run_dir / name).is_file(), name
+    assert (result.run_dir / "logs").is_dir()
+    assert not (result.run_dir / "checkpoints").exists()
+    assert [path.name for path in result.run_dir.parent.iterdir()] == [result.run_dir.name]  # no staging left
+
+
+def test_spec_files_and_provenance(finished_run):
+    spec_path, result = finished_run
+    run_dir = result.run_dir
+    assert (run_dir / "spec.yaml").read_text() == spec_path.read_text()
+    assert json.loads(json.dumps(__import__("yaml").safe_load((run_dir / "overrides.yaml").read_text()))) == ["train.epochs=3"]
+    resolved = geokeras.load_spec(run_dir / "resolved.yaml")
+    assert resolved.content_hash == result.spec.content_hash  # resolved.yaml reproduces the run's spec
+    provenance = json.loads((run_dir / "provenance.json").read_text())
+    assert provenance["versions"]["tensorflow"] and provenance["versions"]["keras"].startswith("3.")
+    assert provenance["seeds"]["spec"] == 3 and provenance["devices"]
+    assert provenance["started"] <= provenance["finished"]
+
+
+def test_metrics_layout(finished_run):
+    _, result = finished_run
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert metrics == result.metrics
+    assert metrics["spec"] == {"name": "tiny-circle", "hash": result.spec.content_hash}
+    assert metrics["training"]["epochs"] == 3
+    assert set(metrics["training"]) == {"epochs", "final_loss", "seconds", "samples_per_second"}
+    assert set(metrics["reconstruction"]) == {"samples", "mse", "chamfer", "hausdorff"}
+    history = json.loads((result.run_dir / "history.json").read_text())
+    assert history["loss"][-1] == metrics["training"]["final_loss"] and len(history["loss"]) == 3
+
+
+def test_report_links_every_figure(finished_run):
+    _, result = finished_run
+    report = (result.run_dir / "report.md").read_text()
+    for name in RUN_FILES:
+        if name.startswith("figures/"):
+            assert f"]({name})" in report
+    assert f"{result.metrics['reconstruction']['mse']:.6g}" in report
+
+
+def test_saved_models_reproduce_the_metrics(finished_run):
+    _, result = finished_run
+    autoencoder = keras.models.load_model(result.run_dir / "models" / "autoencoder.keras")
+    encoder = keras.models.load_model(result.run_dir / "models" / "encoder.keras")
+    decoder = keras.models.load_model(result.run_dir / "models" / "decoder.keras")
+    x = make(result.spec.manifold).sample(64, seed=11).astype("float32")
+    composed = decoder.predict(encoder.predict(x, verbose=0), verbose=0)
+    np.testing.assert_allclose(autoencoder.predict(x, verbose=0), composed, rtol=1e-5, atol=1e-6)
+
+
+def test_same_spec_twice_gives_identical_metrics(tmp_path, finished_run):
+    spec_path, first = finished_run
+    again = geokeras.run(spec_path, out_dir=tmp_path / "again", overrides=["train.epochs=3"])
+    assert without_timings(again.metrics) == without_timings(first.metrics)
+
+
+def test_running_a_finished_spec_again_is_refused(finished_run, capsys):
+    spec_path, result = finished_run
+    code = main(["run", str(spec_path), "train.epochs=3", "-o", str(result.run_dir)])
+    assert code == 2 and "already exists" in capsys.readouterr().err
+
+
+def test_diverging_loss_exits_2_and_leaves_nothing(tmp_path, capsys):
+    spec = write(tmp_path, TINY.replace("radius: 1.5", "radius: 1.0e+18"))
+    out = tmp_path / "run"
+    assert main(["run", str(spec), "train.optimizer.learning_rate=1.0e+6", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Training diverged" in err and "epoch 1" in err and "learning rate" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tiny.yaml"]
+
+
+def test_builder_errors_point_at_the_spec_line(tmp_path, capsys):
+    text = TINY.replace(
+        "encoder: {type: mlp, widths: [16, 16]}",
+        "encoder:\n    type: keras_layers\n    layers:\n      - {class_name: Densse, config: {units: 2}}",
+    ).replace("  latent_dim: 2\n", "  latent_dim: 2\n  decoder: {type: mlp}\n")
+    spec = write(tmp_path, text)
+    assert main(["run", str(spec), "-o", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"{spec}:11:10:" in err and "model.encoder.layers[0].class_name" in err and "Densse" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tiny.yaml"]
+
+
+def test_resume_continues_an_interrupted_run(tmp_path, monkeypatch, finished_run):
+    """A run killed after epoch 2 of 3 resumes from its checkpoint to the same result."""
+    spec_path, uninterrupted = finished_run
+    from geokeras.models import training
+
+    original = training.train_autoencoder
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    def interrupted(*args, **kwargs):
+        return original(*args, **kwargs, callbacks=[Interrupt()])
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(training, "train_autoencoder", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        geokeras.run(spec_path, out_dir=out, overrides=["train.epochs=3"])
+    assert not out.exists()
+    staging = tmp_path / ".run.partial"
+    assert (staging / "checkpoints" / "checkpoint.json").is_file()
+
+    monkeypatch.setattr(training, "train_autoencoder", original)
+    resumed = geokeras.run(spec_path, out_dir=out, overrides=["train.epochs=3"], resume=True)
+    assert json.loads((out / "provenance.json").read_text())["resumed"] is True
+    assert without_timings(resumed.metrics) == without_timings(uninterrupted.metrics)
+    assert not staging.exists()
+
+
+def test_diverged_error_type():
+    error = TrainingDivergedError(epoch=4, loss=float("inf"), learning_rate=0.5)
+    assert "epoch 4" in str(error) and "learning rate 0.5" in str(error)
