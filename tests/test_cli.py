@@ -78,6 +78,22 @@ def test_run_with_bad_spec_exits_2_and_writes_nothing(tmp_path, capsys, replace,
     assert list(tmp_path.iterdir()) == [spec]
 
 
+def test_run_with_bad_yaml_lambda_or_cycle_exits_2(tmp_path, capsys):
+    cases = {
+        "malformed.yaml": (GOOD.replace("samples: 64}", "samples: 64"), "malformed YAML"),
+        "lambda.yaml": (GOOD.replace("encoder: {type: mlp, widths: [4]}",
+                                     "encoder: {type: keras_layers, layers: [{class_name: Lambda}]}"),
+                        "model.encoder.layers[0].class_name"),
+        "cycle.yaml": ("extends: cycle.yaml\n" + GOOD, "extends cycle"),
+    }
+    for name, (text, fragment) in cases.items():
+        spec = write(tmp_path, text, name)
+        assert main(["run", str(spec), "-o", str(tmp_path / "run")]) == 2, name
+        err = capsys.readouterr().err
+        assert fragment in err and f"{spec}:" in err and "Traceback" not in err, err
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(cases)
+
+
 def test_bad_override_exits_2(tmp_path, capsys):
     spec = write(tmp_path, GOOD)
     assert main(["run", str(spec), "train.epochs=zero", "-o", str(tmp_path / "run")]) == 2

@@ -147,7 +147,7 @@ class ModelSpec(SpecModel):
 
 # ----------------------------------------------------------------------------- training
 @LEARNING_RATE_SCHEDULES.register(
-    "exponential_decay", implementation="geokeras.models.optimizers:build_exponential_decay"
+    "exponential_decay", implementation="keras.optimizers.schedules:ExponentialDecay"
 )
 class ExponentialDecayParams(SpecModel):
     """lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)."""
@@ -160,7 +160,7 @@ class ExponentialDecayParams(SpecModel):
 
 
 @LEARNING_RATE_SCHEDULES.register(
-    "cosine_decay", implementation="geokeras.models.optimizers:build_cosine_decay"
+    "cosine_decay", implementation="keras.optimizers.schedules:CosineDecay"
 )
 class CosineDecayParams(SpecModel):
     """Cosine decay from initial_learning_rate to alpha * initial over decay_steps, optional warmup."""
@@ -183,7 +183,7 @@ class CosineDecayParams(SpecModel):
 
 
 @LEARNING_RATE_SCHEDULES.register(
-    "piecewise_constant", implementation="geokeras.models.optimizers:build_piecewise_constant"
+    "piecewise_constant", implementation="keras.optimizers.schedules:PiecewiseConstantDecay"
 )
 class PiecewiseConstantParams(SpecModel):
     """values[i] for boundaries[i-1] < step <= boundaries[i]."""
@@ -214,30 +214,38 @@ class OptimizerBase(SpecModel):
     clipnorm: Optional[PositiveFloat] = Field(None, description="Clip each gradient to this norm.")
 
 
-@OPTIMIZERS.register("adam", implementation="geokeras.models.optimizers:build_adam")
+@OPTIMIZERS.register("adam", implementation="keras.optimizers:Adam")
 class AdamParams(OptimizerBase):
+    """Adam (Kingma & Ba 2015), ``keras.optimizers.Adam``."""
+
     type: Literal["adam"] = "adam"
     beta_1: float = Field(0.9, ge=0.0, lt=1.0)
     beta_2: float = Field(0.999, ge=0.0, lt=1.0)
     epsilon: PositiveFloat = 1e-7
 
 
-@OPTIMIZERS.register("adamw", implementation="geokeras.models.optimizers:build_adamw")
+@OPTIMIZERS.register("adamw", implementation="keras.optimizers:AdamW")
 class AdamWParams(AdamParams):
+    """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019)."""
+
     type: Literal["adamw"] = "adamw"  # type: ignore[assignment]
     weight_decay: NonNegativeFloat = 4e-3
 
 
-@OPTIMIZERS.register("sgd", implementation="geokeras.models.optimizers:build_sgd")
+@OPTIMIZERS.register("sgd", implementation="keras.optimizers:SGD")
 class SGDParams(OptimizerBase):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum."""
+
     type: Literal["sgd"] = "sgd"
     learning_rate: LearningRate = 1e-2
     momentum: float = Field(0.0, ge=0.0, lt=1.0)
     nesterov: bool = False
 
 
-@OPTIMIZERS.register("rmsprop", implementation="geokeras.models.optimizers:build_rmsprop")
+@OPTIMIZERS.register("rmsprop", implementation="keras.optimizers:RMSprop")
 class RMSpropParams(OptimizerBase):
+    """RMSprop (Tieleman & Hinton 2012)."""
+
     type: Literal["rmsprop"] = "rmsprop"
     rho: float = Field(0.9, ge=0.0, lt=1.0)
     momentum: float = Field(0.0, ge=0.0, lt=1.0)
