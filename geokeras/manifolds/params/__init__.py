@@ -1,0 +1,17 @@
+"""Parameters of the ``manifold:`` spec section (no TensorFlow, no heavy imports).
+
+Every manifold type shares the keys of :class:`ManifoldParams` (``samples``, ``measure``,
+``noise``, ``embed``; see ``common.py``) and adds its own shape parameters, registered in
+:data:`geokeras.registry.MANIFOLDS` by the family modules imported below. A new family adds
+its module here, before ``ManifoldSpec`` is formed.
+"""
+
+from geokeras.manifolds.params import common, curves
+from geokeras.manifolds.params.common import *  # noqa: F401,F403
+from geokeras.manifolds.params.curves import *  # noqa: F401,F403
+from geokeras.registry import MANIFOLDS, union_of
+
+ManifoldSpec = union_of(MANIFOLDS)
+"""Any registered manifold type, chosen by its ``type`` key."""
+
+__all__ = ["ManifoldSpec", *common.__all__, *curves.__all__]
