@@ -1,4 +1,7 @@
-"""Parameters of the ``evaluate:`` spec section: a list of evaluators by registered name.
+"""Parameters of the evaluators of this package (the ``evaluate:`` spec section).
+
+The spec's ``evaluate`` list takes any registered evaluator (see ``spec/schema.py``, which
+also imports the complexity evaluators' parameters).
 
 A list entry is either a bare name (``reconstruction``) or a mapping with ``type`` and that
 evaluator's parameters (``{type: reconstruction, samples: 5000}``).
@@ -10,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt
 
-from geokeras.registry import EVALUATORS, SpecModel, union_of
+from geokeras.registry import EVALUATORS, SpecModel
 
 
 @EVALUATORS.register("reconstruction", implementation="geokeras.evaluate.reconstruction:evaluate_reconstruction")
@@ -21,5 +24,3 @@ class ReconstructionParams(SpecModel):
     samples: PositiveInt = Field(2000, description="Held-out samples drawn from the manifold.")
     tile_size: PositiveInt = Field(1024, description="Rows per tile of the pairwise-distance computation.")
 
-
-EvaluatorSpec = union_of(EVALUATORS)

@@ -18,11 +18,15 @@ from pydantic import Field, NonNegativeInt, PrivateAttr, field_validator
 
 from geokeras.errors import KeyPath, SpecError
 
-from geokeras.evaluate.params import EvaluatorSpec, ReconstructionParams
+import geokeras.complexity.params  # noqa: F401  (registers the complexity evaluators)
+from geokeras.evaluate.params import ReconstructionParams
 from geokeras.manifolds.params import ManifoldSpec
 from geokeras.models.params import ModelSpec, RuntimeSpec, TrainSpec
-from geokeras.registry import SpecModel
+from geokeras.registry import EVALUATORS, SpecModel, union_of
 from geokeras.report.params import ReportSpec
+
+EvaluatorSpec = union_of(EVALUATORS)
+"""Any registered evaluator, chosen by its ``type`` key."""
 
 SPEC_VERSION = 1
 """The spec_version this geokeras writes; older specs are upgraded (see ``spec/upgrade.py``)."""

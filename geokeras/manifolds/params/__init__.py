@@ -6,12 +6,24 @@ Every manifold type shares the keys of :class:`ManifoldParams` (``samples``, ``m
 its module here, before ``ManifoldSpec`` is formed.
 """
 
-from geokeras.manifolds.params import common, curves
+from geokeras.manifolds.params import common, curves, fractal_curves, images, meshes, surfaces
 from geokeras.manifolds.params.common import *  # noqa: F401,F403
 from geokeras.manifolds.params.curves import *  # noqa: F401,F403
+from geokeras.manifolds.params.fractal_curves import *  # noqa: F401,F403
+from geokeras.manifolds.params.images import *  # noqa: F401,F403
+from geokeras.manifolds.params.meshes import *  # noqa: F401,F403
+from geokeras.manifolds.params.surfaces import *  # noqa: F401,F403
 from geokeras.registry import MANIFOLDS, union_of
 
 ManifoldSpec = union_of(MANIFOLDS)
 """Any registered manifold type, chosen by its ``type`` key."""
 
-__all__ = ["ManifoldSpec", *common.__all__, *curves.__all__]
+__all__ = [
+    "ManifoldSpec",
+    *common.__all__,
+    *curves.__all__,
+    *fractal_curves.__all__,
+    *surfaces.__all__,
+    *meshes.__all__,
+    *images.__all__,
+]
