@@ -139,6 +139,7 @@ def did_you_mean(received: str, candidates: list[str]) -> str:
 
 MANIFOLDS = Registry("manifold")
 NOISES = Registry("noise")
+DENSITIES = Registry("density")
 EMBEDDINGS = Registry("embedding")
 ENCODERS = Registry("encoder")
 DECODERS = Registry("decoder")

@@ -209,6 +209,7 @@ def evaluate_reconstruction(params: ReconstructionParams, context: EvaluationCon
             f"Expected the autoencoder to map shape [n, {x.shape[1]}] to itself. "
             f"Received: output shape={list(x_hat.shape)} for input shape={list(x.shape)}."
         )
+    x, x_hat = x.reshape(len(x), -1), x_hat.reshape(len(x_hat), -1)  # images [n, H, W, C] as vectors
     with np.errstate(over="ignore", invalid="ignore"):
         mse = float(np.mean(np.square(x - x_hat)))
     chamfer = hausdorff = float("nan")

@@ -1,22 +1,38 @@
-"""Curves: the circle and the Archimedean spiral of Lei, Luo, Yau, Gu (2018), section 4.
+"""Analytic curves with exact ground truth: circle, ellipse, Archimedean spiral, helix, torus knots.
 
 A :class:`Curve` is a one-dimensional manifold given by a parameterisation
-gamma: I -> R^natural_dim of an interval I. Its ground truth is exact: the arc length
-s(t) = int_{t_0}^{t} |gamma'(u)| du, the total length L, and the polyline through points at
-equal arc-length spacing. Under ``measure: volume`` a sample is s ~ U(0, L) mapped back to
-its parameter t = s^{-1}(s) (uniform with respect to arc length, the Riemannian measure);
-under ``measure: parameter`` it is t ~ U(I).
+gamma: I -> R^natural_dim of an interval I. Its ground truth is exact: the velocity
+gamma'(t), the speed |gamma'(t)|, the arc length s(t) = int_{t_0}^{t} |gamma'(u)| du, the
+total length L, and the polyline through points at equal arc-length spacing. Under
+``measure: volume`` a sample is s ~ U(0, L) mapped back to its parameter t = s^{-1}(s)
+(uniform with respect to arc length, the Riemannian measure); under ``measure: parameter``
+it is t ~ U(I).
+
+Where s has no elementary inverse, :class:`~geokeras.manifolds.arc_length.ArcLengthInverse`
+inverts it (cubic Hermite table, then Newton to float64 accuracy), vectorised over samples;
+its table is built once per curve, on first use. The polygonal curves (space-filling
+curves, Koch) are in :mod:`geokeras.manifolds.fractal_curves`.
 """
 
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
+import functools
+import math
+from typing import ClassVar, Optional
 
 import numpy as np
 
+from geokeras.manifolds.arc_length import ArcLengthInverse, PeriodicArcLength
 from geokeras.manifolds.base import Manifold, check_count
-from geokeras.manifolds.params import ArchimedeanSpiralParams, CircleParams
+from geokeras.manifolds.params import (
+    ArchimedeanSpiralParams,
+    CircleParams,
+    EllipseParams,
+    HelixParams,
+    TorusKnotParams,
+    TrefoilParams,
+)
 
 _EPS = np.finfo(np.float64).eps
 
@@ -25,9 +41,9 @@ class Curve(Manifold):
     """A curve gamma: I -> R^natural_dim, with exact arc length and polyline.
 
     Subclasses set ``closed`` and implement :attr:`parameter_interval`, :attr:`length`,
-    :meth:`arc_length`, :meth:`parameter_at_arc_length` and :meth:`_embed_natural`.
-    Parameters are sampled in [t_0, t_1) for a closed curve and in (t_0, t_1] for an open
-    one (the paper's spiral is defined on (0, T]).
+    :meth:`velocity`, :meth:`speed`, :meth:`arc_length`, :meth:`parameter_at_arc_length`
+    and :meth:`_embed_natural`. Parameters are sampled in [t_0, t_1) for a closed curve and
+    in (t_0, t_1] for an open one (the paper's spiral is defined on (0, T]).
     """
 
     intrinsic_dim: ClassVar[int] = 1
@@ -43,6 +59,10 @@ class Curve(Manifold):
     @abc.abstractmethod
     def length(self) -> float:
         """The total arc length L = s(t_1) (ground truth)."""
+
+    @abc.abstractmethod
+    def velocity(self, parameters: np.ndarray) -> np.ndarray:
+        """gamma'(t) in the natural space for t shape=[n] (or [n, 1]); shape=[n, natural_dim]."""
 
     @abc.abstractmethod
     def speed(self, parameters: np.ndarray) -> np.ndarray:
@@ -122,6 +142,11 @@ class Circle(Curve):
     def length(self) -> float:
         return 2.0 * np.pi * self.radius
 
+    def velocity(self, parameters: np.ndarray) -> np.ndarray:
+        """gamma'(t) = r (-sin t, cos t), shape=[n, 2]."""
+        t = self._flat(parameters)
+        return self.radius * np.stack([-np.sin(t), np.cos(t)], axis=1)
+
     def speed(self, parameters: np.ndarray) -> np.ndarray:
         return np.full_like(self._flat(parameters), self.radius)
 
@@ -134,6 +159,75 @@ class Circle(Curve):
     def _embed_natural(self, parameters: np.ndarray) -> np.ndarray:
         t = self._flat(parameters)
         return self.radius * np.stack([np.cos(t), np.sin(t)], axis=1)
+
+
+class Ellipse(Curve):
+    """The ellipse gamma(t) = (a cos t, b sin t), t in [0, 2 pi), in R^2.
+
+    Speed |gamma'(t)| = sqrt(a^2 sin^2 t + b^2 cos^2 t) = b sqrt(1 - m sin^2 t) with
+    m = 1 - a^2 / b^2 (m <= 0 when a >= b). Arc length, exactly:
+
+        s(t) = int_0^t b sqrt(1 - m sin^2 u) du = b E(t | m),
+
+    E(phi | m) the incomplete elliptic integral of the second kind
+    (``scipy.special.ellipeinc(phi, m)``, which accepts any real phi and m <= 1; relative
+    error a few ulp for every axis ratio, checked against ``scipy.integrate.quad`` in the
+    tests for a / b from 1e-3 to 1e3). L = 4 b E(pi/2 | m); for a = b this is 2 pi a.
+
+    ``parameter_at_arc_length`` inverts s with :class:`ArcLengthInverse` (Hermite table on
+    4096 panels, then Newton with the constant C = |a^2 - b^2| / (2 max(a, b) min(a, b)),
+    since |s''| = |a^2 - b^2| |sin t cos t| / |gamma'| <= |a^2 - b^2| / max(a, b) and
+    s' >= min(a, b)), so a sample costs about one ``ellipeinc`` evaluation.
+
+    Parameters returned: t. Implicit equation: (x / a)^2 + (y / b)^2 = 1.
+    """
+
+    params_type = EllipseParams
+    natural_dim = 2
+    closed = True
+    parameter_names = ("t",)
+
+    @property
+    def parameter_interval(self) -> tuple[float, float]:
+        return 0.0, 2.0 * np.pi
+
+    @property
+    def _m(self) -> float:
+        return 1.0 - (float(self.params.a) / float(self.params.b)) ** 2
+
+    @functools.cached_property
+    def length(self) -> float:
+        from scipy.special import ellipe
+
+        return float(4.0 * self.params.b * ellipe(self._m))
+
+    def velocity(self, parameters: np.ndarray) -> np.ndarray:
+        """gamma'(t) = (-a sin t, b cos t), shape=[n, 2]."""
+        t = self._flat(parameters)
+        return np.stack([-self.params.a * np.sin(t), self.params.b * np.cos(t)], axis=1)
+
+    def speed(self, parameters: np.ndarray) -> np.ndarray:
+        t = self._flat(parameters)
+        return np.hypot(self.params.a * np.sin(t), self.params.b * np.cos(t))
+
+    def arc_length(self, parameters: np.ndarray) -> np.ndarray:
+        """s(t) = b E(t | 1 - a^2 / b^2), shape=[n]."""
+        from scipy.special import ellipeinc
+
+        return self.params.b * ellipeinc(self._flat(parameters), self._m)
+
+    @functools.cached_property
+    def _inverse(self) -> ArcLengthInverse:
+        a, b = float(self.params.a), float(self.params.b)
+        constant = abs(a * a - b * b) / (2.0 * max(a, b) * min(a, b))
+        return ArcLengthInverse(self.arc_length, self.speed, 0.0, 2.0 * np.pi, newton_constant=constant)
+
+    def parameter_at_arc_length(self, arc_lengths: np.ndarray) -> np.ndarray:
+        return self._inverse(self._flat(arc_lengths))
+
+    def _embed_natural(self, parameters: np.ndarray) -> np.ndarray:
+        t = self._flat(parameters)
+        return np.stack([self.params.a * np.cos(t), self.params.b * np.sin(t)], axis=1)
 
 
 class ArchimedeanSpiral(Curve):
@@ -150,11 +244,10 @@ class ArchimedeanSpiral(Curve):
         s(theta) = F(a + b theta) - F(a),
         F(r) = [w r sqrt(b^2 + w^2 r^2) + b^2 asinh(w r / b)] / (2 b w).
 
-    ``parameter_at_arc_length`` inverts s by Newton's method, vectorised over samples, in
-    float64 (:meth:`arc_length` avoids the cancellation between the two F terms).
-    s is increasing (s' > 0) and convex (s'' = w^2 b r / s' >= 0), so Newton
-    started at theta = T decreases monotonically to the root (the tangent of a convex
-    function lies below it); a bisection safeguard on the bracket [0, T] is kept anyway.
+    ``parameter_at_arc_length`` inverts s with :class:`ArcLengthInverse` (Hermite table,
+    then Newton in float64, vectorised over samples), with the Newton constant
+    C = w b / (2 sqrt(b^2 + w^2 a^2)): s'' = w^2 b r / s' <= w b and s' >= sqrt(b^2 + w^2 a^2).
+    (:meth:`arc_length` avoids the cancellation between the two F terms.)
 
     Parameters returned: theta. Implicit equation (for tests and diagnostics): a point x of
     the natural plane lies on the spiral iff |x| = a + b theta with theta = (|x| - a) / b in
@@ -166,15 +259,21 @@ class ArchimedeanSpiral(Curve):
     closed = False
     parameter_names = ("theta",)
 
-    _MAX_NEWTON_STEPS = 200
-
     @property
     def parameter_interval(self) -> tuple[float, float]:
         return 0.0, float(self.params.theta_max)
 
-    @property
+    @functools.cached_property
     def length(self) -> float:
         return float(self.arc_length(np.array([self.params.theta_max]))[0])
+
+    def velocity(self, parameters: np.ndarray) -> np.ndarray:
+        """rho'(theta) = (b + i w r) e^{i w theta} as (x, y), shape=[n, 2]."""
+        p = self.params
+        theta = self._flat(parameters)
+        radius = p.a + p.b * theta
+        cos, sin = np.cos(p.w * theta), np.sin(p.w * theta)
+        return np.stack([p.b * cos - p.w * radius * sin, p.b * sin + p.w * radius * cos], axis=1)
 
     def speed(self, parameters: np.ndarray) -> np.ndarray:
         """|rho'(theta)| = sqrt(b^2 + w^2 (a + b theta)^2), shape=[n]."""
@@ -223,40 +322,18 @@ class ArchimedeanSpiral(Curve):
 
         return antiderivative(p.a + p.b * theta) - antiderivative(np.asarray(float(p.a)))
 
+    @functools.cached_property
+    def _inverse(self) -> ArcLengthInverse:
+        p = self.params
+        a, b, w = float(p.a), float(p.b), float(p.w)
+        constant = w * b / (2.0 * math.hypot(b, w * a))
+        panels = max(4096, 512 * math.ceil(p.turns))
+        return ArcLengthInverse(
+            self.arc_length, self.speed, 0.0, float(p.theta_max), newton_constant=constant, panels=panels
+        )
+
     def parameter_at_arc_length(self, arc_lengths: np.ndarray) -> np.ndarray:
-        targets = self._flat(arc_lengths)
-        theta_max = float(self.params.theta_max)
-        total = self.length
-        if targets.size and (
-            np.any(targets < -8 * _EPS * total) or np.any(targets > total * (1 + 8 * _EPS))
-        ):
-            raise ValueError(
-                f"Expected arc lengths in [0, L] = [0, {total!r}]. Received values in "
-                f"[{targets.min()!r}, {targets.max()!r}]."
-            )
-        targets = np.clip(targets, 0.0, total)
-        low = np.zeros_like(targets)
-        high = np.full_like(targets, theta_max)
-        theta = high.copy()
-        for _ in range(self._MAX_NEWTON_STEPS):
-            residual = self.arc_length(theta) - targets
-            above = residual > 0.0
-            high = np.where(above, theta, high)
-            low = np.where(above, low, theta)
-            # Rounding can push a Newton step for a root near 0 just below 0: clip to the
-            # domain (s(0) = 0 exactly) rather than bisect 50 times towards 0.
-            proposal = np.clip(theta - residual / self.speed(theta), 0.0, theta_max)
-            outside = (proposal < low) | (proposal > high)
-            proposal = np.where(outside, 0.5 * (low + high), proposal)
-            # s has a relative error of a few ulp, hence relative tolerances; the absolute
-            # floors (eps^2 of the scale) stop the iteration for targets at or near 0.
-            converged = (np.abs(residual) <= 4.0 * _EPS * targets + _EPS**2 * total) | (
-                np.abs(proposal - theta) <= 4.0 * _EPS * theta + _EPS**2 * theta_max
-            )
-            theta = np.where(converged, theta, proposal)
-            if converged.all():
-                break
-        return theta
+        return self._inverse(self._flat(arc_lengths))
 
     def _embed_natural(self, parameters: np.ndarray) -> np.ndarray:
         p = self.params
@@ -264,3 +341,182 @@ class ArchimedeanSpiral(Curve):
         radius = p.a + p.b * theta
         angle = p.w * theta
         return np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+
+
+class Helix(Curve):
+    """The circular helix gamma(t) = (r cos t, r sin t, c t), c = pitch / (2 pi), t in (0, T].
+
+    T = 2 pi turns; the helix rises by ``pitch`` per turn, open, in R^3. Its speed
+    |gamma'(t)| = sqrt(r^2 + c^2) is constant, so s(t) = sqrt(r^2 + c^2) t,
+    L = 2 pi turns sqrt(r^2 + c^2), and ``measure: volume`` and ``measure: parameter``
+    coincide (t uniform). Curvature r / (r^2 + c^2), torsion c / (r^2 + c^2).
+
+    Parameters returned: t. Implicit equations: x^2 + y^2 = r^2, z in [0, pitch turns] and
+    atan2(y, x) = z / c (mod 2 pi).
+    """
+
+    params_type = HelixParams
+    natural_dim = 3
+    closed = False
+    parameter_names = ("t",)
+
+    @property
+    def rise(self) -> float:
+        """c = pitch / (2 pi), the rise along z per radian of t."""
+        return float(self.params.pitch) / (2.0 * np.pi)
+
+    @property
+    def _speed(self) -> float:
+        return math.hypot(float(self.params.radius), self.rise)
+
+    @property
+    def parameter_interval(self) -> tuple[float, float]:
+        return 0.0, float(self.params.t_max)
+
+    @property
+    def length(self) -> float:
+        return self._speed * float(self.params.t_max)
+
+    def velocity(self, parameters: np.ndarray) -> np.ndarray:
+        """gamma'(t) = (-r sin t, r cos t, c), shape=[n, 3]."""
+        t = self._flat(parameters)
+        r = float(self.params.radius)
+        return np.stack([-r * np.sin(t), r * np.cos(t), np.full_like(t, self.rise)], axis=1)
+
+    def speed(self, parameters: np.ndarray) -> np.ndarray:
+        return np.full_like(self._flat(parameters), self._speed)
+
+    def arc_length(self, parameters: np.ndarray) -> np.ndarray:
+        return self._speed * self._flat(parameters)
+
+    def parameter_at_arc_length(self, arc_lengths: np.ndarray) -> np.ndarray:
+        return self._flat(arc_lengths) / self._speed
+
+    def _embed_natural(self, parameters: np.ndarray) -> np.ndarray:
+        t = self._flat(parameters)
+        r = float(self.params.radius)
+        return np.stack([r * np.cos(t), r * np.sin(t), self.rise * t], axis=1)
+
+
+class TorusKnot(Curve):
+    """The (p, q) torus knot on the torus of radii R > r in R^3, closed.
+
+    gamma(phi) = ((R + r cos q phi) cos p phi, (R + r cos q phi) sin p phi, r sin q phi),
+    phi in [0, 2 pi): the curve turns p times around the z axis and q times around the tube
+    (the convention of Wikipedia's "Torus knot"; the (2, 3) knot is the trefoil). With
+    gcd(p, q) = 1 it is a simple closed curve; (p, q) and (q, p) are the same knot type,
+    differently embedded.
+
+    Speed: |gamma'(phi)|^2 = r^2 q^2 + p^2 (R + r cos q phi)^2 (the three terms of gamma'
+    along the tube, the meridian and the parallel are orthogonal), of period 2 pi / q in phi.
+    Its integral is an elliptic integral; geokeras tabulates it with
+    :class:`PeriodicArcLength` (composite 8-point Gauss-Legendre on 4096 panels of one
+    period, a 4-point rule on the last partial panel, then s(phi) = k S + s(phi - 2 pi k / q)
+    with S the length of one period); accuracy: relative error below 1e-13 against
+    ``scipy.integrate.quad`` (tested), i.e. a few ulp. L = q S.
+    ``parameter_at_arc_length`` reduces s to one period and inverts there with
+    :class:`ArcLengthInverse` (Hermite table on 2048 panels, then Newton with the constant
+    C = p r q / (2 sqrt(r^2 q^2 + p^2 (R - r)^2)), since |s''| = p^2 (R + r cos q phi) r q
+    |sin q phi| / s' <= p r q and s' >= sqrt(r^2 q^2 + p^2 (R - r)^2)), to float64 accuracy.
+
+    Parameters returned: phi. Implicit equations: the point lies on the torus,
+    (sqrt(x^2 + y^2) - R)^2 + z^2 = r^2, and its angles psi = atan2(y, x) around the axis
+    and chi = atan2(z, sqrt(x^2 + y^2) - R) around the tube satisfy q psi - p chi = 0
+    (mod 2 pi).
+    """
+
+    params_type: ClassVar[type] = TorusKnotParams
+    natural_dim = 3
+    closed = True
+    parameter_names = ("phi",)
+
+    @property
+    def p(self) -> int:
+        """Turns around the z axis."""
+        return int(self.params.p)
+
+    @property
+    def q(self) -> int:
+        """Turns around the tube."""
+        return int(self.params.q)
+
+    @property
+    def parameter_interval(self) -> tuple[float, float]:
+        return 0.0, 2.0 * np.pi
+
+    @property
+    def period(self) -> float:
+        """2 pi / q, the period of the speed in phi."""
+        return 2.0 * np.pi / self.q
+
+    @functools.cached_property
+    def _table(self) -> PeriodicArcLength:
+        return PeriodicArcLength(self.speed, self.period, panels=4096)
+
+    @property
+    def length(self) -> float:
+        return self.q * self._table.period_length
+
+    def velocity(self, parameters: np.ndarray) -> np.ndarray:
+        """gamma'(phi), shape=[n, 3]."""
+        phi = self._flat(parameters)
+        p, q, big_r, r = self.p, self.q, float(self.params.R), float(self.params.r)
+        cos_q, sin_q = np.cos(q * phi), np.sin(q * phi)
+        cos_p, sin_p = np.cos(p * phi), np.sin(p * phi)
+        rho = big_r + r * cos_q
+        return np.stack(
+            [
+                -r * q * sin_q * cos_p - p * rho * sin_p,
+                -r * q * sin_q * sin_p + p * rho * cos_p,
+                r * q * cos_q,
+            ],
+            axis=1,
+        )
+
+    def speed(self, parameters: np.ndarray) -> np.ndarray:
+        """sqrt(r^2 q^2 + p^2 (R + r cos q phi)^2), shape=[n]."""
+        phi = self._flat(parameters)
+        r = float(self.params.r)
+        return np.hypot(r * self.q, self.p * (float(self.params.R) + r * np.cos(self.q * phi)))
+
+    def arc_length(self, parameters: np.ndarray) -> np.ndarray:
+        return self._table(self._flat(parameters))
+
+    @functools.cached_property
+    def _inverse(self) -> ArcLengthInverse:
+        p, q, big_r, r = self.p, self.q, float(self.params.R), float(self.params.r)
+        constant = p * r * q / (2.0 * math.hypot(r * q, p * (big_r - r)))
+        return ArcLengthInverse(self._table, self.speed, 0.0, self.period, newton_constant=constant, panels=2048)
+
+    def parameter_at_arc_length(self, arc_lengths: np.ndarray) -> np.ndarray:
+        targets = self._flat(arc_lengths)
+        total, per_period = self.length, self._table.period_length
+        if targets.size and (np.any(targets < -8 * _EPS * total) or np.any(targets > total * (1 + 8 * _EPS))):
+            raise ValueError(
+                f"Expected arc lengths in [0, L] = [0, {total!r}]. Received values in "
+                f"[{targets.min()!r}, {targets.max()!r}]."
+            )
+        targets = np.clip(targets, 0.0, total)
+        periods = np.minimum(np.floor(targets / per_period), self.q - 1)
+        remainder = np.clip(targets - periods * per_period, 0.0, per_period)
+        return periods * self.period + self._inverse(remainder)
+
+    def _embed_natural(self, parameters: np.ndarray) -> np.ndarray:
+        phi = self._flat(parameters)
+        big_r, r = float(self.params.R), float(self.params.r)
+        rho = big_r + r * np.cos(self.q * phi)
+        return np.stack([rho * np.cos(self.p * phi), rho * np.sin(self.p * phi), r * np.sin(self.q * phi)], axis=1)
+
+
+class Trefoil(TorusKnot):
+    """The trefoil knot: the (2, 3) torus knot (see :class:`TorusKnot`), with R > r."""
+
+    params_type = TrefoilParams
+
+    @property
+    def p(self) -> int:
+        return 2
+
+    @property
+    def q(self) -> int:
+        return 3

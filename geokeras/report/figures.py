@@ -380,3 +380,127 @@ def plot_manifold(
     if colours is not None:
         figure.colorbar(artist, ax=axes, label=label, shrink=0.8)
     return _save(figure, path, dpi)
+
+
+def _image_stack(name: str, value: Any, image_shape: Optional[Sequence[int]]) -> np.ndarray:
+    """``value`` as float64 images shape=[n, H, W, C]."""
+    array = np.asarray(value, dtype=np.float64)
+    if image_shape is not None:
+        shape = tuple(int(size) for size in image_shape)
+        if len(shape) == 2:
+            shape = (*shape, 1)
+        if len(shape) != 3 or array.ndim < 2 or int(np.prod(array.shape[1:])) != int(np.prod(shape)):
+            raise ValueError(
+                f"Expected `{name}` with {int(np.prod(shape))} values per image (image_shape="
+                f"{list(image_shape)}). Received: shape={list(array.shape)}."
+            )
+        array = array.reshape(array.shape[0], *shape)
+    elif array.ndim == 3:
+        array = array[..., None]
+    if array.ndim != 4 or array.shape[0] == 0:
+        raise ValueError(
+            f"Expected `{name}` of shape [n, H, W, C] or [n, H, W] with n >= 1 (or flat images "
+            f"with image_shape). Received: shape={list(np.shape(value))}."
+        )
+    return array
+
+
+def _mosaic(images: np.ndarray, rows: int, columns: int, fill: float) -> np.ndarray:
+    """Tile images shape=[k, H, W, C] into one array [rows (H+1) - 1, columns (W+1) - 1, C].
+
+    Tiles are separated by one pixel of ``fill``; empty tiles are ``fill`` (vectorised: a
+    pad, a reshape and a transpose, no loop over images).
+    """
+    count, height, width, channels = images.shape
+    padded = np.full((rows * columns, height + 1, width + 1, channels), fill)
+    padded[:count, :height, :width] = images
+    grid = padded.reshape(rows, columns, height + 1, width + 1, channels).transpose(0, 2, 1, 3, 4)
+    return grid.reshape(rows * (height + 1), columns * (width + 1), channels)[:-1, :-1]
+
+
+def plot_image_grid(
+    images: Any,
+    path: PathLike,
+    dpi: int = 110,
+    *,
+    reconstructions: Any = None,
+    labels: Any = None,
+    image_shape: Optional[Sequence[int]] = None,
+    max_images: int = 64,
+    title: str = "Images",
+) -> Path:
+    """A grid of images, and beside it the same grid of their reconstructions.
+
+    Args:
+        images: shape=[n, H, W, C], [n, H, W], or flat [n, H*W*C] with ``image_shape``.
+        path: the PNG to write.
+        dpi: resolution.
+        reconstructions: psi(phi(images)), same shape as ``images``, or None (one panel).
+        labels: shape=[n] (e.g. class labels), written in the corner of each data tile, or None.
+        image_shape: (H, W, C) or (H, W) for flat images.
+        max_images: the first ``max_images`` images are drawn (the caller picks which).
+        title: the figure's title.
+
+    Grey-scale images use the ``gray_r`` map (ink dark on white, readable with every colour
+    vision), one shared value range for both panels (that of the data: reconstructions
+    outside it are clipped to it); RGB images (C = 3) are shown in colour, clipped to that
+    range; other channel counts show channel 1. Tiles are laid out in a near-square grid.
+    """
+    stack = _image_stack("images", images, image_shape)
+    max_images = check_count("max_images", max_images)
+    count = min(stack.shape[0], max_images)
+    stack = stack[:count]
+    panels = [("data", stack)]
+    if reconstructions is not None:
+        recon = _image_stack("reconstructions", reconstructions, image_shape)
+        if recon.shape[1:] != stack.shape[1:] or recon.shape[0] < count:
+            raise ValueError(
+                f"Expected reconstructions of the same shape as the images. Received: "
+                f"images.shape={list(np.shape(images))}, reconstructions.shape="
+                f"{list(np.shape(reconstructions))}."
+            )
+        panels.append(("reconstruction", recon[:count]))
+    shown_labels = None
+    if labels is not None:
+        shown_labels = np.asarray(labels).reshape(-1)
+        if shown_labels.shape[0] < count:
+            raise ValueError(
+                f"Expected one label per image ({count}). Received: {shown_labels.shape[0]} labels."
+            )
+        shown_labels = shown_labels[:count]
+
+    finite = stack[np.isfinite(stack)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if high <= low:
+        high = low + 1.0
+    columns = int(np.ceil(np.sqrt(count)))
+    rows = int(np.ceil(count / columns))
+    height, width, channels = stack.shape[1:]
+    rgb = channels == 3
+
+    figure = _figure((5.2 * len(panels), 5.2 * rows / columns + 0.8))
+    for index, (name, panel) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        values = np.clip(np.nan_to_num(panel, nan=low), low, high)
+        if rgb:
+            mosaic = _mosaic((values - low) / (high - low), rows, columns, fill=1.0)
+            axes.imshow(mosaic, interpolation="nearest")
+        else:
+            mosaic = _mosaic(values[..., :1], rows, columns, fill=np.nan)[..., 0]
+            import matplotlib
+
+            colormap = matplotlib.colormaps["gray_r"].with_extremes(bad=OKABE_ITO[5])
+            axes.imshow(mosaic, cmap=colormap, vmin=low, vmax=high, interpolation="nearest")
+        if name == "data" and shown_labels is not None:
+            for tile, label in enumerate(shown_labels):  # at most max_images annotations
+                row, column = divmod(tile, columns)
+                text = f"{label:g}" if isinstance(label, (float, np.floating)) else str(label)
+                axes.text(
+                    column * (width + 1), row * (height + 1), text, color=OKABE_ITO[1],
+                    fontsize=max(5.0, 60.0 / columns), va="top", ha="left",
+                )
+        axes.set_xticks([])
+        axes.set_yticks([])
+        axes.set_title(f"{name} ({count} images, {height}x{width}x{channels})")
+    figure.suptitle(title)
+    return _save(figure, path, dpi)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+from geokeras.errors import SpecError
 from geokeras.manifolds import make
 from geokeras.manifolds.curves import ArchimedeanSpiral, Circle
 from geokeras.manifolds.params import ArchimedeanSpiralParams, CircleParams
@@ -164,3 +165,240 @@ def test_spiral_polyline_ends_and_resolution_validation():
         manifold.polyline(0)
     with pytest.raises(ValueError, match="resolution"):
         Circle().polyline(2)
+
+
+# ---------------------------------------------------------------- shared helpers
+def curve(**keys):
+    return make(keys)
+
+
+def uniform_ks_pvalue(values: np.ndarray) -> float:
+    return float(stats.kstest(values, "uniform").pvalue)
+
+
+def quadrature(speed, start: float, end: float, breakpoints=()) -> float:
+    inner = [b for b in breakpoints if start < b < end]
+    value, _ = integrate.quad(
+        lambda t: float(speed(np.array([t]))[0]), start, end, epsabs=0.0, epsrel=2e-14, limit=2000, points=inner or None
+    )
+    return value
+
+
+def torus_residuals(points: np.ndarray, p: int, q: int, big_r: float, r: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the torus and the angle residual q psi - p chi (mod 2 pi) of points in R^3."""
+    rho = np.hypot(points[:, 0], points[:, 1])
+    on_torus = np.hypot(rho - big_r, points[:, 2]) - r
+    psi = np.arctan2(points[:, 1], points[:, 0])
+    chi = np.arctan2(points[:, 2], rho - big_r)
+    angle = np.angle(np.exp(1j * (q * psi - p * chi)))
+    return on_torus, angle
+
+
+# ---------------------------------------------------------------- ellipse
+ELLIPSES = [(2.0, 1.0), (1.0, 3.0), (1.0, 1.0), (1.0, 1e-3), (1e-3, 1.0), (50.0, 0.2)]
+
+
+@pytest.mark.parametrize("a, b", ELLIPSES)
+@pytest.mark.parametrize("measure", ["volume", "parameter"])
+def test_ellipse_samples_satisfy_the_implicit_equation(a, b, measure):
+    ellipse = curve(type="ellipse", a=a, b=b, measure=measure)
+    points, t = ellipse.sample_with_parameters(2000, seed=8)
+    assert points.shape == (2000, 2) and t.min() >= 0.0 and t.max() < 2 * np.pi
+    np.testing.assert_allclose((points[:, 0] / a) ** 2 + (points[:, 1] / b) ** 2, 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(points, np.c_[a * np.cos(t), b * np.sin(t)], rtol=0, atol=1e-14 * max(a, b))
+
+
+@pytest.mark.parametrize("a, b", ELLIPSES)
+def test_ellipse_arc_length_matches_quadrature(a, b):
+    ellipse = curve(type="ellipse", a=a, b=b)
+    ts = np.array([1e-6, 0.3, 1.0, np.pi / 2, 2.0, np.pi, 4.5, 5.9, 2 * np.pi])
+    breaks = (np.pi / 2, np.pi, 1.5 * np.pi)
+    expected = np.array([quadrature(ellipse.speed, 0.0, t, breaks) for t in ts])
+    np.testing.assert_allclose(ellipse.arc_length(ts), expected, rtol=2e-14, atol=0)
+    assert ellipse.length == pytest.approx(expected[-1], rel=2e-14)
+
+
+def test_ellipse_length_closed_forms():
+    assert curve(type="ellipse", a=1.5, b=1.5).length == pytest.approx(3 * np.pi, rel=1e-15)
+    # a = 2, b = 1: L = 8 E(3/4) = 9.688448220547675... (Abramowitz & Stegun 17.3, E(m = 3/4)).
+    assert curve(type="ellipse", a=2.0, b=1.0).length == pytest.approx(9.688448220547675, rel=1e-15)
+    # A needle (b -> 0) has length 4a.
+    assert curve(type="ellipse", a=1.0, b=1e-9).length == pytest.approx(4.0, rel=1e-8)
+
+
+@pytest.mark.parametrize("a, b", ELLIPSES)
+def test_ellipse_arc_length_inverse_round_trips(a, b):
+    ellipse = curve(type="ellipse", a=a, b=b)
+    targets = np.concatenate([[0.0, ellipse.length], np.random.default_rng(1).random(5000) * ellipse.length])
+    t = ellipse.parameter_at_arc_length(targets)
+    assert t[0] == 0.0 and t[1] == pytest.approx(2 * np.pi, rel=1e-15)
+    np.testing.assert_allclose(ellipse.arc_length(t), targets, rtol=1e-13, atol=4e-16 * ellipse.length)
+    with pytest.raises(ValueError, match="arc lengths in"):
+        ellipse.parameter_at_arc_length(np.array([-0.1 * ellipse.length]))
+
+
+def test_ellipse_measures():
+    ellipse = curve(type="ellipse", a=4.0, b=0.5, measure="volume")
+    _, t = ellipse.sample_with_parameters(4000, seed=2)
+    assert uniform_ks_pvalue(ellipse.arc_length(t) / ellipse.length) > 0.01
+    flat = curve(type="ellipse", a=4.0, b=0.5, measure="parameter")
+    _, t = flat.sample_with_parameters(4000, seed=2)
+    assert uniform_ks_pvalue(t[:, 0] / (2 * np.pi)) > 0.01
+    assert uniform_ks_pvalue(flat.arc_length(t) / flat.length) < 1e-6
+
+
+# ---------------------------------------------------------------- helix
+@pytest.mark.parametrize("measure", ["volume", "parameter"])
+def test_helix_samples_and_ground_truth(measure):
+    helix = curve(type="helix", radius=1.5, pitch=0.7, turns=4.0, measure=measure)
+    c = 0.7 / (2 * np.pi)
+    points, t = helix.sample_with_parameters(3000, seed=4)
+    assert points.shape == (3000, 3) and helix.intrinsic_dim == 1 and not helix.closed
+    np.testing.assert_allclose(np.hypot(points[:, 0], points[:, 1]), 1.5, rtol=0, atol=1e-13)
+    z = points[:, 2]
+    assert z.min() > 0.0 and z.max() <= 0.7 * 4.0 + 1e-12
+    angle = np.angle(np.exp(1j * (np.arctan2(points[:, 1], points[:, 0]) - z / c)))
+    assert np.max(np.abs(angle)) < 1e-10
+    assert helix.length == pytest.approx(8 * np.pi * np.hypot(1.5, c), rel=1e-15)
+    assert helix.length == pytest.approx(quadrature(helix.speed, 0.0, 8 * np.pi), rel=1e-14)
+    # Constant speed: both measures are uniform in t and in arc length.
+    assert uniform_ks_pvalue(helix.arc_length(t) / helix.length) > 0.01
+
+
+# ---------------------------------------------------------------- torus knots
+KNOTS = [
+    {"type": "trefoil"},
+    {"type": "torus_knot"},
+    {"type": "torus_knot", "p": 3, "q": 7, "R": 3.0, "r": 0.5},
+    {"type": "torus_knot", "p": 7, "q": 1, "R": 1.0, "r": 0.99},
+    {"type": "torus_knot", "p": 1, "q": 9, "R": 1.0, "r": 0.99},
+]
+
+
+def knot_pq(knot) -> tuple[int, int]:
+    return (2, 3) if knot.params.type == "trefoil" else (knot.params.p, knot.params.q)
+
+
+@pytest.mark.parametrize("keys", KNOTS)
+@pytest.mark.parametrize("measure", ["volume", "parameter"])
+def test_torus_knot_samples_lie_on_the_knot(keys, measure):
+    knot = curve(measure=measure, **keys)
+    p, q = knot_pq(knot)
+    points, phi = knot.sample_with_parameters(2000, seed=6)
+    assert points.shape == (2000, 3) and knot.closed and phi.min() >= 0 and phi.max() < 2 * np.pi
+    on_torus, angle = torus_residuals(points, p, q, knot.params.R, knot.params.r)
+    assert np.max(np.abs(on_torus)) < 1e-12 and np.max(np.abs(angle)) < 1e-9
+
+
+def test_trefoil_is_the_2_3_torus_knot():
+    trefoil = curve(type="trefoil", R=2.5, r=0.75)
+    knot = curve(type="torus_knot", p=2, q=3, R=2.5, r=0.75)
+    np.testing.assert_array_equal(trefoil.sample(500, seed=3), knot.sample(500, seed=3))
+    assert trefoil.length == knot.length
+    # The trefoil in Wikipedia's form: x = sin t + 2 sin 2t is a different embedding; ours is
+    # ((2 + cos 3 phi) cos 2 phi, (2 + cos 3 phi) sin 2 phi, sin 3 phi) for R = 2, r = 1.
+    phi = np.linspace(0.0, 2 * np.pi, 7)
+    expected = np.c_[(2 + np.cos(3 * phi)) * np.cos(2 * phi), (2 + np.cos(3 * phi)) * np.sin(2 * phi), np.sin(3 * phi)]
+    np.testing.assert_allclose(curve(type="trefoil").points_at(phi), expected, atol=1e-15)
+
+
+@pytest.mark.parametrize("keys", KNOTS)
+def test_torus_knot_arc_length_matches_quadrature(keys):
+    knot = curve(**keys)
+    _, q = knot_pq(knot)
+    phis = np.array([1e-3, 0.4, 1.0, 2.2, np.pi, 4.0, 5.5, 2 * np.pi])
+    breaks = tuple(np.arange(1, 2 * q) * np.pi / q)  # the speed's extrema
+    expected = np.array([quadrature(knot.speed, 0.0, phi, breaks) for phi in phis])
+    np.testing.assert_allclose(knot.arc_length(phis), expected, rtol=1e-13, atol=0)
+    assert knot.length == pytest.approx(expected[-1], rel=1e-13)
+
+
+@pytest.mark.parametrize("keys", KNOTS)
+def test_torus_knot_arc_length_inverse_round_trips(keys):
+    knot = curve(**keys)
+    targets = np.concatenate([[0.0, knot.length], np.random.default_rng(5).random(5000) * knot.length])
+    phi = knot.parameter_at_arc_length(targets)
+    assert phi[0] == 0.0 and phi[1] == pytest.approx(2 * np.pi, rel=1e-14)
+    np.testing.assert_allclose(knot.arc_length(phi), targets, rtol=1e-13, atol=1e-15 * knot.length)
+    with pytest.raises(ValueError, match="arc lengths in"):
+        knot.parameter_at_arc_length(np.array([1.5 * knot.length]))
+
+
+def test_torus_knot_volume_measure_is_uniform_in_arc_length():
+    knot = curve(type="torus_knot", p=3, q=7, R=3.0, r=0.5)
+    _, phi = knot.sample_with_parameters(4000, seed=9)
+    assert uniform_ks_pvalue(knot.arc_length(phi) / knot.length) > 0.01
+    # p = 7, q = 1 on a thin-walled torus: the speed varies 14-fold along the knot.
+    flat = curve(type="torus_knot", p=7, q=1, R=1.0, r=0.99, measure="parameter")
+    _, phi = flat.sample_with_parameters(4000, seed=9)
+    assert uniform_ks_pvalue(phi[:, 0] / (2 * np.pi)) > 0.01
+    assert uniform_ks_pvalue(flat.arc_length(phi) / flat.length) < 1e-6
+
+
+# ---------------------------------------------------------------- every analytic curve
+ANALYTIC = [
+    {"type": "circle", "radius": 1.3},
+    {"type": "ellipse", "a": 3.0, "b": 0.8},
+    {"type": "archimedean_spiral", "turns": 2.0, "a": 0.3},
+    {"type": "helix", "radius": 0.8, "pitch": 2.0, "turns": 2.0},
+    {"type": "trefoil"},
+    {"type": "torus_knot", "p": 3, "q": 2, "R": 1.0, "r": 0.4},
+]
+
+
+@pytest.mark.parametrize("keys", ANALYTIC)
+def test_velocity_is_the_derivative_and_speed_its_norm(keys):
+    manifold = curve(**keys)
+    start, end = manifold.parameter_interval
+    t = start + (end - start) * np.linspace(0.05, 0.95, 37)
+    step = 1e-6 * (end - start)
+    central = (manifold.points_at(t + step) - manifold.points_at(t - step)) / (2 * step)
+    velocity = manifold.velocity(t)
+    assert velocity.shape == (37, manifold.natural_dim)
+    np.testing.assert_allclose(velocity, central, rtol=0, atol=1e-7 * np.abs(velocity).max())
+    np.testing.assert_allclose(manifold.speed(t), np.linalg.norm(velocity, axis=1), rtol=1e-14)
+
+
+def _max_chord_midpoint_distance(manifold, resolution: int) -> float:
+    """Max over chords of the distance from the chord's midpoint to the arc between its ends."""
+    vertices, closed = manifold.polyline(resolution)
+    expected_count = resolution if manifold.closed else resolution + 1
+    assert closed == manifold.closed and vertices.shape == (expected_count, manifold.ambient_dim)
+    t = manifold.parameter_at_arc_length(np.arange(resolution + 1) * (manifold.length / resolution))
+    np.testing.assert_allclose(vertices, manifold.points_at(t[:expected_count]), atol=1e-12)
+    np.testing.assert_allclose(np.diff(manifold.arc_length(t)), manifold.length / resolution, rtol=1e-9)
+    ends = manifold.points_at(t)
+    midpoints = 0.5 * (ends[1:] + ends[:-1])
+    grid = t[:-1, None] + np.linspace(0.0, 1.0, 401)[None, :] * np.diff(t)[:, None]
+    arc = manifold.points_at(grid.ravel()).reshape(grid.shape + (manifold.ambient_dim,))
+    return float(np.max(np.min(np.linalg.norm(arc - midpoints[:, None, :], axis=2), axis=1)))
+
+
+@pytest.mark.parametrize("keys", ANALYTIC[1:])
+def test_new_curves_polylines_converge_quadratically(keys):
+    manifold = curve(**keys)
+    errors = np.array([_max_chord_midpoint_distance(manifold, r) for r in (200, 400, 800)])
+    ratios = errors[:-1] / errors[1:]
+    assert np.all((ratios > 3.6) & (ratios < 4.4)), ratios
+
+
+@pytest.mark.parametrize(
+    "mapping, path, message",
+    [
+        ({"type": "ellipse", "a": 0.0}, ("manifold", "a"), "greater than 0"),
+        ({"type": "ellipse", "b": -2}, ("manifold", "b"), "greater than 0"),
+        ({"type": "helix", "radius": -1}, ("manifold", "radius"), "greater than 0"),
+        ({"type": "helix", "pitch": 0}, ("manifold", "pitch"), "greater than 0"),
+        ({"type": "helix", "turns": 0}, ("manifold", "turns"), "greater than 0"),
+        ({"type": "torus_knot", "p": 2, "q": 4}, ("manifold", "q"), r"coprime .* Received: p=2, q=4, gcd 2"),
+        ({"type": "torus_knot", "p": 6, "q": 9}, ("manifold", "q"), "gcd 3"),
+        ({"type": "torus_knot", "p": 0}, ("manifold", "p"), "greater than 0"),
+        ({"type": "torus_knot", "R": 1.0, "r": 1.0}, ("manifold", "r"), "below the centre-line radius R = 1.0"),
+        ({"type": "trefoil", "r": 2.5}, ("manifold", "r"), "Received: r=2.5"),
+        ({"type": "trefoil", "p": 2}, ("manifold", "p"), "unknown key"),
+    ],
+)
+def test_bad_curve_parameters_name_the_key(mapping, path, message):
+    with pytest.raises(SpecError, match=message) as info:
+        make(mapping)
+    assert info.value.path == path

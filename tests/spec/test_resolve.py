@@ -48,7 +48,7 @@ def test_minimal_spec_fills_every_default(tmp_path):
         "type": "circle",
         "samples": 4096,
         "measure": "volume",
-        "noise": {"type": "gaussian", "std": 0.0},
+        "noise": {"type": "gaussian", "std": 0.0, "direction": "isotropic"},
         "embed": {"type": "isometric", "ambient_dim": None},
         "radius": 2.0,
     }

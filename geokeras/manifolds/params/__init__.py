@@ -18,6 +18,9 @@ from geokeras.registry import MANIFOLDS, union_of
 ManifoldSpec = union_of(MANIFOLDS)
 """Any registered manifold type, chosen by its ``type`` key."""
 
+# product_with_interval's `base` is itself any manifold type: resolve that forward reference.
+surfaces.ProductWithIntervalParams.model_rebuild(_types_namespace={"ManifoldSpec": ManifoldSpec})
+
 __all__ = [
     "ManifoldSpec",
     *common.__all__,
