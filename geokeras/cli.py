@@ -5,6 +5,7 @@
     geokeras render SPEC [key=value ...]
     geokeras schema [-o FILE]
     geokeras compare RUN_DIR [RUN_DIR ...]
+    geokeras sweep SPEC key=v1,v2,... [key2=...] [--runs-root DIR] [--jobs N] [--metric NAME]
 
 Exit codes: 0 success, 2 bad spec or bad input (one message, no traceback), 1 anything else.
 ``validate``, ``render`` and ``schema`` never import TensorFlow.
@@ -47,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="the main metrics of run directories side by side")
     compare.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
+
+    sweep = commands.add_parser("sweep", help="run a spec over a grid of overrides; summary table and phase diagram")
+    sweep.add_argument("spec", type=Path, help="the spec file every point starts from")
+    sweep.add_argument("grid", nargs="+", metavar="key=v1,v2,...", help="one grid axis per key, e.g. manifold.turns=1,2,3")
+    sweep.add_argument("--runs-root", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
+    sweep.add_argument("--jobs", type=int, default=1, help="points run at once, each in its own process (default 1)")
+    sweep.add_argument("--metric", default=None, help="metric of the phase diagram, e.g. reconstruction.mse")
     return parser
 
 
@@ -120,7 +128,20 @@ def _compare(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"run": _run, "validate": _validate, "render": _render, "schema": _schema, "compare": _compare}
+def _sweep(arguments: argparse.Namespace) -> int:
+    from geokeras.sweep import sweep
+
+    result = sweep(arguments.spec, arguments.grid, runs_root=arguments.runs_root, jobs=arguments.jobs, metric=arguments.metric)
+    for point in result.points:
+        values = ", ".join(f"{key}={value}" for key, value in point.values.items())
+        print(f"{point.status:>7}  {values}  {point.detail or point.run_dir}")
+    print(f"geokeras: wrote {result.sweep_dir}/summary.md ({len(result.failed)} of {len(result.points)} points failed)")
+    return EXIT_FAILURE if result.failed else EXIT_OK
+
+
+_COMMANDS = {
+    "run": _run, "validate": _validate, "render": _render, "schema": _schema, "compare": _compare, "sweep": _sweep,
+}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,26 @@
+"""The phase diagram of a two-key sweep: categorical and numeric metrics, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from geokeras.report.phase_diagram import plot_phase_diagram
+
+CELLS = [("1", "a", "encoded"), ("2", "a", "not_encoded"), ("1", "b", "provably_not_encodable"), ("2", "b", "failed")]
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [CELLS, [("1", "a", 0.5), ("2", "a", 1.5), ("1", "b", "failed"), ("2", "b", None)], [("1", "a", True)]],
+)
+def test_phase_diagram_writes_a_png(tmp_path, cells):
+    path = plot_phase_diagram(cells, ["x", "y"], "metric", tmp_path / "phase.png")
+    assert path == tmp_path / "phase.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_phase_diagram_rejects_other_than_two_keys(tmp_path):
+    with pytest.raises(ValueError, match=r"exactly two swept keys. Received: keys=\['x'\]"):
+        plot_phase_diagram(CELLS, ["x"], "metric", tmp_path / "phase.png")
+    with pytest.raises(ValueError, match="at least one grid point"):
+        plot_phase_diagram([], ["x", "y"], "metric", tmp_path / "phase.png")
