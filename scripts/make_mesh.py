@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate specs/data/bumpy_cup.obj, the shipped example mesh, byte for byte.
 
-The paper's Buddha experiment (Lei, Luo, Yau, Gu, arXiv:1805.10451, section 5) encodes a
+The paper's Buddha experiment (Lei, Luo, Yau, Gu, arXiv:1805.10451) encodes a
 scanned genus-0 surface with boundary into R^2. We ship no scan (licences); instead this
 script builds such a surface procedurally: a bumpy cup, the graph of a radius function over
 the directions of a spherical cap,

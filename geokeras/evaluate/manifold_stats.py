@@ -19,16 +19,27 @@ datasets by a minimal neighborhood information*, Sci. Rep. 7, 12140, 2017)
     m = [ (1/N) sum_x m_k(x)^(-1) ]^(-1).
 
 Neighbours are found with scikit-learn's ``NearestNeighbors`` (exact; k-d / ball trees or
-brute force). Exact duplicate samples (an image data set drawn with replacement) have
-r1 = 0 and would make both estimators infinite, so duplicates are dropped first (the
-metric ``samples`` counts the distinct points used). Images are flattened to R^(H W C).
-Both estimators are biased low near a boundary and with noise at scales below the noise
-level they see the ambient dimension instead: read them with the sample size.
+brute force); no maintained estimator package (scikit-dimension) is a dependency.
+
+Rules for degenerate data:
+
+* **Duplicates.** Exact duplicate samples (an image data set drawn with replacement, a
+  quantised data set) have r1 = 0 and would make both estimators infinite, so duplicates
+  are dropped first: the estimators see the *distinct* points (the metric ``samples`` counts
+  them). Ties between distinct neighbours (r1 = r2 > 0) are kept: they give mu = 1, log 1 = 0.
+* **Undefined estimates.** With fewer than 3 (TwoNN) or k + 1 (MLE) distinct points, or when
+  every distance ratio is 1 (points on a regular lattice), the estimate is undefined and the
+  evaluator reports ``null`` for it (the functions raise ``ValueError`` or return ``inf``).
+
+Images are flattened to R^(H W C). Both estimators are biased low near a boundary, and
+with noise they see the ambient dimension at scales below the noise level: read them with
+the sample size. Their spread at N points of an m-manifold is of order m / sqrt(N) (the
+standard deviation of the maximum-likelihood estimate of a Pareto exponent).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -113,9 +124,15 @@ def mle_dimension(points: Any, k: int = 10) -> float:
 def evaluate_manifold_stats(params: ManifoldStatsParams, context: EvaluationContext) -> dict:
     """Estimate the intrinsic dimension of (a subsample of) the training samples.
 
+    The subsample: when there are more than ``params.samples`` training samples, that many
+    are drawn without replacement with ``derived_seed(context.seed, SEED_PURPOSE)`` (the
+    same points in every run with the same seed); then duplicates are dropped.
+
     Returns:
-        ``{"true_dim": int or None, "two_nn": float, "mle": float, "samples": distinct points
-        used, "ambient_dim": D, "k": k}``; an estimator not listed in ``estimators`` is left out.
+        ``{"true_dim": int or None, "ambient_dim": D, "samples": distinct points used,
+        "k": k, "two_nn": float or None, "mle": float or None}``; an estimator not listed in
+        ``params.estimators`` is left out; ``None`` where the estimate is undefined (module
+        docstring).
     """
     x = np.asarray(context.x_train, dtype=np.float64)
     x = x.reshape(x.shape[0], -1)
@@ -126,13 +143,20 @@ def evaluate_manifold_stats(params: ManifoldStatsParams, context: EvaluationCont
     true_dim = context.manifold.intrinsic_dim
     metrics: dict[str, Any] = {
         "true_dim": None if true_dim is None else int(true_dim),
-        "samples": int(distinct.shape[0]),
         "ambient_dim": int(x.shape[1]),
+        "samples": int(distinct.shape[0]),
         "k": int(params.k),
     }
     for estimator in dict.fromkeys(params.estimators):
         if estimator == "two_nn":
-            metrics["two_nn"] = two_nn_dimension(distinct, params.two_nn_discard)
+            enough = distinct.shape[0] >= 3
+            metrics["two_nn"] = _finite_or_none(two_nn_dimension(distinct, params.two_nn_discard) if enough else None)
         else:
-            metrics["mle"] = mle_dimension(distinct, params.k)
+            enough = distinct.shape[0] >= params.k + 1
+            metrics["mle"] = _finite_or_none(mle_dimension(distinct, params.k) if enough else None)
     return metrics
+
+
+def _finite_or_none(estimate: Optional[float]) -> Optional[float]:
+    """``None`` for an undefined estimate (not computed, or infinite): JSON has no infinity."""
+    return estimate if estimate is not None and np.isfinite(estimate) else None

@@ -75,7 +75,7 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from geokeras.manifolds.base import check_count
-from geokeras.manifolds.curves import Curve
+from geokeras.manifolds.curves import Curve, _nearest_chords
 from geokeras.manifolds.params import HilbertCurveParams, KochCurveParams, PeanoCurveParams
 
 _EPS = np.finfo(np.float64).eps
@@ -176,6 +176,16 @@ class PolygonalCurve(Curve):
                 inner = vertices[:-1, None, :] + fractions[None, :, None] * steps[:, None, :]
                 vertices = np.concatenate([inner.reshape(-1, vertices.shape[1]), vertices[-1:]])
         return self.embed_natural_points(vertices), False
+
+    def parameters(self, points: np.ndarray) -> np.ndarray:
+        """The parameter u of the nearest point of the polyline, shape=[n, 1] (see Curve).
+
+        The nearest of the exact segments (no Gauss-Newton refinement: the chords are the
+        curve): u = (j + f) / segments for segment j at fraction f.
+        """
+        natural = self.natural_coordinates(points)
+        segment, fraction = _nearest_chords(natural, self.natural_vertices, closed=False)
+        return ((segment + fraction) / self.segments)[:, None]
 
     def _sample_parameters(self, n: int, rng: np.random.Generator) -> np.ndarray:
         # Equal segments: arc length and index parameter are the same uniform u in (0, 1].

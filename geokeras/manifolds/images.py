@@ -20,24 +20,22 @@ Data:
 ``digits``
     scikit-learn's ``load_digits`` (1797 8x8 images, 10 classes, ships with scikit-learn:
     works offline). Splits: ``train`` the first 1438 images, ``test`` the last 359 (a fixed
-    80/20 cut of scikit-learn's order, which runs writer by writer).
+    80/20 cut of scikit-learn's order).
 ``mnist``, ``fashion_mnist``
-    the files ``keras.datasets`` uses, read from the Keras cache ``$KERAS_HOME/datasets`` (or
-    ``~/.keras/datasets``): ``mnist.npz``; ``fashion-mnist/{train,t10k}-{images-idx3,
-    labels-idx1}-ubyte.gz``. When missing they are downloaded by
-    ``keras.datasets.<name>.load_data()``; when that fails too, a
-    :class:`~geokeras.errors.SpecError` at ``manifold.type`` says where the files are
-    expected and how to get them. Data are loaded on first use, not when the manifold is
-    built, and cached per process.
+    ``keras.datasets.<name>.load_data()``, which reads the Keras cache
+    ``$KERAS_HOME/datasets`` (default ``~/.keras/datasets``: ``mnist.npz``;
+    ``fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz``) and downloads the files
+    there when they are missing. When that fails (no cached file and no network), a
+    :class:`~geokeras.errors.SpecError` at ``manifold.type`` says where the files are expected
+    and how to put them there. The data are loaded on first use (the first sample), not when
+    the manifold is built, and kept by the manifold object.
 """
 
 from __future__ import annotations
 
 import abc
 import functools
-import gzip
 import os
-import zipfile
 from pathlib import Path
 from typing import Any, ClassVar, Optional
 
@@ -51,10 +49,21 @@ DIGITS_TRAIN_SIZE = 1438
 """The digits' train split is the first 1438 of scikit-learn's 1797 images; test the rest."""
 
 KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
-FASHION_MNIST_FILES = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+"""Where keras.datasets downloads MNIST and Fashion-MNIST from (named in the error message)."""
+
+KERAS_DATA_FILES = {
+    "mnist": ("mnist.npz",),
+    "fashion_mnist": tuple(
+        f"fashion-mnist/{name}"
+        for name in (
+            "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte.gz",
+            "t10k-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+        )
+    ),
 }
+"""The files keras.datasets keeps under ``<Keras home>/datasets/`` for each data set."""
 
 
 def keras_home() -> Path:
@@ -69,9 +78,9 @@ def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     return arrays
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=2)
 def load_digits_split(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's digits: (pixels uint8 shape=[N, 8, 8, 1] in 0..16, labels shape=[N])."""
+    """scikit-learn's digits: (pixels uint8 shape=[N, 8, 8, 1] in 0..16, labels int64 shape=[N])."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -81,100 +90,42 @@ def load_digits_split(split: str) -> tuple[np.ndarray, np.ndarray]:
     return _read_only(np.ascontiguousarray(pixels[cut]), np.ascontiguousarray(labels[cut]))  # type: ignore[return-value]
 
 
-def _keras_load_data(name: str) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """``keras.datasets.<name>.load_data()``: downloads into the Keras cache when missing."""
-    import keras
-
-    return getattr(keras.datasets, name).load_data()
-
-
-_KERAS_NAMES = {"MNIST": "mnist", "Fashion-MNIST": "fashion_mnist"}
-
-
-def _missing_data_error(display: str, expected: list[Path], origin: list[str], error: BaseException) -> SpecError:
-    files = ", ".join(str(path) for path in expected)
-    urls = ", ".join(origin)
+def missing_keras_data_error(name: str, display: str, error: BaseException) -> SpecError:
+    """The SpecError at ``manifold.type`` for a keras.datasets set that could not be loaded."""
+    folder = keras_home() / "datasets"
+    files = [folder / relative for relative in KERAS_DATA_FILES[name]]
+    urls = ", ".join(KERAS_ORIGIN + Path(relative).name for relative in KERAS_DATA_FILES[name])
     return SpecError(
-        f"could not load the {display} data set: it is not in the Keras cache (expected "
-        f"{files}) and downloading it with keras.datasets failed ({type(error).__name__}: "
-        f"{error}). To get it, download {urls} into {expected[0].parent} (or run "
-        f"`python -c \"import keras; keras.datasets.{_KERAS_NAMES[display]}.load_data()\"` on a "
-        f"machine with internet and copy the same files from its Keras cache into "
-        f"{expected[0].parent}), or point KERAS_HOME at a folder whose datasets/ holds them "
-        f"(type: digits needs no download).",
+        f"could not load the {display} data set (type {name!r}): keras.datasets.{name}.load_data() "
+        f"found no cached copy and could not download one ({type(error).__name__}: {error}). "
+        f"Expected the file(s) {', '.join(str(path) for path in files)}. To provide them: "
+        f"download {urls} into {files[0].parent}; or run `python -c \"import keras; "
+        f"keras.datasets.{name}.load_data()\"` on a machine with internet and copy its "
+        f"~/.keras/datasets folder here; or set KERAS_HOME to a folder whose datasets/ holds "
+        f"them. (type: digits needs no download.)",
         (MANIFOLD_KEY, "type"),
     )
 
 
-@functools.lru_cache(maxsize=8)
-def load_mnist_split(split: str, cache_root: str) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST: (pixels uint8 shape=[N, 28, 28, 1], labels shape=[N]) from ``cache_root``.
+def load_keras_split(name: str, display: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """One split of ``keras.datasets.<name>``: (pixels uint8 shape=[N, H, W, 1], labels int64 [N]).
+
+    Keras reads its cache and downloads only what is missing (checking MNIST's sha256).
 
     Raises:
-        SpecError: at ``manifold.type`` when the file is missing and cannot be downloaded.
+        SpecError: at ``manifold.type`` when the data is neither cached nor downloadable.
     """
-    path = Path(cache_root) / "datasets" / "mnist.npz"
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                pixels, labels = archive[f"x_{split}"], archive[f"y_{split}"]
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-            raise _unreadable_error("MNIST", path, error) from None
-    else:
-        try:
-            train, test = _keras_load_data("mnist")
-        except Exception as error:  # any failure to download: report it as missing input
-            raise _missing_data_error("MNIST", [path], [f"{KERAS_ORIGIN}mnist.npz"], error) from None
-        pixels, labels = train if split == "train" else test
-    return _read_only(
-        np.ascontiguousarray(np.asarray(pixels, dtype=np.uint8)[..., None]),
-        np.asarray(labels, dtype=np.int64),
-    )  # type: ignore[return-value]
+    try:
+        import keras
 
-
-def _unreadable_error(display: str, path: Path, error: BaseException) -> SpecError:
-    return SpecError(
-        f"could not read the {display} file {path} from the Keras cache "
-        f"({type(error).__name__}: {error}). Expected the file keras.datasets downloads; delete "
-        f"it to download it again.",
-        (MANIFOLD_KEY, "type"),
-    )
-
-
-def _read_idx(path: Path, offset: int) -> np.ndarray:
-    with gzip.open(path, "rb") as stream:
-        return np.frombuffer(stream.read(), np.uint8, offset=offset)
-
-
-@functools.lru_cache(maxsize=8)
-def load_fashion_mnist_split(split: str, cache_root: str) -> tuple[np.ndarray, np.ndarray]:
-    """Fashion-MNIST: (pixels uint8 shape=[N, 28, 28, 1], labels shape=[N]) from ``cache_root``.
-
-    Raises:
-        SpecError: at ``manifold.type`` when the files are missing and cannot be downloaded.
-    """
-    folder = Path(cache_root) / "datasets" / "fashion-mnist"
-    image_file, label_file = FASHION_MNIST_FILES[split]
-    image_path, label_path = folder / image_file, folder / label_file
-    if image_path.is_file() and label_path.is_file():
-        try:
-            labels = _read_idx(label_path, offset=8)
-            pixels = _read_idx(image_path, offset=16).reshape(len(labels), 28, 28)
-        except (OSError, ValueError, EOFError) as error:
-            raise _unreadable_error("Fashion-MNIST", image_path.parent, error) from None
-    else:
-        try:
-            train, test = _keras_load_data("fashion_mnist")
-        except Exception as error:  # any failure to download: report it as missing input
-            expected = [folder / name for files in FASHION_MNIST_FILES.values() for name in files]
-            raise _missing_data_error(
-                "Fashion-MNIST", expected, [f"{KERAS_ORIGIN}{path.name}" for path in expected], error
-            ) from None
-        pixels, labels = train if split == "train" else test
-    return _read_only(
-        np.ascontiguousarray(np.asarray(pixels, dtype=np.uint8)[..., None]),
-        np.asarray(labels, dtype=np.int64),
-    )  # type: ignore[return-value]
+        train, test = getattr(keras.datasets, name).load_data()
+    except Exception as error:  # Keras raises a bare Exception for a failed download
+        raise missing_keras_data_error(name, display, error) from None
+    pixels, labels = train if split == "train" else test
+    pixels = np.asarray(pixels, dtype=np.uint8)
+    if pixels.ndim == 3:
+        pixels = pixels[..., None]
+    return _read_only(np.ascontiguousarray(pixels), np.asarray(labels, dtype=np.int64).reshape(-1))  # type: ignore[return-value]
 
 
 class ImageDataSet(Manifold):
@@ -232,6 +183,15 @@ class ImageDataSet(Manifold):
         """
         if self._data is None:
             pixels, labels = self._load_split(self.params.split)
+            expected = (self.height, self.width, self.channels)
+            if tuple(pixels.shape[1:]) != expected or labels.shape != (pixels.shape[0],):
+                raise SpecError(
+                    f"the {self.params.type} data on disk has an unexpected shape. Expected "
+                    f"images of shape [N, {', '.join(map(str, expected))}] and N labels. "
+                    f"Received: images {list(pixels.shape)}, labels {list(labels.shape)}. "
+                    f"Delete the cached files to download them again.",
+                    (MANIFOLD_KEY, "type"),
+                )
             pixels = pixels.reshape(pixels.shape[0], -1)
             if self.params.classes is not None:
                 keep = np.isin(labels, np.asarray(self.params.classes))
@@ -249,6 +209,16 @@ class ImageDataSet(Manifold):
     def size(self) -> int:
         """N, the number of images in the split after the class filter."""
         return int(self.data()[1].size)
+
+    def with_split(self, split: str) -> "ImageDataSet":
+        """The same data set (classes, shape, noise, embedding frame) on another split.
+
+        For held-out evaluation: ``manifold.with_split("test")`` draws images the training
+        split does not contain.
+        """
+        if split not in ("train", "test"):
+            raise ValueError(f"Expected split 'train' or 'test'. Received: split={split!r}.")
+        return type(self)(self.params.model_copy(update={"split": split}), embedding_seed=self._embedding_seed)
 
     # ----------------------------------------------------------------- sampling
     def _sample_parameters(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -269,7 +239,7 @@ class ImageDataSet(Manifold):
                 f"Expected image indices (parameters[:, 1]) that are integers in "
                 f"[0, {pixels.shape[0] - 1}]. Received values in [{column.min()!r}, {column.max()!r}]."
             )
-        return pixels[indices].astype(np.float64) * (1.0 / self.pixel_scale)
+        return pixels[indices].astype(np.float64) / self.pixel_scale
 
 
 class Digits(ImageDataSet):
@@ -293,7 +263,7 @@ class Mnist(ImageDataSet):
     pixel_scale = 255.0
 
     def _load_split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        return load_mnist_split(split, str(keras_home()))
+        return load_keras_split("mnist", "MNIST", split)
 
 
 class FashionMnist(ImageDataSet):
@@ -305,4 +275,4 @@ class FashionMnist(ImageDataSet):
     pixel_scale = 255.0
 
     def _load_split(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        return load_fashion_mnist_split(split, str(keras_home()))
+        return load_keras_split("fashion_mnist", "Fashion-MNIST", split)

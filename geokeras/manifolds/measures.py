@@ -11,10 +11,13 @@ a :class:`~geokeras.errors.SpecError` at ``manifold.measure`` when the manifold 
 
 Densities:
 
-``von_mises_fisher`` {mean_direction mu, concentration kappa} (``type: sphere`` only)
+``von_mises_fisher`` {mean_direction mu, concentration kappa} (``type: sphere`` or ``circle``)
     f(x) = exp(kappa <mu, x / |x|>) on S^m ⊂ R^{m+1}, w.r.t. the area measure; log f_max =
-    kappa. On S^2 the height t = <mu, x> has density kappa e^{kappa t} / (2 sinh kappa) on
-    [-1, 1] (Archimedes: t is uniform under the area measure), CDF
+    kappa (Mardia and Jupp, *Directional Statistics*, 2000, section 9.3). On a circle (S^1)
+    it is the von Mises distribution of the angle, mean E<mu, x / r> = I_1(kappa) / I_0(kappa);
+    on S^2, E<mu, x / r> = coth(kappa) - 1 / kappa. On S^2 the height t = <mu, x> has
+    density kappa e^{kappa t} / (2 sinh kappa) on [-1, 1] (Archimedes: t is uniform under
+    the area measure), CDF
     (e^{kappa (t + 1)} - 1) / (e^{2 kappa} - 1); the acceptance rate is
     (1 - e^{-2 kappa}) / (2 kappa) (about 1 / (2 kappa) for large kappa).
 
@@ -46,8 +49,9 @@ if TYPE_CHECKING:  # pragma: no cover
 MANIFOLD_KEY = "manifold"
 MEASURE_PATH = (MANIFOLD_KEY, "measure")
 
-SPHERE_TYPES = ("sphere",)
-"""Manifold types on which ``von_mises_fisher`` applies: spheres centred at the origin."""
+SPHERE_TYPES = ("sphere", "circle")
+"""Manifold types on which ``von_mises_fisher`` applies: spheres S^m (the circle is S^1)
+centred at the origin of their natural space."""
 
 
 class Density(abc.ABC):

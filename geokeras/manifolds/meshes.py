@@ -67,9 +67,13 @@ def mesh_edges(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         counts shape=[E] int64. In a manifold mesh every count is 1 (boundary) or 2.
     """
     faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
-    half_edges = np.stack([faces, np.roll(faces, -1, axis=1)], axis=2).reshape(-1, 2)
-    edges, counts = np.unique(np.sort(half_edges, axis=1), axis=0, return_counts=True)
-    return edges.astype(np.int64), counts.astype(np.int64)
+    if faces.size == 0:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    tails, heads = faces.reshape(-1), np.roll(faces, -1, axis=1).reshape(-1)
+    # One int64 key per undirected edge (i < j): a 1-D sort, far faster than unique rows.
+    size = int(faces.max()) + 1
+    keys, counts = np.unique(np.minimum(tails, heads) * size + np.maximum(tails, heads), return_counts=True)
+    return np.stack([keys // size, keys % size], axis=1), counts.astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -227,7 +231,7 @@ def load_triangle_mesh(
 
     try:
         loaded = trimesh.load(str(file), file_type=suffix[1:], force="mesh", process=False)
-    except Exception as error:  # trimesh's loaders raise many kinds on a malformed file
+    except Exception as error:  # noqa: BLE001 - trimesh's loaders raise many kinds on a malformed file
         raise SpecError(
             f"could not read {shown!r} as a {suffix[1:].upper()} mesh ({type(error).__name__}: {error}).", key
         ) from None
@@ -273,14 +277,24 @@ def load_triangle_mesh(
 
 
 def _merge_duplicate_vertices(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge vertices with equal coordinates, keeping the first occurrence's position in the order."""
-    _, first, inverse = np.unique(vertices, axis=0, return_index=True, return_inverse=True)
-    if first.size == vertices.shape[0]:
+    """Merge vertices with equal coordinates, keeping the first occurrence's position in the order.
+
+    A stable lexicographic sort puts equal rows next to each other, each run in file order,
+    so the first row of a run is the first occurrence of that point.
+    """
+    count = vertices.shape[0]
+    order = np.lexsort(vertices.T[::-1])  # by x, then y, then z; stable
+    ordered = vertices[order]
+    starts = np.ones(count, dtype=bool)
+    starts[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    if starts.all():
         return vertices, faces
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return vertices[np.sort(first)], rank[inverse.reshape(-1)][faces]
+    group_of = np.empty(count, dtype=np.int64)
+    group_of[order] = np.cumsum(starts) - 1
+    first = order[starts]  # the first occurrence of each distinct point, by group
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return vertices[np.sort(first)], rank[group_of][faces]
 
 
 # ----------------------------------------------------------------------------- the manifold
@@ -310,6 +324,7 @@ class MeshSurface(Manifold):
     natural_dim = 3
     intrinsic_dim = 2
     parameter_names = ("face_index", "within_face")
+    analytic = False  # data read from a file, not formulas (see Manifold.analytic)
 
     def __init__(self, params: Optional[MeshParams] = None, *, embedding_seed: Optional[int] = None):
         super().__init__(params, embedding_seed=embedding_seed)
@@ -411,8 +426,22 @@ class MeshSurface(Manifold):
         within = rng.random((n, 2))
         return np.stack([faces + within[:, 0], within[:, 1]], axis=1)
 
-    def _embed_natural(self, parameters: np.ndarray) -> np.ndarray:
-        parameters = np.asarray(parameters, dtype=np.float64)
+    def tangent_vectors(self, parameters: np.ndarray) -> np.ndarray:
+        """The edges B - A and C - A of each point's face, shape=[n, 2, 3]: its exact tangent plane.
+
+        The parameterisation (face index + r_1, r_2) is not smooth across faces, so the base
+        class's finite differences would mix neighbouring faces; the face's own edges span the
+        tangent plane exactly (what ``noise: {direction: normal}`` needs: any basis will do).
+        """
+        corners = self._vertices[self._faces[self._face_indices(self._checked_parameters(parameters))]]
+        return np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=1)
+
+    def _face_indices(self, parameters: np.ndarray) -> np.ndarray:
+        """The face of each parameter row: floor(p_1), the end point p_1 = F in the last face.
+
+        Raises:
+            ValueError: parameters outside [0, F] x [0, 1].
+        """
         face_count = self._faces.shape[0]
         if parameters.size and (
             parameters[:, 0].min() < 0.0 or parameters[:, 0].max() > face_count
@@ -423,7 +452,11 @@ class MeshSurface(Manifold):
                 f"[{parameters[:, 0].min()!r}, {parameters[:, 0].max()!r}] x "
                 f"[{parameters[:, 1].min()!r}, {parameters[:, 1].max()!r}]."
             )
-        faces = np.minimum(np.floor(parameters[:, 0]).astype(np.int64), face_count - 1)
+        return np.minimum(np.floor(parameters[:, 0]).astype(np.int64), face_count - 1)
+
+    def _embed_natural(self, parameters: np.ndarray) -> np.ndarray:
+        parameters = np.asarray(parameters, dtype=np.float64)
+        faces = self._face_indices(parameters)
         root = np.sqrt(np.clip(parameters[:, 0] - faces, 0.0, 1.0))
         r2 = parameters[:, 1]
         corners = self._vertices[self._faces[faces]]  # shape=[n, 3, 3]

@@ -912,7 +912,7 @@ class GraphSurface(ParameterisedManifold):
 class ProductWithInterval(Manifold):
     """Σ x [0, L]^k for a base manifold Σ: the paper's way to go up in dimension.
 
-    Lei, Luo, Yau, Gu (arXiv:1805.10451, section 4.3) raise the dimension of the
+    Lei, Luo, Yau, Gu (arXiv:1805.10451, after Theorem 4.14) raise the dimension of the
     space-filling-curve counterexample by taking products with intervals. A point is
     (x, s_1, ..., s_k) with x a point of the base in the base's ambient space R^D_b (its own
     ``embed`` applies) and s_i in [0, L]: natural space R^(D_b + k), intrinsic dimension

@@ -11,7 +11,7 @@ Conventions: labelled axes and titles; continuous values (the manifold parameter
 Design*), both readable with the common colour-vision deficiencies. Scatter plots show at
 most ``max_points`` points, a subsample drawn without replacement by a seeded
 ``Generator(PCG64(seed))``. Data of more than 3 dimensions is shown through its first 3
-principal components (PCA of the data, by SVD of the centred points), and the title says so.
+principal components (scikit-learn's ``PCA`` fitted on the data shown), and the title says so.
 """
 
 from __future__ import annotations
@@ -103,10 +103,19 @@ def _projection(reference: np.ndarray) -> tuple[Any, str]:
     dim = reference.shape[1]
     if dim <= 3:
         return (lambda points: points), ""
-    mean = reference.mean(axis=0)
-    _, _, vt = np.linalg.svd(reference - mean, full_matrices=False)
-    components = vt[:3].T  # shape=[dim, 3]
+    from sklearn.decomposition import PCA
+
+    # Exact SVD (deterministic; signs fixed by scikit-learn's svd_flip). Fewer than 3 points
+    # or non-finite rows cannot be fitted: centre only and keep the first coordinates.
+    finite = reference[np.all(np.isfinite(reference), axis=1)]
+    if finite.shape[0] < 3:
+        return (lambda points: points[:, :3] - (finite.mean(axis=0)[:3] if finite.size else 0.0)), (
+            f" (first 3 coordinates; ambient dim {dim})"
+        )
+    pca = PCA(n_components=3, svd_solver="full").fit(finite)
+    mean, components = pca.mean_, pca.components_.T  # shape=[dim], [dim, 3]
     words = f" (first 3 principal components of the data; ambient dim {dim})"
+    # Not pca.transform: it refuses NaN, and a diverged reconstruction may hold some.
     return (lambda points: (points - mean) @ components), words
 
 
@@ -346,8 +355,20 @@ def plot_manifold(
     Args:
         points: shape=[n, D]. D = 1: value against the parameter (or a histogram);
             D = 2, 3: a scatter; D > 3: the first 3 principal components (title says so).
-        parameters: shape=[n, k] (first column used), or None.
+        parameters: shape=[n, k]: the colour is the first column (a curve's t, a surface's
+            first coordinate, a data set's label), on the ``viridis`` scale; or None.
+        path: the PNG to write.
+        max_points: points drawn at most (a seeded subsample, ``seed``).
+        parameter_label: names the colour scale (e.g. ``"theta"``).
+        title: the figure's title (a projection note goes on a second line).
+
+    Images (shape=[n, H, W, C]) are refused: draw them with :func:`plot_image_grid`.
     """
+    if np.ndim(points) > 2:
+        raise ValueError(
+            f"Expected `points` of shape [n, dim]. Received: shape={list(np.shape(points))}, "
+            f"which looks like images: draw them with plot_image_grid, or flatten them."
+        )
     points = _points("points", points)
     parameters = _parameters(parameters, points.shape[0])
     keep = _subsample(points.shape[0], max_points, seed)
@@ -376,9 +397,11 @@ def plot_manifold(
         axes.set_xlabel("PC1")
         axes.set_ylabel("PC2")
         axes.set_zlabel("PC3")
-    axes.set_title(f"{title}{words}")
+    # The projection note on its own line: one line would run past a 6.4-inch figure.
+    axes.set_title(f"{title}\n{words.strip()}" if words else title)
     if colours is not None:
-        figure.colorbar(artist, ax=axes, label=label, shrink=0.8)
+        # A 3-D axes puts its z label where the colour bar would sit: leave it room.
+        figure.colorbar(artist, ax=axes, label=label, shrink=0.8, pad=0.12 if coords.shape[1] == 3 else 0.05)
     return _save(figure, path, dpi)
 
 

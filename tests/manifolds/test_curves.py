@@ -402,3 +402,151 @@ def test_bad_curve_parameters_name_the_key(mapping, path, message):
     with pytest.raises(SpecError, match=message) as info:
         make(mapping)
     assert info.value.path == path
+
+
+# ---------------------------------------------------------------- polyline lengths and Hausdorff distance
+@pytest.mark.parametrize("resolution", [3, 10, 1000])
+def test_circle_polyline_is_the_inscribed_regular_polygon(resolution):
+    circle = curve(type="circle", radius=2.5)
+    vertices, closed = circle.polyline(resolution)
+    assert closed and vertices.shape == (resolution, 2)
+    edges = np.linalg.norm(np.roll(vertices, -1, axis=0) - vertices, axis=1)
+    # Perimeter 2 n r sin(pi / n) -> 2 pi r; Hausdorff distance to the circle r (1 - cos(pi / n)).
+    assert edges.sum() == pytest.approx(2 * resolution * 2.5 * math.sin(math.pi / resolution), rel=1e-13)
+    midpoints = 0.5 * (vertices + np.roll(vertices, -1, axis=0))
+    hausdorff = float(np.max(2.5 - np.linalg.norm(midpoints, axis=1)))
+    assert hausdorff == pytest.approx(2.5 * (1 - math.cos(math.pi / resolution)), rel=1e-9)
+
+
+def test_helix_polyline_length_is_exact():
+    helix = curve(type="helix", radius=1.5, pitch=0.7, turns=4.0)
+    c, total = 0.7 / (2 * np.pi), 8 * np.pi
+    assert helix.length == pytest.approx(total * math.hypot(1.5, c), rel=1e-15)
+    for resolution in (10, 100, 1000):
+        vertices, closed = helix.polyline(resolution)
+        assert not closed and vertices.shape == (resolution + 1, 3)
+        step = total / resolution  # constant speed: equal arc length is equal t
+        chord = math.hypot(2 * 1.5 * math.sin(step / 2), c * step)
+        assert np.linalg.norm(np.diff(vertices, axis=0), axis=1).sum() == pytest.approx(resolution * chord, rel=1e-13)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"type": "archimedean_spiral", "turns": 3.0},
+        {"type": "ellipse", "a": 3.0, "b": 0.5},
+        {"type": "trefoil"},
+    ],
+)
+def test_polyline_length_converges_to_the_arc_length_quadratically(keys):
+    manifold = curve(**keys)
+    errors = []
+    for resolution in (200, 400, 800, 1600):  # the asymptotic regime: h well below the smallest radius of curvature
+        vertices, closed = manifold.polyline(resolution)
+        if closed:
+            vertices = np.vstack([vertices, vertices[:1]])
+        errors.append(manifold.length - np.linalg.norm(np.diff(vertices, axis=0), axis=1).sum())
+    errors = np.array(errors)
+    assert np.all(errors > 0)  # a chord is shorter than its arc
+    ratios = errors[:-1] / errors[1:]
+    assert np.all((ratios > 3.8) & (ratios < 4.2)), ratios
+
+
+def test_spiral_length_has_the_closed_form():
+    # a = 0: s(T) = [w b T sqrt(1 + w^2 T^2) + b asinh(w T)] / (2 w), written out independently.
+    manifold = spiral(a=0.0, b=0.3, w=2.0, turns=2.5)
+    big_t = 5 * np.pi
+    expected = 0.3 * (2 * big_t * math.sqrt(1 + 4 * big_t**2) + math.asinh(2 * big_t)) / 4.0
+    assert manifold.length == pytest.approx(expected, rel=1e-14)
+
+
+# ---------------------------------------------------------------- tangents, make, validation
+@pytest.mark.parametrize("keys", ANALYTIC)
+def test_tangent_vectors_are_the_exact_velocity(keys):
+    manifold = curve(**keys)
+    _, t = manifold.sample_with_parameters(50, seed=1)
+    tangents = manifold.tangent_vectors(t)
+    assert tangents.shape == (50, 1, manifold.natural_dim)
+    np.testing.assert_array_equal(tangents[:, 0, :], manifold.velocity(t))
+
+
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("circle", "Circle"),
+        ("ellipse", "Ellipse"),
+        ("helix", "Helix"),
+        ("trefoil", "Trefoil"),
+        ("torus_knot", "TorusKnot"),
+        ("archimedean_spiral", "ArchimedeanSpiral"),
+        ("peano", "PeanoCurve"),
+        ("hilbert", "HilbertCurve"),
+        ("koch", "KochCurve"),
+    ],
+)
+def test_make_builds_every_curve_type(name, cls):
+    manifold = make({"type": name})
+    assert type(manifold).__name__ == cls and manifold.intrinsic_dim == 1
+    points = manifold.sample(10, seed=0)
+    assert points.shape == (10, manifold.ambient_dim) and np.all(np.isfinite(points))
+
+
+@pytest.mark.parametrize(
+    "mapping, path, message",
+    [
+        ({"type": "circle", "radius": -1.0}, ("manifold", "radius"), "greater than 0. Received: -1.0"),
+        ({"type": "archimedean_spiral", "a": -0.5}, ("manifold", "a"), "greater than or equal to 0"),
+        ({"type": "archimedean_spiral", "b": 0.0}, ("manifold", "b"), "greater than 0"),
+        ({"type": "archimedean_spiral", "w": -1.0}, ("manifold", "w"), "greater than 0"),
+        ({"type": "archimedean_spiral", "turns": 0}, ("manifold", "turns"), "greater than 0"),
+        ({"type": "archimedean_spiral", "turns": 3, "embed": {"ambient_dim": 1}}, ("manifold", "embed", "ambient_dim"), "at least 2"),
+        ({"type": "torus_knot", "R": -2.0}, ("manifold", "R"), "greater than 0"),
+    ],
+)
+def test_more_bad_curve_parameters_name_the_key(mapping, path, message):
+    with pytest.raises(SpecError, match=message) as info:
+        make(mapping)
+    assert info.value.path == path
+
+
+# ---------------------------------------------------------------- parameters(points): the inverse of points_at
+@pytest.mark.parametrize(
+    "keys",
+    [
+        *ANALYTIC,
+        {"type": "archimedean_spiral", "turns": 10.0, "a": 0.0, "embed": {"ambient_dim": 5}},
+        {"type": "trefoil", "embed": {"type": "nonlinear", "ambient_dim": 5, "strength": 0.5}},
+        {"type": "torus_knot", "p": 7, "q": 1, "R": 1.0, "r": 0.99},
+    ],
+)
+def test_parameters_invert_points_at(keys):
+    manifold = curve(**keys)
+    points, t = manifold.sample_with_parameters(2000, seed=13)
+    recovered = manifold.parameters(points)
+    assert recovered.shape == (2000, 1)
+    start, end = manifold.parameter_interval
+
+    def error(estimate, truth):
+        difference = estimate - truth
+        if manifold.closed:  # t and t + period are the same point
+            period = end - start
+            difference = np.angle(np.exp(2j * np.pi * difference / period)) * period / (2 * np.pi)
+        return np.max(np.abs(difference))
+
+    assert error(recovered, t) < 1e-11 * (end - start)
+    assert recovered.min() >= start and (recovered.max() < end if manifold.closed else recovered.max() <= end)
+    # The ends of an open curve and the seam of a closed one.
+    ends = np.array([start, start + 1e-9, end - 1e-9, end])
+    assert error(manifold.parameters(manifold.points_at(ends))[:, 0], ends) < 1e-10 * (end - start)
+
+
+@pytest.mark.parametrize(
+    "keys", [{"type": "circle", "radius": 2.0}, {"type": "archimedean_spiral", "turns": 3.0}, {"type": "helix", "embed": {"ambient_dim": 4}}]
+)
+def test_parameters_of_noisy_points_are_those_of_the_nearest_point(keys):
+    # Noise along the normal moves a point straight away from the curve: its nearest point
+    # (for a std well below the radius of curvature) is still the clean one.
+    noisy = curve(**keys, noise={"std": 0.01, "direction": "normal"})
+    points, t = noisy.sample_with_parameters(2000, seed=4)
+    assert np.max(np.abs(noisy.points_at(t) - points)) > 0.01
+    np.testing.assert_allclose(noisy.parameters(points), t, rtol=0, atol=1e-10)

@@ -102,3 +102,105 @@ def test_importing_report_figures_does_not_import_matplotlib():
     import geokeras
 
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(geokeras.__file__).resolve().parents[1])
+
+
+# ----------------------------------------------------------------------------- the manifold figure
+@pytest.fixture
+def drawn(monkeypatch):
+    """Figures passed to ``_save``, kept for inspection (each is still written as a PNG)."""
+    saved = []
+    original = figures._save
+
+    def keep(figure, path, dpi):
+        saved.append(figure)
+        return original(figure, path, dpi)
+
+    monkeypatch.setattr(figures, "_save", keep)
+    return saved
+
+
+def scatter_of(figure):
+    (axes,) = [axes for axes in figure.axes if axes.collections and axes.get_label() != "<colorbar>"]
+    return axes, axes.collections[0]
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_manifold_is_coloured_by_the_first_parameter(tmp_path, drawn, dim):
+    points, t = curve(300, dim, seed=5)
+    parameters = np.c_[t, -t]  # the second column must not be the colour
+    path = plot_manifold(points, parameters, tmp_path / "m.png", DPI, max_points=120, seed=2, parameter_label="theta")
+    assert path.stat().st_size > 0 and read_png(path).size > 0
+    axes, scatter = scatter_of(drawn[-1])
+    keep = figures._subsample(300, 120, seed=2)
+    np.testing.assert_array_equal(scatter.get_array(), t[keep, 0])
+    assert scatter.get_cmap().name == figures.CONTINUOUS_COLORMAP
+    assert drawn[-1].axes[-1].get_ylabel() == "theta"  # the colour bar names the parameter
+    if dim == 2:
+        assert axes.name == "rectilinear"
+        np.testing.assert_array_equal(scatter.get_offsets(), points[keep])
+    else:
+        assert axes.name == "3d"
+        np.testing.assert_allclose(np.column_stack(scatter._offsets3d), points[keep])
+
+
+def test_manifold_above_three_dimensions_is_its_pca_projection(tmp_path, drawn):
+    from sklearn.decomposition import PCA
+
+    points, t = curve(200, 5, seed=6)
+    plot_manifold(points, t, tmp_path / "m.png", DPI, title="Data")
+    axes, scatter = scatter_of(drawn[-1])
+    assert axes.name == "3d" and "first 3 principal components" in axes.get_title()
+    expected = PCA(n_components=3, svd_solver="full").fit_transform(points)
+    np.testing.assert_allclose(np.column_stack(scatter._offsets3d), expected, atol=1e-9)
+    assert (axes.get_xlabel(), axes.get_ylabel(), axes.get_zlabel()) == ("PC1", "PC2", "PC3")
+
+
+def test_manifold_refuses_images_and_bad_shapes(tmp_path):
+    with pytest.raises(ValueError, match=r"Received: shape=\[4, 8, 8, 1\], which looks like images: draw them with plot_image_grid"):
+        plot_manifold(np.zeros((4, 8, 8, 1)), None, tmp_path / "m.png")
+    with pytest.raises(ValueError, match=r"n >= 1 .* Received: shape=\[0, 3\]"):
+        plot_manifold(np.zeros((0, 3)), None, tmp_path / "m.png")
+
+
+# ----------------------------------------------------------------------------- image grids
+def test_mosaic_places_tiles_row_by_row():
+    images = np.arange(3, dtype=np.float64).reshape(3, 1, 1, 1) + np.zeros((3, 2, 2, 1))  # tile i is all i
+    mosaic = figures._mosaic(images, rows=2, columns=2, fill=-1.0)[..., 0]
+    expected = np.array([
+        [0, 0, -1, 1, 1],
+        [0, 0, -1, 1, 1],
+        [-1, -1, -1, -1, -1],
+        [2, 2, -1, -1, -1],
+        [2, 2, -1, -1, -1],
+    ], dtype=np.float64)
+    np.testing.assert_array_equal(mosaic, expected)
+
+
+def test_image_grid_writes_data_and_reconstruction_panels(tmp_path, drawn):
+    images = np.random.default_rng(0).random((10, 8, 8, 1))
+    path = figures.plot_image_grid(
+        images.reshape(10, 64), tmp_path / "grid.png", DPI, reconstructions=0.5 * images.reshape(10, 64),
+        labels=np.arange(10) % 3, image_shape=(8, 8, 1), max_images=9,
+    )
+    assert path.stat().st_size > 0 and read_png(path).ndim == 3
+    panels = [axes for axes in drawn[-1].axes if axes.images]
+    assert [axes.get_title() for axes in panels] == ["data (9 images, 8x8x1)", "reconstruction (9 images, 8x8x1)"]
+    shown = panels[0].images[0].get_array()
+    assert shown.shape == (3 * 9 - 1, 3 * 9 - 1)
+    np.testing.assert_array_equal(shown[:8, :8], images[0, :, :, 0])
+    np.testing.assert_array_equal(shown[9:17, 18:26], images[5, :, :, 0])  # tile 5: row 1, column 2
+    assert [text.get_text() for text in panels[0].texts] == [str(i % 3) for i in range(9)]
+
+
+def test_image_grid_rejects_bad_shapes(tmp_path):
+    path = tmp_path / "grid.png"
+    with pytest.raises(ValueError, match=r"shape \[n, H, W, C\] or \[n, H, W\] .* Received: shape=\[5, 64\]"):
+        figures.plot_image_grid(np.zeros((5, 64)), path)
+    with pytest.raises(ValueError, match=r"63 values per image \(image_shape=\[7, 9\]\). Received: shape=\[5, 64\]"):
+        figures.plot_image_grid(np.zeros((5, 64)), path, image_shape=(7, 9))
+    with pytest.raises(ValueError, match="reconstructions of the same shape"):
+        figures.plot_image_grid(np.zeros((5, 8, 8)), path, reconstructions=np.zeros((5, 4, 4)))
+    with pytest.raises(ValueError, match=r"one label per image \(5\). Received: 2 labels"):
+        figures.plot_image_grid(np.zeros((5, 8, 8)), path, labels=[1, 2])
+    with pytest.raises(ValueError, match="max_images=0"):
+        figures.plot_image_grid(np.zeros((5, 8, 8)), path, max_images=0)

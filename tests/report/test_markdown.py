@@ -13,7 +13,7 @@ METRICS = {  # the layout of metrics.json (docs/run-directory.md)
     "spec": {"name": "spiral-3-turns", "hash": "ab" * 32},
     "training": {"epochs": 200, "final_loss": 0.000123456789, "seconds": 31.25, "samples_per_second": 130912.5, "best_epoch": 187},
     "reconstruction": {"samples": 2000, "mse": 1.23456789e-05, "chamfer": 0.0312345678, "hausdorff": 0.25},
-    "learnability": {"learnable": True, "regions": {"cells": 12, "pieces": 9}},
+    "custom_section": {"learnable": True, "regions": {"cells": 12, "pieces": 9}},
     "timing": {"evaluate_seconds": 2.5},
     "total_seconds": 40,
 }
@@ -42,7 +42,7 @@ def test_title_hash_and_training_summary():
 
 def test_every_evaluator_metric_is_a_table_row():
     text = report()
-    assert "## Evaluator: reconstruction" in text and "## learnability" in text and "## timing" in text
+    assert "## Evaluator: reconstruction" in text and "## custom_section" in text and "## timing" in text
     assert "## spec" not in text and "## Other metrics" in text
     for row in ("| samples | 2000 |", "| mse | 1.23457e-05 |", "| chamfer | 0.0312346 |", "| hausdorff | 0.25 |",
                 "| learnable | true |", "| regions.cells | 12 |", "| regions.pieces | 9 |", "| evaluate_seconds | 2.5 |",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, Optional, Union
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 
 from geokeras.registry import DENSITIES, EMBEDDINGS, NOISES, SpecModel, union_of
 
@@ -42,7 +42,8 @@ __all__ = [
 class VonMisesFisherParams(SpecModel):
     """von Mises-Fisher density on a sphere: f(x) ∝ exp(kappa <mu, x / |x|>) w.r.t. area.
 
-    Applies to ``type: sphere`` only (S^m in R^{m+1}, centred at the origin).
+    Applies to ``type: sphere`` (S^m in R^{m+1}) and ``type: circle`` (S^1, where it is the
+    von Mises distribution of the angle), both centred at the origin.
     """
 
     type: Literal["von_mises_fisher"] = "von_mises_fisher"
@@ -103,15 +104,17 @@ class BumpMixtureParams(SpecModel):
             raise ValueError(f"expected bump centres in [0, 1]. Received: centers={value}.")
         return value
 
-    @model_validator(mode="after")
-    def _same_lengths(self) -> "BumpMixtureParams":
-        lengths = {"centers": len(self.centers), "widths": len(self.widths)}
-        if self.weights is not None:
-            lengths["weights"] = len(self.weights)
-        if len(set(lengths.values())) > 1:
-            received = ", ".join(f"{name} has {count}" for name, count in lengths.items())
-            raise ValueError(f"expected one width (and weight) per centre. Received: {received}.")
-        return self
+    @field_validator("widths", "weights")
+    @classmethod
+    def _one_per_centre(cls, value: Optional[list[float]], info: ValidationInfo) -> Optional[list[float]]:
+        # A field validator (not a model validator) so that the error names its own key.
+        centers = info.data.get("centers")
+        if value is not None and centers is not None and len(value) != len(centers):
+            raise ValueError(
+                f"expected one entry per centre, {len(centers)} in all (centers={centers}). "
+                f"Received: {info.field_name}={value}, {len(value)} in all."
+            )
+        return value
 
     @property
     def bump_weights(self) -> list[float]:
@@ -133,7 +136,7 @@ class GaussianNoiseParams(SpecModel):
 
     ``isotropic``: N(0, std^2 I_D). ``normal``: N(0, std^2 P_N(x)), P_N(x) the orthogonal
     projection onto the normal space of the manifold at the clean point x (needs the
-    tangent space: curves and surfaces, not data sets or meshes).
+    tangent space: curves and surfaces, meshes (per face), not data sets).
     """
 
     type: Literal["gaussian"] = "gaussian"

@@ -193,7 +193,7 @@ class GraphSurfaceParams(ManifoldParams):
 
 @MANIFOLDS.register("product_with_interval", implementation=f"{_SURFACES}:ProductWithInterval")
 class ProductWithIntervalParams(ManifoldParams):
-    """base x [0, length]^intervals: the paper's way to go up in dimension (section 4.3)."""
+    """base x [0, length]^intervals: the paper's way to go up in dimension (after Theorem 4.14)."""
 
     type: Literal["product_with_interval"] = "product_with_interval"
     # ManifoldSpec (any registered type) is formed after every family is registered; the
