@@ -1,1 +1,74 @@
-"""Rectified linear complexity of networks and manifolds (Lei et al. 2018, sections 2-4)."""
+"""Rectified linear complexity of networks and manifolds (Lei et al. 2018, sections 2-4).
+
+Public API (docs/complexity.md):
+
+* :func:`lower`: a Keras ReLU model as a float64 chain of affine maps and activations;
+* :func:`rlc_bounds`: bounds of an architecture's RLC N(N), exact integers, named by source;
+* :func:`count_regions_on_polyline`: exact intervals, cells and pieces along a polyline;
+* :func:`count_regions_on_mesh`, :func:`count_regions_in_box`: exact regions, cells and
+  pieces on a triangle mesh / a 2-D box (:mod:`geokeras.complexity.mesh`);
+* :func:`count_regions_sampled`: distinct activation patterns among samples (a lower bound);
+* :func:`manifold_rlc`, :func:`curve_rlc`: the RLC N(R^n, Σ) of a curve (exact) or a
+  surface (bounds);
+* :func:`encodable_certificate`: Theorem 4.12's necessary condition, as a verdict.
+
+``geokeras validate`` imports :mod:`geokeras.complexity.params` and with it this package:
+the modules imported here need numpy only (no TensorFlow, scipy or matplotlib, which they
+import inside the functions that use them). The mesh module is imported on first use of
+its names (PEP 562 ``__getattr__``).
+
+The function :func:`manifold_rlc` shares its name with its module; the ``from ... import``
+below runs after the module's import, so ``geokeras.complexity.manifold_rlc`` is the
+function (import the module as ``importlib.import_module("geokeras.complexity.manifold_rlc")``
+or ``from geokeras.complexity.manifold_rlc import curve_rlc``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from geokeras.complexity.bounds import rlc_bounds
+from geokeras.complexity.certificate import encodable_certificate
+from geokeras.complexity.lowering import (
+    AffineLayer,
+    LoweredNetwork,
+    UnsupportedLayerError,
+    lower,
+)
+from geokeras.complexity.manifold_rlc import curve_rlc, manifold_rlc
+from geokeras.complexity.polyline import PolylineRegions, count_regions_on_polyline
+from geokeras.complexity.sampled import SampledRegions, count_regions_sampled
+
+_LAZY = {"count_regions_on_mesh": "mesh", "count_regions_in_box": "mesh", "MeshRegions": "mesh"}
+
+__all__ = [
+    "AffineLayer",
+    "LoweredNetwork",
+    "MeshRegions",
+    "PolylineRegions",
+    "SampledRegions",
+    "UnsupportedLayerError",
+    "count_regions_in_box",
+    "count_regions_on_mesh",
+    "count_regions_on_polyline",
+    "count_regions_sampled",
+    "curve_rlc",
+    "encodable_certificate",
+    "lower",
+    "manifold_rlc",
+    "rlc_bounds",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'geokeras.complexity' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"geokeras.complexity.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,157 @@
+"""Figures of the cell decomposition (Lei et al. 2018, Fig. 3): the manifold coloured by cell.
+
+* :func:`plot_cells_on_polyline`: a curve, each part coloured by the encoder's cell it
+  lies in, with the counts (intervals, cells, pieces) in the title.
+* :func:`plot_cells_on_mesh`: a surface's polygons (from
+  :func:`~geokeras.complexity.mesh.count_regions_on_mesh`) coloured by cell.
+* :func:`plot_box_decomposition`: for a 2-D input, every cell of the network on a box
+  (:func:`~geokeras.complexity.mesh.count_regions_in_box`), with the data drawn over it.
+
+Cells are categorical: each cell gets a colour of the Okabe-Ito palette (colour-blind safe,
+:data:`geokeras.report.figures.OKABE_ITO` without black), assigned by a fixed permutation of
+the cell ids so that neighbouring cells along the curve rarely share one; with more cells
+than colours, colours repeat (the title gives the exact count). Inputs of more than 3
+dimensions are shown through their first 3 principal components (the title says so), as in
+:mod:`geokeras.report.figures`, whose canvas helpers are reused (Agg canvas, no pyplot).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from geokeras.report.figures import OKABE_ITO, _figure, _projection, _save
+
+PathLike = str | Path
+CELL_COLOURS = OKABE_ITO[:7]
+"""Okabe-Ito without black (black draws the data over a box decomposition)."""
+
+
+def cell_colours(cell_ids: Any) -> list[str]:
+    """A colour per cell id: CELL_COLOURS[(id * 5) mod 7] (5 is prime to 7: consecutive ids differ)."""
+    ids = np.asarray(cell_ids, dtype=np.int64)
+    return [CELL_COLOURS[int(i) * 5 % len(CELL_COLOURS)] for i in ids]
+
+
+def _axis_label(projection_words: str, index: int) -> str:
+    """``x<i>`` for input coordinates, ``PC<i>`` when the input was projected by PCA."""
+    return f"PC{index}" if "principal" in projection_words else f"x{index}"
+
+
+def _part_points(vertices: np.ndarray, regions: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end points of every part of a :class:`PolylineRegions` decomposition."""
+    closed = bool(regions.closed)
+    ends_of = np.concatenate([vertices[1:], vertices[:1]]) if closed else vertices[1:]
+    starts_of = vertices if closed else vertices[:-1]
+    segment = regions.part_segments
+    direction = ends_of[segment] - starts_of[segment]
+    first = starts_of[segment] + regions.part_starts[:, None] * direction
+    last = starts_of[segment] + regions.part_ends[:, None] * direction
+    return first, last
+
+
+def plot_cells_on_polyline(vertices: Any, regions: Any, path: PathLike, dpi: int = 110) -> Path:
+    """The polyline coloured by cell (``regions`` from ``count_regions_on_polyline``)."""
+    from matplotlib.collections import LineCollection
+
+    vertices = np.asarray(vertices, dtype=np.float64)
+    first, last = _part_points(vertices, regions)
+    project, words = _projection(vertices)
+    first, last = project(first), project(last)
+    colours = cell_colours(regions.part_cells)
+    figure = _figure((6.4, 5.6))
+    title = f"{regions.cells} cells, {regions.intervals} intervals, {regions.pieces} affine pieces along the curve"
+    title += f"\n{words.strip()}" if words else ""
+    if first.shape[1] == 3:
+        from mpl_toolkits.mplot3d.art3d import Line3DCollection
+
+        axes = figure.add_subplot(projection="3d")
+        axes.add_collection3d(Line3DCollection(np.stack([first, last], axis=1), colors=colours, linewidths=2.0))
+        points = np.concatenate([first, last])
+        axes.set_xlim(points[:, 0].min(), points[:, 0].max())
+        axes.set_ylim(points[:, 1].min(), points[:, 1].max())
+        axes.set_zlim(points[:, 2].min(), points[:, 2].max())
+        axes.set_zlabel(_axis_label(words, 3))
+    else:
+        axes = figure.add_subplot()
+        if first.shape[1] == 1:  # a 1-D input: the line, drawn along x
+            first = np.concatenate([first, np.zeros_like(first)], axis=1)
+            last = np.concatenate([last, np.zeros_like(last)], axis=1)
+        axes.add_collection(LineCollection(np.stack([first, last], axis=1), colors=colours, linewidths=2.0))
+        axes.autoscale()
+        axes.set_aspect("equal", adjustable="datalim")
+    axes.set_xlabel(_axis_label(words, 1))
+    axes.set_ylabel(_axis_label(words, 2))
+    axes.set_title(title, fontsize=9)
+    return _save(figure, path, dpi)
+
+
+def plot_cells_on_mesh(regions: Any, path: PathLike, dpi: int = 110) -> Path:
+    """A surface's polygons (``regions`` from ``count_regions_on_mesh``) coloured by cell."""
+    polygons = [np.asarray(polygon, dtype=np.float64) for polygon in regions.polygons]
+    reference = np.concatenate(polygons)
+    project, words = _projection(reference)
+    polygons = [project(polygon) for polygon in polygons]
+    colours = cell_colours(regions.polygon_cell_ids)
+    figure = _figure((6.4, 5.6))
+    title = f"{regions.cells} cells, {regions.regions} regions, {regions.pieces} affine pieces on the surface"
+    title += f"\n{words.strip()}" if words else ""
+    if polygons[0].shape[1] == 3:
+        from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+        axes = figure.add_subplot(projection="3d")
+        axes.add_collection3d(Poly3DCollection(polygons, facecolors=colours, edgecolors="none"))
+        points = project(reference)
+        axes.set_xlim(points[:, 0].min(), points[:, 0].max())
+        axes.set_ylim(points[:, 1].min(), points[:, 1].max())
+        axes.set_zlim(points[:, 2].min(), points[:, 2].max())
+        axes.set_zlabel(_axis_label(words, 3))
+    else:
+        from matplotlib.collections import PolyCollection
+
+        axes = figure.add_subplot()
+        axes.add_collection(PolyCollection(polygons, facecolors=colours, edgecolors="none"))
+        axes.autoscale()
+        axes.set_aspect("equal", adjustable="datalim")
+    axes.set_xlabel(_axis_label(words, 1))
+    axes.set_ylabel(_axis_label(words, 2))
+    axes.set_title(title, fontsize=9)
+    return _save(figure, path, dpi)
+
+
+def plot_box_decomposition(
+    regions: Any,
+    path: PathLike,
+    overlay: Any | None = None,
+    overlay_is_curve: bool = True,
+    dpi: int = 110,
+) -> Path:
+    """Every cell of a 2-D-input network on a box (``count_regions_in_box``), data on top.
+
+    Args:
+        regions: the box's :class:`~geokeras.complexity.mesh.MeshRegions`.
+        overlay: optional shape=[n, 2], drawn in black: polyline vertices joined by a line
+            (``overlay_is_curve``) or points.
+    """
+    from matplotlib.collections import PolyCollection
+
+    polygons = [np.asarray(polygon, dtype=np.float64) for polygon in regions.polygons]
+    figure = _figure((6.4, 5.6))
+    axes = figure.add_subplot()
+    axes.add_collection(
+        PolyCollection(polygons, facecolors=cell_colours(regions.polygon_cell_ids), edgecolors="white", linewidths=0.2)
+    )
+    if overlay is not None:
+        points = np.asarray(overlay, dtype=np.float64)
+        if overlay_is_curve:
+            axes.plot(points[:, 0], points[:, 1], color="black", linewidth=1.0)
+        else:
+            axes.scatter(points[:, 0], points[:, 1], color="black", s=2.0, linewidths=0)
+    axes.autoscale()
+    axes.set_aspect("equal", adjustable="datalim")
+    axes.set_xlabel("x1")
+    axes.set_ylabel("x2")
+    axes.set_title(f"{regions.regions} linear regions ({regions.cells} cells) on the box", fontsize=9)
+    return _save(figure, path, dpi)
