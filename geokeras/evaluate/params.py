@@ -45,3 +45,36 @@ class ManifoldStatsParams(SpecModel):
     two_nn_discard: float = Field(
         0.1, ge=0.0, lt=1.0, description="Fraction of the largest ratios mu = r2/r1 left out of the TwoNN fit."
     )
+
+
+@EVALUATORS.register("learnability", implementation="geokeras.evaluate.learnability:evaluate_learnability")
+class LearnabilityParams(SpecModel):
+    """Is the encoder, restricted to the manifold, a homeomorphism? Evidence and a verdict.
+
+    See docs/evaluators.md and :mod:`geokeras.evaluate.learnability` for every criterion.
+    """
+
+    type: Literal["learnability"] = "learnability"
+    points: int = Field(
+        600, ge=20, le=4000,
+        description="Evaluation points: equally spaced in arc length on a curve, else clean samples (seeded).",
+    )
+    neighbours: int = Field(
+        10, ge=2, description="k of the k-nearest-neighbour geodesic graph, trustworthiness and continuity."
+    )
+    far_fraction: float = Field(
+        0.25, gt=0.0, lt=1.0, description="Pairs at least this fraction of the manifold's geodesic diameter apart are 'far'."
+    )
+    fold_ratio: float = Field(
+        0.05, gt=0.0, lt=1.0,
+        description="A far pair is a fold when (code distance / code diameter) / (geodesic / geodesic diameter) is below this.",
+    )
+    min_trustworthiness: float = Field(
+        0.9, ge=0.0, le=1.0, description="Trustworthiness and continuity below this fail the continuity criterion."
+    )
+    max_reconstruction_error: float = Field(
+        0.1, gt=0.0, description="Relative reconstruction error (RMS error / RMS spread of the data) above this fails."
+    )
+    mesh_resolution: PositiveInt = Field(
+        32, description="Resolution of the surface mesh whose triangle orientations are checked (surfaces into R^2)."
+    )

@@ -1,0 +1,164 @@
+"""The learnability evaluator: closed forms of its criteria, planted folds, the verdicts."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from geokeras.evaluate import EvaluationContext
+from geokeras.evaluate.learnability import (
+    ENCODED,
+    NOT_ENCODED,
+    arc_length_distances,
+    arc_length_points,
+    evaluate_learnability,
+    fold_statistics,
+    folded_triangle_share,
+    topological_obstruction,
+    turning_points,
+)
+from geokeras.evaluate.params import LearnabilityParams
+from geokeras.manifolds import make
+from geokeras.report.params import ReportSpec
+
+
+def unit_circle_points(count: int) -> tuple[np.ndarray, np.ndarray]:
+    angles = 2 * math.pi * np.arange(count) / count
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1), angles
+
+
+def test_arc_length_points_on_a_square_are_equally_spaced():
+    square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    points, positions, length = arc_length_points(square, closed=True, count=8)
+    assert length == 4.0
+    np.testing.assert_allclose(positions, np.arange(8) * 0.5)
+    np.testing.assert_allclose(points[:4], [[0, 0], [0.5, 0], [1, 0], [1, 0.5]])
+    open_points, open_positions, open_length = arc_length_points(square, closed=False, count=4)
+    assert open_length == 3.0
+    np.testing.assert_allclose(open_points, square)
+    distances = arc_length_distances(positions, length, closed=True)
+    assert distances[0, 7] == 0.5 and distances[0, 4] == 2.0  # the short way round
+
+
+def test_identity_on_the_circle_has_worst_ratio_one():
+    # ratio = (chord / 2) / (angle / pi) = pi sin(angle / 2) / angle, smallest (= 1) at angle pi.
+    points, angles = unit_circle_points(64)
+    geodesic = arc_length_distances(angles, 2 * math.pi, closed=True)
+    folds = fold_statistics(geodesic, points, far_fraction=0.25, fold_ratio=0.05)
+    assert folds["worst_ratio"] == pytest.approx(1.0, abs=1e-12)
+    assert folds["fold_share"] == 0.0 and folds["fold_pairs"] == 0
+
+
+def test_a_planted_fold_is_found():
+    # (x, y) -> (|x|, y) maps the left half onto the right half: point k meets its mirror image.
+    points, angles = unit_circle_points(64)
+    geodesic = arc_length_distances(angles, 2 * math.pi, closed=True)
+    folded = np.stack([np.abs(points[:, 0]), points[:, 1]], axis=1)
+    folds = fold_statistics(geodesic, folded, far_fraction=0.25, fold_ratio=0.05)
+    assert folds["worst_ratio"] == pytest.approx(0.0, abs=1e-12)
+    # Mirror pairs (k, 32 - k) are at least a quarter of the circle apart for |16 - k| >= 4.
+    assert folds["fold_pairs"] >= 24 and folds["fold_share"] >= 0.75
+
+
+@pytest.mark.parametrize(
+    "codes, closed, expected",
+    [
+        ([0, 1, 2, 3], False, 0),
+        ([0, 1, 1, 1, 2], False, 0),  # flat steps are not turns
+        ([0, 1, 2, 1, 0], False, 1),
+        ([0, 2, 1, 3], False, 2),
+        (np.sin(2 * math.pi * np.arange(50) / 50), True, 2),
+        ([0, 1, 2, 3], True, 2),  # up, then the closing step down
+    ],
+)
+def test_turning_points(codes, closed, expected):
+    assert turning_points(np.asarray(codes, dtype=float), closed) == expected
+
+
+def test_folded_triangle_share_of_a_flipped_half():
+    # Four triangles of equal area around the origin; mirroring x -> -x on the left half
+    # flips the orientation of the two left triangles (half the area).
+    vertices = np.array([[0, 0], [1, 0], [0, 1], [-1, 0], [0, -1]], dtype=float)
+    faces = np.array([[0, 1, 2], [0, 2, 3], [0, 3, 4], [0, 4, 1]])
+    assert folded_triangle_share(vertices, faces) == 0.0
+    assert folded_triangle_share(vertices * [-1, 1], faces) == 0.0  # a reflection of all is fine
+    assert folded_triangle_share(np.abs(vertices) * [1, 1], faces) == 0.5
+    assert folded_triangle_share(np.zeros_like(vertices), faces) == 1.0
+
+
+@pytest.mark.parametrize(
+    "intrinsic, latent, closed, expected",
+    [
+        (1, 1, True, "closed 1-manifold"),
+        (1, 2, True, None),
+        (1, 1, False, None),
+        (2, 2, True, "closed 2-manifold"),
+        (2, 1, False, "latent_dim 1 < intrinsic dimension 2"),
+        (None, 2, None, None),
+    ],
+)
+def test_topological_obstruction(intrinsic, latent, closed, expected):
+    reason = topological_obstruction(intrinsic, latent, closed)
+    assert reason is None if expected is None else expected in reason
+
+
+# ----------------------------------------------------------------------------- end to end
+def relu_encoder(folded: bool, latent_dim: int = 2) -> keras.Model:
+    """(x, y) -> (x, y), or (|x|, y) when folded, or x alone for latent_dim 1: exact ReLU nets."""
+    inputs = keras.Input(shape=(2,))
+    hidden = keras.layers.Dense(4, activation="relu")
+    out = keras.layers.Dense(latent_dim)
+    codes = out(hidden(inputs))
+    # relu(x), relu(-x), relu(y), relu(-y)
+    hidden.set_weights([np.array([[1, -1, 0, 0], [0, 0, 1, -1]], dtype="float32"), np.zeros(4, "float32")])
+    first = [1, 1, 0, 0] if folded else [1, -1, 0, 0]
+    columns = [first, [0, 0, 1, -1]][:latent_dim]
+    out.set_weights([np.array(columns, dtype="float32").T, np.zeros(latent_dim, "float32")])
+    return keras.Model(inputs, codes)
+
+
+def linear_decoder(latent_dim: int) -> keras.Model:
+    inputs = keras.Input(shape=(latent_dim,))
+    layer = keras.layers.Dense(2)
+    model = keras.Model(inputs, layer(inputs))
+    layer.set_weights([np.eye(latent_dim, 2, dtype="float32"), np.zeros(2, "float32")])
+    return model
+
+
+def evaluate_on_circle(encoder: keras.Model, latent_dim: int) -> dict:
+    decoder = linear_decoder(latent_dim)
+    inputs = keras.Input(shape=(2,))
+    autoencoder = keras.Model(inputs, decoder(encoder(inputs)))
+    circle = make({"type": "circle"})
+    context = EvaluationContext(
+        manifold=circle, encoder=encoder, decoder=decoder, autoencoder=autoencoder,
+        x_train=circle.sample(64, 0), seed=0, report=ReportSpec(figures=False),
+    )
+    return evaluate_learnability(LearnabilityParams(points=200), context)
+
+
+def test_identity_encoder_encodes_the_circle_in_the_plane():
+    metrics = evaluate_on_circle(relu_encoder(folded=False), latent_dim=2)
+    assert metrics["verdict"] == ENCODED, metrics["failed"]
+    assert metrics["geodesics"] == "arc_length" and metrics["points"] == 200
+    assert metrics["worst_ratio"] == pytest.approx(1.0, abs=1e-3)
+    assert metrics["relative_reconstruction_error"] < 1e-6
+    assert metrics["trustworthiness"] > 0.99 and metrics["continuity"] > 0.99
+    assert metrics["certificate"]["status"] == "not_excluded"
+
+
+def test_planted_fold_is_not_encoded():
+    metrics = evaluate_on_circle(relu_encoder(folded=True), latent_dim=2)
+    assert metrics["verdict"] == NOT_ENCODED
+    assert "injectivity" in metrics["failed"] and metrics["worst_ratio"] < 1e-3
+    assert metrics["topological_obstruction"] is None
+
+
+def test_a_circle_is_never_encoded_in_the_line():
+    metrics = evaluate_on_circle(relu_encoder(folded=False, latent_dim=1), latent_dim=1)
+    assert metrics["verdict"] == NOT_ENCODED
+    assert "topological_obstruction" in metrics["failed"] and "closed 1-manifold" in metrics["topological_obstruction"]
+    assert metrics["turning_points"] >= 2 and "turning_points" in metrics["failed"]
