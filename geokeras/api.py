@@ -28,6 +28,8 @@ DEFAULT_RUNS_ROOT = Path("runs")
 # drawn never changes the held-out samples, and vice versa.
 TRAINING_DATA_STREAM = 0
 EVALUATION_STREAM = 1
+OT_SOLVE_STREAM = 2
+OT_GENERATE_STREAM = 3
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,10 @@ def _prepare(spec: Spec) -> dict[str, Any]:
         "training_data": derived_seed(spec.seed, TRAINING_DATA_STREAM),
         "evaluation": derived_seed(spec.seed, EVALUATION_STREAM),
     }
+    if spec.latent_ot is not None:
+        _check_latent_ot(spec)
+        seeds["ot_solve"] = derived_seed(spec.seed, OT_SOLVE_STREAM)
+        seeds["ot_generate"] = derived_seed(spec.seed, OT_GENERATE_STREAM)
     x_train, parameters = manifold.sample_with_parameters(spec.manifold.samples, seeds["training_data"])
     with strategy.scope():
         bundle = build_autoencoder(spec.model, tuple(x_train.shape[1:]), code_l1=spec.train.loss.code_l1)
@@ -179,6 +185,10 @@ def _train_and_evaluate(spec: Spec, prepared: dict[str, Any], staging: Path, *, 
     models_dir.mkdir(exist_ok=True)
     for name in ("encoder", "decoder", "autoencoder"):
         getattr(bundle, name).save(models_dir / f"{name}.keras")
+    ot_result, generation = None, None
+    if spec.latent_ot is not None:
+        with _locate_spec_errors(spec):
+            ot_result, generation = _solve_latent_ot(spec, prepared, staging)
 
     figures_dir = staging / "figures" if spec.report.figures else None
     if figures_dir is not None:
@@ -192,6 +202,8 @@ def _train_and_evaluate(spec: Spec, prepared: dict[str, Any], staging: Path, *, 
         seed=prepared["seeds"]["evaluation"],
         report=spec.report,
         figures_dir=figures_dir,
+        ot=ot_result,
+        generation=generation,
     )
     evaluations = run_evaluators(spec.evaluate, context)
     prepared["figures"].extend(context.figures)
@@ -209,11 +221,68 @@ def _train_and_evaluate(spec: Spec, prepared: dict[str, Any], staging: Path, *, 
             "seconds": training.seconds,
             "samples_per_second": training.samples_per_second,
         },
+        **({"ot": {**ot_result.to_metrics(), "generate": generation.to_metrics()}} if ot_result is not None else {}),
         **evaluations,
     }
     write_json(staging / "metrics.json", metrics)
     write_json(staging / "history.json", training.history)
     return metrics
+
+
+def _check_latent_ot(spec: Spec) -> None:
+    """Fail before any file is written when the latent_ot section cannot apply to this model."""
+    from geokeras.ot.solve import make_solver_params
+    from geokeras.ot.sources import make_source
+
+    latent_dim = spec.model.latent_dim
+    make_source(spec.latent_ot.source, latent_dim)
+    solver = make_solver_params(spec.latent_ot.solver)
+    if solver.type == "newton" and (latent_dim != 2 or spec.latent_ot.source.type != "uniform_cube"):
+        raise SpecError(
+            f"expected model.latent_dim = 2 and a uniform_cube source for the newton solver (exact "
+            f"power cells in the plane). Received: latent_dim={latent_dim}, source type "
+            f"{spec.latent_ot.source.type!r}; use monte_carlo_adam.",
+            ("latent_ot", "solver", "type"),
+        )
+
+
+def _solve_latent_ot(spec: Spec, prepared: dict[str, Any], staging: Path) -> tuple[Any, Any]:
+    """Encode the training data, solve semi-discrete OT onto the codes, generate (AE-OT).
+
+    Saves the OT map as ``models/ot.keras`` (a Keras model around the SemiDiscreteOT layer,
+    source samples in, codes out). Returns ``(OTResult, GenerationResult)``.
+    """
+    import keras
+    import numpy as np
+
+    from geokeras.ot.generation import generate
+    from geokeras.ot.solve import solve
+
+    section = spec.latent_ot
+    bundle = prepared["bundle"]
+    codes = np.asarray(bundle.encoder.predict(prepared["x_train"], batch_size=4096, verbose=0), dtype=np.float32)
+    codes = codes.reshape(codes.shape[0], -1)
+    if section.max_codes is not None and codes.shape[0] > section.max_codes:
+        rng = np.random.Generator(np.random.PCG64(prepared["seeds"]["ot_solve"]))
+        codes = codes[np.sort(rng.choice(codes.shape[0], section.max_codes, replace=False))]
+    result = solve(
+        codes,
+        source=section.source,
+        solver=section.solver,
+        seed=prepared["seeds"]["ot_solve"],
+        checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.type == "monte_carlo_adam" else None,
+    )
+    inputs = keras.Input(shape=(codes.shape[1],), name="source_samples")
+    keras.Model(inputs, result.layer(inputs), name="ot_map").save(staging / "models" / "ot.keras")
+    generation = generate(
+        result.targets,
+        result.heights,
+        result.source,
+        section.generate,
+        seed=prepared["seeds"]["ot_generate"],
+        decoder=bundle.decoder,
+    )
+    return result, generation
 
 
 def _standard_figures(spec: Spec, prepared: dict[str, Any], training: Any, figures_dir: Path) -> list[tuple[str, str]]:

@@ -45,6 +45,11 @@ class EvaluationContext:
             ``"figures/reconstruction.png"``: ready for ``render_report``, and still right
             after the staging folder is renamed.
         predict_batch_size: batch size of ``model.predict`` calls.
+        ot: the latent OT solution when the spec has a ``latent_ot`` section, else ``None``: a
+            ``geokeras.ot.solve.OTResult`` (``targets`` the training codes, ``weights``,
+            ``source``, ``heights``, ``steps``, ``seconds``, ...).
+        generation: the AE-OT samples (a ``geokeras.ot.generation.GenerationResult``: codes,
+            decoded samples, refused share), or ``None``.
     """
 
     manifold: Manifold
@@ -57,6 +62,8 @@ class EvaluationContext:
     figures_dir: Optional[Path] = None
     figures: list[tuple[str, str]] = field(default_factory=list)
     predict_batch_size: int = 1024
+    ot: Any = None
+    generation: Any = None
 
     def __post_init__(self) -> None:
         self.seed = check_seed(self.seed)

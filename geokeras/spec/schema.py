@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from pydantic import Field, NonNegativeInt, PrivateAttr, field_validator
+from pydantic import Field, NonNegativeInt, PrivateAttr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from geokeras.errors import KeyPath, SpecError
 
@@ -22,11 +23,15 @@ import geokeras.complexity.params  # noqa: F401  (registers the complexity evalu
 from geokeras.evaluate.params import ReconstructionParams
 from geokeras.manifolds.params import ManifoldSpec
 from geokeras.models.params import ModelSpec, RuntimeSpec, TrainSpec
+from geokeras.ot.params import LatentOTSpec
 from geokeras.registry import EVALUATORS, SpecModel, union_of
 from geokeras.report.params import ReportSpec
 
 EvaluatorSpec = union_of(EVALUATORS)
 """Any registered evaluator, chosen by its ``type`` key."""
+
+OT_EVALUATORS = ("ot_quality", "generation")
+"""Evaluators that need the ``latent_ot`` section."""
 
 SPEC_VERSION = 1
 """The spec_version this geokeras writes; older specs are upgraded (see ``spec/upgrade.py``)."""
@@ -63,11 +68,12 @@ class Spec(SpecModel):
     manifold: ManifoldSpec = Field(description="The data: a manifold with a measure on it.")
     model: ModelSpec
     train: TrainSpec = Field(default_factory=TrainSpec)
-    latent_ot: Optional[dict[str, Any]] = Field(
+    latent_ot: Optional[LatentOTSpec] = Field(
         None,
         description=(
-            "Semi-discrete optimal transport in latent space (AE-OT). No OT solver is "
-            "registered in this version of geokeras: leave it null."
+            "Semi-discrete optimal transport from a source measure onto the latent codes, and "
+            "AE-OT generation (docs/ot.md); null: none. Needed by the ot_quality and generation "
+            "evaluators."
         ),
     )
     evaluate: list[EvaluatorSpec] = Field(
@@ -132,14 +138,30 @@ class Spec(SpecModel):
             )
         return value
 
-    @field_validator("latent_ot")
+    @field_validator("evaluate")
     @classmethod
-    def _no_ot_yet(cls, value: Optional[dict]) -> Optional[dict]:
-        if value is not None:
-            raise ValueError(
-                "expected null: no semi-discrete OT solver is registered in this version "
-                "of geokeras."
+    def _ot_evaluators_need_latent_ot(cls, value: list, info: ValidationInfo) -> list:
+        # latent_ot is declared before evaluate, so it is validated first ("latent_ot" is
+        # missing from info.data only when it was itself invalid: that error is reported).
+        if "latent_ot" not in info.data or info.data["latent_ot"] is not None:
+            return value
+        problems = [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "value_error",
+                    "the {name} evaluator needs the latent OT map. Expected a `latent_ot` section "
+                    "(`latent_ot: {}` takes every default) or no {name} evaluator. Received: "
+                    "latent_ot=null.",
+                    {"name": item.type},
+                ),
+                loc=(index, "type"),
+                input=item.type,
             )
+            for index, item in enumerate(value)
+            if item.type in OT_EVALUATORS
+        ]
+        if problems:
+            raise ValidationError.from_exception_data("evaluate", problems)
         return value
 
 

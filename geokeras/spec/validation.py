@@ -45,8 +45,8 @@ def validate_model(model: type[BaseModel], data: Any, positions: Optional[Positi
 
 def _spec_error(item: dict[str, Any], data: Any, positions: Positions, root: type, prefix: KeyPath) -> SpecError:
     """Turn one pydantic error into a SpecError with the user's key path and a clear message."""
-    path, schema_path = _key_path(item["loc"], data)
     kind = item["type"]
+    path, schema_path = _key_path(item["loc"], data, names_a_key=kind in ("extra_forbidden", "missing"))
     ctx = item.get("ctx") or {}
     if kind == "extra_forbidden":
         allowed = _allowed_keys(root, schema_path[:-1])
@@ -77,8 +77,13 @@ def _spec_error(item: dict[str, Any], data: Any, positions: Positions, root: typ
     return SpecError(message, path, positions.locate(path))
 
 
-def _key_path(loc: tuple, data: Any) -> tuple[KeyPath, tuple]:
-    """Drop pydantic's union tags from ``loc``: (user key path, schema path with tags)."""
+def _key_path(loc: tuple, data: Any, names_a_key: bool = True) -> tuple[KeyPath, tuple]:
+    """Drop pydantic's union tags from ``loc``: (user key path, schema path with tags).
+
+    ``names_a_key``: the error is about the last part of ``loc`` as a key (missing or
+    unknown); otherwise a last part absent from the mapping is a union's tag (a model
+    validator of the member ``uniform_cube`` failed on ``source: {low: 1, high: 0}``).
+    """
     path: list[Union[str, int]] = []
     node = data
     for index, part in enumerate(loc):
@@ -88,7 +93,7 @@ def _key_path(loc: tuple, data: Any) -> tuple[KeyPath, tuple]:
             if part in node:
                 path.append(part)
                 node = node[part]
-            elif index == len(loc) - 1:  # a missing or unknown key: the error is about it
+            elif index == len(loc) - 1 and names_a_key:  # a missing or unknown key: the error is about it
                 path.append(part)
                 node = None
             # else: a discriminated union's tag (pydantic puts it in the middle of loc)

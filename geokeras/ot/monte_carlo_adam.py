@@ -1,0 +1,393 @@
+"""Monte-Carlo Adam: semi-discrete OT in any dimension (solver type ``monte_carlo_adam``).
+
+The energy E(h) = int max_i(<x, y_i> + h_i) dmu(x) - sum_i nu_i h_i is convex with gradient
+grad E = w(h) - nu, w_i(h) = mu(W_i(h)) (Gu, Luo, Sun, Yau 2016; Lei et al. 2018 section 5;
+AE-OT, An et al. ICLR 2020). One step:
+
+1. draw M source points in two independent halves, in tiles of ``sample_tile`` rows: each
+   half is a scrambled Sobol net (a linear matrix scramble keyed by the block of
+   ``check_every`` steps, re-randomised every step by a fresh random digital shift, so each
+   point is uniform and every step's estimate unbiased; tiles are aligned blocks of the net
+   and cost one XOR each, :func:`geokeras.ot.quasi_random.net_tile`), or pseudo-random draws;
+2. assign each to its power cell (tiled score matmul + argmax, :mod:`geokeras.ot.assignment`)
+   and count: w_hat_i = #{x in W_i} / M, g = w_hat - nu (an unbiased estimate of grad E);
+3. bias-corrected Adam (Kingma & Ba 2015, Algorithm 1) on h with step size
+   lr * sigma_x * rms|y - mean y| (so lr is free of the code and source scales) and
+   epsilon * (1/N); re-centre h to mean 0 (E is invariant under h + c);
+4. average the iterates: h_bar is the running mean of the last ``average_window`` iterates
+   (restarted at every schedule change); h_bar is what the solver evaluates and returns.
+
+Schedule, checked on the host every ``check_every`` steps (the steps in between run in one
+``tf.function`` ``tf.while_loop``: no host round trip inside): the *monitor* is the debiased
+chi^2 of the steps' gradients (the two halves of each step's sample give two estimates whose
+product has expectation chi^2 = sum_i (w_i - nu_i)^2 / nu_i up to the halves' correlation);
+when it has not improved by 10 % for ``stall_checks`` checks, the samples per step double (up
+to ``max_samples``) and the learning rate is multiplied by ``lr_decay``.
+
+Stopping rule, independent of N: on an *independent* evaluation sample (the source's
+evaluation stream, two independently scrambled halves A, B of M_e / 2 points each) at h_bar,
+chi2_hat = sum_i (w^A_i - nu_i)(w^B_i - nu_i) / nu_i is unbiased for chi^2(w || nu), and
+TV = 1/2 sum |w_i - nu_i| <= 1/2 sqrt(chi^2) (Cauchy-Schwarz). The solve stops when
+1/2 sqrt(max(chi2_hat, 0)) <= tol (and, if set, the max relative error <= max_rel_tol).
+The automatic M_e = 2 * 2^ceil(log2(sqrt(N) / tol^2)) makes the estimator's standard deviation
+(about sqrt(N) / (M_e / 2) for pseudo-random points, less for Sobol nets) at most tol^2, a
+quarter of the threshold 4 tol^2. The evaluation runs only when the monitor says the
+threshold is near (its bound <= 4 tol: h_bar is usually well ahead of the current iterate),
+and at the end.
+
+State (h, Adam moments, h_bar, counters, the schedule) lives in ``tf.Variable`` s saved by
+``tf.train.Checkpoint`` after every check when ``checkpoint_dir`` is given; a solve of the same
+problem (same targets, weights, source, solver keys and seed) resumes from it and produces the
+same heights as an uninterrupted solve.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from geokeras.ot.assignment import (
+    assign_sharded,
+    assign_tile,
+    count_cells,
+    disable_tensor_float_32,
+    shard_targets,
+    tile_targets,
+)
+from geokeras.ot.params import MonteCarloAdamParams
+from geokeras.ot.quasi_random import POINTS_PER_SCRAMBLE, seed_pair, stream_key
+from geokeras.ot.solve import OTResult, initial_heights
+
+__all__ = ["automatic_eval_samples", "solve_monte_carlo_adam"]
+
+TRAINING_STREAM = 0
+EVALUATION_STREAM = 1
+_IMPROVEMENT = 0.9  # a check "improves" when the monitor drops below 90 % of the best so far
+_EVALUATE_BELOW = 4.0  # evaluate h_bar when the monitor's TV bound is below this many tol (h_bar leads it)
+
+
+def _power_of_two_at_least(value: float) -> int:
+    return 1 << max(0, math.ceil(math.log2(max(1.0, value))))
+
+
+def automatic_eval_samples(count: int, tol: float, cap: int) -> int:
+    """M_e = 2 * 2^ceil(log2(sqrt(N) / tol^2)), at least 2 * 4096, at most ``cap`` (module docstring)."""
+    half = max(4096, _power_of_two_at_least(math.sqrt(count) / tol**2))
+    return int(min(2 * half, _power_of_two_at_least(cap)))
+
+
+class _Evaluator:
+    """Cell masses at given heights on the fixed, independent evaluation sample."""
+
+    def __init__(self, source: Any, targets: Any, nu: np.ndarray, params: MonteCarloAdamParams, seed: int):
+        count = targets.shape[0]
+        total = params.eval_samples or automatic_eval_samples(count, params.tol, params.max_eval_samples)
+        self.half = min(_power_of_two_at_least(total / 2), POINTS_PER_SCRAMBLE)
+        self.samples = 2 * self.half
+        self.source, self.targets, self.nu, self.params = source, targets, nu, params
+        base = tf.constant(seed_pair(seed, EVALUATION_STREAM))
+        self.keys = [stream_key(base, 0), stream_key(base, 1)]
+
+    def __call__(self, heights: Any) -> dict[str, float]:
+        counts = [
+            count_cells(
+                self.source, self.targets, heights, self.half, key,
+                tile_rows=self.params.sample_tile, tile_targets=self.params.target_tile,
+                float64_ties=self.params.float64_ties,
+            )[0].numpy().astype(np.float64)
+            for key in self.keys
+        ]
+        w_a, w_b = counts[0] / self.half, counts[1] / self.half
+        w = 0.5 * (w_a + w_b)
+        chi2 = float(np.sum((w_a - self.nu) * (w_b - self.nu) / self.nu))
+        return {
+            "tv": 0.5 * float(np.abs(w - self.nu).sum()),
+            "tv_bound": 0.5 * math.sqrt(max(chi2, 0.0)),
+            "max_rel_mass_error": float(np.max(np.abs(w - self.nu) / self.nu)),
+            "empty_cells": int(np.sum((counts[0] + counts[1]) == 0)),
+        }
+
+
+def _fingerprint(targets: np.ndarray, nu: np.ndarray, source: Any, params: MonteCarloAdamParams, seed: int) -> int:
+    """A 62-bit hash of everything that determines the iterates (not max_steps or time_limit)."""
+    keys = params.model_dump(exclude={"max_steps", "time_limit", "checkpoint_dir"})
+    digest = hashlib.sha256()
+    digest.update(np.ascontiguousarray(targets).tobytes())
+    digest.update(np.ascontiguousarray(nu).tobytes())
+    digest.update(json.dumps([source.params.model_dump(), keys, seed], sort_keys=True, default=str).encode())
+    return int.from_bytes(digest.digest()[:8], "little") >> 2
+
+
+class _State(tf.Module):
+    """Every variable of a solve; what ``tf.train.Checkpoint`` saves."""
+
+    def __init__(self, h0: np.ndarray, samples_tiles: int, learning_rate: float, fingerprint: int):
+        super().__init__(name="monte_carlo_adam")
+        n = h0.shape[0]
+        self.h = tf.Variable(h0.astype(np.float32), name="h")
+        self.m = tf.Variable(tf.zeros([n]), name="m")
+        self.v = tf.Variable(tf.zeros([n]), name="v")
+        self.h_bar = tf.Variable(h0.astype(np.float32), name="h_bar")
+        self.adam_t = tf.Variable(0, dtype=tf.int64, name="adam_t")
+        self.step = tf.Variable(0, dtype=tf.int64, name="step")
+        self.since_reset = tf.Variable(0, dtype=tf.int64, name="since_reset")
+        self.samples_used = tf.Variable(0, dtype=tf.int64, name="samples_used")
+        self.tiles = tf.Variable(samples_tiles, dtype=tf.int32, name="tiles")
+        self.learning_rate = tf.Variable(learning_rate, dtype=tf.float32, name="learning_rate")
+        self.best_monitor = tf.Variable(np.inf, dtype=tf.float64, name="best_monitor")
+        self.stalls = tf.Variable(0, dtype=tf.int64, name="stalls")
+        self.fingerprint = tf.Variable(fingerprint, dtype=tf.int64, name="fingerprint")
+
+
+def solve_monte_carlo_adam(
+    targets: np.ndarray,
+    weights: np.ndarray,
+    source: Any,
+    params: MonteCarloAdamParams,
+    seed: int = 0,
+    checkpoint_dir: Optional[Any] = None,
+    strategy: Optional[Any] = None,
+) -> OTResult:
+    """Semi-discrete OT by Monte-Carlo Adam (module docstring).
+
+    Args:
+        targets: shape=[N, d] float32; weights: shape=[N] float64 positive, summing to 1.
+        source: a :class:`~geokeras.ot.sources.Source` of dimension d.
+        params: :class:`~geokeras.ot.params.MonteCarloAdamParams`.
+        seed: seeds the training stream (purpose 0) and the evaluation stream (purpose 1).
+        checkpoint_dir: folder for ``tf.train.Checkpoint`` files (resumed when it holds a
+            checkpoint of the same problem); None: ``params.checkpoint_dir``, else no checkpoints.
+        strategy: a ``tf.distribute`` strategy (None: the one in scope). With more than one
+            worker device the targets are sharded across them (each device scores its shard;
+            the winners are compared on the default device); the heights are the same as on
+            one device. ``float64_ties`` is not supported then.
+
+    Returns:
+        :class:`~geokeras.ot.solve.OTResult` with the averaged heights h_bar.
+
+    Raises:
+        ValueError: the checkpoint folder holds a different problem.
+    """
+    started = time.perf_counter()
+    disable_tensor_float_32()
+    targets = np.asarray(targets, np.float32)
+    nu = np.asarray(weights, np.float64)
+    count = targets.shape[0]
+
+    sample_tile = _power_of_two_at_least(params.sample_tile)
+    first_samples = _power_of_two_at_least(params.samples)
+    max_samples = min(_power_of_two_at_least(params.max_samples), POINTS_PER_SCRAMBLE)
+    # A step's sample is two halves of (tiles / 2) * tile points each (tiles even, >= 2).
+    first_samples = max(first_samples, 2)
+    tile = min(sample_tile, first_samples // 2)
+    max_tiles = max(max_samples // tile, first_samples // tile)
+
+    y = targets.astype(np.float64)
+    spread = math.sqrt(float(np.mean(np.sum((y - y.mean(0)) ** 2, axis=1)))) or 1.0
+    step_scale = params.learning_rate * source.coordinate_std() * spread
+    epsilon = params.epsilon / count
+    fingerprint = _fingerprint(targets, nu, source, params, seed)
+    state = _State(
+        initial_heights(targets, source, params.init), first_samples // tile, params.learning_rate, fingerprint
+    )
+
+    manager = None
+    folder = checkpoint_dir if checkpoint_dir is not None else params.checkpoint_dir
+    if folder is not None:
+        checkpoint = tf.train.Checkpoint(state=state)
+        manager = tf.train.CheckpointManager(checkpoint, str(Path(folder)), max_to_keep=1)
+        if manager.latest_checkpoint:
+            saved_fingerprint = tf.train.load_variable(manager.latest_checkpoint, "state/fingerprint/.ATTRIBUTES/VARIABLE_VALUE")
+            if int(saved_fingerprint) != fingerprint:
+                raise ValueError(
+                    f"Expected the checkpoint in {folder} to hold this problem (same targets, weights, source, "
+                    f"solver keys and seed). Received: a checkpoint of a different problem; use another folder."
+                )
+            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+
+    devices = _strategy_devices(strategy if strategy is not None else tf.distribute.get_strategy())
+    shards = shard_targets(count, devices) if len(devices) > 1 else None
+    if shards is not None and params.float64_ties:
+        raise ValueError(
+            f"Expected float64_ties=False with targets sharded across {len(shards)} devices. Received: float64_ties=True."
+        )
+    shard_constants = []
+    for shard in shards or ():
+        with tf.device(shard.device):  # resident on its device for the whole solve
+            shard_constants.append(tf.identity(tf.constant(targets[shard.start : shard.stop])))
+
+    tiles_of_targets = tile_targets(targets, np.zeros(count, np.float32), params.target_tile)
+    targets_tiled = tf.constant(tiles_of_targets.targets)
+    pad_heights = tiles_of_targets.heights - 0.0  # zeros, -inf on padding
+    nu_tensor = tf.constant(nu, tf.float32)
+    train_key = tf.constant(seed_pair(seed, TRAINING_STREAM))
+    beta_1, beta_2 = params.beta_1, params.beta_2
+
+    def tiled(h: Any) -> Any:
+        padded = tf.concat([h, tf.zeros([tiles_of_targets.heights.shape[0] * tiles_of_targets.heights.shape[1] - count])], 0)
+        return type(tiles_of_targets)(
+            targets_tiled, tf.reshape(padded, tiles_of_targets.heights.shape) + pad_heights, count
+        )
+
+    def one_step(record_index: Any, monitor: Any, inf_norm: Any, nets: Any) -> tuple[Any, Any, Any]:
+        tiles = tiled(state.h.read_value())
+        half_tiles = state.tiles // 2
+
+        def half_counts(half: int) -> Any:
+            # The two halves of a step are independent scrambles (keys (step, 0), (step, 1)):
+            # the product of their errors is unbiased for chi^2 (the monitor).
+            shift_key = stream_key(train_key, state.step, half)
+
+            def body(t: Any, counts: Any) -> tuple[Any, Any]:
+                x = source.tile_points(nets[half], t, shift_key)
+                if shards is not None:
+                    index = assign_sharded(x, shard_constants, state.h, shards, params.target_tile)
+                else:
+                    index = assign_tile(x, tiles, float64_ties=params.float64_ties)
+                # A segment sum, not tf.math.bincount: XLA needs the output size at compile time.
+                return t + 1, counts + tf.math.unsorted_segment_sum(tf.ones_like(index), index, count)
+
+            _, counts = tf.while_loop(
+                lambda t, _: t < half_tiles, body, (tf.constant(0), tf.zeros([count], tf.int32))
+            )
+            return tf.cast(counts, tf.float32)
+
+        half_samples = tf.cast(half_tiles * tile, tf.float32)
+        half_a, half_b = half_counts(0) / half_samples, half_counts(1) / half_samples
+        gradient = 0.5 * (half_a + half_b) - nu_tensor
+        chi2 = tf.reduce_sum((half_a - nu_tensor) * (half_b - nu_tensor) / nu_tensor)
+
+        t = state.adam_t.assign_add(1)
+        m = state.m.assign(beta_1 * state.m + (1.0 - beta_1) * gradient)
+        v = state.v.assign(beta_2 * state.v + (1.0 - beta_2) * tf.square(gradient))
+        t_float = tf.cast(t, tf.float32)
+        m_hat = m / (1.0 - tf.pow(beta_1, t_float))
+        v_hat = v / (1.0 - tf.pow(beta_2, t_float))
+        h = state.h - state.learning_rate * step_scale * m_hat / (tf.sqrt(v_hat) + epsilon)
+        h = state.h.assign(h - tf.reduce_mean(h))
+        since = state.since_reset.assign_add(1)
+        weight = 1.0 / tf.cast(tf.minimum(since, params.average_window), tf.float32)
+        state.h_bar.assign(state.h_bar + weight * (h - state.h_bar))
+        state.step.assign_add(1)
+        state.samples_used.assign_add(tf.cast(state.tiles * tile, tf.int64))
+        return (
+            record_index + 1,
+            monitor.write(record_index, chi2),
+            inf_norm.write(record_index, tf.reduce_max(tf.abs(gradient) / nu_tensor)),
+        )
+
+    @tf.function(jit_compile=params.jit_compile or None)
+    def run_steps(steps: Any) -> tuple[Any, Any]:
+        monitor = tf.TensorArray(tf.float32, size=steps)
+        inf_norm = tf.TensorArray(tf.float32, size=steps)
+        # One matrix scramble per half for this block of steps (keyed by its first step); every
+        # step re-randomises it with its own digital shift (quasi_random.net_tile).
+        nets = [source.stream(stream_key(train_key, state.step, -1 - half), tile) for half in (0, 1)]
+        _, monitor, inf_norm = tf.while_loop(
+            lambda i, *_: i < steps,
+            lambda i, monitor, inf_norm: one_step(i, monitor, inf_norm, nets),
+            (tf.constant(0), monitor, inf_norm),
+        )
+        return monitor.stack(), inf_norm.stack()
+
+    evaluate = _Evaluator(source, targets, nu, params, seed)
+    history: dict[str, list] = {
+        "step": [], "samples": [], "learning_rate": [], "chi2": [], "max_rel_gradient": [],
+        "check_step": [], "check_tv_bound": [], "check_tv": [], "check_max_rel_mass_error": [], "check_empty_cells": [],
+    }
+    converged = False
+    quality: Optional[dict] = None
+    while int(state.step.numpy()) < params.max_steps:
+        if params.time_limit is not None and time.perf_counter() - started > params.time_limit:
+            break
+        steps = min(params.check_every, params.max_steps - int(state.step.numpy()))
+        first = int(state.step.numpy())
+        samples_now = int(state.tiles.numpy()) * tile
+        rate_now = float(state.learning_rate.numpy())
+        chi2, max_rel = (value.numpy() for value in run_steps(steps))  # steps: static (XLA)
+        history["step"].extend(range(first + 1, first + steps + 1))
+        history["samples"].extend([samples_now] * steps)
+        history["learning_rate"].extend([rate_now] * steps)
+        history["chi2"].extend(chi2.astype(float).tolist())
+        history["max_rel_gradient"].extend(max_rel.astype(float).tolist())
+
+        monitor = float(np.mean(chi2))
+        monitor_bound = 0.5 * math.sqrt(max(monitor, 0.0))
+        if monitor_bound <= _EVALUATE_BELOW * params.tol:
+            quality = evaluate(state.h_bar)
+            _record_check(history, int(state.step.numpy()), quality)
+            converged = quality["tv_bound"] <= params.tol and (
+                params.max_rel_tol is None or quality["max_rel_mass_error"] <= params.max_rel_tol
+            )
+        else:
+            quality = None
+        if not converged:
+            _update_schedule(state, monitor, params, max_tiles)
+        if manager is not None:
+            manager.save(checkpoint_number=int(state.step.numpy()))
+        if converged:
+            break
+
+    if quality is None:
+        quality = evaluate(state.h_bar)
+        _record_check(history, int(state.step.numpy()), quality)
+    heights = state.h_bar.numpy().astype(np.float64)
+    return OTResult(
+        heights=heights - heights.mean(),
+        targets=targets,
+        weights=nu,
+        source=source,
+        solver="monte_carlo_adam",
+        max_rel_mass_error=quality["max_rel_mass_error"],
+        tv=quality["tv"],
+        tv_bound=quality["tv_bound"],
+        empty_cells=quality["empty_cells"],
+        evaluation_samples=evaluate.samples,
+        steps=int(state.step.numpy()),
+        samples=int(state.samples_used.numpy()),
+        seconds=time.perf_counter() - started,
+        converged=converged,
+        history=history,
+    )
+
+
+def _strategy_devices(strategy: Any) -> list[str]:
+    """The worker devices of a tf.distribute strategy ([] for the default strategy)."""
+    if not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy():
+        return []
+    try:
+        return list(strategy.extended.worker_devices)
+    except (RuntimeError, AttributeError):
+        return []
+
+
+def _record_check(history: dict, step: int, quality: dict) -> None:
+    history["check_step"].append(step)
+    for key in ("tv_bound", "tv", "max_rel_mass_error", "empty_cells"):
+        history[f"check_{key}"].append(quality[key])
+
+
+def _update_schedule(state: _State, monitor: float, params: MonteCarloAdamParams, max_tiles: int) -> None:
+    """Double the samples per step (and decay the learning rate) when the monitor stalls."""
+    best = float(state.best_monitor.numpy())
+    if monitor < _IMPROVEMENT * best:
+        state.best_monitor.assign(monitor)
+        state.stalls.assign(0)
+        return
+    stalls = int(state.stalls.assign_add(1).numpy())
+    if stalls < params.stall_checks:
+        return
+    tiles = int(state.tiles.numpy())
+    if tiles < max_tiles:
+        state.tiles.assign(2 * tiles)
+    state.learning_rate.assign(state.learning_rate * params.lr_decay)
+    state.since_reset.assign(0)
+    state.best_monitor.assign(monitor)
+    state.stalls.assign(0)

@@ -1,0 +1,105 @@
+"""Monte-Carlo Adam: known answers in 1-D and 2-D, the stopping rule, checkpoint resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geokeras.ot.monte_carlo_adam import automatic_eval_samples
+from geokeras.ot.newton import power_cells
+from geokeras.ot.solve import solve
+
+QUADRANT_TARGETS = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], np.float32)
+
+
+def test_one_dimensional_cells_are_the_quantile_intervals():
+    # Uniform source on [0, 1], sorted targets: cell i is [F_{i-1}, F_i], F = cumsum(nu).
+    targets = np.array([[0.1], [0.3], [0.35], [0.8], [1.5], [2.0]], np.float32)
+    weights = np.array([0.1, 0.25, 0.05, 0.3, 0.2, 0.1])
+    tol = 0.01
+    result = solve(targets, weights, source={"type": "uniform_cube", "low": 0, "high": 1}, tol=tol, seed=1)
+    assert result.converged and result.tv_bound <= tol and result.empty_cells == 0
+    h, y = result.heights, targets[:, 0].astype(np.float64)
+    boundaries = (h[:-1] - h[1:]) / (y[1:] - y[:-1])  # <x, y_i> + h_i = <x, y_{i+1}> + h_{i+1}
+    # TV <= tol bounds the mass error of every union of cells, so every boundary moves <= tol.
+    np.testing.assert_allclose(boundaries, np.cumsum(weights)[:-1], atol=1.25 * tol)
+
+
+def test_quadrants_with_a_symmetric_sobol_source_keep_zero_heights_exactly():
+    # Each quadrant of a scrambled Sobol net holds exactly a quarter of it: the gradient is 0.
+    result = solve(QUADRANT_TARGETS, tol=0.01, eval_samples=1 << 14)
+    np.testing.assert_array_equal(result.heights, 0.0)
+    assert result.converged and result.tv == 0.0 and result.max_rel_mass_error == 0.0
+
+
+def test_pseudo_random_quadrants_and_unequal_weights_reach_the_closed_form():
+    tol = 0.01
+    source = {"type": "uniform_cube", "sampling": "pseudo_random"}
+    equal = solve(QUADRANT_TARGETS, source=source, tol=tol, seed=3)
+    unequal = solve(QUADRANT_TARGETS, [0.4, 0.1, 0.1, 0.4], source=source, tol=tol, seed=3)
+    assert equal.converged and unequal.converged
+    # A boundary at x = (h_j - h_i) / 2 moved by b moves mass b <= TV <= tol, so h moves <= 2 tol.
+    np.testing.assert_allclose(equal.heights, 0.0, atol=2.5 * tol)
+    np.testing.assert_allclose(unequal.heights, [0.3, -0.3, -0.3, 0.3], atol=2.5 * tol)
+    areas, _, _ = power_cells(QUADRANT_TARGETS, unequal.heights, -0.5, 0.5)
+    assert 0.5 * np.abs(areas - [0.4, 0.1, 0.1, 0.4]).sum() <= 1.25 * tol
+
+
+def test_stopping_rule_holds_for_the_exact_masses_of_random_targets():
+    rng = np.random.default_rng(0)
+    targets = rng.normal(size=(32, 2)).astype(np.float32)
+    tol = 0.02
+    result = solve(targets, tol=tol, seed=0)
+    assert result.converged and result.tv_bound <= tol
+    areas, _, _ = power_cells(targets, result.heights, -0.5, 0.5)
+    assert 0.5 * np.abs(areas - 1 / 32).sum() <= 1.25 * tol
+    history = result.history
+    assert len(history["step"]) == result.steps == len(history["chi2"])
+    assert result.samples == sum(history["samples"])
+    assert history["check_tv_bound"][-1] == result.tv_bound
+
+
+def test_resumed_solve_gives_the_same_heights_as_an_uninterrupted_one(tmp_path):
+    rng = np.random.default_rng(1)
+    targets = rng.normal(size=(16, 3)).astype(np.float32)
+    keys = dict(tol=1e-3, eval_samples=4096, check_every=10, seed=5)
+    uninterrupted = solve(targets, max_steps=40, **keys)
+    first = solve(targets, max_steps=20, checkpoint_dir=tmp_path, **keys)
+    resumed = solve(targets, max_steps=40, checkpoint_dir=tmp_path, **keys)
+    assert first.steps == 20 and resumed.steps == uninterrupted.steps == 40
+    assert not np.array_equal(first.heights, uninterrupted.heights)
+    np.testing.assert_array_equal(resumed.heights, uninterrupted.heights)
+    assert resumed.samples == uninterrupted.samples
+    with pytest.raises(ValueError, match="different problem"):
+        solve(targets + 1.0, max_steps=40, checkpoint_dir=tmp_path, **keys)
+
+
+def test_automatic_evaluation_sample_size():
+    # Two halves of 2^ceil(log2(sqrt(N) / tol^2)) points: sqrt(1024) / 0.02^2 = 80000 -> 2^17.
+    assert automatic_eval_samples(1024, 0.02, 1 << 23) == 1 << 18
+    assert automatic_eval_samples(4, 0.5, 1 << 23) == 2 * 4096
+    assert automatic_eval_samples(10**6, 0.01, 1 << 20) == 1 << 20
+
+
+SHARDED_SCRIPT = """
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from geokeras.ot.solve import solve
+targets = np.random.default_rng(0).normal(size=(24, 3)).astype(np.float32)
+keys = dict(max_steps=20, check_every=10, eval_samples=4096, tol=1e-3, seed=1)
+one = solve(targets, **keys)
+with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+    two = solve(targets, **keys)
+print("IDENTICAL" if np.array_equal(one.heights, two.heights) else "DIFFERENT", two.steps)
+"""
+
+
+def test_targets_sharded_across_two_devices_give_the_same_heights():
+    # Logical devices must be configured before TensorFlow starts: run in a fresh process.
+    import subprocess
+    import sys
+
+    completed = subprocess.run([sys.executable, "-c", SHARDED_SCRIPT], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.split()[-2:] == ["IDENTICAL", "20"]

@@ -1,0 +1,63 @@
+"""Damped Newton with exact power cells: closed forms, cell geometry, convergence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geokeras.errors import SpecError
+from geokeras.ot.newton import power_cells
+from geokeras.ot.solve import solve
+
+QUADRANT_TARGETS = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], np.float32)
+
+
+def test_power_cells_of_the_quadrant_targets_are_the_quadrants():
+    areas, facets, polygons = power_cells(QUADRANT_TARGETS, np.zeros(4), -0.5, 0.5)
+    np.testing.assert_allclose(areas, [0.25] * 4)
+    # Adjacent quadrants share an edge of length 1/2; opposite ones only the origin.
+    expected = 0.5 * np.array([[0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0]])
+    np.testing.assert_allclose(facets, expected, atol=1e-12)
+    np.testing.assert_allclose(sorted(map(tuple, polygons[0].round(12))), [(0, 0), (0, 0.5), (0.5, 0), (0.5, 0.5)])
+
+
+def test_power_cells_partition_the_domain_and_match_a_point_count():
+    rng = np.random.default_rng(0)
+    y, h = rng.normal(size=(30, 2)), rng.normal(scale=0.3, size=30)
+    areas, facets, _ = power_cells(y, h, 0.0, 2.0)
+    assert areas.sum() == pytest.approx(4.0, rel=1e-12)
+    np.testing.assert_array_equal(facets, facets.T)
+    grid = (np.stack(np.meshgrid(np.arange(400), np.arange(400)), -1).reshape(-1, 2) + 0.5) / 200.0
+    counts = np.bincount(np.argmax(grid @ y.T + h, axis=1), minlength=30) * (4.0 / len(grid))
+    np.testing.assert_allclose(areas, counts, atol=0.02)
+
+
+def test_equal_weights_and_a_symmetric_source_give_zero_heights():
+    result = solve(QUADRANT_TARGETS, solver="newton")
+    np.testing.assert_allclose(result.heights, 0.0, atol=1e-12)
+    assert result.converged and result.max_rel_mass_error <= 1e-8 and result.samples == 0
+
+
+def test_unequal_weights_put_the_boundary_where_the_closed_form_does():
+    # Cells of (1, +-1) are {x > (h_2 - h_1) / 2}; mass 0.8 of [-1/2, 1/2]^2 puts it at x = -0.3.
+    result = solve(QUADRANT_TARGETS, [0.4, 0.1, 0.1, 0.4], solver="newton")
+    np.testing.assert_allclose(result.heights, [0.3, -0.3, -0.3, 0.3], atol=1e-10)
+
+
+def test_random_targets_converge_quadratically_to_exact_masses():
+    rng = np.random.default_rng(3)
+    targets = rng.normal(size=(40, 2)).astype(np.float32)
+    weights = rng.uniform(0.5, 1.5, size=40)
+    result = solve(targets, weights, source={"type": "uniform_cube", "low": 0, "high": 1}, solver="newton")
+    assert result.converged and result.max_rel_mass_error <= 1e-8 and result.empty_cells == 0
+    errors = result.history["max_rel_mass_error"]
+    assert result.steps <= 12 and errors[-1] < errors[-2] ** 1.5
+    areas, _, _ = power_cells(targets, result.heights, 0.0, 1.0)
+    np.testing.assert_allclose(areas, weights / weights.sum(), rtol=1e-8)
+
+
+def test_newton_needs_a_two_dimensional_cube_source():
+    with pytest.raises(SpecError, match=r"latent_ot\.solver\.type: expected a 2-D uniform_cube source.*gaussian"):
+        solve(QUADRANT_TARGETS, source="gaussian", solver="newton")
+    with pytest.raises(SpecError, match="3-D uniform_cube"):
+        solve(np.zeros((4, 3)) + np.arange(4)[:, None], solver="newton")
