@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,14 @@ class EvaluationContext:
         assert self.figures_dir is not None
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         return self.figures_dir / f"{name}.png"
+
+    @functools.cached_property
+    def held_out_manifold(self) -> Manifold:
+        """Where held-out samples come from: a data set's test split when it is trained on
+        its train split (so evaluation never sees training images), else the manifold itself."""
+        if getattr(self.manifold.params, "split", None) == "train" and hasattr(self.manifold, "with_split"):
+            return self.manifold.with_split("test")
+        return self.manifold
 
     def add_figure(self, title: str, path: Union[str, Path]) -> None:
         """Record a figure written under ``figures_dir``, for report.md."""

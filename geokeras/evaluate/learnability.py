@@ -201,7 +201,7 @@ def evaluate_learnability(params: LearnabilityParams, context: EvaluationContext
         geodesic = arc_length_distances(positions, length, closed)
         geodesics = "arc_length"
     else:
-        points = manifold.draw(params.points, derived_seed(context.seed, SEED_PURPOSE)).clean
+        points = context.held_out_manifold.draw(params.points, derived_seed(context.seed, SEED_PURPOSE)).clean
         geodesic = graph_geodesics(points.reshape(len(points), -1), params.neighbours)
         geodesics = f"knn_graph(k={params.neighbours})"
     codes = _predict(context.encoder, points, batch)

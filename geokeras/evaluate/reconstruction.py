@@ -191,8 +191,8 @@ def reconstruct(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray
 def evaluate_reconstruction(params: ReconstructionParams, context: EvaluationContext) -> dict:
     """Reconstruction metrics on ``params.samples`` held-out samples (see the module docstring).
 
-    Held-out samples come from ``context.manifold`` (same measure, embedding and noise as the
-    training data) with seed ``derived_seed(context.seed, "evaluate.reconstruction")``. When
+    Held-out samples come from ``context.held_out_manifold`` (a data set's test split, else
+    the manifold itself; same measure, embedding and noise as the training data) with seed ``derived_seed(context.seed, "evaluate.reconstruction")``. When
     figures are on, writes ``reconstruction.png`` (data vs reconstruction).
 
     Returns:
@@ -200,7 +200,7 @@ def evaluate_reconstruction(params: ReconstructionParams, context: EvaluationCon
         reconstruction is NaN or infinite (a diverged model), ``chamfer`` and ``hausdorff``
         are NaN and ``mse`` is what the arithmetic gives.
     """
-    x, parameters = context.manifold.sample_with_parameters(
+    x, parameters = context.held_out_manifold.sample_with_parameters(
         params.samples, derived_seed(context.seed, SEED_PURPOSE)
     )
     x_hat = reconstruct(context.autoencoder, x, context.predict_batch_size)

@@ -285,20 +285,6 @@ def _modes_and_off(
     return None, off_by_neighbours, "none"
 
 
-def _held_out_manifold(manifold: Any) -> Any:
-    """The manifold held-out samples come from: a data set's test split, else the manifold itself.
-
-    A data set drawn from its train split would compare generated images with training images
-    (which the plain OT map reproduces exactly); its test split is the honest reference.
-    """
-    params = manifold.params
-    if getattr(params, "split", None) != "train":
-        return manifold
-    from geokeras.manifolds import make
-
-    return make(params.model_copy(update={"split": "test"}))
-
-
 def _sample_metrics(
     generated: np.ndarray, held_out: np.ndarray, held_out_modes: Optional[np.ndarray], labeller: Any,
     off: Any, bandwidth: float, params: Any, seed: int,
@@ -331,7 +317,7 @@ def evaluate_generation(params: Any, context: EvaluationContext) -> dict[str, An
     if generation is None or generation.samples is None:
         raise ValueError("Expected generated samples in the evaluation context (context.generation); received none.")
     seed = derived_seed(context.seed, "evaluate.generation")
-    drawn = _held_out_manifold(context.manifold).draw(params.samples, seed)
+    drawn = context.held_out_manifold.draw(params.samples, seed)
     held_out = _flat("held_out", drawn.points)
     generated = _flat("generated", generation.samples)
     _check_same_dim(generated, held_out)
