@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -180,7 +180,7 @@ def count_regions_on_mesh(model_or_lowered: Any, vertices: Any, faces: Any) -> M
         ValueError: vertices of the wrong shape or not finite, faces out of range.
     """
     network = _as_lowered(model_or_lowered)
-    vertices, faces = _checked_mesh(vertices, faces, _input_dim(network))
+    vertices, faces = checked_mesh(vertices, faces, _input_dim(network))
     return _subdivide(network, vertices, faces, _UNIT_TRIANGLE)
 
 
@@ -227,13 +227,21 @@ def _input_dim(network: Any) -> int:
     return int(np.shape(network.layers[0].weight)[0])
 
 
-def _checked_mesh(vertices: Any, faces: Any, input_dim: int) -> tuple[np.ndarray, np.ndarray]:
+def checked_mesh(vertices: Any, faces: Any, input_dim: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(vertices float64 [V, n], faces int64 [F, 3])`` after checking shapes, finiteness, indices.
+
+    Args:
+        input_dim: the dimension n the vertices must have (a network's input); ``None``
+            accepts any n >= 2 (a surface in R^n).
+    """
     vertices = np.asarray(vertices, dtype=np.float64)
-    if vertices.ndim != 2 or vertices.shape[1] != input_dim or vertices.shape[0] < 3:
-        raise ValueError(
-            f"Expected vertices of shape [V >= 3, {input_dim}] (the network's input dimension). "
-            f"Received: shape={list(vertices.shape)}."
-        )
+    expected = "n >= 2" if input_dim is None else str(input_dim)
+    if (
+        vertices.ndim != 2
+        or vertices.shape[0] < 3
+        or (vertices.shape[1] < 2 if input_dim is None else vertices.shape[1] != input_dim)
+    ):
+        raise ValueError(f"Expected vertices of shape [V >= 3, {expected}]. Received: shape={list(vertices.shape)}.")
     if not np.all(np.isfinite(vertices)):
         raise ValueError("Expected finite vertices. Received NaN or infinite coordinates.")
     faces_array = np.asarray(faces)

@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from geokeras.complexity.mesh import checked_mesh
+
 __all__ = ["SurfaceCharts", "surface_charts", "surface_rlc"]
 
 NORMAL_ATOL = 1e-9
@@ -228,21 +230,8 @@ def _next_chart(geometry: _Geometry, chart_ids: np.ndarray, crossable: np.ndarra
 
 # ----------------------------------------------------------------------------- geometry
 def _checked_surface(vertices: Any, faces: Any) -> tuple[np.ndarray, np.ndarray]:
-    vertices = np.asarray(vertices, dtype=np.float64)
-    if vertices.ndim != 2 or vertices.shape[0] < 3 or vertices.shape[1] < 2:
-        raise ValueError(f"Expected vertices of shape [V >= 3, n >= 2]. Received: shape={list(vertices.shape)}.")
-    if not np.all(np.isfinite(vertices)):
-        raise ValueError("Expected finite vertices. Received NaN or infinite coordinates.")
-    faces_array = np.asarray(faces)
-    if faces_array.ndim != 2 or faces_array.shape[1] != 3 or faces_array.shape[0] < 1:
-        raise ValueError(f"Expected faces of shape [F >= 1, 3]. Received: shape={list(faces_array.shape)}.")
-    if not np.issubdtype(faces_array.dtype, np.integer):
-        raise ValueError(f"Expected integer faces. Received: dtype={faces_array.dtype}.")
-    if faces_array.min() < 0 or faces_array.max() >= vertices.shape[0]:
-        raise ValueError(
-            f"Expected face indices in [0, {vertices.shape[0]}). "
-            f"Received: indices in [{faces_array.min()}, {faces_array.max()}]."
-        )
+    """The checked mesh with its vertices in R^3 (a plane surface lifted, R^n projected on its span)."""
+    vertices, faces_array = checked_mesh(vertices, faces)
     dim = vertices.shape[1]
     if dim == 2:
         points = np.concatenate([vertices, np.zeros((vertices.shape[0], 1))], axis=1)
