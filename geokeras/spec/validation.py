@@ -46,7 +46,9 @@ def validate_model(model: type[BaseModel], data: Any, positions: Optional[Positi
 def _spec_error(item: dict[str, Any], data: Any, positions: Positions, root: type, prefix: KeyPath) -> SpecError:
     """Turn one pydantic error into a SpecError with the user's key path and a clear message."""
     kind = item["type"]
-    path, schema_path = _key_path(item["loc"], data, names_a_key=kind in ("extra_forbidden", "missing"))
+    loc = tuple(item["loc"])
+    names_a_key = kind in ("extra_forbidden", "missing") or (bool(loc) and loc[-1] in _allowed_keys(root, loc[:-1]))
+    path, schema_path = _key_path(loc, data, names_a_key=names_a_key)
     ctx = item.get("ctx") or {}
     if kind == "extra_forbidden":
         allowed = _allowed_keys(root, schema_path[:-1])
@@ -80,9 +82,10 @@ def _spec_error(item: dict[str, Any], data: Any, positions: Positions, root: typ
 def _key_path(loc: tuple, data: Any, names_a_key: bool = True) -> tuple[KeyPath, tuple]:
     """Drop pydantic's union tags from ``loc``: (user key path, schema path with tags).
 
-    ``names_a_key``: the error is about the last part of ``loc`` as a key (missing or
-    unknown); otherwise a last part absent from the mapping is a union's tag (a model
-    validator of the member ``uniform_cube`` failed on ``source: {low: 1, high: 0}``).
+    ``names_a_key``: the last part of ``loc`` is a key of its model (missing, unknown, or a
+    default value that failed validation); otherwise a last part absent from the mapping is
+    a union's tag (a model validator of the member ``uniform_cube`` failed on
+    ``source: {low: 1, high: 0}``).
     """
     path: list[Union[str, int]] = []
     node = data

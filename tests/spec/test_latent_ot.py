@@ -112,3 +112,4 @@ def test_validating_latent_ot_does_not_import_tensorflow(tmp_path):
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.split() == ["False", "False"]
+
