@@ -161,7 +161,7 @@ class MonteCarloAdamParams(OTSolverParams):
         ),
     )
     stall_checks: PositiveInt = Field(
-        1,
+        2,
         description=(
             "Checks without a 10% improvement of the smoothed error before the sample count "
             "doubles and the learning rate decays."
