@@ -22,6 +22,7 @@ same points, a new ``step`` a new, independent scramble (or pseudo-random stream
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Mapping
 from typing import Any, Optional, Union
@@ -82,7 +83,7 @@ def make_source(params: Union[OTSourceParams, Mapping[str, Any], str, None], dim
     return OT_SOURCES[params.type].load()(params, int(dim))
 
 
-class Source:
+class Source(abc.ABC):
     """A continuous probability measure mu on R^d, sampled through uniforms on (0, 1)^k.
 
     Attributes:
@@ -101,17 +102,17 @@ class Source:
         self.quasi_random = params.sampling == "quasi_random"
 
     # ---------------------------------------------------------------- to override
+    @abc.abstractmethod
     def from_uniform(self, u: Any) -> Any:
         """Map uniforms u, shape=[n, uniform_dim] in (0, 1), to samples, shape=[n, dim] (TF)."""
-        raise NotImplementedError
 
     def box(self) -> Optional[tuple[np.ndarray, np.ndarray]]:
         """``(low, high)`` (each shape=[dim]) of the support's bounding box, or None if unbounded."""
         return None
 
+    @abc.abstractmethod
     def coordinate_std(self) -> float:
         """The standard deviation of one coordinate of a sample (the same for every coordinate)."""
-        raise NotImplementedError
 
     def distribution(self) -> Any:
         """The TensorFlow Probability distribution of a sample (event shape [dim]), if any."""

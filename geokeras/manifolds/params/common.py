@@ -15,7 +15,7 @@ Nothing here imports numpy's heavy users, TensorFlow, matplotlib or scikit-learn
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Optional, Union
+from typing import Any, ClassVar, Literal, Optional, Union
 
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 
@@ -23,6 +23,7 @@ from geokeras.registry import DENSITIES, EMBEDDINGS, NOISES, SpecModel, union_of
 
 __all__ = [
     "BumpMixtureParams",
+    "DistributionParams",
     "DensityParams",
     "EmbeddingParams",
     "GaussianNoiseParams",
@@ -237,5 +238,37 @@ class ManifoldParams(SpecModel):
             raise ValueError(
                 f"expected 'volume', 'parameter' or a density mapping with a `type:` key naming "
                 f"one of: {', '.join(DENSITIES.names())}. Received: {value!r}."
+            )
+        return value
+
+
+class DistributionParams(ManifoldParams):
+    """Keys of a type that is a probability measure of its own, not a Riemannian manifold with
+    formulas (a data set, a mixture of full-dimensional Gaussians): ``measure`` is ``volume`` or
+    ``parameter`` (both mean that measure: there is no volume measure to reweight by a density)
+    and the noise is isotropic (there is no tangent space to be normal to).
+
+    Subclasses set ``measure_name``, how errors name their measure.
+    """
+
+    measure_name: ClassVar[str] = "its own measure"
+
+    @field_validator("measure")
+    @classmethod
+    def _own_measure_only(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError(
+                f"expected 'volume' or 'parameter': both mean {cls.measure_name} (densities reweight "
+                f"the volume measure of a manifold given by formulas). Received: {{type: {value.type}}}."
+            )
+        return value
+
+    @field_validator("noise")
+    @classmethod
+    def _isotropic_noise_only(cls, value: Any) -> Any:
+        if value.direction != "isotropic":
+            raise ValueError(
+                f"expected noise direction 'isotropic': {cls.measure_name} has no tangent space for "
+                f"noise normal to it. Received: direction={value.direction!r}."
             )
         return value

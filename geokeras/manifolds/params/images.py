@@ -9,11 +9,11 @@ only (a data set has no tangent space to be normal to). Implementations in
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, ClassVar, Literal, Optional
 
 from pydantic import Field, PositiveInt, ValidationInfo, field_validator
 
-from geokeras.manifolds.params.common import ManifoldParams
+from geokeras.manifolds.params.common import DistributionParams
 from geokeras.registry import MANIFOLDS
 
 __all__ = ["DigitsParams", "FashionMnistParams", "ImageDataParams", "MnistParams"]
@@ -23,8 +23,10 @@ _IMAGES = "geokeras.manifolds.images"
 DigitClass = Annotated[int, Field(ge=0, le=9)]
 
 
-class ImageDataParams(ManifoldParams):
+class ImageDataParams(DistributionParams):
     """Keys shared by the image data sets."""
+
+    measure_name: ClassVar[str] = "the empirical measure of the data set"
 
     shape: Literal["flat", "image"] = Field(
         "flat",
@@ -34,26 +36,6 @@ class ImageDataParams(ManifoldParams):
         None, min_length=1, description="Class labels (0-9) to keep; null keeps all ten."
     )
     split: Literal["train", "test"] = Field("train", description="Which split of the data set to draw from.")
-
-    @field_validator("measure")
-    @classmethod
-    def _empirical_measure_only(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise ValueError(
-                f"expected 'volume' or 'parameter' (a data set carries its empirical measure; "
-                f"densities need a manifold given by formulas). Received: {{type: {value.type}}}."
-            )
-        return value
-
-    @field_validator("noise")
-    @classmethod
-    def _isotropic_noise_only(cls, value: Any) -> Any:
-        if value.direction != "isotropic":
-            raise ValueError(
-                f"expected noise direction 'isotropic': a data set has no tangent space for "
-                f"noise normal to it. Received: direction={value.direction!r}."
-            )
-        return value
 
     @field_validator("classes")
     @classmethod

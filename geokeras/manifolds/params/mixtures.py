@@ -9,24 +9,26 @@ so mode coverage and off-manifold rate have ground truth. Implementation in
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Optional
+from typing import ClassVar, Literal, Optional
 
-from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
-from geokeras.manifolds.params.common import ManifoldParams
+from geokeras.manifolds.params.common import DistributionParams
 from geokeras.registry import MANIFOLDS
 
 __all__ = ["GaussianMixtureParams"]
 
 
 @MANIFOLDS.register("gaussian_mixture", implementation="geokeras.manifolds.mixtures:GaussianMixture")
-class GaussianMixtureParams(ManifoldParams):
+class GaussianMixtureParams(DistributionParams):
     """k isotropic Gaussians N(c_j, std^2 I_n) in R^n, mixed with weights w_j.
 
     Centres by ``layout``: ``circle``, c_j = radius (cos 2 pi j / k, sin 2 pi j / k, 0, ...);
     ``grid``, the grid_size x grid_size points spacing * (a - (grid_size - 1) / 2,
     b - (grid_size - 1) / 2, 0, ...), j = a grid_size + b; ``custom``, the listed ``centers``.
     """
+
+    measure_name: ClassVar[str] = "the mixture's own measure"
 
     type: Literal["gaussian_mixture"] = "gaussian_mixture"
     layout: Literal["circle", "grid", "custom"] = Field(
@@ -46,26 +48,6 @@ class GaussianMixtureParams(ManifoldParams):
     weights: Optional[list[PositiveFloat]] = Field(
         None, description="Mixture weights w_j > 0, one per mode (normalised to sum 1); null: equal."
     )
-
-    @field_validator("measure")
-    @classmethod
-    def _mixture_measure_only(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise ValueError(
-                f"expected 'volume' or 'parameter' (both mean the mixture's own measure; densities "
-                f"reweight a manifold's volume measure). Received: {{type: {value.type}}}."
-            )
-        return value
-
-    @field_validator("noise")
-    @classmethod
-    def _isotropic_noise_only(cls, value: Any) -> Any:
-        if value.direction != "isotropic":
-            raise ValueError(
-                f"expected noise direction 'isotropic': a mixture of full-dimensional Gaussians has no "
-                f"normal space. Received: direction={value.direction!r}."
-            )
-        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> "GaussianMixtureParams":
