@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from geokeras.errors import SpecError
-from geokeras.ot.newton import power_cells
+from geokeras.ot.newton import _clip, power_cells, power_neighbours
 from geokeras.ot.solve import solve
 
 QUADRANT_TARGETS = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], np.float32)
@@ -17,7 +17,7 @@ def test_power_cells_of_the_quadrant_targets_are_the_quadrants():
     np.testing.assert_allclose(areas, [0.25] * 4)
     # Adjacent quadrants share an edge of length 1/2; opposite ones only the origin.
     expected = 0.5 * np.array([[0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0]])
-    np.testing.assert_allclose(facets, expected, atol=1e-12)
+    np.testing.assert_allclose(facets.toarray(), expected, atol=1e-12)
     np.testing.assert_allclose(sorted(map(tuple, polygons[0].round(12))), [(0, 0), (0, 0.5), (0.5, 0), (0.5, 0.5)])
 
 
@@ -26,7 +26,7 @@ def test_power_cells_partition_the_domain_and_match_a_point_count():
     y, h = rng.normal(size=(30, 2)), rng.normal(scale=0.3, size=30)
     areas, facets, _ = power_cells(y, h, 0.0, 2.0)
     assert areas.sum() == pytest.approx(4.0, rel=1e-12)
-    np.testing.assert_array_equal(facets, facets.T)
+    np.testing.assert_array_equal(facets.toarray(), facets.T.toarray())
     grid = (np.stack(np.meshgrid(np.arange(400), np.arange(400)), -1).reshape(-1, 2) + 0.5) / 200.0
     counts = np.bincount(np.argmax(grid @ y.T + h, axis=1), minlength=30) * (4.0 / len(grid))
     np.testing.assert_allclose(areas, counts, atol=0.02)
@@ -61,3 +61,53 @@ def test_newton_needs_a_two_dimensional_cube_source():
         solve(QUADRANT_TARGETS, source="gaussian", solver="newton")
     with pytest.raises(SpecError, match="3-D uniform_cube"):
         solve(np.zeros((4, 3)) + np.arange(4)[:, None], solver="newton")
+
+
+def _cells_by_every_constraint(y, h, low, high):
+    """Reference: the square clipped by all N - 1 half-planes of every cell (no hull)."""
+    square = np.array([[low, low], [high, low], [high, high], [low, high]], np.float64)
+    areas = []
+    for i in range(len(y)):
+        vertices, labels = square, [-1] * 4
+        for j in range(len(y)):
+            if j != i:
+                vertices, labels = _clip(vertices, labels, y[j] - y[i], h[i] - h[j], j)
+        x, z = (vertices[:, 0], vertices[:, 1]) if len(vertices) else (np.zeros(0), np.zeros(0))
+        areas.append(0.5 * abs(float(np.dot(x, np.roll(z, -1)) - np.dot(z, np.roll(x, -1)))))
+    return np.array(areas)
+
+
+def test_hull_neighbours_give_the_same_cells_as_every_constraint_including_empty_ones():
+    # Random heights leave many cells empty in the plane (their lifted points are not on the
+    # lower hull) and others empty only inside the square.
+    rng = np.random.default_rng(5)
+    y, h = rng.normal(size=(120, 2)), rng.normal(scale=1.0, size=120)
+    neighbours = power_neighbours(y, h)
+    areas, facets, _ = power_cells(y, h, -0.5, 0.5)
+    reference = _cells_by_every_constraint(y, h, -0.5, 0.5)
+    assert sum(n is None for n in neighbours) > 10 and np.sum(areas == 0) > sum(n is None for n in neighbours)
+    assert all(areas[i] == 0 for i, n in enumerate(neighbours) if n is None)
+    np.testing.assert_allclose(areas, reference, atol=1e-12)
+    assert areas.sum() == pytest.approx(1.0, rel=1e-12)
+    # Every facet joins hull neighbours.
+    for i, j in zip(*facets.nonzero()):
+        assert j in neighbours[i]
+
+
+def test_coplanar_lifted_points_fall_back_to_every_constraint():
+    # h = 0 on a grid of targets: the lifted points (y, 0) are coplanar; qhull cannot build a hull.
+    grid = np.stack(np.meshgrid(np.arange(3.0), np.arange(3.0)), -1).reshape(-1, 2)
+    assert [len(n) for n in power_neighbours(grid, np.zeros(9))] == [8] * 9
+    areas, _, _ = power_cells(grid, np.zeros(9), 0.0, 1.0)
+    assert areas[8] == pytest.approx(1.0) and areas[:8].sum() == 0.0  # argmax <x, y>: the corner (2, 2)
+
+
+def test_newton_solves_tightly_clustered_targets_exactly():
+    # 8 clusters of std 0.02 on a circle of radius 2: thin cells that stall stochastic solvers.
+    rng = np.random.default_rng(2)
+    angles = np.repeat(np.arange(8) * np.pi / 4, 40)
+    targets = 2.0 * np.column_stack([np.cos(angles), np.sin(angles)]) + rng.normal(scale=0.02, size=(320, 2))
+    result = solve(targets.astype(np.float32), solver="newton")
+    assert result.converged and result.max_rel_mass_error <= 1e-8 and result.empty_cells == 0
+    areas, _, _ = power_cells(targets.astype(np.float32), result.heights, -0.5, 0.5)
+    np.testing.assert_allclose(areas, 1.0 / 320, rtol=1e-7)
