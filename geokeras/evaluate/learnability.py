@@ -23,7 +23,11 @@ neighbours (a tear lowers it).
 **Topology**, exactly on the manifold's own polyline or mesh where the dimensions allow:
 
 * a curve into R^1: the codes along the curve must be strictly monotone; every change of
-  direction is a fold (``turning_points``; a closed curve always has at least 2);
+  direction is a fold (a closed curve always has at least 2). ``turning_points`` counts the
+  folds whose extent (the arc length of the largest fibre φ⁻¹(y) they create) is at least
+  ``turn_tolerance`` x the curve's geodesic diameter: φ|Σ is tested as a δ-map (every fibre of
+  diameter < δ, Alexandroff), the finite-resolution form of injectivity; smaller folds are
+  reported (``turns_below_tolerance``, ``largest_fold``) but not counted (:func:`turning_points`);
 * a surface into R^2: a local homeomorphism keeps the orientation of every mesh triangle
   (the sign of the determinant of its image); ``folded_triangle_share`` is the area share of
   triangles whose image has the minority orientation (0 for an encoded orientable surface);
@@ -124,22 +128,139 @@ def fold_statistics(geodesic: np.ndarray, codes: np.ndarray, far_fraction: float
 
 
 FLAT_STEP = 1e-5
-"""Steps below FLAT_STEP x (code range) count as flat: float32 rounding of a model's output is
+"""Reversals of at most FLAT_STEP x (code range) are flat: float32 rounding of a model's output is
 about 1e-7 of its magnitude, so a monotone piece never looks like a turn."""
 
+def curve_turns(
+    codes_along_curve: np.ndarray,
+    closed: bool,
+    positions: Optional[np.ndarray] = None,
+    length: Optional[float] = None,
+) -> list[dict[str, Any]]:
+    """The turns (direction changes) of 1-D codes met in order along a curve, each with its fold.
 
-def turning_points(codes_along_curve: np.ndarray, closed: bool) -> int:
-    """Direction changes of 1-D codes met in order along a curve (flat steps are skipped)."""
+    An injective continuous map of an arc into R is strictly monotone, so every turn is a fold:
+    it maps two points of the curve to one code. Turns are found with hysteresis (a zigzag
+    filter): the codes turn at an extremum e only when they move back from it by more than
+    ``FLAT_STEP`` x (code range), so float32 noise is never a turn, and a slow reversal made of
+    many tiny steps still is.
+
+    The *fold* of a turn at e, between the monotone runs from the previous extremum p and to the
+    next one q: the codes fold back over the amplitude A = min(|c_e - c_p|, |c_e - c_q|), so the
+    level c_e -/+ A is met on both sides of e, at p (or q) on the shorter side and at the first
+    point of the other run that reaches it. The arc length between those two points is the
+    diameter of the largest fibre φ⁻¹(y) the fold creates, its ``extent`` (to within one point
+    spacing; the distance grows with the depth of the level, so the deepest level is the widest).
+    On a closed curve the codes are read from the global maximum round to itself, which is
+    always a turn; its fold joins the last run and the first; and the geodesic between the two
+    points is the shorter way round, so the widest fibre has extent min(Δs, L / 2), Δs the arc
+    length between the points at the deepest level.
+
+    Args:
+        codes_along_curve: shape=[n] or [n, 1], codes of the points met in order along the curve.
+        closed: whether the last point connects back to the first.
+        positions: shape=[n], increasing arc lengths of the points; default 0, 1, ..., n - 1.
+        length: the curve's length L (for a closed curve the last point is L - s_{n-1} + s_0
+            from the first); default s_{n-1} - s_0, plus one mean spacing when closed.
+
+    Returns:
+        one dict per turn: ``index`` (of the extremum in the input order), ``amplitude`` (A),
+        ``extent`` (in units of ``positions``).
+    """
     values = np.asarray(codes_along_curve, dtype=np.float64).reshape(-1)
-    if closed:
-        values = np.concatenate([values, values[:1]])
-    differences = np.diff(values)
-    tolerance = FLAT_STEP * float(np.ptp(values)) if len(values) else 0.0
-    steps = np.sign(differences[np.abs(differences) > tolerance])
-    changes = int(np.count_nonzero(steps[1:] != steps[:-1]))
-    if closed and len(steps) > 1 and steps[0] != steps[-1]:
-        changes += 1  # the turn where the loop closes
-    return changes
+    count = len(values)
+    if count < 2:
+        return []
+    s = np.arange(count, dtype=np.float64) if positions is None else np.asarray(positions, dtype=np.float64)
+    if len(s) != count:
+        raise ValueError(f"positions has {len(s)} entries, expected one per code ({count})")
+    span = float(s[-1] - s[0])
+    if length is None:
+        length = span + (span / (count - 1) if closed else 0.0)
+    flat = FLAT_STEP * float(np.ptp(values))
+    order = np.arange(count)
+    if closed:  # read round the loop from the global maximum back to it
+        start = int(np.argmax(values))
+        order = np.concatenate([np.arange(start, count), np.arange(0, start + 1)])
+        s = np.concatenate([s[start:], s[: start + 1] + length])
+        values = values[order]
+    ends = _zigzag_extrema(values, flat)
+    turns = [_fold(values, s, ends[k - 1], ends[k], ends[k + 1]) for k in range(1, len(ends) - 1)]
+    if closed and len(ends) > 2:
+        last = len(values) - 1
+        joined = np.concatenate([values[ends[-2] :], values[1 : ends[1] + 1]])
+        joined_s = np.concatenate([s[ends[-2] :], s[1 : ends[1] + 1] + (s[last] - s[0])])
+        maximum = _fold(joined, joined_s, 0, last - ends[-2], len(joined) - 1)
+        maximum["index"] = last  # the global maximum, order[last] == order[0]
+        turns.append(maximum)
+    for turn in turns:
+        turn["index"] = int(order[turn["index"]])
+        if closed:  # the geodesic between the fibre's two points: the shorter way round
+            turn["extent"] = min(turn["extent"], length / 2)
+    return turns
+
+
+def _zigzag_extrema(values: np.ndarray, flat: float) -> list[int]:
+    """0, the indices where the codes reverse by more than ``flat`` from an extremum, and n - 1."""
+    extrema, direction, extreme = [0], 0, 0
+    for i in range(1, len(values)):
+        step = values[i] - values[extreme]
+        if direction == 0:
+            if abs(step) > flat:
+                direction, extreme = (1 if step > 0 else -1), i
+        elif step * direction > 0:
+            extreme = i
+        elif -step * direction > flat:
+            extrema.append(extreme)
+            direction, extreme = -direction, i
+    if extrema[-1] != len(values) - 1:
+        extrema.append(len(values) - 1)
+    return extrema
+
+
+def _fold(values: np.ndarray, s: np.ndarray, before: int, turn: int, after: int) -> dict[str, Any]:
+    """Amplitude and extent of the turn at ``turn`` between the extrema ``before`` and ``after``."""
+    rise, fall = abs(values[turn] - values[before]), abs(values[turn] - values[after])
+    amplitude = min(rise, fall)
+    if rise <= fall:  # the level is met at `before` and first reached after the turn at `other`
+        reached = np.nonzero(np.abs(values[turn : after + 1] - values[turn]) >= amplitude)[0]
+        other = turn + int(reached[0]) if len(reached) else after
+        extent = s[other] - s[before]
+    else:
+        reached = np.nonzero(np.abs(values[before : turn + 1] - values[turn]) >= amplitude)[0]
+        other = before + int(reached[-1]) if len(reached) else before
+        extent = s[after] - s[other]
+    return {"index": int(turn), "amplitude": float(amplitude), "extent": float(extent)}
+
+
+def turning_points(
+    codes_along_curve: np.ndarray,
+    closed: bool,
+    positions: Optional[np.ndarray] = None,
+    length: Optional[float] = None,
+    tolerance: float = 0.0,
+) -> int:
+    """Turns of 1-D codes along a curve whose fold extent is at least ``tolerance`` x diameter.
+
+    The geodesic diameter of the curve is L (open) or L / 2 (closed). With ``tolerance`` 0 every
+    turn counts (:func:`curve_turns`). Why a tolerance is sound: φ|Σ is injective iff it is an
+    ε-map (every fibre φ⁻¹(y) has diameter < ε; Alexandroff's ε-mappings) for every ε > 0, and
+    on an arc injective means strictly monotone. Points spaced h apart along Σ can only witness
+    ε-maps for ε above h, so any finite test of injectivity has a resolution; this criterion makes
+    it explicit: it checks that φ|Σ is a δ-map at δ = ``tolerance`` x diam Σ, i.e. that no fold
+    identifies points further apart than δ along the curve. A fold below δ is a genuine (tiny)
+    non-injectivity, so it is still reported (``turns_below_tolerance``, ``largest_fold``), only
+    not counted; folds above ``far_fraction`` x diam Σ are also caught by the injectivity ratio.
+    """
+    turns = curve_turns(codes_along_curve, closed, positions, length)
+    if not turns or tolerance <= 0.0:
+        return len(turns)
+    count = len(np.asarray(codes_along_curve).reshape(-1))
+    s = np.arange(count, dtype=np.float64) if positions is None else np.asarray(positions, dtype=np.float64)
+    span = float(s[-1] - s[0])
+    total = length if length is not None else span + (span / (count - 1) if closed else 0.0)
+    diameter = total / 2 if closed else total
+    return sum(turn["extent"] >= tolerance * diameter for turn in turns)
 
 
 def folded_triangle_share(codes_of_vertices: np.ndarray, faces: np.ndarray) -> float:
@@ -149,7 +270,7 @@ def folded_triangle_share(codes_of_vertices: np.ndarray, faces: np.ndarray) -> f
     total = float(np.abs(signed).sum())
     if total == 0.0:
         return 1.0  # the whole mesh collapsed onto a line or a point
-    return float(min(signed[signed > 0].sum(), -signed[signed < 0].sum()) / total)
+    return float(min(signed[signed > 0].sum(), -signed[signed < 0].sum()) / total) + 0.0  # never -0.0
 
 
 def topological_obstruction(intrinsic_dim: Optional[int], latent_dim: int, closed: Optional[bool]) -> Optional[str]:
@@ -216,7 +337,10 @@ def evaluate_learnability(params: LearnabilityParams, context: EvaluationContext
     metrics["trustworthiness"] = float(trustworthiness(flat, codes, n_neighbors=params.neighbours))
     metrics["continuity"] = float(trustworthiness(codes, flat, n_neighbors=params.neighbours))
 
-    metrics["turning_points"] = turning_points(codes, closed) if along_curve and latent_dim == 1 else None
+    if along_curve and latent_dim == 1:
+        metrics.update(_turn_metrics(codes, closed, positions, length, params))
+    else:
+        metrics.update(dict.fromkeys(("turning_points", "turns_below_tolerance", "largest_fold", "turn_tolerance")))
     metrics["folded_triangle_share"] = None
     if intrinsic_dim == 2 and latent_dim == 2 and hasattr(manifold, "mesh"):
         mesh_vertices, faces = manifold.mesh(params.mesh_resolution)
@@ -235,6 +359,25 @@ def evaluate_learnability(params: LearnabilityParams, context: EvaluationContext
     else:
         metrics["verdict"] = NOT_ENCODED if metrics["failed"] else ENCODED
     return {"verdict": metrics.pop("verdict"), "failed": metrics.pop("failed"), **metrics}
+
+
+def _turn_metrics(
+    codes: np.ndarray, closed: bool, positions: np.ndarray, length: float, params: LearnabilityParams
+) -> dict[str, Any]:
+    """``turning_points`` (folds of extent >= ``turn_tolerance`` x diameter), the folds below it, the largest fold.
+
+    ``largest_fold`` is the widest fold's extent over the geodesic diameter (L open, L / 2 closed).
+    """
+    tolerance = params.turn_tolerance
+    turns = curve_turns(codes, closed, positions, length)
+    diameter = length / 2 if closed else length
+    counted = sum(turn["extent"] >= tolerance * diameter for turn in turns)
+    return {
+        "turning_points": int(counted),
+        "turns_below_tolerance": len(turns) - int(counted),
+        "largest_fold": max(turn["extent"] for turn in turns) / diameter if turns and diameter > 0 else None,
+        "turn_tolerance": tolerance,
+    }
 
 
 def _failed_criteria(metrics: dict[str, Any], params: LearnabilityParams) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt
 
+from geokeras.manifolds.params.common import NoiseParams, OutlierNoiseParams
 from geokeras.registry import EVALUATORS, SpecModel
 
 
@@ -77,4 +78,51 @@ class LearnabilityParams(SpecModel):
     )
     mesh_resolution: PositiveInt = Field(
         32, description="Resolution of the surface mesh whose triangle orientations are checked (surfaces into R^2)."
+    )
+    turn_tolerance: float = Field(
+        0.01,
+        ge=0.0,
+        lt=1.0,
+        description=(
+            "Curves into R^1: a turn of the codes counts only when its fold (the largest set of curve "
+            "points sent to one code) spans at least this fraction of the curve's geodesic diameter; "
+            "0 counts every turn."
+        ),
+    )
+
+
+def _default_denoising_noise() -> OutlierNoiseParams:
+    return OutlierNoiseParams(fraction=0.1, std=0.05)
+
+
+@EVALUATORS.register("denoising", implementation="geokeras.evaluate.denoising:evaluate_denoising")
+class DenoisingParams(SpecModel):
+    """Distance to the manifold Σ of noisy points x and of their reconstructions ψ(φ(x)).
+
+    Lei, Luo, Yau, Gu 2018, section 1: an autoencoder trained on Σ maps every input onto its
+    learned manifold ψ(φ(R^n)), so noise and outliers are projected (near) Σ. See
+    docs/evaluators.md and :mod:`geokeras.evaluate.denoising` for the formulas.
+    """
+
+    type: Literal["denoising"] = "denoising"
+    samples: PositiveInt = Field(2000, description="Test points: clean samples of the manifold, then perturbed by `noise`.")
+    noise: NoiseParams = Field(
+        default_factory=_default_denoising_noise,
+        description=(
+            "The noise model applied to the clean test points, the same schema as the manifold's `noise:` "
+            "({type: gaussian, std, direction} or {type: outliers, fraction, box_margin, std, direction})."
+        ),
+    )
+    resolution: PositiveInt = Field(
+        4096, description="Segments of a curve's polyline (the exact reference Σ of a curve is this polyline)."
+    )
+    mesh_resolution: int = Field(
+        128, ge=3, description="Cells per parameter of a surface's triangle mesh (the reference Σ of a surface)."
+    )
+    reference_samples: PositiveInt = Field(
+        100000,
+        description="Clean samples standing in for Σ when it has neither polyline nor mesh (distance to the nearest one).",
+    )
+    figure_points: PositiveInt = Field(
+        300, description="Noisy points (a seeded subsample) drawn in the figure with their reconstructions."
     )

@@ -14,6 +14,7 @@ from geokeras.evaluate.learnability import (
     NOT_ENCODED,
     arc_length_distances,
     arc_length_points,
+    curve_turns,
     evaluate_learnability,
     fold_statistics,
     folded_triangle_share,
@@ -76,6 +77,44 @@ def test_a_planted_fold_is_found():
 )
 def test_turning_points(codes, closed, expected):
     assert turning_points(np.asarray(codes, dtype=float), closed) == expected
+
+
+def tent_with_end_fold() -> tuple[np.ndarray, np.ndarray]:
+    """Codes c(s) = min(s, 1.8 - s) on s = 0, 0.01, ..., 1: up to 0.9 at s = 0.9, back to 0.8."""
+    positions = np.linspace(0.0, 1.0, 101)
+    return np.minimum(positions, 1.8 - positions), positions
+
+
+def test_curve_turns_measure_the_fold_of_a_planted_turn():
+    # The fold maps [0.8, 0.9] and [0.9, 1.0] onto the same codes [0.8, 0.9]: amplitude 0.1,
+    # largest fibre {0.8, 1.0}, extent 0.2.
+    codes, positions = tent_with_end_fold()
+    (turn,) = curve_turns(codes, closed=False, positions=positions)
+    assert turn["index"] == 90
+    assert turn["amplitude"] == pytest.approx(0.1, abs=1e-9)
+    assert turn["extent"] == pytest.approx(0.2, abs=1e-9)
+    # The geodesic diameter is 1: the fold counts at tolerance 0.19 and not at 0.25.
+    assert turning_points(codes, False, positions, tolerance=0.19) == 1
+    assert turning_points(codes, False, positions, tolerance=0.25) == 0
+    assert turning_points(codes, False, positions) == 1  # tolerance 0: every turn
+
+
+def test_a_slow_reversal_is_a_turn_and_float_noise_is_not():
+    # Steps of 5e-6 x range each, below the flat step, add up to a reversal of 1e-2.
+    slow = np.concatenate([np.linspace(0.0, 1.0, 1000), np.linspace(1.0, 0.99, 2001)[1:]])
+    assert turning_points(slow, closed=False) == 1
+    noisy = np.linspace(0.0, 1.0, 1000) + 1e-8 * np.random.default_rng(0).standard_normal(1000)
+    assert turning_points(noisy, closed=False) == 0
+
+
+def test_the_folds_of_a_circle_projected_on_a_line_span_its_diameter():
+    # x = cos(angle): the maximum and the minimum each identify antipodal points (Borsuk-Ulam),
+    # fibres of diameter pi = the circle's geodesic diameter, so any tolerance < 1 counts both.
+    points, angles = unit_circle_points(64)
+    turns = curve_turns(points[:, 0], closed=True, positions=angles, length=2 * math.pi)
+    assert sorted(turn["index"] for turn in turns) == [0, 32]
+    assert all(turn["extent"] == pytest.approx(math.pi) for turn in turns)
+    assert turning_points(points[:, 0], True, angles, 2 * math.pi, tolerance=0.99) == 2
 
 
 def test_folded_triangle_share_of_a_flipped_half():
@@ -162,3 +201,6 @@ def test_a_circle_is_never_encoded_in_the_line():
     assert metrics["verdict"] == NOT_ENCODED
     assert "topological_obstruction" in metrics["failed"] and "closed 1-manifold" in metrics["topological_obstruction"]
     assert metrics["turning_points"] >= 2 and "turning_points" in metrics["failed"]
+    # x on the circle folds it at its two extremes, each fold as wide as the circle's diameter.
+    assert metrics["largest_fold"] == pytest.approx(1.0, abs=0.02)
+    assert metrics["turn_tolerance"] == 0.01 and metrics["turns_below_tolerance"] == 0
