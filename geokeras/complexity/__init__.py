@@ -10,6 +10,7 @@ Public API (docs/complexity.md):
 * :func:`count_regions_sampled`: distinct activation patterns among samples (a lower bound);
 * :func:`manifold_rlc`, :func:`curve_rlc`: the RLC N(R^n, Σ) of a curve (exact) or a
   surface (bounds);
+* :func:`line_separation_bound`: a proven lower bound on the regions of any encoder of a planar arc into R^1;
 * :func:`encodable_certificate`: Theorem 4.12's necessary condition, as a verdict.
 
 ``geokeras validate`` imports :mod:`geokeras.complexity.params` and with it this package:
@@ -39,6 +40,7 @@ from geokeras.complexity.lowering import (
 from geokeras.complexity.manifold_rlc import curve_rlc, manifold_rlc
 from geokeras.complexity.polyline import PolylineRegions, count_regions_on_polyline
 from geokeras.complexity.sampled import SampledRegions, count_regions_sampled
+from geokeras.complexity.separation import line_separation_bound
 
 _LAZY = {"count_regions_on_mesh": "mesh", "count_regions_in_box": "mesh", "MeshRegions": "mesh"}
 
@@ -55,6 +57,7 @@ __all__ = [
     "count_regions_sampled",
     "curve_rlc",
     "encodable_certificate",
+    "line_separation_bound",
     "lower",
     "manifold_rlc",
     "rlc_bounds",

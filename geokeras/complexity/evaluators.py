@@ -242,10 +242,33 @@ def evaluate_manifold_rlc(params: ManifoldRlcParams, context: EvaluationContext)
         network = lower(context.encoder)
         widths, ranks = architecture(network)
         bounds = rlc_bounds(widths, ranks=ranks)
+        regions_lower, method = _regions_lower(int(lower_bound), network.output_dim, manifold, geometry)
         metrics["certificate"] = encodable_certificate(
-            int(lower_bound), bounds, encoder_pieces=_encoder_pieces(network, manifold, geometry)
+            regions_lower, bounds, manifold_lower=int(lower_bound),
+            encoder_pieces=_encoder_pieces(network, manifold, geometry),
         )
+        metrics["certificate"]["regions_lower_method"] = method
     return metrics
+
+
+def _regions_lower(manifold_lower: int, latent_dim: int, manifold: Any, geometry: Any) -> tuple[int, str]:
+    """A proven lower bound on the regions of any encoding map, and how it was obtained.
+
+    Only in the paper's setting (latent dimension = the manifold's dimension): 2 when Σ is not
+    linear rectifiable (``manifold_lower`` >= 2), and for a planar open curve into R^1 the
+    line-separation bound (:mod:`geokeras.complexity.separation`). With a larger latent space
+    a single affine map may already be injective: nothing is proven (1).
+    """
+    if latent_dim != manifold.intrinsic_dim:
+        return 1, "none (latent_dim differs from the manifold's dimension)"
+    rectifiable = min(manifold_lower, 2)
+    if geometry.kind == "curve" and not geometry.closed and geometry.vertices.shape[1] == 2:
+        from geokeras.complexity.separation import line_separation_bound
+
+        separation = line_separation_bound(geometry.vertices)
+        if separation > rectifiable:
+            return separation, "line_separation"
+    return rectifiable, "not_linear_rectifiable" if rectifiable == 2 else "none"
 
 
 def _encoder_pieces(network: LoweredNetwork, manifold: Any, geometry: Any) -> int | None:

@@ -39,9 +39,9 @@ neighbours (a tear lowers it).
 the same points (the reconstruction evaluator reports the absolute numbers).
 
 **Certificate** (Theorem 4.12, the encodable condition N(R^n, Σ) <= N(φ_θ) <= N(N)): when the
-architecture's bound on the number of linear pieces of the encoder is below the manifold's
-rectified linear complexity, no weights at all can encode Σ (see
-:mod:`geokeras.complexity.certificate`).
+architecture's bound on the number of linear regions of the encoder is below a proven lower
+bound on the regions of every encoding map of Σ, no weights at all can encode Σ (see
+:mod:`geokeras.complexity.certificate` for why that bound, not the connected count, decides).
 
 Verdict: ``provably_not_encodable`` when the certificate says so; else ``not_encoded`` when any
 criterion fails (listed in ``failed``); else ``encoded``.

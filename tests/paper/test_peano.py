@@ -1,11 +1,14 @@
 """The shipped Peano-curve experiment (specs/paper/peano.yaml; docs/paper/peano.md).
 
 Lei, Luo, Yau, Gu 2018, Theorem 4.14: the paper's Peano curve C_k (the 2-D Hilbert curve of
-order k + 2) has 4^{k+1} units, each not linear rectifiable, so N(R^2, C_k) >= 4^{k+1}; a
-fixed architecture N encodes C_k only while N(R^2, C_k) <= N(N) (Theorem 4.12). The tests
-check, with geokeras's own functions and at tiny training sizes, the mathematics behind the
-sweep's verdicts: the encoder's bound, the curve's RLC for every swept order, and the rule
-provably_not_encodable <=> bound < manifold RLC, through the learnability evaluator itself.
+order k + 2) has 4^{k+1} units, and a fixed architecture cannot encode C_k for large k. The
+proven form used by geokeras: every encoding map of the curve into R^1 has at least
+``regions_lower`` convex linear regions (2 for a curve that is not linear rectifiable, and the
+line-separation bound of geokeras.complexity.separation), so an architecture with fewer
+regions is provably_not_encodable. The tests check, with geokeras's own functions and at tiny
+training sizes, the mathematics behind the sweep's verdicts: the encoders' bounds, the curve's
+connected RLC and regions bound for every swept order, and the rule
+provably_not_encodable <=> bound < regions_lower, through the learnability evaluator itself.
 """
 
 from __future__ import annotations
@@ -19,21 +22,30 @@ import geokeras
 from geokeras.complexity.bounds import rlc_bounds, tightest_upper_bound
 from geokeras.complexity.certificate import PROVABLY_NOT_ENCODABLE, encodable_certificate
 from geokeras.complexity.manifold_rlc import curve_rlc
+from geokeras.complexity.separation import line_separation_bound
 from geokeras.manifolds import make
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "paper" / "peano.yaml"
-SWEPT_ORDERS = (1, 2, 3, 4, 5)
-"""The orders of the documented sweep: manifold.order=1,2,3,4,5."""
+SWEPT_ORDERS = (1, 2, 3, 4, 5, 6)
+SWEPT_WIDTH = 2
+"""The documented sweep: manifold.order=1,2,3,4,5,6 model.encoder.widths=[2],[12] (12 is the spec's)."""
 
 
-def shipped_widths() -> list[int]:
+def shipped_widths(hidden: int | None = None) -> list[int]:
     spec = geokeras.load_spec(SPEC)
     assert spec.model.latent_dim == 1, "the experiment encodes a curve into R^1"
-    return [2, *spec.model.encoder.widths, 1]
+    return [2, *(spec.model.encoder.widths if hidden is None else [hidden]), 1]
 
 
-def architecture_bound() -> int:
-    return tightest_upper_bound(rlc_bounds(shipped_widths()))[1]
+def architecture_bound(hidden: int | None = None) -> int:
+    return tightest_upper_bound(rlc_bounds(shipped_widths(hidden)))[1]
+
+
+def regions_lower(order: int) -> int:
+    """The proven lower bound on the regions of an encoding map, as the certificate computes it."""
+    curve = make({"type": "hilbert", "dim": 2, "order": order})
+    separation = line_separation_bound(curve.natural_vertices)
+    return max(min(hilbert_rlc(order)[0], 2), separation)
 
 
 def hilbert_rlc(order: int) -> tuple[int, int]:
@@ -63,29 +75,36 @@ def test_manifold_rlc_grows_like_the_paper_says():
     assert all(later >= 3 * earlier for earlier, later in zip(pieces, pieces[1:]))
 
 
-def test_the_swept_orders_fall_on_both_sides_of_the_bound():
-    """The sweep is interesting only if some orders are excluded by Theorem 4.12 and some are not."""
-    bound = architecture_bound()
-    excluded = [order for order in SWEPT_ORDERS if bound < hilbert_rlc(order)[0]]
+def test_the_swept_orders_fall_on_both_sides_of_the_narrow_bound_only():
+    """The sweep is interesting only if the 2-2-1 encoder is excluded at some orders and not at others;
+    the 2-12-1 encoder (79 regions) is excluded at none."""
+    needed = {order: regions_lower(order) for order in SWEPT_ORDERS}
+    # Not linear rectifiable from order 1 on, and the separation bound grows with the order.
+    assert needed[1] == 2 and all(needed[a] <= needed[b] for a, b in zip(SWEPT_ORDERS, SWEPT_ORDERS[1:]))
+    narrow = architecture_bound(SWEPT_WIDTH)
+    assert narrow == 1 + SWEPT_WIDTH + math.comb(SWEPT_WIDTH, 2)
+    excluded = [order for order in SWEPT_ORDERS if narrow < needed[order]]
     assert excluded and excluded != list(SWEPT_ORDERS)
     assert excluded == list(range(excluded[0], SWEPT_ORDERS[-1] + 1))  # monotone: once excluded, always
     assert 1 not in excluded and 2 not in excluded
+    assert all(architecture_bound() >= needed[order] for order in SWEPT_ORDERS)
     for order in SWEPT_ORDERS:
-        status = encodable_certificate(hilbert_rlc(order)[0], rlc_bounds(shipped_widths()))["status"]
+        status = encodable_certificate(needed[order], rlc_bounds(shipped_widths(SWEPT_WIDTH)))["status"]
         assert (status == PROVABLY_NOT_ENCODABLE) == (order in excluded)
 
 
 @pytest.fixture(scope="module")
 def one_epoch_verdicts(tmp_path_factory):
-    """The learnability evaluator on the shipped spec, 1 epoch, at the last order the bound allows
-    and the first it excludes."""
-    bound = architecture_bound()
-    first_excluded = next(order for order in SWEPT_ORDERS if bound < hilbert_rlc(order)[0])
+    """The learnability evaluator on the shipped spec with the narrow encoder, 1 epoch, at the
+    last order its bound allows and the first it excludes."""
+    bound = architecture_bound(SWEPT_WIDTH)
+    first_excluded = next(order for order in SWEPT_ORDERS if bound < regions_lower(order))
     root = tmp_path_factory.mktemp("peano")
     results = {}
     for order in (first_excluded - 1, first_excluded):
         overrides = [
-            f"manifold.order={order}", "manifold.samples=256", "train.epochs=1", "train.batch_size=256",
+            f"manifold.order={order}", f"model.encoder.widths=[{SWEPT_WIDTH}]", "manifold.samples=256",
+            "train.epochs=1", "train.batch_size=256",
             "evaluate=[{type: learnability, points: 200}]", "report.figures=false",
         ]
         result = geokeras.run(SPEC, out_dir=root / f"order{order}", overrides=overrides)
@@ -95,14 +114,15 @@ def one_epoch_verdicts(tmp_path_factory):
 
 def test_verdict_is_provably_not_encodable_exactly_when_the_bound_is_below(one_epoch_verdicts):
     first_excluded, results = one_epoch_verdicts
-    bound = architecture_bound()
+    bound = architecture_bound(SWEPT_WIDTH)
     for order, learnability in results.items():
         certificate = learnability["certificate"]
-        manifold_rlc = hilbert_rlc(order)[0]
         assert certificate["architecture_bound"] == bound
-        assert certificate["manifold_rlc_lower"] == manifold_rlc
-        if bound < manifold_rlc:
+        assert certificate["manifold_rlc_lower"] == hilbert_rlc(order)[0]
+        assert certificate["regions_lower"] == regions_lower(order)
+        if bound < regions_lower(order):
             assert learnability["verdict"] == "provably_not_encodable"
+            assert certificate["regions_lower_method"] == "line_separation"
         else:
             assert learnability["verdict"] in ("encoded", "not_encoded")
     assert results[first_excluded]["verdict"] == "provably_not_encodable"
