@@ -25,6 +25,8 @@ from geokeras.report.figures import (
 )
 
 _MISSING_GREY = "#BBBBBB"
+VERDICT_COLOURS = {"encoded": OKABE_ITO[2], "not_encoded": OKABE_ITO[1], "provably_not_encodable": OKABE_ITO[0]}
+"""The learnability verdicts keep one colour in every figure (green, vermillion, blue)."""
 
 
 def _is_number(value: Any) -> bool:
@@ -35,6 +37,21 @@ def _label(value: Any) -> str:
     if _is_number(value):
         return f"{value:.3g}"
     return "-" if value is None else str(value)
+
+
+def _cell_text(label: str) -> str:
+    """A long snake_case label broken at its underscores so that it fits in its cell."""
+    return label.replace("_", "\n") if len(label) > 11 else label
+
+
+def class_palette(classes: Sequence[str]) -> dict[str, str]:
+    """Colours of the categorical classes: fixed ones for the verdicts, grey for failed or
+    missing points, the remaining Okabe-Ito colours in order of appearance for anything else."""
+    spare = iter([colour for colour in OKABE_ITO if colour not in VERDICT_COLOURS.values()] * (len(classes) + 1))
+    return {
+        name: VERDICT_COLOURS.get(name) or (_MISSING_GREY if name in ("failed", "-") else next(spare))
+        for name in classes
+    }
 
 
 def plot_phase_diagram(
@@ -77,8 +94,7 @@ def plot_phase_diagram(
         background = {cell: shown.cmap(shown.norm(image[cell[1], cell[0]]))[:3] for cell in grid}
     else:
         classes = list(dict.fromkeys(_label(value) for value in values))
-        palette = {name: (_MISSING_GREY if name in ("failed", "-") else OKABE_ITO[k % len(OKABE_ITO)])
-                   for k, name in enumerate(classes)}
+        palette = class_palette(classes)
         from matplotlib.colors import to_rgb
         from matplotlib.patches import Patch
 
@@ -92,7 +108,7 @@ def plot_phase_diagram(
     for (i, j), value in grid.items():
         red, green, blue = background[(i, j)]
         dark = 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.45  # relative luminance (sRGB weights)
-        axes.text(i, j, _label(value), ha="center", va="center", fontsize=8, color="white" if dark else "black")
+        axes.text(i, j, _cell_text(_label(value)), ha="center", va="center", fontsize=8, color="white" if dark else "black")
     axes.set_xticks(range(len(x_values)), x_values)
     axes.set_yticks(range(len(y_values)), y_values)
     axes.set_xlabel(keys[0])

@@ -24,3 +24,17 @@ def test_phase_diagram_rejects_other_than_two_keys(tmp_path):
         plot_phase_diagram(CELLS, ["x"], "metric", tmp_path / "phase.png")
     with pytest.raises(ValueError, match="at least one grid point"):
         plot_phase_diagram([], ["x", "y"], "metric", tmp_path / "phase.png")
+
+
+def test_verdicts_keep_their_colours_and_others_get_distinct_ones():
+    from geokeras.report.figures import OKABE_ITO
+    from geokeras.report.phase_diagram import VERDICT_COLOURS, class_palette
+
+    alone = class_palette(["not_encoded"])
+    both = class_palette(["provably_not_encodable", "not_encoded", "encoded"])
+    assert alone["not_encoded"] == both["not_encoded"] == VERDICT_COLOURS["not_encoded"]
+    assert len(set(both.values())) == 3
+    other = class_palette(["True", "False", "failed", "encoded"])
+    assert other["failed"] == "#BBBBBB" and other["encoded"] == VERDICT_COLOURS["encoded"]
+    assert other["True"] != other["False"] and {other["True"], other["False"]} <= set(OKABE_ITO)
+    assert not {other["True"], other["False"]} & set(VERDICT_COLOURS.values())
