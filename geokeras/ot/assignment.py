@@ -19,7 +19,7 @@ once per shape signature. TF32 matmuls are switched off by :func:`disable_tensor
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import numpy as np
 import tensorflow as tf

@@ -175,7 +175,6 @@ def solve_newton(
         )
     y = np.asarray(targets, np.float64)
     nu = np.asarray(weights, np.float64)
-    count = y.shape[0]
     low, high = float(source.params.low), float(source.params.high)
     domain = (high - low) ** 2
 

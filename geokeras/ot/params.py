@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import Literal, Optional
 
-from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, model_validator
 
 from geokeras.registry import EVALUATORS, OT_SOLVERS, OT_SOURCES, SpecModel, union_of
 

@@ -23,12 +23,15 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from geokeras.errors import SpecError
 from geokeras.ot import params as _params  # registers the solvers and sources
 from geokeras.ot.params import OTSolverParams
 from geokeras.registry import OT_SOLVERS
+
+if TYPE_CHECKING:  # annotations only: numpy is imported where it is used
+    import numpy as np
 
 __all__ = ["OTResult", "make_solver_params", "normalised_weights", "solve"]
 

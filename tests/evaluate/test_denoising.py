@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from geokeras.evaluate import EvaluationContext, derived_seed, run_evaluators
+from geokeras.evaluate import derived_seed, run_evaluators
 from geokeras.evaluate.denoising import (
     SEED_PURPOSE,
     distances_to_mesh,
@@ -19,7 +19,7 @@ from geokeras.evaluate.denoising import (
 )
 from geokeras.evaluate.params import DenoisingParams
 from geokeras.manifolds import make
-from geokeras.report.params import ReportSpec
+from tests.evaluate.test_reconstruction_evaluator import context_for
 
 CIRCLE_CHORD_SAGITTA = 1.0 - math.cos(math.pi / 4096)  # max distance of the unit circle from its 4096-gon
 
@@ -31,19 +31,6 @@ def identity(x):
 def onto_unit_circle(x):
     x = np.asarray(x, dtype=np.float64)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-
-def context_for(manifold, autoencoder, figures_dir=None, seed=5) -> EvaluationContext:
-    return EvaluationContext(
-        manifold=manifold,
-        encoder=None,
-        decoder=None,
-        autoencoder=autoencoder,
-        x_train=manifold.sample(16, seed),
-        seed=seed,
-        report=ReportSpec(dpi=40, max_points=300),
-        figures_dir=figures_dir,
-    )
 
 
 def params(**keys) -> DenoisingParams:
