@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -204,3 +205,22 @@ def test_a_circle_is_never_encoded_in_the_line():
     # x on the circle folds it at its two extremes, each fold as wide as the circle's diameter.
     assert metrics["largest_fold"] == pytest.approx(1.0, abs=0.02)
     assert metrics["turn_tolerance"] == 0.01 and metrics["turns_below_tolerance"] == 0
+
+
+def test_a_trained_autoencoder_encodes_the_circle_in_the_plane_and_never_in_the_line(tmp_path):
+    # The shipped circle spec (2-32-32 encoder, embedded isometrically in R^3), trained
+    # deterministically: into R^2 an encoding map exists and enough width finds one; into R^1
+    # none exists (invariance of domain), whatever the training.
+    import geokeras
+
+    spec = Path(__file__).resolve().parents[2] / "specs" / "manifolds" / "circle.yaml"
+    verdicts = {}
+    for latent_dim in (2, 1):
+        overrides = [
+            f"model.latent_dim={latent_dim}", "manifold.samples=1024", "train.epochs=60", "train.verbose=0",
+            "evaluate=[{type: learnability, points: 200}]", "report.figures=false",
+        ]
+        result = geokeras.run(spec, out_dir=tmp_path / f"latent{latent_dim}", overrides=overrides)
+        verdicts[latent_dim] = result.metrics["learnability"]
+    assert verdicts[2]["verdict"] == ENCODED, verdicts[2]["failed"]
+    assert verdicts[1]["verdict"] == NOT_ENCODED and "topological_obstruction" in verdicts[1]["failed"]
