@@ -188,6 +188,10 @@ def _draw_figures(params, context, network, geometry, exact, sampled) -> None:
     elif geometry is not None:
         figures.plot_cells_on_mesh(exact, path, dpi=context.report.dpi)
         context.add_figure(f"Cells of the {params.network} on the surface (paper Fig. 3)", path)
+        if network.output_dim == 2:
+            latent_path = context.figure_path(f"{name}_latent")
+            figures.plot_cells_in_latent(exact, latent_path, dpi=context.report.dpi)
+            context.add_figure(f"The {params.network}'s cells mapped into the latent domain", latent_path)
     if network.input_dim == 2:
         from geokeras.complexity.mesh import count_regions_in_box
 

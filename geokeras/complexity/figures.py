@@ -121,6 +121,41 @@ def plot_cells_on_mesh(regions: Any, path: PathLike, dpi: int = 110) -> Path:
     return _save(figure, path, dpi)
 
 
+def latent_polygons(regions: Any) -> list[np.ndarray]:
+    """Each polygon of ``regions`` mapped by its cell's affine map x -> x A_c + c_c (shape=[k, n_out])."""
+    linear, offset = regions.cell_maps
+    return [
+        np.asarray(polygon, dtype=np.float64) @ linear[cell] + offset[cell]
+        for polygon, cell in zip(regions.polygons, regions.polygon_cell_ids)
+    ]
+
+
+def plot_cells_in_latent(regions: Any, path: PathLike, dpi: int = 110) -> Path:
+    """The surface's polygons mapped by their cell's affine map into a 2-D latent space.
+
+    Each polygon P of ``regions`` (``count_regions_on_mesh`` of a network with 2 outputs) is
+    drawn as its image {x A_c + c_c : x in P} under the affine map of its cell c, coloured as in
+    :func:`plot_cells_on_mesh`: the paper's picture of the cell decomposition of the latent
+    domain (Lei et al. 2018, the surface example). An encoding map gives images that tile the
+    latent domain without overlap; a fold shows as overlapping images.
+    """
+    if regions.network.output_dim != 2:
+        raise ValueError(f"Expected a network with 2 outputs. Received: {regions.network.output_dim} outputs.")
+    images = latent_polygons(regions)
+    cells = regions.polygon_cell_ids
+    from matplotlib.collections import PolyCollection
+
+    figure = _figure((6.0, 5.6))
+    axes = figure.add_subplot()
+    axes.add_collection(PolyCollection(images, facecolors=cell_colours(cells), edgecolors="none"))
+    axes.autoscale()
+    axes.set_aspect("equal", adjustable="datalim")
+    axes.set_xlabel("code 1")
+    axes.set_ylabel("code 2")
+    axes.set_title(f"The same {regions.cells} cells in the latent domain (image of the surface)", fontsize=9)
+    return _save(figure, path, dpi)
+
+
 def plot_box_decomposition(
     regions: Any,
     path: PathLike,
