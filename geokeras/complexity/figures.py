@@ -121,6 +121,15 @@ def plot_cells_on_mesh(regions: Any, path: PathLike, dpi: int = 110) -> Path:
     return _save(figure, path, dpi)
 
 
+def _finish_planar(axes: Any, labels: tuple[str, str], title: str) -> None:
+    """Equal-aspect axes fitted to their data, labelled and titled."""
+    axes.autoscale()
+    axes.set_aspect("equal", adjustable="datalim")
+    axes.set_xlabel(labels[0])
+    axes.set_ylabel(labels[1])
+    axes.set_title(title, fontsize=9)
+
+
 def latent_polygons(regions: Any) -> list[np.ndarray]:
     """Each polygon of ``regions`` mapped by its cell's affine map x -> x A_c + c_c (shape=[k, n_out])."""
     linear, offset = regions.cell_maps
@@ -148,11 +157,7 @@ def plot_cells_in_latent(regions: Any, path: PathLike, dpi: int = 110) -> Path:
     figure = _figure((6.0, 5.6))
     axes = figure.add_subplot()
     axes.add_collection(PolyCollection(images, facecolors=cell_colours(cells), edgecolors="none"))
-    axes.autoscale()
-    axes.set_aspect("equal", adjustable="datalim")
-    axes.set_xlabel("code 1")
-    axes.set_ylabel("code 2")
-    axes.set_title(f"The same {regions.cells} cells in the latent domain (image of the surface)", fontsize=9)
+    _finish_planar(axes, ("code 1", "code 2"), f"The same {regions.cells} cells in the latent domain (image of the surface)")
     return _save(figure, path, dpi)
 
 
@@ -184,9 +189,5 @@ def plot_box_decomposition(
             axes.plot(points[:, 0], points[:, 1], color="black", linewidth=1.0)
         else:
             axes.scatter(points[:, 0], points[:, 1], color="black", s=2.0, linewidths=0)
-    axes.autoscale()
-    axes.set_aspect("equal", adjustable="datalim")
-    axes.set_xlabel("x1")
-    axes.set_ylabel("x2")
-    axes.set_title(f"{regions.regions} linear regions ({regions.cells} cells) on the box", fontsize=9)
+    _finish_planar(axes, ("x1", "x2"), f"{regions.regions} linear regions ({regions.cells} cells) on the box")
     return _save(figure, path, dpi)
