@@ -52,6 +52,14 @@ def _part_points(vertices: np.ndarray, regions: Any) -> tuple[np.ndarray, np.nda
     return first, last
 
 
+def _fit_3d(axes: Any, points: np.ndarray, words: str) -> None:
+    """3-D axes limited to the points' bounding box, the third axis labelled."""
+    axes.set_xlim(points[:, 0].min(), points[:, 0].max())
+    axes.set_ylim(points[:, 1].min(), points[:, 1].max())
+    axes.set_zlim(points[:, 2].min(), points[:, 2].max())
+    axes.set_zlabel(_axis_label(words, 3))
+
+
 def plot_cells_on_polyline(vertices: Any, regions: Any, path: PathLike, dpi: int = 110) -> Path:
     """The polyline coloured by cell (``regions`` from ``count_regions_on_polyline``)."""
     from matplotlib.collections import LineCollection
@@ -69,22 +77,14 @@ def plot_cells_on_polyline(vertices: Any, regions: Any, path: PathLike, dpi: int
 
         axes = figure.add_subplot(projection="3d")
         axes.add_collection3d(Line3DCollection(np.stack([first, last], axis=1), colors=colours, linewidths=2.0))
-        points = np.concatenate([first, last])
-        axes.set_xlim(points[:, 0].min(), points[:, 0].max())
-        axes.set_ylim(points[:, 1].min(), points[:, 1].max())
-        axes.set_zlim(points[:, 2].min(), points[:, 2].max())
-        axes.set_zlabel(_axis_label(words, 3))
+        _fit_3d(axes, np.concatenate([first, last]), words)
     else:
         axes = figure.add_subplot()
         if first.shape[1] == 1:  # a 1-D input: the line, drawn along x
             first = np.concatenate([first, np.zeros_like(first)], axis=1)
             last = np.concatenate([last, np.zeros_like(last)], axis=1)
         axes.add_collection(LineCollection(np.stack([first, last], axis=1), colors=colours, linewidths=2.0))
-        axes.autoscale()
-        axes.set_aspect("equal", adjustable="datalim")
-    axes.set_xlabel(_axis_label(words, 1))
-    axes.set_ylabel(_axis_label(words, 2))
-    axes.set_title(title, fontsize=9)
+    _finish(axes, (_axis_label(words, 1), _axis_label(words, 2)), title, planar=first.shape[1] != 3)
     return _save(figure, path, dpi)
 
 
@@ -103,28 +103,21 @@ def plot_cells_on_mesh(regions: Any, path: PathLike, dpi: int = 110) -> Path:
 
         axes = figure.add_subplot(projection="3d")
         axes.add_collection3d(Poly3DCollection(polygons, facecolors=colours, edgecolors="none"))
-        points = project(reference)
-        axes.set_xlim(points[:, 0].min(), points[:, 0].max())
-        axes.set_ylim(points[:, 1].min(), points[:, 1].max())
-        axes.set_zlim(points[:, 2].min(), points[:, 2].max())
-        axes.set_zlabel(_axis_label(words, 3))
+        _fit_3d(axes, project(reference), words)
     else:
         from matplotlib.collections import PolyCollection
 
         axes = figure.add_subplot()
         axes.add_collection(PolyCollection(polygons, facecolors=colours, edgecolors="none"))
-        axes.autoscale()
-        axes.set_aspect("equal", adjustable="datalim")
-    axes.set_xlabel(_axis_label(words, 1))
-    axes.set_ylabel(_axis_label(words, 2))
-    axes.set_title(title, fontsize=9)
+    _finish(axes, (_axis_label(words, 1), _axis_label(words, 2)), title, planar=polygons[0].shape[1] != 3)
     return _save(figure, path, dpi)
 
 
-def _finish_planar(axes: Any, labels: tuple[str, str], title: str) -> None:
-    """Equal-aspect axes fitted to their data, labelled and titled."""
-    axes.autoscale()
-    axes.set_aspect("equal", adjustable="datalim")
+def _finish(axes: Any, labels: tuple[str, str], title: str, planar: bool = True) -> None:
+    """Axes labelled and titled; planar ones fitted to their data with equal aspect."""
+    if planar:
+        axes.autoscale()
+        axes.set_aspect("equal", adjustable="datalim")
     axes.set_xlabel(labels[0])
     axes.set_ylabel(labels[1])
     axes.set_title(title, fontsize=9)
@@ -157,7 +150,7 @@ def plot_cells_in_latent(regions: Any, path: PathLike, dpi: int = 110) -> Path:
     figure = _figure((6.0, 5.6))
     axes = figure.add_subplot()
     axes.add_collection(PolyCollection(images, facecolors=cell_colours(cells), edgecolors="none"))
-    _finish_planar(axes, ("code 1", "code 2"), f"The same {regions.cells} cells in the latent domain (image of the surface)")
+    _finish(axes, ("code 1", "code 2"), f"The same {regions.cells} cells in the latent domain (image of the surface)")
     return _save(figure, path, dpi)
 
 
@@ -189,5 +182,5 @@ def plot_box_decomposition(
             axes.plot(points[:, 0], points[:, 1], color="black", linewidth=1.0)
         else:
             axes.scatter(points[:, 0], points[:, 1], color="black", s=2.0, linewidths=0)
-    _finish_planar(axes, ("x1", "x2"), f"{regions.regions} linear regions ({regions.cells} cells) on the box")
+    _finish(axes, ("x1", "x2"), f"{regions.regions} linear regions ({regions.cells} cells) on the box")
     return _save(figure, path, dpi)

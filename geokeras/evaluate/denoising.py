@@ -61,7 +61,7 @@ import numpy as np
 
 from geokeras.evaluate.context import EvaluationContext, derived_seed
 from geokeras.evaluate.params import DenoisingParams
-from geokeras.manifolds.base import check_count, seeded_generator
+from geokeras.manifolds.base import check_count
 from geokeras.registry import NOISES
 
 SEED_PURPOSE = "evaluate.denoising"
@@ -69,8 +69,6 @@ SEED_PURPOSE = "evaluate.denoising"
 REFERENCE_SEED_PURPOSE = "evaluate.denoising.reference"
 """The dense sample standing in for Σ (``method: dense_sample``) uses this purpose."""
 
-_NOISE_STREAM = 1
-_OUTLIER_STREAM = 2
 _PAIR_BLOCK = 1 << 20  # exact point-simplex distances computed per block
 _CENTROID_BLOCK = 1 << 22  # entries of a [points, simplices] centroid-distance block
 
@@ -318,9 +316,9 @@ def _predict(model: Any, x: np.ndarray, batch_size: int) -> np.ndarray:
 def noisy_test_points(manifold: Any, params: DenoisingParams, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The evaluator's test points: ``(clean, noisy, outlier mask)``, shapes [n, D], [n, D], [n].
 
-    Clean samples of ``manifold`` with seed ``seed`` (the manifold's own noise left out), then
-    the noise model of ``params.noise`` (:mod:`geokeras.manifolds.noise`) with streams 1 and
-    2 of ``seed``, exactly as a manifold with that ``noise:`` would add it.
+    A draw of ``manifold`` with its noise replaced by ``params.noise``
+    (:meth:`~geokeras.manifolds.base.Manifold.with_noise`): the clean samples of ``seed`` and
+    exactly the noise a manifold with that ``noise:`` adds to them.
     """
     n = check_count("samples", params.samples)
     noise = NOISES[params.noise.type].load()(params.noise)
@@ -330,16 +328,12 @@ def noisy_test_points(manifold: Any, params: DenoisingParams, seed: int) -> tupl
             f"{manifold.params.type!r}: it has no tangent space for noise normal to it. "
             f"Received: direction={params.noise.direction!r}."
         )
-    drawn = manifold.draw(n, seed)
-    clean = np.asarray(drawn.clean, dtype=np.float64).reshape(n, -1)
-    parameters = drawn.parameters
-    perturbed = noise.perturb(
-        clean,
-        lambda: manifold.ambient_tangent_vectors(parameters),
-        seeded_generator(seed, _NOISE_STREAM),
-        seeded_generator(seed, _OUTLIER_STREAM),
+    drawn = manifold.with_noise(params.noise).draw(n, seed)
+    return (
+        np.asarray(drawn.clean, dtype=np.float64).reshape(n, -1),
+        np.asarray(drawn.points, dtype=np.float64).reshape(n, -1),
+        np.asarray(drawn.outliers, dtype=bool),
     )
-    return clean, np.asarray(perturbed.points, dtype=np.float64), np.asarray(perturbed.outliers, dtype=bool)
 
 
 def evaluate_denoising(params: DenoisingParams, context: EvaluationContext) -> dict:

@@ -244,6 +244,18 @@ class Manifold(abc.ABC):
         drawn = self.draw(n, seed)
         return drawn.points, drawn.parameters
 
+    def with_noise(self, noise: Any) -> "Manifold":
+        """The same manifold (parameters, measure, embedding frame) with another ``noise:`` model.
+
+        ``noise``: a noise parameter model or mapping (the schema of the spec's ``manifold.noise``).
+        ``with_noise(n).draw(k, seed)`` has the same clean points as ``draw(k, seed)``.
+        """
+        from geokeras.manifolds import make
+
+        mapping = self._params.model_dump()
+        mapping["noise"] = noise.model_dump() if hasattr(noise, "model_dump") else dict(noise)
+        return make(mapping, embedding_seed=self._embedding_seed)
+
     def draw(self, n: int, seed: int) -> ManifoldSample:
         """``n`` samples with their parameters, clean points and outlier mask.
 

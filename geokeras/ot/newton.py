@@ -75,6 +75,11 @@ def _area(vertices: np.ndarray) -> float:
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
 
 
+def _every_other(count: int) -> list[np.ndarray]:
+    """For each i, every j != i (the fallback candidates of :func:`power_neighbours`)."""
+    return [np.delete(np.arange(count), i) for i in range(count)]
+
+
 def power_neighbours(targets: np.ndarray, heights: np.ndarray) -> list[Optional[np.ndarray]]:
     """Candidate neighbours of each power cell in the whole plane, from the lifted points.
 
@@ -89,15 +94,14 @@ def power_neighbours(targets: np.ndarray, heights: np.ndarray) -> list[Optional[
         for each i, the indices j (int array), or None when W_i is empty in the whole plane.
     """
     count = targets.shape[0]
-    everyone = [np.delete(np.arange(count), i) for i in range(count)]
     if count < 4:
-        return everyone
+        return _every_other(count)
     from scipy.spatial import ConvexHull, QhullError
 
     try:
         hull = ConvexHull(np.column_stack([targets, -heights]))
     except (QhullError, ValueError):
-        return everyone
+        return _every_other(count)
     lower = hull.simplices[hull.equations[:, 2] < 0.0]
     edges = np.concatenate([lower[:, [0, 1]], lower[:, [1, 2]], lower[:, [2, 0]]])
     edges = np.unique(np.sort(edges, axis=1), axis=0)

@@ -114,18 +114,9 @@ class Source(abc.ABC):
     def coordinate_std(self) -> float:
         """The standard deviation of one coordinate of a sample (the same for every coordinate)."""
 
-    def distribution(self) -> Any:
-        """The TensorFlow Probability distribution of a sample (event shape [dim]), if any."""
-        return None
-
+    @abc.abstractmethod
     def log_prob(self, x: Any) -> Any:
         """Log density of mu at x (shape=[n, dim]) -> shape=[n], float32 (-inf off the support)."""
-        distribution = self.distribution()
-        if distribution is None:
-            raise NotImplementedError(f"{type(self).__name__} has no log density.")
-        import tensorflow as tf
-
-        return distribution.log_prob(tf.convert_to_tensor(x, tf.float32))
 
     # ---------------------------------------------------------------- sampling
     def sample(self, n: int, seed: int, step: int = 0) -> Any:
@@ -221,6 +212,13 @@ def _standard_normal_quantile(u: Any) -> Any:
     return _SQRT2 * tf.math.erfinv(2.0 * u - 1.0)
 
 
+def _log_prob(distribution: Any, x: Any) -> Any:
+    """A TensorFlow Probability distribution's log density at x (shape=[n, dim]), float32."""
+    import tensorflow as tf
+
+    return distribution.log_prob(tf.convert_to_tensor(x, tf.float32))
+
+
 class UniformCube(Source):
     """The uniform measure on [low, high]^d; density (high - low)^-d."""
 
@@ -239,12 +237,12 @@ class UniformCube(Source):
     def mean(self) -> np.ndarray:
         return np.full(self.dim, 0.5 * (self.params.low + self.params.high))
 
-    def distribution(self) -> Any:
+    def log_prob(self, x: Any) -> Any:
         import tensorflow_probability as tfp
 
         tfd = tfp.distributions
         uniform = tfd.Uniform(low=[float(self.params.low)] * self.dim, high=[float(self.params.high)] * self.dim)
-        return tfd.Independent(uniform, reinterpreted_batch_ndims=1)
+        return _log_prob(tfd.Independent(uniform, reinterpreted_batch_ndims=1), x)
 
 
 class Gaussian(Source):
@@ -258,10 +256,10 @@ class Gaussian(Source):
     def coordinate_std(self) -> float:
         return float(self.params.std)
 
-    def distribution(self) -> Any:
+    def log_prob(self, x: Any) -> Any:
         import tensorflow_probability as tfp
 
-        return tfp.distributions.MultivariateNormalDiag(scale_diag=[float(self.params.std)] * self.dim)
+        return _log_prob(tfp.distributions.MultivariateNormalDiag(scale_diag=[float(self.params.std)] * self.dim), x)
 
 
 class UniformBall(Source):

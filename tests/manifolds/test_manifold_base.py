@@ -126,3 +126,14 @@ def _repo_root() -> str:
     from pathlib import Path
 
     return str(Path(geokeras.__file__).resolve().parents[1])
+
+
+def test_with_noise_keeps_the_clean_points_and_adds_the_new_noise():
+    from geokeras.manifolds import make
+
+    torus = make({"type": "torus", "embed": {"type": "isometric", "ambient_dim": 5}})
+    noisy = torus.with_noise({"type": "outliers", "fraction": 0.25, "std": 0.01})
+    plain, drawn = torus.draw(40, 3), noisy.draw(40, 3)
+    np.testing.assert_array_equal(drawn.clean, plain.clean)  # same parameters and embedding frame
+    assert drawn.outliers.sum() == 10 and not np.array_equal(drawn.points, plain.points)
+    assert noisy.params.type == "torus" and torus.params.noise.std == 0.0
