@@ -9,7 +9,7 @@ evaluator's parameters (``{type: reconstruction, samples: 5000}``).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import Field, PositiveInt
 
@@ -48,45 +48,39 @@ class ManifoldStatsParams(SpecModel):
     )
 
 
-@EVALUATORS.register("learnability", implementation="geokeras.evaluate.learnability:evaluate_learnability")
+@EVALUATORS.register("learnability", implementation="geokeras.evaluate.encoding_map:evaluate_learnability")
 class LearnabilityParams(SpecModel):
-    """Is the encoder, restricted to the manifold, a homeomorphism? Evidence and a verdict.
+    """Is the encoder, restricted to the manifold, an encoding map? Decided exactly on Σ_h.
 
-    See docs/evaluators.md and :mod:`geokeras.evaluate.learnability` for every criterion.
+    See docs/evaluators.md and :mod:`geokeras.evaluate.encoding_map` for what each verdict proves.
     """
 
     type: Literal["learnability"] = "learnability"
     points: int = Field(
         600, ge=20, le=4000,
-        description="Evaluation points: equally spaced in arc length on a curve, else clean samples (seeded).",
+        description=(
+            "Sample points of the reported (never deciding) numbers: distortion, trustworthiness, "
+            "continuity, reconstruction. Equally spaced in arc length on a curve, else clean seeded samples."
+        ),
     )
     neighbours: int = Field(
         10, ge=2, description="k of the k-nearest-neighbour geodesic graph, trustworthiness and continuity."
     )
-    far_fraction: float = Field(
-        0.25, gt=0.0, lt=1.0, description="Pairs at least this fraction of the manifold's geodesic diameter apart are 'far'."
-    )
-    fold_ratio: float = Field(
-        0.05, gt=0.0, lt=1.0,
-        description="A far pair is a fold when (code distance / code diameter) / (geodesic / geodesic diameter) is below this.",
-    )
-    min_trustworthiness: float = Field(
-        0.9, ge=0.0, le=1.0, description="Trustworthiness and continuity below this fail the continuity criterion."
-    )
-    max_reconstruction_error: float = Field(
-        0.1, gt=0.0, description="Relative reconstruction error (RMS error / RMS spread of the data) above this fails."
+    resolution: Optional[PositiveInt] = Field(
+        None,
+        description=(
+            "Segments of the polyline Σ_h of a smooth curve on which injectivity is decided exactly "
+            "(null: the manifold_rlc default; a polygonal curve such as hilbert uses its own vertices)."
+        ),
     )
     mesh_resolution: PositiveInt = Field(
-        32, description="Resolution of the surface mesh whose triangle orientations are checked (surfaces into R^2)."
+        32, description="Resolution of the surface mesh Σ_h on which injectivity into R^2 is decided exactly."
     )
-    turn_tolerance: float = Field(
-        0.01,
-        ge=0.0,
-        lt=1.0,
+    max_regions: PositiveInt = Field(
+        2_000_000,
         description=(
-            "Curves into R^1: a turn of the codes counts only when its fold (the largest set of curve "
-            "points sent to one code) spans at least this fraction of the curve's geodesic diameter; "
-            "0 counts every turn."
+            "Largest number of pieces of Σ_h cut by the encoder's cells to decide on; beyond it the "
+            "verdict is 'undecided' (memory grows with the pieces)."
         ),
     )
 

@@ -25,8 +25,10 @@ from geokeras.report.figures import (
 )
 
 _MISSING_GREY = "#BBBBBB"
-VERDICT_COLOURS = {"encoded": OKABE_ITO[2], "not_encoded": OKABE_ITO[1], "provably_not_encodable": OKABE_ITO[0]}
-"""The learnability verdicts keep one colour in every figure (green, vermillion, blue)."""
+VERDICT_COLOURS = {
+    "encoded": OKABE_ITO[2], "not_encoded": OKABE_ITO[1], "provably_not_encodable": OKABE_ITO[0], "undecided": OKABE_ITO[3],
+}
+"""The learnability verdicts keep one colour in every figure (green, vermillion, blue, orange)."""
 
 
 def _is_number(value: Any) -> bool:

@@ -33,7 +33,7 @@ EvaluatorSpec = union_of(EVALUATORS)
 OT_EVALUATORS = ("ot_quality", "generation")
 """Evaluators that need the ``latent_ot`` section."""
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 """The spec_version this geokeras writes; older specs are upgraded (see ``spec/upgrade.py``)."""
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

@@ -16,7 +16,28 @@ from geokeras.spec.schema import SPEC_VERSION
 
 Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
 
-UPGRADES: dict[int, Upgrade] = {}
+LEARNABILITY_THRESHOLDS_OF_VERSION_1 = (
+    "far_fraction", "fold_ratio", "min_trustworthiness", "max_reconstruction_error", "turn_tolerance",
+)
+"""Keys of the ``learnability`` evaluator in spec_version 1 that set sampled thresholds of the
+verdict. From version 2 the verdict is decided exactly on the manifold's polyline or mesh and
+the sampled numbers decide nothing, so these keys have no meaning left."""
+
+
+def _version_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop the sampled verdict thresholds of ``learnability`` entries (version 1 -> 2)."""
+    evaluate = data.get("evaluate")
+    if isinstance(evaluate, list):
+        data["evaluate"] = [
+            {key: value for key, value in entry.items() if key not in LEARNABILITY_THRESHOLDS_OF_VERSION_1}
+            if isinstance(entry, dict) and entry.get("type") == "learnability"
+            else entry
+            for entry in evaluate
+        ]
+    return data
+
+
+UPGRADES: dict[int, Upgrade] = {1: _version_1_to_2}
 """``UPGRADES[v]`` maps a version-v spec mapping to version v + 1. Version 1 is the first."""
 
 

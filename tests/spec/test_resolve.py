@@ -310,3 +310,12 @@ def test_sections_without_type_mean_the_default_type(tmp_path):
     error = load_error(path, ["manifold.noise.std=-1"])
     assert error.path == ("manifold", "noise", "std")
     assert load_error(path, ["model.decoder={widths: [2]}"]).message.startswith("expected a mapping with a `type:` key")
+
+
+def test_version_1_learnability_thresholds_are_dropped_by_the_upgrade():
+    data = yaml.safe_load(MINIMAL)
+    data["spec_version"] = 1
+    data["evaluate"] = [{"type": "learnability", "fold_ratio": 0.1, "turn_tolerance": 0.0, "points": 100}, "reconstruction"]
+    upgraded = upgrade_module.upgrade_to_current(data)
+    assert upgraded["spec_version"] == 2
+    assert upgraded["evaluate"] == [{"type": "learnability", "points": 100}, "reconstruction"]

@@ -1,0 +1,243 @@
+"""The ``learnability`` evaluator: is the trained encoder φ, restricted to Σ, an encoding map?
+
+Lei et al. 2018 (section 4): Σ is *encodable* by a network when some encoder of it is an
+encoding map, a continuous φ whose restriction to Σ is a homeomorphism onto its image. For a
+compact Σ that is the same as φ|Σ being injective. The verdict is decided exactly, never from
+samples:
+
+1. **For every encoder of the architecture** (:func:`geokeras.complexity.certificate`):
+   ``provably_not_encodable`` when no weights at all give an encoding map, either because of a
+   topological obstruction (invariance of domain: a closed m-manifold, or any m-manifold, has
+   no injective continuous map into R^m, resp. R^k with k < m) or because the architecture's
+   region bound, valid for every weight, is below a proven lower bound on the regions any
+   encoding map of Σ needs.
+2. **For this encoder, on Σ_h**: the encoder is piecewise linear and the manifold enters as its
+   polyline or triangle mesh Σ_h, so "is φ injective on Σ_h" is a finite question, decided
+   exactly (:mod:`geokeras.complexity.injectivity` for curves into any R^k,
+   :mod:`geokeras.complexity.surface_injectivity` for surfaces into R^2): ``encoded`` or
+   ``not_encoded`` with the exact criterion that failed (a fold of any size, a
+   self-intersection, a flipped piece, an overlap).
+3. **From Σ_h to Σ**: ``holds_for`` says whether the verdict is proven for the manifold itself
+   (a polygonal curve is its own polyline; otherwise the images of non-adjacent pieces must be
+   further apart than twice the Lipschitz constant times the distance between Σ and Σ_h, and
+   the cells' maps must keep Σ's exact tangents in one half-space) or only for Σ_h at the
+   stated resolution.
+4. ``undecided`` (with ``reason``) where nothing exact applies: a data set with no polyline or
+   mesh, a surface into R^k with k != 2, an encoder that is not an affine + ReLU chain, or a
+   subdivision larger than ``max_regions``.
+
+**Sampled numbers** (under ``sampled``; reported, never deciding): on n evaluation points of Σ
+with geodesic distances d_Σ (exact arc length along a curve, else shortest paths of the
+symmetric k-nearest-neighbour graph, Isomap; Tenenbaum, de Silva, Langford 2000):
+the bi-Lipschitz *distortion* max e / min e of the expansions e_ij = |φ(x_i) − φ(x_j)| / d_Σ(x_i,
+x_j) over all pairs, with quantiles of e / median e; *trustworthiness* T(k) and *continuity*
+C(k) (Venna & Kaski 2001; ``sklearn.manifold.trustworthiness`` with the roles swapped for C);
+and the autoencoder's ``relative_reconstruction_error`` = RMS |x − ψ(φ(x))| / RMS |x − mean x|.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.evaluate.params import LearnabilityParams
+
+SEED_PURPOSE = "evaluate.learnability"
+
+ENCODED, NOT_ENCODED, PROVABLY_NOT_ENCODABLE, UNDECIDED = "encoded", "not_encoded", "provably_not_encodable", "undecided"
+
+DISTORTION_QUANTILES = (0.0, 0.01, 0.05, 0.5, 0.95, 0.99, 1.0)
+
+
+# ----------------------------------------------------------------------------- points and geodesics
+def arc_length_points(vertices: np.ndarray, closed: bool, count: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """``count`` points at equal arc-length spacing along a polyline, their arc lengths, and L.
+
+    For a closed polyline the last vertex connects back to the first, and the points are
+    s_k = k L / count; for an open one s_k = k L / (count - 1), both ends included.
+    """
+    vertices = np.asarray(vertices, dtype=np.float64)
+    if closed:
+        vertices = np.concatenate([vertices, vertices[:1]])
+    cumulative = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(vertices, axis=0), axis=1))])
+    length = float(cumulative[-1])
+    positions = np.arange(count) * (length / count) if closed else np.linspace(0.0, length, count)
+    segment = np.clip(np.searchsorted(cumulative, positions, side="right") - 1, 0, len(vertices) - 2)
+    span = cumulative[segment + 1] - cumulative[segment]
+    fraction = np.divide(positions - cumulative[segment], span, out=np.zeros_like(positions), where=span > 0)
+    points = vertices[segment] + fraction[:, None] * (vertices[segment + 1] - vertices[segment])
+    return points, positions, length
+
+
+def arc_length_distances(positions: np.ndarray, length: float, closed: bool) -> np.ndarray:
+    """|s_i - s_j|, or min(|s_i - s_j|, L - |s_i - s_j|) round a closed curve: shape=[n, n]."""
+    difference = np.abs(positions[:, None] - positions[None, :])
+    return np.minimum(difference, length - difference) if closed else difference
+
+
+def graph_geodesics(points: np.ndarray, neighbours: int) -> np.ndarray:
+    """Shortest-path distances in the symmetric k-nearest-neighbour graph (Isomap's geodesics).
+
+    Points in different components of the graph are ``inf`` apart (such pairs are left out of
+    the distortion).
+    """
+    from scipy.sparse.csgraph import shortest_path
+    from sklearn.neighbors import kneighbors_graph
+
+    graph = kneighbors_graph(points, n_neighbors=min(neighbours, len(points) - 1), mode="distance")
+    return shortest_path(graph.maximum(graph.T), method="D", directed=False)
+
+
+# ----------------------------------------------------------------------------- sampled numbers
+def distortion(geodesic: np.ndarray, codes: np.ndarray) -> dict[str, Any]:
+    """Bi-Lipschitz distortion of φ on sample points: a number, never a verdict.
+
+    With e_ij = |φ(x_i) − φ(x_j)| / d_Σ(x_i, x_j) over the pairs i < j with 0 < d_Σ < ∞, the
+    distortion is max e / min e (1 for a similarity, large for a map that is injective but
+    very uneven, ``None`` when two points share a code: then ``coincident_pairs`` > 0). The
+    quantiles are of e / median e, so they read the same at any scale of the codes.
+
+    Args:
+        geodesic: shape=[n, n], geodesic distances of the points on Σ.
+        codes: shape=[n, k], their codes.
+    """
+    from scipy.spatial.distance import pdist
+
+    count = len(codes)
+    upper = np.triu_indices(count, k=1)
+    code_distance = pdist(np.asarray(codes, dtype=np.float64).reshape(count, -1))
+    manifold_distance = np.asarray(geodesic, dtype=np.float64)[upper]
+    usable = np.isfinite(manifold_distance) & (manifold_distance > 0)
+    if not np.any(usable):
+        return {"bi_lipschitz": None, "coincident_pairs": 0, "pairs": 0, "expansion_quantiles": None}
+    expansion = code_distance[usable] / manifold_distance[usable]
+    coincident = int(np.count_nonzero(expansion == 0.0))
+    median = float(np.median(expansion))
+    quantiles = np.quantile(expansion / median, DISTORTION_QUANTILES) if median > 0 else None
+    return {
+        "bi_lipschitz": float(expansion.max() / expansion.min()) if coincident == 0 else None,
+        "coincident_pairs": coincident,
+        "pairs": int(expansion.size),
+        "expansion_quantiles": (
+            None if quantiles is None else {f"q{round(100 * q):02d}": float(v) for q, v in zip(DISTORTION_QUANTILES, quantiles)}
+        ),
+    }
+
+
+def _predict(model: Any, x: np.ndarray, batch_size: int) -> np.ndarray:
+    return np.asarray(model.predict(x.astype(np.float32), batch_size=batch_size, verbose=0), dtype=np.float64)
+
+
+def sampled_numbers(params: LearnabilityParams, context: EvaluationContext) -> tuple[dict[str, Any], int]:
+    """The ``sampled`` section (module docstring) and the latent dimension of the codes."""
+    manifold, batch = context.manifold, context.predict_batch_size
+    if manifold.intrinsic_dim == 1 and hasattr(manifold, "polyline"):
+        vertices, closed = manifold.polyline(params.points)
+        points, positions, length = arc_length_points(vertices, closed, params.points)
+        geodesic = arc_length_distances(positions, length, closed)
+        geodesics = "arc_length"
+    else:
+        points = context.held_out_manifold.draw(params.points, derived_seed(context.seed, SEED_PURPOSE)).clean
+        geodesic = graph_geodesics(points.reshape(len(points), -1), params.neighbours)
+        geodesics = f"knn_graph(k={params.neighbours})"
+    codes = _predict(context.encoder, points, batch)
+    flat = points.reshape(len(points), -1)
+
+    from sklearn.manifold import trustworthiness
+
+    numbers: dict[str, Any] = {"points": int(len(points)), "geodesics": geodesics}
+    numbers["distortion"] = distortion(geodesic, codes)
+    numbers["trustworthiness"] = float(trustworthiness(flat, codes, n_neighbors=params.neighbours))
+    numbers["continuity"] = float(trustworthiness(codes, flat, n_neighbors=params.neighbours))
+    numbers["relative_reconstruction_error"] = None
+    if context.autoencoder is not None:
+        reconstructed = _predict(context.autoencoder, points, batch).reshape(flat.shape)
+        spread = float(np.sqrt(np.mean(np.sum((flat - flat.mean(axis=0)) ** 2, axis=1))))
+        error = float(np.sqrt(np.mean(np.sum((flat - reconstructed) ** 2, axis=1))))
+        numbers["relative_reconstruction_error"] = error / spread if spread > 0 else None
+    return numbers, int(codes.shape[1])
+
+
+# ----------------------------------------------------------------------------- the exact decision
+def decide_on_manifold_mesh(params: LearnabilityParams, context: EvaluationContext, latent_dim: int) -> dict[str, Any]:
+    """``{"injective": True | False | None, "failed": [...], "holds_for": ..., ...}`` for φ on Σ_h.
+
+    ``injective`` is ``None`` (with ``reason``) when no exact decision applies (module docstring).
+    """
+    from geokeras.complexity.lowering import UnsupportedLayerError, lower
+    from geokeras.complexity.manifold_rlc import manifold_geometry
+
+    manifold = context.manifold
+    geometry = manifold_geometry(manifold, params.resolution, params.mesh_resolution)
+    if geometry is None:
+        return _undecided(
+            f"manifold type {manifold.params.type!r} has neither a polyline nor a mesh: "
+            f"injectivity is only decided exactly on a curve's polyline or a surface's mesh"
+        )
+    if geometry.kind == "surface" and latent_dim != 2:
+        return _undecided(
+            f"a surface into R^{latent_dim}: injectivity on a mesh is decided exactly only into R^2"
+        )
+    try:
+        network = lower(context.encoder)
+    except UnsupportedLayerError as error:
+        return _undecided(str(error))
+    if geometry.kind == "curve":
+        from geokeras.complexity.injectivity import decide_curve_injectivity
+
+        return decide_curve_injectivity(network, manifold, geometry, max_pieces=params.max_regions)
+    from geokeras.complexity.surface_injectivity import decide_surface_injectivity
+
+    return decide_surface_injectivity(network, manifold, geometry, max_regions=params.max_regions)
+
+
+def _undecided(reason: str) -> dict[str, Any]:
+    return {"injective": None, "failed": [], "holds_for": None, "reason": reason}
+
+
+# ----------------------------------------------------------------------------- the evaluator
+def evaluate_learnability(params: LearnabilityParams, context: EvaluationContext) -> dict[str, Any]:
+    """Is the encoder an encoding map of Σ (or can no encoder of its architecture be one)?
+
+    Returns:
+        metrics.json section ``learnability``: ``verdict`` (``encoded`` / ``not_encoded`` /
+        ``provably_not_encodable`` / ``undecided``), ``failed`` (the exact criteria that
+        failed), ``holds_for`` (``"manifold"``, or the polyline / mesh and its resolution the
+        verdict is proven for), ``reason`` (when undecided), ``latent_dim``, ``certificate``
+        (the architecture-level decision), ``injectivity`` (the exact decision on Σ_h, with
+        its numbers) and ``sampled`` (distortion, trustworthiness, continuity, relative
+        reconstruction error: numbers that decide nothing).
+    """
+    sampled, latent_dim = sampled_numbers(params, context)
+    certificate = _certificate(context, latent_dim)
+    metrics: dict[str, Any] = {"latent_dim": latent_dim}
+    if certificate["status"] == PROVABLY_NOT_ENCODABLE:
+        verdict, failed, holds_for, reason, injectivity = PROVABLY_NOT_ENCODABLE, [], "manifold", None, None
+    else:
+        injectivity = decide_on_manifold_mesh(params, context, latent_dim)
+        decided = injectivity.pop("injective")
+        failed, holds_for, reason = injectivity.pop("failed"), injectivity.pop("holds_for"), injectivity.pop("reason", None)
+        verdict = UNDECIDED if decided is None else (ENCODED if decided else NOT_ENCODED)
+    metrics.update(
+        verdict=verdict, failed=failed, holds_for=holds_for, reason=reason,
+        certificate=certificate, injectivity=injectivity, sampled=sampled,
+    )
+    return {"verdict": metrics.pop("verdict"), "failed": metrics.pop("failed"), **metrics}
+
+
+def _certificate(context: EvaluationContext, latent_dim: int) -> dict[str, Any]:
+    """The architecture-level certificate of the encoder's widths (:func:`geokeras.complexity.certificate`).
+
+    ``{"status": "unavailable", "reason": ...}`` when the encoder is not an affine + ReLU chain.
+    """
+    from geokeras.complexity import certificate
+    from geokeras.complexity.evaluators import architecture
+    from geokeras.complexity.lowering import UnsupportedLayerError, lower
+
+    try:
+        widths, _ = architecture(lower(context.encoder))
+    except UnsupportedLayerError as error:
+        return {"status": "unavailable", "reason": str(error)}
+    return certificate(context.manifold, widths)
