@@ -1,4 +1,4 @@
-"""The learnability evaluator: closed forms of its criteria, planted folds, the verdicts."""
+"""The learnability evaluator: sampled numbers with closed forms, exact verdicts of hand-built encoders."""
 
 from __future__ import annotations
 
@@ -10,17 +10,14 @@ import numpy as np
 import pytest
 
 from geokeras.evaluate import EvaluationContext
-from geokeras.evaluate.learnability import (
+from geokeras.evaluate.encoding_map import (
     ENCODED,
     NOT_ENCODED,
+    PROVABLY_NOT_ENCODABLE,
     arc_length_distances,
     arc_length_points,
-    curve_turns,
+    distortion,
     evaluate_learnability,
-    fold_statistics,
-    folded_triangle_share,
-    topological_obstruction,
-    turning_points,
 )
 from geokeras.evaluate.params import LearnabilityParams
 from geokeras.manifolds import make
@@ -30,7 +27,6 @@ from geokeras.report.params import ReportSpec
 def unit_circle_points(count: int) -> tuple[np.ndarray, np.ndarray]:
     angles = 2 * math.pi * np.arange(count) / count
     return np.stack([np.cos(angles), np.sin(angles)], axis=1), angles
-
 
 def test_arc_length_points_on_a_square_are_equally_spaced():
     square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
@@ -45,104 +41,34 @@ def test_arc_length_points_on_a_square_are_equally_spaced():
     assert distances[0, 7] == 0.5 and distances[0, 4] == 2.0  # the short way round
 
 
-def test_identity_on_the_circle_has_worst_ratio_one():
-    # ratio = (chord / 2) / (angle / pi) = pi sin(angle / 2) / angle, smallest (= 1) at angle pi.
-    points, angles = unit_circle_points(64)
+def test_distortion_of_the_identity_on_a_circle_is_chord_over_arc():
+    # e = chord / arc = sin(a / 2) / (a / 2): largest for neighbours (a = 2 pi / n), smallest
+    # (2 / pi) for antipodal points, so max e / min e = (pi / 2) sin(pi / n) / (pi / n).
+    count = 64
+    points, angles = unit_circle_points(count)
     geodesic = arc_length_distances(angles, 2 * math.pi, closed=True)
-    folds = fold_statistics(geodesic, points, far_fraction=0.25, fold_ratio=0.05)
-    assert folds["worst_ratio"] == pytest.approx(1.0, abs=1e-12)
-    assert folds["fold_share"] == 0.0 and folds["fold_pairs"] == 0
+    result = distortion(geodesic, points)
+    expected = (math.pi / 2) * math.sin(math.pi / count) / (math.pi / count)
+    assert result["bi_lipschitz"] == pytest.approx(expected, rel=1e-12)
+    assert result["coincident_pairs"] == 0 and result["pairs"] == count * (count - 1) // 2
+    assert result["expansion_quantiles"]["q00"] == pytest.approx(2 / math.pi / np.median(
+        np.sin(arc_length_distances(angles, 2 * math.pi, True)[np.triu_indices(count, 1)] / 2)
+        / (arc_length_distances(angles, 2 * math.pi, True)[np.triu_indices(count, 1)] / 2)), rel=1e-12)
 
 
-def test_a_planted_fold_is_found():
-    # (x, y) -> (|x|, y) maps the left half onto the right half: point k meets its mirror image.
-    points, angles = unit_circle_points(64)
-    geodesic = arc_length_distances(angles, 2 * math.pi, closed=True)
-    folded = np.stack([np.abs(points[:, 0]), points[:, 1]], axis=1)
-    folds = fold_statistics(geodesic, folded, far_fraction=0.25, fold_ratio=0.05)
-    assert folds["worst_ratio"] == pytest.approx(0.0, abs=1e-12)
-    # Mirror pairs (k, 32 - k) are at least a quarter of the circle apart for |16 - k| >= 4.
-    assert folds["fold_pairs"] >= 24 and folds["fold_share"] >= 0.75
+def test_distortion_of_an_injective_map_with_slopes_1_and_1_50_is_50():
+    # An arc s in [0, 2] mapped by slope 1 on [0, 1] and 1/50 on [1, 2]: injective, e in [1/50, 1].
+    s = np.linspace(0.0, 2.0, 201)
+    codes = np.where(s <= 1.0, s, 1.0 + (s - 1.0) / 50)[:, None]
+    geodesic = arc_length_distances(s, 2.0, closed=False)
+    assert distortion(geodesic, codes)["bi_lipschitz"] == pytest.approx(50.0, rel=1e-9)
 
 
-@pytest.mark.parametrize(
-    "codes, closed, expected",
-    [
-        ([0, 1, 2, 3], False, 0),
-        ([0, 1, 1, 1, 2], False, 0),  # flat steps are not turns
-        ([0, 1, 2, 1, 0], False, 1),
-        ([0, 2, 1, 3], False, 2),
-        (np.sin(2 * math.pi * np.arange(50) / 50), True, 2),
-        ([0, 1, 2, 3], True, 2),  # up, then the closing step down
-    ],
-)
-def test_turning_points(codes, closed, expected):
-    assert turning_points(np.asarray(codes, dtype=float), closed) == expected
-
-
-def tent_with_end_fold() -> tuple[np.ndarray, np.ndarray]:
-    """Codes c(s) = min(s, 1.8 - s) on s = 0, 0.01, ..., 1: up to 0.9 at s = 0.9, back to 0.8."""
-    positions = np.linspace(0.0, 1.0, 101)
-    return np.minimum(positions, 1.8 - positions), positions
-
-
-def test_curve_turns_measure_the_fold_of_a_planted_turn():
-    # The fold maps [0.8, 0.9] and [0.9, 1.0] onto the same codes [0.8, 0.9]: amplitude 0.1,
-    # largest fibre {0.8, 1.0}, extent 0.2.
-    codes, positions = tent_with_end_fold()
-    (turn,) = curve_turns(codes, closed=False, positions=positions)
-    assert turn["index"] == 90
-    assert turn["amplitude"] == pytest.approx(0.1, abs=1e-9)
-    assert turn["extent"] == pytest.approx(0.2, abs=1e-9)
-    # The geodesic diameter is 1: the fold counts at tolerance 0.19 and not at 0.25.
-    assert turning_points(codes, False, positions, tolerance=0.19) == 1
-    assert turning_points(codes, False, positions, tolerance=0.25) == 0
-    assert turning_points(codes, False, positions) == 1  # tolerance 0: every turn
-
-
-def test_a_slow_reversal_is_a_turn_and_float_noise_is_not():
-    # Steps of 5e-6 x range each, below the flat step, add up to a reversal of 1e-2.
-    slow = np.concatenate([np.linspace(0.0, 1.0, 1000), np.linspace(1.0, 0.99, 2001)[1:]])
-    assert turning_points(slow, closed=False) == 1
-    noisy = np.linspace(0.0, 1.0, 1000) + 1e-8 * np.random.default_rng(0).standard_normal(1000)
-    assert turning_points(noisy, closed=False) == 0
-
-
-def test_the_folds_of_a_circle_projected_on_a_line_span_its_diameter():
-    # x = cos(angle): the maximum and the minimum each identify antipodal points (Borsuk-Ulam),
-    # fibres of diameter pi = the circle's geodesic diameter, so any tolerance < 1 counts both.
-    points, angles = unit_circle_points(64)
-    turns = curve_turns(points[:, 0], closed=True, positions=angles, length=2 * math.pi)
-    assert sorted(turn["index"] for turn in turns) == [0, 32]
-    assert all(turn["extent"] == pytest.approx(math.pi) for turn in turns)
-    assert turning_points(points[:, 0], True, angles, 2 * math.pi, tolerance=0.99) == 2
-
-
-def test_folded_triangle_share_of_a_flipped_half():
-    # Four triangles of equal area around the origin; mirroring x -> -x on the left half
-    # flips the orientation of the two left triangles (half the area).
-    vertices = np.array([[0, 0], [1, 0], [0, 1], [-1, 0], [0, -1]], dtype=float)
-    faces = np.array([[0, 1, 2], [0, 2, 3], [0, 3, 4], [0, 4, 1]])
-    assert folded_triangle_share(vertices, faces) == 0.0
-    assert folded_triangle_share(vertices * [-1, 1], faces) == 0.0  # a reflection of all is fine
-    assert folded_triangle_share(np.abs(vertices) * [1, 1], faces) == 0.5
-    assert folded_triangle_share(np.zeros_like(vertices), faces) == 1.0
-
-
-@pytest.mark.parametrize(
-    "intrinsic, latent, closed, expected",
-    [
-        (1, 1, True, "closed 1-manifold"),
-        (1, 2, True, None),
-        (1, 1, False, None),
-        (2, 2, True, "closed 2-manifold"),
-        (2, 1, False, "latent_dim 1 < intrinsic dimension 2"),
-        (None, 2, None, None),
-    ],
-)
-def test_topological_obstruction(intrinsic, latent, closed, expected):
-    reason = topological_obstruction(intrinsic, latent, closed)
-    assert reason is None if expected is None else expected in reason
+def test_shared_codes_have_no_finite_distortion():
+    s = np.arange(9) / 8  # dyadic, so |s - 1/2| is exact
+    codes = np.abs(s - 0.5)[:, None]  # a fold: s and 1 - s share a code
+    result = distortion(arc_length_distances(s, 1.0, closed=False), codes)
+    assert result["bi_lipschitz"] is None and result["coincident_pairs"] == 4
 
 
 # ----------------------------------------------------------------------------- end to end
