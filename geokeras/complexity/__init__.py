@@ -11,7 +11,12 @@ Public API (docs/complexity.md):
 * :func:`manifold_rlc`, :func:`curve_rlc`: the RLC N(R^n, Σ) of a curve (exact) or a
   surface (bounds);
 * :func:`line_separation_bound`: a proven lower bound on the regions of any encoder of a planar arc into R^1;
-* :func:`encodable_certificate`: Theorem 4.12's necessary condition, as a verdict.
+* :func:`encodable_certificate`: Theorem 4.12's necessary condition, as a verdict;
+* :func:`certificate`: can any encoder of an architecture encode a manifold (decided for
+  every weight: topological obstructions and the architecture's bounds);
+* :func:`polyline_injectivity`, :func:`curve_injectivity`: is an encoder injective on a
+  polyline / a curve, decided exactly (:mod:`geokeras.complexity.injectivity`);
+* :func:`decide_surface_injectivity`: the same on a triangle mesh into R^2.
 
 ``geokeras validate`` imports :mod:`geokeras.complexity.params` and with it this package:
 the modules imported here need numpy only (no TensorFlow, scipy or matplotlib, which they
@@ -30,7 +35,8 @@ import importlib
 from typing import Any
 
 from geokeras.complexity.bounds import rlc_bounds
-from geokeras.complexity.certificate import encodable_certificate
+from geokeras.complexity.certificate import architecture_certificate as certificate
+from geokeras.complexity.certificate import encodable_certificate, topological_obstruction
 from geokeras.complexity.lowering import (
     AffineLayer,
     LoweredNetwork,
@@ -56,11 +62,13 @@ __all__ = [
     "count_regions_on_polyline",
     "count_regions_sampled",
     "curve_rlc",
+    "certificate",
     "encodable_certificate",
     "line_separation_bound",
     "lower",
     "manifold_rlc",
     "rlc_bounds",
+    "topological_obstruction",
 ]
 
 

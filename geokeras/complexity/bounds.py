@@ -18,9 +18,13 @@ networks", 2017)
 ``serra2018`` (Serra, Tjandraatmadja, Ramalingam, "Bounding and counting linear regions of
 deep neural networks", ICML 2018, Theorem 1)
     sum over (j_1..j_L) in J of prod_l C(n_l, j_l),
-    J = {0 <= j_l <= min(n_0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)}. Exact for n_0 = 1,
-    where (for widths >= 2) it equals prod_l (n_l + 1). ``serra2018_rank``: the same
-    paper's variant with rank(W_1), ..., rank(W_l) added to the minimum (needs the weights).
+    J = {0 <= j_l <= min(n_0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)}. For n_0 = 1 it
+    equals prod_l (n_l + 1) (widths >= 2), which is *not* attained in general: for 1-2-2-1 it
+    gives 9, while a 1-2-2-1 network has at most 7 regions (its first layer cuts R into at
+    most 3 intervals, on each of which the second layer is one affine function of x, whose 2
+    units add at most 2 breakpoints in the whole line after the first 2: 3 + 2 + 2). The
+    paper's variant with rank(W_1), ..., rank(W_l) added to the minimum depends on the
+    weights: it is in :func:`trained_network_bounds`, never among the architecture's bounds.
     Both are evaluated by dynamic programming over the running minimum d (the dimension
     the next layer can still cut), so the sum over J never enumerates J.
 ``montufar2014_lower`` (Montúfar, Pascanu, Cho, Bengio, "On the number of linear regions of
@@ -40,9 +44,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-UPPER_BOUNDS = ("lei2018", "zaslavsky", "montufar2017", "serra2018", "serra2018_rank", "trivial")
+UPPER_BOUNDS = ("lei2018", "zaslavsky", "montufar2017", "serra2018", "trivial")
 """Names of the upper bounds :func:`rlc_bounds` may return (``zaslavsky`` only for one hidden
-layer, ``serra2018_rank`` only with ranks)."""
+layer). Each holds for every weight of the architecture."""
+TRAINED_NETWORK_BOUNDS = ("serra2018_rank",)
+"""Names of the upper bounds of :func:`trained_network_bounds`: they use the weights' ranks, so
+they bound one network's regions, never the architecture's."""
 LOWER_BOUNDS = ("montufar2014_lower",)
 
 
@@ -124,17 +131,16 @@ def montufar2014_lower_bound(widths: Sequence[int]) -> int | None:
     return math.prod((width // n0) ** n0 for width in hidden[:-1]) * arrangement_regions(hidden[-1], n0)
 
 
-def rlc_bounds(widths: Sequence[int], ranks: Sequence[int] | None = None) -> dict[str, int]:
-    """Every bound of the module docstring for the architecture ``widths``.
+def rlc_bounds(widths: Sequence[int]) -> dict[str, int]:
+    """Every bound of the module docstring that holds for every weight of the architecture ``widths``.
 
     Args:
         widths: [n_0, n_1, ..., n_L, n_out] (input, hidden ReLU layers, output).
-        ranks: rank of each hidden layer's weight matrix; adds ``serra2018_rank``.
 
     Returns:
         ``{"lei2018", "montufar2017", "serra2018", "trivial"}`` always, ``"zaslavsky"``
-        with exactly one hidden layer, ``"serra2018_rank"`` with ``ranks``,
-        ``"montufar2014_lower"`` when every hidden width >= n_0; exact Python ints.
+        with exactly one hidden layer, ``"montufar2014_lower"`` when every hidden width
+        >= n_0; exact Python ints.
     """
     w = _checked_widths(widths)
     hidden = w[1:-1]
@@ -143,8 +149,6 @@ def rlc_bounds(widths: Sequence[int], ranks: Sequence[int] | None = None) -> dic
         bounds["zaslavsky"] = arrangement_regions(hidden[0], w[0])
     bounds["montufar2017"] = montufar2017_bound(w)
     bounds["serra2018"] = serra2018_bound(w)
-    if ranks is not None:
-        bounds["serra2018_rank"] = serra2018_bound(w, ranks)
     bounds["trivial"] = 2 ** sum(hidden)
     lower = montufar2014_lower_bound(w)
     if lower is not None:
@@ -152,7 +156,21 @@ def rlc_bounds(widths: Sequence[int], ranks: Sequence[int] | None = None) -> dic
     return bounds
 
 
-_TIE_BREAK = ("zaslavsky", "serra2018_rank", "serra2018", "montufar2017", "lei2018", "trivial")
+def trained_network_bounds(widths: Sequence[int], ranks: Sequence[int]) -> dict[str, int]:
+    """Upper bounds on the regions of one network, from its weights' ranks (not the architecture's).
+
+    ``serra2018_rank``: Serra et al. 2018, Theorem 1 with rank(W_l) added to the running
+    minimum. A rank-deficient layer lowers it, so it can be far below every architecture
+    bound; it says how many regions *this* network can have, nothing about other weights.
+
+    Args:
+        widths: [n_0, n_1, ..., n_L, n_out].
+        ranks: rank(W_l) of each hidden layer's weight matrix (length L).
+    """
+    return {"serra2018_rank": serra2018_bound(_checked_widths(widths), ranks)}
+
+
+_TIE_BREAK = ("zaslavsky", "serra2018", "montufar2017", "lei2018", "trivial")
 """On equal values the sharper statement is named: the exact one-layer count, then Serra's
 bounds (which never exceed Montúfar's), then the rest."""
 

@@ -16,7 +16,19 @@ map of Σ:
 
 An architecture whose tightest upper bound is below ``regions_lower`` can never encode Σ,
 whatever its weights: ``provably_not_encodable``, with both numbers. Otherwise
-``not_excluded`` (a necessary condition only).
+``not_excluded`` (a necessary condition only). Only bounds valid for every weight of the
+architecture take part (:data:`~geokeras.complexity.bounds.UPPER_BOUNDS`); bounds that use
+the trained weights (:func:`~geokeras.complexity.bounds.trained_network_bounds`) are reported
+under ``trained_network_bounds`` and never change the status.
+
+A topological obstruction also decides for every weight (:func:`topological_obstruction`):
+by invariance of domain (Brouwer 1912) an injective continuous map from an open subset of
+R^m into R^m is open, so a compact m-manifold without boundary (a circle, a sphere, a torus)
+has no injective continuous map into R^m (its image would be open and compact in R^m), no
+m-manifold has one into R^k with k < m (its charts would embed an open subset of R^m in
+R^k ⊂ R^m, not open there), and a non-orientable surface has none into R^2 (the image would
+be an open subset of the plane, hence orientable). Any of these makes the status
+``provably_not_encodable``; ``obstruction`` holds its reason, else None.
 
 The connected count does check one *trained* encoder. On each maximal run of the curve where
 phi_theta is one affine map, an injective phi_theta is an injective affine map, so the runs
@@ -31,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from geokeras.complexity.bounds import UPPER_BOUNDS, tightest_upper_bound
+from geokeras.complexity.bounds import UPPER_BOUNDS, tightest_upper_bound, trained_network_bounds
 
 PROVABLY_NOT_ENCODABLE = "provably_not_encodable"
 NOT_EXCLUDED = "not_excluded"
@@ -44,12 +56,48 @@ def _count(name: str, value: Any) -> int:
     return value
 
 
+def manifold_is_closed(manifold: Any) -> bool:
+    """Whether a geokeras manifold is known to be compact without boundary (False when unknown).
+
+    Curves say so with ``closed``; surfaces and meshes with ``boundary_components == 0``.
+    """
+    if getattr(manifold, "intrinsic_dim", None) == 1:
+        return bool(getattr(manifold, "closed", False))
+    return getattr(manifold, "boundary_components", None) == 0
+
+
+def topological_obstruction(
+    intrinsic_dim: int, latent_dim: int, closed: bool, orientable: bool | None = None
+) -> dict[str, str] | None:
+    """Why no continuous map of an m-manifold into R^k is injective, or None (module docstring).
+
+    Args:
+        intrinsic_dim: m. latent_dim: k. closed: compact without boundary.
+        orientable: False for a non-orientable manifold (None: unknown).
+
+    Returns:
+        ``{"reason": str, "theorem": "invariance of domain"}`` or None.
+    """
+    m, k = _count("intrinsic_dim", intrinsic_dim), _count("latent_dim", latent_dim)
+    if k < m:
+        reason = f"a {m}-manifold has no injective continuous map into R^{k} with {k} < {m} (invariance of domain)"
+    elif k == m and closed:
+        reason = f"a closed {m}-manifold has no injective continuous map into R^{m} (invariance of domain)"
+    elif k == m == 2 and orientable is False:
+        reason = "a non-orientable surface has no injective continuous map into R^2 (invariance of domain)"
+    else:
+        return None
+    return {"reason": reason, "theorem": "invariance of domain"}
+
+
 def encodable_certificate(
     regions_lower: int,
     architecture_bounds: Mapping[str, int],
     *,
     manifold_lower: int | None = None,
     encoder_pieces: int | None = None,
+    obstruction: Mapping[str, str] | None = None,
+    trained_bounds: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Compare a proven lower bound on an encoding map's regions with an architecture's bounds.
 
@@ -61,6 +109,11 @@ def encodable_certificate(
         manifold_lower: optional, a proven lower bound of the connected RLC of Σ (pieces).
         encoder_pieces: optional, the number of affine pieces of a trained encoder along Σ
             (needs ``manifold_lower``).
+        obstruction: optional, :func:`topological_obstruction`'s result: when given and not
+            None the status is ``provably_not_encodable`` whatever the bounds.
+        trained_bounds: optional, bounds on one trained network's regions
+            (:func:`~geokeras.complexity.bounds.trained_network_bounds`): reported with the
+            names of those below ``regions_lower``, never deciding.
 
     Returns:
         ``{"status": "provably_not_encodable" | "not_excluded", "regions_lower": int,
@@ -72,13 +125,19 @@ def encodable_certificate(
     regions_lower = _count("regions_lower", regions_lower)
     uppers = {name: _count(name, value) for name, value in architecture_bounds.items() if name in UPPER_BOUNDS}
     name, value = tightest_upper_bound(uppers)
+    obstruction = None if obstruction is None else dict(obstruction)
     result: dict[str, Any] = {
-        "status": PROVABLY_NOT_ENCODABLE if value < regions_lower else NOT_EXCLUDED,
+        "status": PROVABLY_NOT_ENCODABLE if value < regions_lower or obstruction is not None else NOT_EXCLUDED,
         "regions_lower": regions_lower,
         "architecture_bound": value,
         "bound_name": name,
         "excluded_by": [bound for bound in UPPER_BOUNDS if bound in uppers and uppers[bound] < regions_lower],
+        "obstruction": obstruction,
     }
+    if trained_bounds is not None:
+        trained = {bound: _count(bound, count) for bound, count in trained_bounds.items()}
+        result["trained_network_bounds"] = trained
+        result["trained_network_excluded_by"] = [bound for bound, count in trained.items() if count < regions_lower]
     if manifold_lower is not None:
         result["manifold_rlc_lower"] = _count("manifold_lower", manifold_lower)
         if encoder_pieces is not None:
@@ -86,3 +145,87 @@ def encodable_certificate(
             result["encoder_pieces"] = pieces
             result["trained_encoder"] = NOT_AN_ENCODING_MAP if pieces < manifold_lower else NOT_EXCLUDED
     return result
+
+
+def architecture_certificate(manifold: Any, widths: Any, *, resolution: int | None = None) -> dict[str, Any]:
+    """Can any encoder with these widths encode the manifold? Decided for every weight.
+
+    Combines :func:`topological_obstruction` with :func:`encodable_certificate` for the
+    architecture's bounds (:func:`~geokeras.complexity.bounds.rlc_bounds`) and the proven
+    lower bound ``regions_lower`` on the regions of any encoding map of Σ
+    (:func:`regions_lower_bound`). Nothing here depends on weights.
+
+    Args:
+        manifold: a :class:`geokeras.manifolds.Manifold` or a mapping such as
+            ``{"type": "hilbert", "order": 4}``.
+        widths: the encoder's widths [n_0, n_1, ..., n_L, k], n_0 the ambient dimension and k
+            the latent dimension.
+        resolution: segments of a smooth curve's polyline / a surface's mesh resolution for the
+            manifold's RLC (see :func:`geokeras.complexity.manifold_rlc.manifold_geometry`).
+
+    Returns:
+        The certificate dict of :func:`encodable_certificate` with ``regions_lower_method``;
+        for a manifold with neither polyline nor mesh, ``regions_lower`` is 1 (nothing proven)
+        and only the obstruction can decide.
+
+    Raises:
+        ValueError: widths that are not [n_0, ..., k] with n_0 the manifold's ambient dimension.
+
+    Example:
+        >>> from geokeras.complexity import certificate
+        >>> certificate({"type": "hilbert", "order": 4}, [2, 2, 1])["status"]
+        'provably_not_encodable'
+    """
+    from geokeras.complexity.bounds import rlc_bounds
+    from geokeras.manifolds import Manifold, make
+
+    manifold = manifold if isinstance(manifold, Manifold) else make(manifold)
+    bounds = rlc_bounds(widths)
+    widths = [int(width) for width in widths]
+    if widths[0] != manifold.ambient_dim:
+        raise ValueError(
+            f"Expected widths starting with the manifold's ambient dimension {manifold.ambient_dim}. "
+            f"Received: widths={widths!r}."
+        )
+    from geokeras.complexity.manifold_rlc import curve_rlc, manifold_geometry, surface_rlc_of
+
+    geometry = manifold_geometry(manifold, resolution, resolution)
+    regions_lower, method, manifold_lower = 1, "none (no polyline or mesh)", None
+    if geometry is not None:
+        if geometry.kind == "curve":
+            manifold_lower = int(curve_rlc(geometry.vertices, geometry.closed).pieces)
+        else:
+            manifold_lower = int(surface_rlc_of(geometry.vertices, geometry.faces)["lower"])
+        regions_lower, method = regions_lower_bound(manifold, geometry, manifold_lower, widths[-1])
+    obstruction = None
+    if manifold.intrinsic_dim is not None:
+        obstruction = topological_obstruction(
+            manifold.intrinsic_dim, widths[-1], manifold_is_closed(manifold), getattr(manifold, "orientable", None)
+        )
+    result = encodable_certificate(regions_lower, bounds, manifold_lower=manifold_lower, obstruction=obstruction)
+    result["regions_lower_method"] = method
+    return result
+
+
+def regions_lower_bound(manifold: Any, geometry: Any, manifold_lower: int, latent_dim: int) -> tuple[int, str]:
+    """``(regions_lower, method)``: a proven lower bound on the regions of any encoding map of Σ.
+
+    Only in the paper's setting (latent dimension = the manifold's dimension): 2 when Σ is not
+    linear rectifiable (its RLC lower bound ``manifold_lower`` >= 2), and for a planar open
+    curve into R^1 the line-separation bound (:mod:`geokeras.complexity.separation`). With a
+    larger latent space a single affine map may already be injective: nothing is proven (1).
+
+    Args:
+        manifold: the manifold. geometry: its :class:`~geokeras.complexity.manifold_rlc.ManifoldGeometry`.
+        manifold_lower: a proven lower bound on N(R^n, Σ). latent_dim: k.
+    """
+    if latent_dim != manifold.intrinsic_dim:
+        return 1, "none (latent_dim differs from the manifold's dimension)"
+    rectifiable = min(manifold_lower, 2)
+    if geometry.kind == "curve" and not geometry.closed and geometry.vertices.shape[1] == 2:
+        from geokeras.complexity.separation import line_separation_bound
+
+        separation = line_separation_bound(geometry.vertices)
+        if separation > rectifiable:
+            return separation, "line_separation"
+    return rectifiable, "not_linear_rectifiable" if rectifiable == 2 else "none"

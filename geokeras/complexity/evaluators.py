@@ -23,8 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from geokeras.complexity.bounds import rlc_bounds, tightest_upper_bound
-from geokeras.complexity.certificate import encodable_certificate
+from geokeras.complexity.bounds import rlc_bounds, tightest_upper_bound, trained_network_bounds
+from geokeras.complexity.certificate import (
+    encodable_certificate,
+    manifold_is_closed,
+    regions_lower_bound,
+    topological_obstruction,
+)
 from geokeras.complexity.lowering import LoweredNetwork, lower
 from geokeras.complexity.manifold_rlc import (
     curve_rlc,
@@ -79,15 +84,17 @@ def evaluate_rlc_bounds(params: RlcBoundsParams, context: EvaluationContext) -> 
         ``{"widths": [n_0, ..., n_out], "hidden_units": int, <bound name>: int, ...,
         "log10": {<bound name>: float}, "tightest_upper": name}``, and ``"rounded": [names]``
         when a bound exceeds :data:`MAX_EXACT_DIGITS` digits (bound names in
-        :func:`~geokeras.complexity.bounds.rlc_bounds`; ``serra2018_rank`` uses the trained
-        weights' ranks).
+        :func:`~geokeras.complexity.bounds.rlc_bounds`, each valid for every weight), and
+        ``"trained_network_bounds"``: the bounds of this network from its weights' ranks
+        (``serra2018_rank``), labelled apart because they hold for these weights only.
     """
     network = _network(context, params.network)
     widths, ranks = architecture(network)
-    bounds = rlc_bounds(widths, ranks=ranks)
+    bounds = rlc_bounds(widths)
     metrics: dict[str, Any] = {"widths": widths, "hidden_units": sum(widths[1:-1])}
     metrics.update(json_safe_bounds(bounds))
     metrics["tightest_upper"] = tightest_upper_bound(bounds)[0]
+    metrics["trained_network_bounds"] = json_safe_bounds(trained_network_bounds(widths, ranks))
     return metrics
 
 
@@ -245,34 +252,17 @@ def evaluate_manifold_rlc(params: ManifoldRlcParams, context: EvaluationContext)
     if params.certificate and lower_bound is not None and context.encoder is not None:
         network = lower(context.encoder)
         widths, ranks = architecture(network)
-        bounds = rlc_bounds(widths, ranks=ranks)
-        regions_lower, method = _regions_lower(int(lower_bound), network.output_dim, manifold, geometry)
+        regions_lower, method = regions_lower_bound(manifold, geometry, int(lower_bound), network.output_dim)
+        obstruction = topological_obstruction(
+            manifold.intrinsic_dim, network.output_dim, manifold_is_closed(manifold), getattr(manifold, "orientable", None)
+        )
         metrics["certificate"] = encodable_certificate(
-            regions_lower, bounds, manifold_lower=int(lower_bound),
+            regions_lower, rlc_bounds(widths), manifold_lower=int(lower_bound),
             encoder_pieces=_encoder_pieces(network, manifold, geometry),
+            obstruction=obstruction, trained_bounds=trained_network_bounds(widths, ranks),
         )
         metrics["certificate"]["regions_lower_method"] = method
     return metrics
-
-
-def _regions_lower(manifold_lower: int, latent_dim: int, manifold: Any, geometry: Any) -> tuple[int, str]:
-    """A proven lower bound on the regions of any encoding map, and how it was obtained.
-
-    Only in the paper's setting (latent dimension = the manifold's dimension): 2 when Σ is not
-    linear rectifiable (``manifold_lower`` >= 2), and for a planar open curve into R^1 the
-    line-separation bound (:mod:`geokeras.complexity.separation`). With a larger latent space
-    a single affine map may already be injective: nothing is proven (1).
-    """
-    if latent_dim != manifold.intrinsic_dim:
-        return 1, "none (latent_dim differs from the manifold's dimension)"
-    rectifiable = min(manifold_lower, 2)
-    if geometry.kind == "curve" and not geometry.closed and geometry.vertices.shape[1] == 2:
-        from geokeras.complexity.separation import line_separation_bound
-
-        separation = line_separation_bound(geometry.vertices)
-        if separation > rectifiable:
-            return separation, "line_separation"
-    return rectifiable, "not_linear_rectifiable" if rectifiable == 2 else "none"
 
 
 def _encoder_pieces(network: LoweredNetwork, manifold: Any, geometry: Any) -> int | None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 
 from geokeras.complexity.bounds import (
+    LOWER_BOUNDS,
+    TRAINED_NETWORK_BOUNDS,
+    UPPER_BOUNDS,
     arrangement_regions,
     lei2018_bound,
     montufar2014_lower_bound,
@@ -15,11 +19,14 @@ from geokeras.complexity.bounds import (
     rlc_bounds,
     serra2018_bound,
     tightest_upper_bound,
+    trained_network_bounds,
 )
+from geokeras.complexity.lowering import AffineLayer, LoweredNetwork
+from geokeras.complexity.polyline import count_regions_on_polyline
 
 
 @pytest.mark.parametrize("widths, expected", [([2, 3, 1], 14), ([1, 2, 1], 6), ([2, 4, 4, 1], 352)])
-def test_lei2018_check_values_of_the_paper_notes(widths, expected):
+def test_lei2018_check_values(widths, expected):
     assert lei2018_bound(widths) == expected
 
 
@@ -36,10 +43,35 @@ def test_zaslavsky_one_layer_in_the_plane_is_one_plus_n_plus_pairs(n):
     assert bounds["serra2018"] == bounds["zaslavsky"]  # Serra et al.: tight for one layer
 
 
-def test_zaslavsky_only_for_one_hidden_layer_and_rank_variant_only_with_ranks():
+def test_zaslavsky_only_for_one_hidden_layer_and_no_weight_dependent_bound_for_an_architecture():
     assert "zaslavsky" not in rlc_bounds([2, 3, 3, 1])
-    assert "serra2018_rank" not in rlc_bounds([2, 3, 3, 1])
-    assert "serra2018_rank" in rlc_bounds([2, 3, 3, 1], ranks=[2, 1])
+    assert set(rlc_bounds([2, 3, 3, 1])) <= set(UPPER_BOUNDS) | set(LOWER_BOUNDS)
+    # The rank variant bounds one network: a rank-1 first layer of 2-3-1 has at most 4 regions.
+    assert trained_network_bounds([2, 3, 1], ranks=[1]) == {"serra2018_rank": 4}
+    assert rlc_bounds([2, 3, 1])["serra2018"] == 7
+    assert set(TRAINED_NETWORK_BOUNDS).isdisjoint(UPPER_BOUNDS)
+
+
+def test_serra2018_for_1_2_2_1_is_9_but_no_network_has_more_than_7_regions():
+    # h1 = relu(x), h2 = relu(1 - x) break at 0 and 1; the units relu(h1 + 2 h2 - c), c = 1.5
+    # and 3, each break twice more (at 0.5, 1.5 and at -0.5, 3): 6 breakpoints, 7 intervals.
+    # No 1-2-2-1 network has more: a second-layer unit is a 3-piece PL function of x whose
+    # slopes s_L, s_L + s_R, s_R never alternate in sign, so it has at most 2 zeros: 3 + 2 + 2.
+    network = LoweredNetwork([
+        AffineLayer(np.array([[1.0, -1.0]]), np.array([0.0, 1.0]), "relu"),
+        AffineLayer(np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([-1.5, -3.0]), "relu"),
+        AffineLayer(np.array([[1.0], [1.0]]), np.array([0.0]), "linear"),
+    ])
+    assert count_regions_on_polyline(network, np.array([[-10.0], [10.0]])).intervals == 7
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        random = LoweredNetwork([
+            AffineLayer(rng.normal(size=(1, 2)), rng.normal(size=2), "relu"),
+            AffineLayer(rng.normal(size=(2, 2)), rng.normal(size=2), "relu"),
+            AffineLayer(rng.normal(size=(2, 1)), rng.normal(size=1), "linear"),
+        ])
+        assert count_regions_on_polyline(random, np.array([[-1e3], [1e3]])).intervals <= 7
+    assert serra2018_bound([1, 2, 2, 1]) == 9
 
 
 @pytest.mark.parametrize("hidden", [[2], [3, 5], [2, 7, 4], [9, 9, 9, 9]])
@@ -127,4 +159,3 @@ def test_ranks_must_match_the_hidden_layers():
 
 def test_ties_name_the_sharper_bound():
     assert tightest_upper_bound(rlc_bounds([2, 64, 64, 64, 1])) == ("serra2018", 9011897441)  # = montufar2017 here
-    assert tightest_upper_bound(rlc_bounds([2, 64, 64, 64, 1], ranks=[2, 64, 64]))[0] == "serra2018_rank"

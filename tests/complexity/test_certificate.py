@@ -53,3 +53,54 @@ def test_a_trained_encoder_with_fewer_pieces_than_the_manifold_rlc_is_not_an_enc
 def test_invalid_numbers_are_reported(arguments, match):
     with pytest.raises(ValueError, match=match):
         encodable_certificate(*arguments)
+
+
+# ----------------------------------------------------------------------------- for every weight
+def test_weight_dependent_bounds_never_decide_the_status():
+    # Hilbert order 4 needs at least 5 regions (line separation); 2-3-1 has at most 7 for every
+    # weight, but a rank-1 first layer has at most 4: that is a fact about that network only.
+    from geokeras.complexity.bounds import rlc_bounds, trained_network_bounds
+
+    generic = encodable_certificate(5, rlc_bounds([2, 3, 1]), trained_bounds=trained_network_bounds([2, 3, 1], [2]))
+    rank_one = encodable_certificate(5, rlc_bounds([2, 3, 1]), trained_bounds=trained_network_bounds([2, 3, 1], [1]))
+    assert generic["status"] == rank_one["status"] == "not_excluded"
+    assert rank_one["trained_network_bounds"] == {"serra2018_rank": 4}
+    assert rank_one["trained_network_excluded_by"] == ["serra2018_rank"] and generic["trained_network_excluded_by"] == []
+
+
+def test_the_public_certificate_of_an_architecture():
+    from geokeras.complexity import certificate
+
+    hilbert = {"type": "hilbert", "order": 4}
+    assert certificate(hilbert, [2, 2, 1])["status"] == "provably_not_encodable"
+    open_curve = certificate(hilbert, [2, 3, 1])
+    assert open_curve["status"] == "not_excluded" and open_curve["obstruction"] is None
+    assert open_curve["regions_lower"] == 5 and open_curve["regions_lower_method"] == "line_separation"
+    with pytest.raises(ValueError, match=r"ambient dimension 2. Received: widths=\[3, 2, 1\]"):
+        certificate(hilbert, [3, 2, 1])
+
+
+@pytest.mark.parametrize(
+    "manifold, widths, reason",
+    [
+        ({"type": "circle"}, [2, 8, 1], "a closed 1-manifold has no injective continuous map into R^1"),
+        ({"type": "sphere", "dim": 2}, [3, 8, 2], "a closed 2-manifold has no injective continuous map into R^2"),
+        ({"type": "torus"}, [3, 8, 2], "a closed 2-manifold"),
+        ({"type": "disk"}, [2, 8, 1], "a 2-manifold has no injective continuous map into R^1 with 1 < 2"),
+        ({"type": "mobius"}, [3, 8, 2], "a non-orientable surface"),
+    ],
+)
+def test_topological_obstructions_decide_for_every_weight(manifold, widths, reason):
+    from geokeras.complexity import certificate
+
+    result = certificate(manifold, widths)
+    assert result["status"] == "provably_not_encodable" and reason in result["obstruction"]["reason"]
+
+
+@pytest.mark.parametrize(
+    "manifold, widths", [({"type": "circle"}, [2, 8, 2]), ({"type": "disk"}, [2, 8, 2]), ({"type": "hemisphere"}, [3, 8, 2])]
+)
+def test_manifolds_that_embed_have_no_obstruction(manifold, widths):
+    from geokeras.complexity import certificate
+
+    assert certificate(manifold, widths)["obstruction"] is None

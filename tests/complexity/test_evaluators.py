@@ -59,7 +59,7 @@ def test_three_evaluators_on_a_circle(tmp_path):
     assert bounds["widths"] == [2, 8, 8, 1] and bounds["hidden_units"] == 16
     assert bounds["lei2018"] == lei2018_bound([2, 8, 8, 1])
     assert bounds["log10"]["trivial"] == pytest.approx(16 * np.log10(2))
-    assert bounds["tightest_upper"] in ("serra2018", "serra2018_rank")  # ties name the sharper bound
+    assert bounds["tightest_upper"] == "serra2018" and "serra2018_rank" in bounds["trained_network_bounds"]
 
     on_manifold = metrics["rlc_on_manifold"]
     vertices, closed = circle.polyline(256)
@@ -74,7 +74,11 @@ def test_three_evaluators_on_a_circle(tmp_path):
     assert (rlc["pieces"], rlc["lower"], rlc["upper"], rlc["open_cover"], rlc["counted_as"]) == (2, 2, 2, 3, "partition")
     encoder_pieces = count_regions_on_polyline(context.encoder, *circle.polyline(128)).pieces
     assert rlc["certificate"]["encoder_pieces"] == encoder_pieces
-    assert rlc["certificate"]["status"] == "not_excluded"
+    # The architecture's bounds exclude nothing (2 regions suffice for the bounds), but a circle
+    # into R^1 is excluded for every weight by invariance of domain.
+    assert rlc["certificate"]["excluded_by"] == [] and rlc["certificate"]["regions_lower"] == 2
+    assert rlc["certificate"]["status"] == "provably_not_encodable"
+    assert "closed 1-manifold" in rlc["certificate"]["obstruction"]["reason"]
     assert rlc["certificate"]["trained_encoder"] == ("not_an_encoding_map" if encoder_pieces < 2 else "not_excluded")
 
     assert (tmp_path / "figures" / "rlc_on_manifold.png").stat().st_size > 0
