@@ -18,25 +18,39 @@ z(m') = z(m) + (m' - m) z' (exact affine extrapolation on the parent). Memory is
 processing the pieces in tiles of at most ``tile_elements`` entries per [pieces, width]
 array.
 
+Exactness. The network "as given" is the lowered float64 network; its weights are dyadic
+rationals, so every crossing is a rational number and every question about the decomposition
+has an exact answer. The floating-point pass above is a *filter*: afterwards each part is
+certified in one vectorised forward pass at its two ends under its own pattern, with the
+forward error bound err_j = γ S_j, S_j the same pass in absolute values (|h| |W| + |b|, and
+the slope's share along the part) and γ = 4 (Σ_l n_{l-1} + 2 L) u, u = 2^-53 (Higham,
+*Accuracy and Stability of Numerical Algorithms*, 2002, section 3.1, with a factor 4 to spare).
+A part is certified when every pre-activation has its pattern's sign beyond err at both
+ends, except at an end that is a breakpoint, where exactly one is within err of 0, and every
+other pre-activation keeps its sign across that one's uncertainty window err / |z'|; a
+vertex of the polyline must have no pre-activation within err of 0. A segment with a part
+that fails (crossings closer than rounding can order, a hyperplane through a vertex, a
+pre-activation that only touches 0, coincident hyperplanes) is redone exactly: walking from
+t = 0, the pattern just after t is read from the exact signs of z(t) (or of z' where z(t) =
+0), and the next breakpoint is the least exact crossing t* = -α/β > t over all units
+(:mod:`geokeras.complexity.exact`). No tolerance decides anything.
+
 Conventions:
 
-* A crossing counts only if it lies strictly inside a piece, at least ``tol`` (in units
-  of the segment parameter t) away from both ends; a pre-activation that touches 0 without
-  changing sign (the valleys of the tent map) does not split, and neither does one whose
-  zero falls on an existing breakpoint (within ``tol``). Coincident hyperplanes give
-  identical crossings, which split once.
-* The activation pattern of a piece is read at its midpoint, where no pre-activation of a
-  neuron that crosses is 0; a neuron whose pre-activation is identically 0 on a piece is
-  inactive (paper-notes.md section 2, **Decision**).
+* A pre-activation that touches 0 without changing sign (the valleys of the tent map) does not
+  split, and neither does one whose zero falls on an existing breakpoint. Coincident
+  hyperplanes give identical crossings, which split once.
+* The activation pattern of a piece is the one just inside it; a neuron whose pre-activation
+  is identically 0 on a piece is inactive (active means pre-activation > 0, as in
+  :mod:`geokeras.complexity.lowering`).
 * ``intervals``: maximal runs of consecutive pieces (across the polyline's vertices) with
   the same activation pattern, i.e. the connected components of polyline ∩ cell; for a
   closed polyline the run through vertex 0 is one interval (a single cell: 1 interval).
 * ``cells``: distinct activation patterns met (a cell met twice counts once).
 * ``pieces``: maximal runs of consecutive intervals on which the whole network has the same
-  affine map x -> x A + c: neighbouring intervals whose maps agree are merged
-  (||[A; c]_1 - [A; c]_2||_max <= rtol * max(||[A; c]_1||_max, ||[A; c]_2||_max), default
-  rtol = 1e-9: different cells whose maps coincide mathematically agree to rounding, and
-  genuinely different maps differ by far more). pieces <= intervals.
+  affine map x -> x A + c: neighbouring intervals are merged when their maps are equal, as
+  exact dyadic rationals (a float comparison with the same error bound decides the clear
+  cases). pieces <= intervals.
 
 Two backends, one algorithm. ``backend="numpy"`` (the default) runs on the CPU: the
 number of pieces grows, data-dependently, at every layer, so each layer has new shapes, and
@@ -44,23 +58,23 @@ numpy's per-operation cost is the lowest there; the matmuls, the only O(pieces *
 work, run in multithreaded BLAS. ``backend="tensorflow"`` runs the same operations in
 TensorFlow float64, eagerly (no retracing for the changing shapes), keeping the state on
 the device across layers and returning to numpy once at the end: use it on a GPU. Both
-give the same counts (breakpoints agree to ~1e-12: the matmuls sum in different orders);
+give the same counts (their float breakpoints agree to ~1e-12: the matmuls sum in different
+orders; the certification and the exact fallback are shared);
 on this project's 2-core CPU they take the same CPU time (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from geokeras.complexity.exact import ExactNetwork, fraction
 from geokeras.complexity.lowering import LoweredNetwork, lower
 
-DEFAULT_TOL = 1e-10
-"""Crossings closer than this (in the segment parameter t in [0, 1]) to a piece's end do not split."""
-DEFAULT_RTOL = 1e-9
-"""Relative tolerance under which two cells' affine maps count as the same (``pieces``)."""
+UNIT_ROUNDOFF = 2.0**-53
 DEFAULT_TILE_ELEMENTS = 1 << 22
 """Entries of a [pieces, width] float64 array processed at once (32 MiB)."""
 
@@ -84,8 +98,11 @@ class PolylineRegions:
             interval for a closed polyline whose first run wraps around).
         patterns: shape=[cells, hidden_units], bool: the distinct activation patterns.
         part_segments, part_starts, part_ends, part_cells: the fine decomposition before
-            merging across vertices: segment index, start and end t in [0, 1] and cell id of
-            each part (for figures and for tests).
+            merging across vertices: segment index, start and end t in [0, 1] (floats; the
+            exact values are :meth:`exact_part_ends`) and cell id of each part.
+        exact_segments: shape=[e], the segments whose decomposition the float pass could not
+            certify and that were decomposed in exact arithmetic.
+        network: the LoweredNetwork counted.
     """
 
     intervals: int
@@ -101,6 +118,32 @@ class PolylineRegions:
     part_starts: np.ndarray
     part_ends: np.ndarray
     part_cells: np.ndarray
+    exact_segments: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    network: Any = field(default=None, repr=False, compare=False)
+    vertices: Any = field(default=None, repr=False, compare=False)
+
+    def exact_part_ends(self, parts: Any) -> list[Fraction]:
+        """The exact segment parameter t of the right end of each part in ``parts``.
+
+        A part ending at its segment's end has t = 1; otherwise its end is the exact crossing
+        t* = -α/β of the unit whose sign differs between the part and the next part of the
+        same segment (the first such unit in layer order: all of them cross there).
+        """
+        exact = ExactNetwork(self.network)
+        starts, directions = polyline_segments(self.vertices, self.closed)
+        patterns = self.patterns[self.part_cells]
+        result = []
+        for part in np.asarray(parts, dtype=np.int64).reshape(-1).tolist():
+            if self.part_ends[part] == 1.0:
+                result.append(Fraction(1))
+                continue
+            segment = int(self.part_segments[part])
+            unit = int(np.nonzero(patterns[part] != patterns[part + 1])[0][0])
+            layer = next(i for i, columns in enumerate(self.network.pattern_slices) if columns.start <= unit < columns.stop)
+            local = unit - self.network.pattern_slices[layer].start
+            linear, offset = exact.pre_activation_map(directions[segment][None, :], starts[segment], patterns[part], layer)
+            result.append(-fraction(offset, (local,)) / fraction(linear, (0, local)))
+        return result
 
     @property
     def regions(self) -> int:
@@ -162,12 +205,7 @@ def _unique_packed_rows(packed: np.ndarray, widths: list[int]) -> tuple[np.ndarr
     return np.concatenate(columns, axis=1), inverse.reshape(-1).astype(np.int64)
 
 
-def _split_layer(
-    layer: Any,
-    state: dict[str, np.ndarray],
-    tol: float,
-    tile_elements: int,
-) -> dict[str, np.ndarray]:
+def _split_layer(layer: Any, state: dict[str, np.ndarray], tile_elements: int) -> dict[str, np.ndarray]:
     """Apply one layer to every piece, splitting pieces where a pre-activation changes sign."""
     count = state["starts"].shape[0]
     width = layer.n_out
@@ -175,11 +213,11 @@ def _split_layer(
     outputs: list[dict[str, np.ndarray]] = []
     for first in range(0, count, tile):
         part = {key: array[first : first + tile] for key, array in state.items()}
-        outputs.append(_split_tile(layer, part, tol))
+        outputs.append(_split_tile(layer, part))
     return {key: np.concatenate([out[key] for out in outputs]) for key in outputs[0]}
 
 
-def _split_tile(layer: Any, part: dict[str, np.ndarray], tol: float) -> dict[str, np.ndarray]:
+def _split_tile(layer: Any, part: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     starts, ends = part["starts"], part["ends"]
     middles = 0.5 * (starts + ends)
     z = part["value"] @ layer.weight + layer.bias  # z(m), shape=[p, width]
@@ -187,7 +225,7 @@ def _split_tile(layer: Any, part: dict[str, np.ndarray], tol: float) -> dict[str
     if layer.is_piecewise:
         with np.errstate(divide="ignore", invalid="ignore"):
             crossings = middles[:, None] - z / dz
-        inside = (dz != 0) & (crossings > starts[:, None] + tol) & (crossings < ends[:, None] - tol)
+        inside = (dz != 0) & (crossings > starts[:, None]) & (crossings < ends[:, None])
         crossings = np.where(inside, crossings, np.inf)
         # Most pieces are crossed by few units: keep only the k = max count smallest
         # crossings of each piece (np.partition is linear), then sort those k columns.
@@ -214,9 +252,7 @@ def _split_tile(layer: Any, part: dict[str, np.ndarray], tol: float) -> dict[str
     return part
 
 
-def _split_layers_tensorflow(
-    network: LoweredNetwork, state: dict[str, np.ndarray], tol: float, tile_elements: int
-) -> dict[str, np.ndarray]:
+def _split_layers_tensorflow(network: LoweredNetwork, state: dict[str, np.ndarray], tile_elements: int) -> dict[str, np.ndarray]:
     """The layer-by-layer splitting of :func:`_split_tile`, in TensorFlow float64 (eager).
 
     The same arithmetic as the numpy path, op for op: the state stays on the device for all
@@ -243,7 +279,7 @@ def _split_layers_tensorflow(
         if layer.is_piecewise:
             moving = dz != 0
             crossings = middles[:, None] - z / tf.where(moving, dz, tf.ones_like(dz))
-            inside = moving & (crossings > starts[:, None] + tol) & (crossings < ends[:, None] - tol)
+            inside = moving & (crossings > starts[:, None]) & (crossings < ends[:, None])
             crossings = tf.where(inside, crossings, tf.constant(np.inf, tf.float64))
             counts = tf.reduce_sum(tf.cast(inside, tf.int32), axis=1)
             most = int(tf.reduce_max(tf.concat([[0], counts], axis=0)))  # 0 for an empty tile
@@ -302,8 +338,6 @@ def count_regions_on_polyline(
     vertices: Any,
     closed: bool = False,
     *,
-    tol: float = DEFAULT_TOL,
-    rtol: float = DEFAULT_RTOL,
     tile_elements: int = DEFAULT_TILE_ELEMENTS,
     backend: str = "numpy",
 ) -> PolylineRegions:
@@ -314,10 +348,8 @@ def count_regions_on_polyline(
             :class:`~geokeras.complexity.lowering.LoweredNetwork`.
         vertices: shape=[n, input_dim], in the model's input space.
         closed: whether the last vertex joins the first.
-        tol: crossings within ``tol`` (segment parameter) of a piece's end do not split.
-        rtol: relative tolerance under which two affine maps are the same.
         tile_elements: entries of a [pieces, width] array processed at once (memory bound).
-        backend: ``"numpy"`` (default; the CPU) or ``"tensorflow"`` (the same operations in
+        backend: ``"numpy"`` (default; the CPU) or ``"tensorflow"`` (the float pass in
             TensorFlow float64, on a GPU when one is visible); both give the same result.
 
     Returns:
@@ -330,8 +362,6 @@ def count_regions_on_polyline(
             f"Expected vertices in the network's input space, shape [n, {network.input_dim}]. "
             f"Received: shape={list(np.shape(vertices))}."
         )
-    if not (0 <= tol < 0.5) or not (0 <= rtol < 1):
-        raise ValueError(f"Expected 0 <= tol < 0.5 and 0 <= rtol < 1. Received: tol={tol!r}, rtol={rtol!r}.")
     segment_count = starts_x.shape[0]
     moving = np.nonzero(np.any(directions != 0, axis=1))[0]  # zero-length segments hold no interior
     if moving.size == 0:
@@ -345,20 +375,25 @@ def count_regions_on_polyline(
         "patterns": np.zeros((moving.size, 0), dtype=np.uint8),  # bit-packed, layer by layer
     }
     if backend == "tensorflow":
-        state = _split_layers_tensorflow(network, state, float(tol), int(tile_elements))
+        state = _split_layers_tensorflow(network, state, int(tile_elements))
     elif backend == "numpy":
         for layer in network.layers:
-            state = _split_layer(layer, state, float(tol), int(tile_elements))
+            state = _split_layer(layer, state, int(tile_elements))
     else:
         raise ValueError(f"Expected backend 'numpy' or 'tensorflow'. Received: backend={backend!r}.")
+    state = {key: state[key] for key in ("segment", "starts", "ends", "patterns")}
 
     pattern_widths = [layer.n_out for layer in network.layers if layer.is_piecewise]
     patterns, part_cells = _unique_packed_rows(state["patterns"], pattern_widths)
+    uncertain = _uncertain_segments(network, starts_x, directions, state, patterns[part_cells], tile_elements)
+    if uncertain.size:
+        state = _redo_exactly(network, starts_x, directions, state, uncertain, pattern_widths)
+        patterns, part_cells = _unique_packed_rows(state["patterns"], pattern_widths)
     positions = state["segment"] + state["starts"]  # polyline parameter s of each part's start
     following = np.roll(part_cells, -1) if closed else part_cells[1:]
     interval_starts = _run_starts(part_cells[: following.size] == following, closed)
     interval_cells = part_cells[interval_starts]
-    same_map = _same_affine_map_as_next(network, patterns, interval_cells, closed, rtol, tile_elements)
+    same_map = _same_affine_map_as_next(network, patterns, interval_cells, closed, tile_elements)
     piece_starts = interval_starts[_run_starts(same_map, closed)]
 
     def changes_at(starts: np.ndarray) -> np.ndarray:
@@ -380,7 +415,130 @@ def count_regions_on_polyline(
         part_starts=state["starts"],
         part_ends=state["ends"],
         part_cells=part_cells,
+        exact_segments=uncertain,
+        network=network,
+        vertices=np.asarray(vertices, dtype=np.float64),
     )
+
+
+def forward_error_factor(network: LoweredNetwork) -> float:
+    """γ = 4 (Σ_l n_{l-1} + 2 L) u: |fl(z) - z| <= γ S for every pre-activation (module docstring)."""
+    return 4.0 * (sum(layer.n_in for layer in network.layers) + 2 * len(network.layers)) * UNIT_ROUNDOFF
+
+
+def _uncertain_segments(
+    network: LoweredNetwork,
+    starts_x: np.ndarray,
+    directions: np.ndarray,
+    state: dict[str, np.ndarray],
+    part_patterns: np.ndarray,
+    tile_elements: int,
+) -> np.ndarray:
+    """The segments with a part the float pass cannot certify (module docstring), ascending."""
+    count = state["segment"].size
+    tile = max(1, tile_elements // max(max(network.widths), 1))
+    flagged = []
+    for first in range(0, count, tile):
+        rows = slice(first, first + tile)
+        bad = _uncertain_parts(
+            network, starts_x, directions, state["segment"][rows], state["starts"][rows], state["ends"][rows],
+            part_patterns[rows],
+        )
+        flagged.append(state["segment"][rows][bad])
+    return np.unique(np.concatenate(flagged)).astype(np.int64)
+
+
+def _uncertain_parts(network, starts_x, directions, segments, lefts, rights, patterns) -> np.ndarray:
+    """Per part: True when it is not certified (module docstring)."""
+    gamma = forward_error_factor(network)
+    length = rights - lefts
+    h = starts_x[segments] + lefts[:, None] * directions[segments]
+    dh = directions[segments]
+    h_abs = np.abs(starts_x[segments]) + np.abs(lefts[:, None] * directions[segments])
+    dh_abs = np.abs(dh)
+    layers_z, layers_dz, layers_err = [], [], []
+    for layer, columns in zip(network.layers, network.pattern_slices):
+        if not layer.is_piecewise:
+            break  # the last (linear) layer decides nothing
+        weight_abs = np.abs(layer.weight)
+        z, dz = h @ layer.weight + layer.bias, dh @ layer.weight
+        magnitude = h_abs @ weight_abs + np.abs(layer.bias)
+        slope_magnitude = dh_abs @ weight_abs
+        err = gamma * (magnitude + length[:, None] * slope_magnitude) + 0.0
+        layers_z.append(z)
+        layers_dz.append(dz)
+        layers_err.append(err)
+        mask = np.where(patterns[:, columns], 1.0, layer.negative_slope)
+        h, dh = z * mask, dz * mask
+        h_abs, dh_abs = (magnitude + length[:, None] * slope_magnitude) * np.abs(mask), slope_magnitude * np.abs(mask)
+    if not layers_z:
+        return np.zeros(lefts.size, dtype=bool)
+    z_left, dz, err = (np.concatenate(arrays, axis=1) for arrays in (layers_z, layers_dz, layers_err))
+    z_right = z_left + length[:, None] * dz
+    active = patterns[:, : z_left.shape[1]]
+    bad = np.zeros(lefts.size, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for z_end, at_vertex in ((z_left, lefts == 0.0), (z_right, rights == 1.0)):
+            near = np.abs(z_end) <= err
+            count = near.sum(axis=1)
+            bad |= count != np.where(at_vertex, 0, 1)
+            window = np.max(np.where(near, err / np.abs(dz), 0.0), axis=1)
+            clear = np.abs(z_end) - np.abs(dz) * window[:, None] > err
+            right_sign = np.where(active, z_end > 0, z_end < 0)
+            bad |= np.any(~near & ~(clear & right_sign), axis=1)
+            bad |= np.any(near & (np.abs(dz) * length[:, None] <= 2 * err), axis=1)  # flat at 0
+    return bad
+
+
+def _redo_exactly(network, starts_x, directions, state, segments, pattern_widths) -> dict[str, np.ndarray]:
+    """The parts of ``segments`` replaced by their exact decomposition (:func:`exact_segment_parts`)."""
+    keep = ~np.isin(state["segment"], segments)
+    pieces = {key: [array[keep]] for key, array in state.items()}
+    exact = ExactNetwork(network)
+    for segment in segments.tolist():
+        ends, segment_patterns = exact_segment_parts(exact, starts_x[segment], directions[segment])
+        starts = [Fraction(0)] + ends[:-1]
+        pieces["segment"].append(np.full(len(ends), segment, dtype=state["segment"].dtype))
+        pieces["starts"].append(np.array([float(t) for t in starts]))
+        pieces["ends"].append(np.array([float(t) for t in ends]))
+        packed, offset = [], 0
+        for width in pattern_widths:
+            packed.append(np.packbits(segment_patterns[:, offset : offset + width], axis=1))
+            offset += width
+        pieces["patterns"].append(np.concatenate(packed, axis=1) if packed else np.zeros((len(ends), 0), np.uint8))
+    merged = {key: np.concatenate(arrays) for key, arrays in pieces.items()}
+    order = np.lexsort((merged["starts"], merged["segment"]))
+    return {key: array[order] for key, array in merged.items()}
+
+
+def exact_segment_parts(exact: ExactNetwork, start: np.ndarray, direction: np.ndarray) -> tuple[list[Fraction], np.ndarray]:
+    """The exact decomposition of the segment start + t direction, t in [0, 1], by the cells.
+
+    Returns:
+        ``(ends, patterns)``: the exact right end t of each part (the last is 1) and the bool
+        pattern of each part, shape=[parts, hidden_units].
+    """
+    network = exact.network
+    linear0, offset0 = direction[None, :], start
+    t, ends, patterns = Fraction(0), [], []
+    while t < 1:
+        pattern = np.zeros(network.hidden_units, dtype=bool)
+        crossings = []
+        for index, (layer, columns) in enumerate(zip(network.layers, network.pattern_slices)):
+            if not layer.is_piecewise:
+                break
+            linear, offset = exact.pre_activation_map(linear0, offset0, pattern, index)
+            for unit in range(layer.n_out):
+                alpha, beta = fraction(offset, (unit,)), fraction(linear, (0, unit))
+                value = alpha + beta * t
+                pattern[columns.start + unit] = value > 0 or (value == 0 and beta > 0)
+                if beta != 0 and -alpha / beta > t:
+                    crossings.append(-alpha / beta)
+        end = min([Fraction(1), *crossings])
+        ends.append(end)
+        patterns.append(pattern)
+        t = end
+    return ends, np.array(patterns, dtype=bool).reshape(len(ends), network.hidden_units)
 
 
 def _same_affine_map_as_next(
@@ -388,13 +546,13 @@ def _same_affine_map_as_next(
     patterns: np.ndarray,
     interval_cells: np.ndarray,
     closed: bool,
-    rtol: float,
     tile_elements: int,
 ) -> np.ndarray:
-    """For each interval i: does interval i + 1 carry the same affine map?
+    """For each interval i: does interval i + 1 carry exactly the same affine map?
 
     Length intervals - 1 for an open polyline, intervals for a closed one (the last entry
-    compares the last interval with the first).
+    compares the last interval with the first). Maps that differ by more than the forward
+    error bound differ; the others are compared as exact dyadic rationals.
     """
     following = np.roll(interval_cells, -1) if closed else interval_cells[1:]
     pairs = np.stack([interval_cells[: following.size], following], axis=1)
@@ -402,12 +560,35 @@ def _same_affine_map_as_next(
     candidates = np.nonzero(~result)[0]
     per_map = network.input_dim * max(network.widths[1:])
     tile = max(1, tile_elements // max(per_map, 1))
+    gamma = forward_error_factor(network)
+    unsure = []
     for first in range(0, candidates.size, tile):
         chosen = candidates[first : first + tile]
-        linear_a, offset_a = network.affine_maps(patterns[pairs[chosen, 0]])
-        linear_b, offset_b = network.affine_maps(patterns[pairs[chosen, 1]])
-        flat_a = np.concatenate([linear_a.reshape(len(chosen), -1), offset_a], axis=1)
-        flat_b = np.concatenate([linear_b.reshape(len(chosen), -1), offset_b], axis=1)
-        scale = np.maximum(np.abs(flat_a).max(axis=1), np.abs(flat_b).max(axis=1))
-        result[chosen] = np.abs(flat_a - flat_b).max(axis=1) <= rtol * scale
+        flat_a = _flat_maps(network, patterns[pairs[chosen, 0]])
+        flat_b = _flat_maps(network, patterns[pairs[chosen, 1]])
+        magnitude = _flat_maps(network, patterns[pairs[chosen, 0]], absolute=True)
+        magnitude += _flat_maps(network, patterns[pairs[chosen, 1]], absolute=True)
+        unsure.append(chosen[np.all(np.abs(flat_a - flat_b) <= gamma * magnitude, axis=1)])
+    if unsure:
+        exact = ExactNetwork(network)
+        identity = exact.identity()
+        for index in np.concatenate(unsure).tolist():
+            map_a = exact.output_map(*identity, patterns[pairs[index, 0]])
+            map_b = exact.output_map(*identity, patterns[pairs[index, 1]])
+            result[index] = all(not np.any((x - y).sign()) for x, y in zip(map_a, map_b))
     return result
+
+
+def _flat_maps(network: LoweredNetwork, patterns: np.ndarray, absolute: bool = False) -> np.ndarray:
+    """[A | c] of each pattern's cell flattened, shape=[k, n (n_out) + n_out]; with ``absolute``
+    the same products in |W|, |b| (the magnitudes that bound their rounding)."""
+    count = patterns.shape[0]
+    linear = np.broadcast_to(np.eye(network.input_dim), (count, network.input_dim, network.input_dim))
+    offset = np.zeros((count, network.input_dim))
+    for layer, columns in zip(network.layers, network.pattern_slices):
+        weight, bias = (np.abs(layer.weight), np.abs(layer.bias)) if absolute else (layer.weight, layer.bias)
+        linear, offset = linear @ weight, offset @ weight + bias
+        if layer.is_piecewise:
+            slopes = np.where(patterns[:, columns], 1.0, abs(layer.negative_slope) if absolute else layer.negative_slope)
+            linear, offset = linear * slopes[:, None, :], offset * slopes
+    return np.concatenate([linear.reshape(count, -1), offset], axis=1)

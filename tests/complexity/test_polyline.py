@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from fractions import Fraction
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -206,8 +207,6 @@ def test_invalid_inputs_are_reported():
         count_regions_on_polyline(network, UNIT_INTERVAL, closed=True)
     with pytest.raises(ValueError, match="positive length"):
         count_regions_on_polyline(network, np.zeros((4, 1)))
-    with pytest.raises(ValueError, match="Received: tol=0.6"):
-        count_regions_on_polyline(network, UNIT_INTERVAL, tol=0.6)
 
 
 def test_keras_models_are_lowered_and_counted():
@@ -227,7 +226,11 @@ def test_tiling_does_not_change_the_result():
     whole = count_regions_on_polyline(network, spiral(400))
     tiled = count_regions_on_polyline(network, spiral(400), tile_elements=100)
     assert (whole.intervals, whole.cells, whole.pieces) == (tiled.intervals, tiled.cells, tiled.pieces)
-    np.testing.assert_array_equal(whole.breakpoints, tiled.breakpoints)
+    np.testing.assert_array_equal(whole.patterns[whole.interval_cells], tiled.patterns[tiled.interval_cells])
+    # Tiles change the order of the float sums (1 ulp in a breakpoint), never the exact ends.
+    np.testing.assert_allclose(whole.breakpoints, tiled.breakpoints, rtol=0, atol=1e-12)
+    inner = np.nonzero(whole.part_ends < 1)[0][:5]
+    assert whole.exact_part_ends(inner) == tiled.exact_part_ends(inner)
 
 
 def test_polyline_count_equals_the_mesh_count_of_a_box_whose_cells_are_strips():
@@ -263,3 +266,39 @@ def test_tensorflow_backend_equals_numpy(closed, tile_elements):
     np.testing.assert_allclose(ours.breakpoints, theirs.breakpoints, atol=1e-10)
     with pytest.raises(ValueError, match="Received: backend='jax'"):
         count_regions_on_polyline(network, vertices, backend="jax")
+
+
+# ----------------------------------------------------------------------------- exactness
+def two_layer_crossings(first_slope: float, first_offset: float) -> LoweredNetwork:
+    """Units relu(x) -> relu(3 h - 1) (crossing x = 1/3, in layer 2) and relu(a x - b) (layer 1).
+
+    The second unit crosses at b / a; with a = 3 (1 + 2^-50), b = 1 + 2^-50 (both exact in
+    float64) it is exactly 1/3 (two hyperplanes of different layers through one point); with
+    b = 1 it is 1/3 - 3.0e-16, a few units in the last place of 1/3.
+    """
+    first = AffineLayer(np.array([[1.0, first_slope]]), np.array([0.0, -first_offset]), "relu")
+    second = AffineLayer(np.array([[3.0, 0.0], [0.0, 1.0]]), np.array([-1.0, 0.0]), "relu")
+    return LoweredNetwork((first, second, AffineLayer(np.array([[1.0], [1.0]]), np.zeros(1))))
+
+
+def test_a_crossing_exactly_where_another_layer_crosses_splits_once():
+    tiny = 2.0**-50
+    regions = count_regions_on_polyline(two_layer_crossings(3 * (1 + tiny), 1 + tiny), UNIT_INTERVAL)
+    assert regions.intervals == 2 and regions.cells == 2
+    assert regions.exact_part_ends([0]) == [Fraction(1, 3)]
+
+
+def test_crossings_closer_than_rounding_are_both_found():
+    tiny = 2.0**-50
+    regions = count_regions_on_polyline(two_layer_crossings(3 * (1 + tiny), 1.0), UNIT_INTERVAL)
+    assert regions.intervals == 3 and regions.cells == 3
+    ends = regions.exact_part_ends([0, 1])
+    assert ends[0] == Fraction(1) / Fraction(3 * (1 + tiny)) and ends[1] == Fraction(1, 3)
+    assert 0 < ends[1] - ends[0] < 1e-15  # a real interval of length 3.0e-16
+
+
+def test_a_hyperplane_through_a_vertex_is_decided_exactly():
+    # relu(x - 0.5) on the polyline 0 -> 0.5 -> 1: the crossing is the vertex itself.
+    regions = count_regions_on_polyline(one_layer([[1.0]], [-0.5]), np.array([[0.0], [0.5], [1.0]]))
+    assert regions.intervals == 2 and regions.breakpoints.tolist() == [1.0]
+    assert regions.exact_segments.tolist() != []  # the float pass could not certify it
