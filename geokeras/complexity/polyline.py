@@ -65,13 +65,14 @@ on this project's 2-core CPU they take the same CPU time (docs/benchmarks.md).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from geokeras.complexity.exact import ExactNetwork, fraction
+from geokeras.complexity.exact import Dyadic, ExactNetwork, fraction
 from geokeras.complexity.lowering import LoweredNetwork, lower
 
 UNIT_ROUNDOFF = 2.0**-53
@@ -122,6 +123,11 @@ class PolylineRegions:
     network: Any = field(default=None, repr=False, compare=False)
     vertices: Any = field(default=None, repr=False, compare=False)
 
+    @functools.cached_property
+    def exact_network(self) -> ExactNetwork:
+        """The counted network in exact dyadic arithmetic."""
+        return ExactNetwork(self.network)
+
     def exact_part_ends(self, parts: Any) -> list[Fraction]:
         """The exact segment parameter t of the right end of each part in ``parts``.
 
@@ -129,8 +135,7 @@ class PolylineRegions:
         t* = -α/β of the unit whose sign differs between the part and the next part of the
         same segment (the first such unit in layer order: all of them cross there).
         """
-        exact = ExactNetwork(self.network)
-        starts, directions = polyline_segments(self.vertices, self.closed)
+        exact = self.exact_network
         patterns = self.patterns[self.part_cells]
         result = []
         for part in np.asarray(parts, dtype=np.int64).reshape(-1).tolist():
@@ -141,7 +146,7 @@ class PolylineRegions:
             unit = int(np.nonzero(patterns[part] != patterns[part + 1])[0][0])
             layer = next(i for i, columns in enumerate(self.network.pattern_slices) if columns.start <= unit < columns.stop)
             local = unit - self.network.pattern_slices[layer].start
-            linear, offset = exact.pre_activation_map(directions[segment][None, :], starts[segment], patterns[part], layer)
+            linear, offset = exact.pre_activation_map(*exact_segment(self.vertices, self.closed, segment), patterns[part], layer)
             result.append(-fraction(offset, (local,)) / fraction(linear, (0, local)))
         return result
 
@@ -180,6 +185,19 @@ def polyline_segments(vertices: Any, closed: bool = False) -> tuple[np.ndarray, 
     ends = np.concatenate([points[1:], points[:1]]) if closed else points[1:]
     starts = points if closed else points[:-1]
     return starts, ends - starts
+
+
+def exact_segment(vertices: np.ndarray, closed: bool, segment: int) -> tuple[Dyadic, Dyadic]:
+    """``(direction [1, n], start [n])`` of segment ``segment`` as exact dyadic rationals.
+
+    The float difference of two vertices may round; the exact segment runs from vertex j to
+    vertex j + 1 exactly, with direction q - p computed in integers.
+    """
+    count = len(vertices)
+    start = Dyadic.from_floats(vertices[segment])
+    end = Dyadic.from_floats(vertices[(segment + 1) % count if closed else segment + 1])
+    direction = end - start
+    return Dyadic(direction.numerators.reshape(1, -1), direction.exponent), start
 
 
 def _unique_packed_rows(packed: np.ndarray, widths: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -387,7 +405,7 @@ def count_regions_on_polyline(
     patterns, part_cells = _unique_packed_rows(state["patterns"], pattern_widths)
     uncertain = _uncertain_segments(network, starts_x, directions, state, patterns[part_cells], tile_elements)
     if uncertain.size:
-        state = _redo_exactly(network, starts_x, directions, state, uncertain, pattern_widths)
+        state = _redo_exactly(network, np.asarray(vertices, np.float64), closed, state, uncertain, pattern_widths)
         patterns, part_cells = _unique_packed_rows(state["patterns"], pattern_widths)
     positions = state["segment"] + state["starts"]  # polyline parameter s of each part's start
     following = np.roll(part_cells, -1) if closed else part_cells[1:]
@@ -479,24 +497,24 @@ def _uncertain_parts(network, starts_x, directions, segments, lefts, rights, pat
     bad = np.zeros(lefts.size, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         for z_end, at_vertex in ((z_left, lefts == 0.0), (z_right, rights == 1.0)):
-            near = np.abs(z_end) <= err
+            near = (np.abs(z_end) <= err) & (err > 0)  # err = 0: an exact 0 from zero inputs, no crossing
             count = near.sum(axis=1)
             bad |= count != np.where(at_vertex, 0, 1)
             window = np.max(np.where(near, err / np.abs(dz), 0.0), axis=1)
-            clear = np.abs(z_end) - np.abs(dz) * window[:, None] > err
-            right_sign = np.where(active, z_end > 0, z_end < 0)
+            clear = (np.abs(z_end) - np.abs(dz) * window[:, None] > err) | (err == 0)
+            right_sign = np.where(active, z_end > 0, z_end <= 0)
             bad |= np.any(~near & ~(clear & right_sign), axis=1)
             bad |= np.any(near & (np.abs(dz) * length[:, None] <= 2 * err), axis=1)  # flat at 0
     return bad
 
 
-def _redo_exactly(network, starts_x, directions, state, segments, pattern_widths) -> dict[str, np.ndarray]:
+def _redo_exactly(network, vertices, closed, state, segments, pattern_widths) -> dict[str, np.ndarray]:
     """The parts of ``segments`` replaced by their exact decomposition (:func:`exact_segment_parts`)."""
     keep = ~np.isin(state["segment"], segments)
     pieces = {key: [array[keep]] for key, array in state.items()}
     exact = ExactNetwork(network)
     for segment in segments.tolist():
-        ends, segment_patterns = exact_segment_parts(exact, starts_x[segment], directions[segment])
+        ends, segment_patterns = exact_segment_parts(exact, *exact_segment(vertices, closed, segment))
         starts = [Fraction(0)] + ends[:-1]
         pieces["segment"].append(np.full(len(ends), segment, dtype=state["segment"].dtype))
         pieces["starts"].append(np.array([float(t) for t in starts]))
@@ -511,15 +529,18 @@ def _redo_exactly(network, starts_x, directions, state, segments, pattern_widths
     return {key: array[order] for key, array in merged.items()}
 
 
-def exact_segment_parts(exact: ExactNetwork, start: np.ndarray, direction: np.ndarray) -> tuple[list[Fraction], np.ndarray]:
+def exact_segment_parts(exact: ExactNetwork, direction: Dyadic, start: Dyadic) -> tuple[list[Fraction], np.ndarray]:
     """The exact decomposition of the segment start + t direction, t in [0, 1], by the cells.
+
+    Args:
+        direction: shape=[1, n]; start: shape=[n] (:func:`exact_segment`).
 
     Returns:
         ``(ends, patterns)``: the exact right end t of each part (the last is 1) and the bool
         pattern of each part, shape=[parts, hidden_units].
     """
     network = exact.network
-    linear0, offset0 = direction[None, :], start
+    linear0, offset0 = direction, start
     t, ends, patterns = Fraction(0), [], []
     while t < 1:
         pattern = np.zeros(network.hidden_units, dtype=bool)
