@@ -1,6 +1,6 @@
 """``geokeras.run``: one spec in, one run directory out.
 
-The pipeline (design.md)::
+The pipeline::
 
     spec -> manifold samples -> Keras encoder/decoder -> fit -> evaluators -> run directory
 

@@ -1,6 +1,6 @@
 """Benchmark: exact linear regions of a 2-w-w-w-1 ReLU network on the box [-1, 1]^2.
 
-Question (issue 4): how long does the exact count take for a He-initialised 2-64-64-64-1
+Question: how long does the exact count take for a He-initialised 2-64-64-64-1
 network (about 1.5e4 regions; goal: under 1 second on the development machine), and how does
 the time scale with the width w = 32, 64, 128?
 

@@ -1,6 +1,6 @@
 """Benchmark: exact region count along a curve vs dense sampling of the same curve.
 
-Question (issue 4, performance): for an encoder 2-64-64-64-1 (He-normal kernels, zero
+Question: for an encoder 2-64-64-64-1 (He-normal kernels, zero
 biases: Keras' defaults with ``kernel_initializer="he_normal"``, seeded) and a curve given
 as a polyline of 10^4 segments (the Archimedean spiral of specs/quickstart.yaml, 3 turns,
 a = 0.5, b = 0.2), how long does the exact count

@@ -1,6 +1,6 @@
 """Sampling speed: 10^6 points of every analytic manifold type, default parameters.
 
-The goal (issue 3, acceptance): ``make({"type": name}).sample(1_000_000, seed)`` takes under
+The goal: ``make({"type": name}).sample(1_000_000, seed)`` takes under
 2 seconds for every registered manifold type whose class is ``analytic`` (defined by
 formulas; image data sets are not), with ``measure: volume`` (the default), no noise, no
 embedding. Sampling is numpy in float64 on the CPU.

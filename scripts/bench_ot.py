@@ -1,10 +1,10 @@
 """Semi-discrete OT: geokeras's solver against POT, OTT-JAX and the reference algorithm.
 
-The problem (Lei et al. 2018 section 5; AE-OT, An et al. ICLR 2020; docs/paper-notes section 5):
+The problem (Lei et al. 2018 section 5; AE-OT, An et al. ICLR 2020):
 find heights h with mu(W_i(h)) = nu_i for the power cells
 W_i(h) = {x : <x, y_i> + h_i >= <x, y_j> + h_j}, mu uniform on the cube [-1/2, 1/2]^d, the
 targets y_i N codes of a Gaussian mixture (centred and scaled to unit root-mean-square norm,
-as ``latent_ot.generate.normalise_codes`` does), nu_i = 1/N. Issue 5 asks for three numbers:
+as ``latent_ot.generate.normalise_codes`` does), nu_i = 1/N. Three numbers are asked for:
 
 1. ``throughput``: one geokeras solver step (Sobol tile, tiled score matmul + argmax + count,
    Adam) in samples x targets per second, against the raw ``argmax(X Y^T + h)`` of the same

@@ -28,7 +28,7 @@ residual ``Add`` blocks are refused rather than lowered approximately, because p
 identity branch through a ReLU chain needs extra units (x = relu(x) - relu(-x)) that would
 add hyperplanes and change the very cell counts this package reports.
 
-Activation pattern (paper-notes.md section 2, **Decision**): a unit is *active* when its
+Activation pattern (Lei et al. 2018, section 2, made precise): a unit is *active* when its
 pre-activation is > 0; exactly 0 counts as inactive. The pattern ranges over the units of
 every layer whose activation is not ``linear`` (a linear output layer has no units in it).
 """

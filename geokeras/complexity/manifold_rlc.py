@@ -28,7 +28,7 @@ Curves (exact, for the given polyline)
       witness v while it still works and the LP's Farkas certificate (its duals) to rule
       out shorter windows, so most windows need no LP.
 
-    Conventions for a closed curve (paper-notes.md section 3, **Decision**): ``pieces`` is
+    Conventions for a closed curve (Lei et al. 2018, section 3, made precise): ``pieces`` is
     the *partition* count, the least number of half-open arcs (minimised over all starting
     vertices, by jumping r(i) around the doubled sequence, vectorised with binary lifting);
     ``open_cover`` is the least number of *open* arcs covering it, where consecutive arcs

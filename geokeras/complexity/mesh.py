@@ -2,7 +2,7 @@
 
 A ReLU network φ = T_{k+1} ∘ σ ∘ T_k ∘ … ∘ σ ∘ T_1 is affine on each cell of its cell
 decomposition D(φ) (Lei, Luo, Yau, Gu, *Geometric Understanding of Deep Learning*,
-arXiv:1805.10451, section 2; paper-notes.md section 2): the set of inputs with one activation
+arXiv:1805.10451, section 2): the set of inputs with one activation
 pattern ρ(x) (pre-activation > 0 is active, exactly 0 inactive). Restricted to a surface Σ
 given as a triangle mesh, the cells cut Σ into polygons; this module finds them exactly, in
 float64, and counts
@@ -17,7 +17,7 @@ float64, and counts
   differ only in a neuron whose outgoing weights are zero). Cells ≥ pieces is not implied
   (a cell met twice is one cell but two pieces), regions ≥ cells and regions ≥ pieces are.
 
-Algorithm (issue 4, item 4). Each triangle f with corners (p_0, p_1, p_2) is parametrised by
+Algorithm. Each triangle f with corners (p_0, p_1, p_2) is parametrised by
 u ∈ R², x = p_0 + u_1 (p_1 - p_0) + u_2 (p_2 - p_0); the unit triangle u ≥ 0, u_1 + u_2 ≤ 1 is
 the triangle (a 2-D box is one polygon, the unit square u ∈ [0, 1]²). The polygons start as
 the triangles. Layer by layer, each polygon carries the
@@ -49,7 +49,7 @@ Degenerate cases and tolerances (documented choices):
   depend on how the surface is triangulated (a box cut as 1 or 72 polygons gives the same
   regions).
 * **Activation of a whole polygon.** Active when some corner is strictly positive (then none
-  is strictly negative); a polygon on which z_j ≡ 0 is inactive (paper-notes.md, Decision).
+  is strictly negative); a polygon on which z_j ≡ 0 is inactive (active means z_j > 0).
 * **Degenerate triangles** (area ≤ 1e-14 × the largest triangle's) are skipped.
 * **Adjacency.** Two polygons are neighbours when they share a boundary segment of positive
   length (more than ``LENGTH_ATOL`` in the triangle's unit coordinates, or as a fraction of a
@@ -76,7 +76,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["MeshRegions", "count_regions_in_box", "count_regions_on_mesh"]
+__all__ = ["MeshRegions", "RegionBudgetExceeded", "count_regions_in_box", "count_regions_on_mesh"]
+
+
+class RegionBudgetExceeded(RuntimeError):
+    """The subdivision grew past ``max_polygons`` (memory grows with the polygons): nothing was counted."""
 
 SIGN_RTOL = 1e-9
 """Relative tolerance of the sign of a pre-activation at a polygon corner (module docstring)."""
@@ -164,7 +168,9 @@ class MeshRegions:
 
 
 # ----------------------------------------------------------------------------- public API
-def count_regions_on_mesh(model_or_lowered: Any, vertices: Any, faces: Any) -> MeshRegions:
+def count_regions_on_mesh(
+    model_or_lowered: Any, vertices: Any, faces: Any, *, max_polygons: Optional[int] = None
+) -> MeshRegions:
     """Exact regions, cells and pieces of a ReLU network on a triangle mesh (module docstring).
 
     Args:
@@ -172,16 +178,19 @@ def count_regions_on_mesh(model_or_lowered: Any, vertices: Any, faces: Any) -> M
             or a :class:`~geokeras.complexity.lowering.LoweredNetwork`.
         vertices: shape=[V, n] with n the network's input dimension.
         faces: shape=[F, 3] integer indices into ``vertices``.
+        max_polygons: stop with :class:`RegionBudgetExceeded` once the subdivision holds more
+            polygons than this (None: no limit).
 
     Returns:
         :class:`MeshRegions`.
 
     Raises:
         ValueError: vertices of the wrong shape or not finite, faces out of range.
+        RegionBudgetExceeded: more than ``max_polygons`` polygons.
     """
     network = _as_lowered(model_or_lowered)
     vertices, faces = checked_mesh(vertices, faces, _input_dim(network))
-    return _subdivide(network, vertices, faces, _UNIT_TRIANGLE)
+    return _subdivide(network, vertices, faces, _UNIT_TRIANGLE, max_polygons)
 
 
 def count_regions_in_box(model_or_lowered: Any, low: Sequence[float], high: Sequence[float]) -> MeshRegions:
@@ -396,7 +405,9 @@ def _outline_edges(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return edges.astype(np.int64), lines.astype(np.int64), sides
 
 
-def _subdivide(network: Any, vertices: np.ndarray, faces: np.ndarray, template: np.ndarray) -> MeshRegions:
+def _subdivide(
+    network: Any, vertices: np.ndarray, faces: np.ndarray, template: np.ndarray, max_polygons: Optional[int] = None
+) -> MeshRegions:
     """Cut the faces (vertex loops [F, k], corner i at u = template[i]) by the network."""
     layers = _layer_parameters(network)
     template_area = float(_shoelace(template[None], np.array([len(template)]))[0])
@@ -442,6 +453,11 @@ def _subdivide(network: Any, vertices: np.ndarray, faces: np.ndarray, template: 
         layer = _LayerMaps(z_linear, z_offset, tolerance)
         for neuron in range(width):
             _split_by_neuron(polygons, layer, neuron, line_directions, edges.shape[0], sliver_area)
+            if max_polygons is not None and polygons.size > max_polygons:
+                raise RegionBudgetExceeded(
+                    f"The subdivision of the mesh by the network passed max_polygons={max_polygons} "
+                    f"({polygons.size} polygons after unit {neuron + 1} of {width} of a layer)."
+                )
         active = polygons["active"]
         inputs = _LayerInputs(z_linear, z_offset, polygons["source"].copy(), np.where(active, 1.0, slope))
         polygons.set_field("pattern", np.concatenate([polygons["pattern"], active], axis=1))

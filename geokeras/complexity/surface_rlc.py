@@ -1,7 +1,7 @@
 """Rectified linear complexity of a surface: bounds on the fewest linear rectifiable charts.
 
-Lei, Luo, Yau, Gu (*Geometric Understanding of Deep Learning*, arXiv:1805.10451, section 3;
-paper-notes.md section 3): an m-dimensional Σ ⊂ R^n is *linear rectifiable* when some affine
+Lei, Luo, Yau, Gu (*Geometric Understanding of Deep Learning*, arXiv:1805.10451, section 3):
+an m-dimensional Σ ⊂ R^n is *linear rectifiable* when some affine
 map R^n → R^m restricted to Σ is a homeomorphism onto its image, and the RLC of Σ,
 N(R^n, Σ), is the fewest charts of an atlas of linear rectifiable charts. For a surface in
 R^3 a chart U is linear rectifiable when, for some direction v, the projection along v onto
@@ -31,7 +31,7 @@ n_f · v > ``NORMAL_ATOL``, re-centres v by the linear program above on the char
 and grows again while that adds triangles (at most ``RECENTRE_ROUNDS`` times); if the chart
 folds, it is cut to the longest fold-free prefix of its breadth-first order (binary search). The count is
 an upper bound on the partition count: charts partition the triangles (an open cover needs
-more, e.g. a circle: 2 pieces, 3 open arcs; paper-notes.md, Decision). It is deterministic.
+more, e.g. a circle: 2 pieces, 3 open arcs). It is deterministic.
 
 Surfaces in R^2 (planar meshes) are lifted to the plane z = 0. Meshes in R^D, D > 3, whose
 vertices span an affine space of dimension <= 3 (every manifold of geokeras embedded

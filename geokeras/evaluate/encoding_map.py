@@ -49,6 +49,8 @@ SEED_PURPOSE = "evaluate.learnability"
 ENCODED, NOT_ENCODED, PROVABLY_NOT_ENCODABLE, UNDECIDED = "encoded", "not_encoded", "provably_not_encodable", "undecided"
 
 DISTORTION_QUANTILES = (0.0, 0.01, 0.05, 0.5, 0.95, 0.99, 1.0)
+DEFAULT_RESOLUTION = 4096
+"""Segments of a smooth curve's polyline Σ_h when ``resolution`` is null."""
 
 
 # ----------------------------------------------------------------------------- points and geodesics
@@ -162,7 +164,7 @@ def sampled_numbers(params: LearnabilityParams, context: EvaluationContext) -> t
 
 # ----------------------------------------------------------------------------- the exact decision
 def decide_on_manifold_mesh(params: LearnabilityParams, context: EvaluationContext, latent_dim: int) -> dict[str, Any]:
-    """``{"injective": True | False | None, "failed": [...], "holds_for": ..., ...}`` for φ on Σ_h.
+    """``{"injective": True | False | None, "failed": [...], "holds_for": ..., "reason": ..., **numbers}``.
 
     ``injective`` is ``None`` (with ``reason``) when no exact decision applies (module docstring).
     """
@@ -177,20 +179,30 @@ def decide_on_manifold_mesh(params: LearnabilityParams, context: EvaluationConte
             f"injectivity is only decided exactly on a curve's polyline or a surface's mesh"
         )
     if geometry.kind == "surface" and latent_dim != 2:
-        return _undecided(
-            f"a surface into R^{latent_dim}: injectivity on a mesh is decided exactly only into R^2"
-        )
+        return _undecided(f"a surface into R^{latent_dim}: injectivity on a mesh is decided exactly only into R^2")
     try:
         network = lower(context.encoder)
     except UnsupportedLayerError as error:
         return _undecided(str(error))
     if geometry.kind == "curve":
-        from geokeras.complexity.injectivity import decide_curve_injectivity
+        from geokeras.complexity.injectivity import curve_injectivity
 
-        return decide_curve_injectivity(network, manifold, geometry, max_pieces=params.max_regions)
-    from geokeras.complexity.surface_injectivity import decide_surface_injectivity
+        result = curve_injectivity(network, manifold, resolution=params.resolution or DEFAULT_RESOLUTION)
+        numbers = result.as_metrics()
+    else:
+        from geokeras.complexity.mesh import RegionBudgetExceeded
+        from geokeras.complexity.surface_injectivity import decide_surface_injectivity
 
-    return decide_surface_injectivity(network, manifold, geometry, max_regions=params.max_regions)
+        try:
+            result = decide_surface_injectivity(network, geometry.vertices, geometry.faces, max_polygons=params.max_regions)
+        except RegionBudgetExceeded as error:
+            return _undecided(f"{error} Raise max_regions to decide (memory grows with the polygons).")
+        numbers = result.as_metrics()
+        numbers["holds_for"] = f"mesh({len(geometry.faces)} triangles)"
+    decided = {"injective": numbers.pop("injective"), "failed": numbers.pop("failures")}
+    decided["holds_for"] = numbers.pop("holds_for") if decided["injective"] is not None else None
+    decided["reason"] = numbers.pop("reason", None)
+    return {**decided, **numbers}
 
 
 def _undecided(reason: str) -> dict[str, Any]:
@@ -214,7 +226,11 @@ def evaluate_learnability(params: LearnabilityParams, context: EvaluationContext
     certificate = _certificate(context, latent_dim)
     metrics: dict[str, Any] = {"latent_dim": latent_dim}
     if certificate["status"] == PROVABLY_NOT_ENCODABLE:
-        verdict, failed, holds_for, reason, injectivity = PROVABLY_NOT_ENCODABLE, [], "manifold", None, None
+        reason = (certificate.get("obstruction") or {}).get("reason") or (
+            f"the architecture's bound {certificate['bound_name']} = {certificate['architecture_bound']} is below "
+            f"{certificate['regions_lower']}, the regions any encoding map needs"
+        )
+        verdict, failed, holds_for, injectivity = PROVABLY_NOT_ENCODABLE, [], "manifold", None
     else:
         injectivity = decide_on_manifold_mesh(params, context, latent_dim)
         decided = injectivity.pop("injective")
@@ -230,14 +246,26 @@ def evaluate_learnability(params: LearnabilityParams, context: EvaluationContext
 def _certificate(context: EvaluationContext, latent_dim: int) -> dict[str, Any]:
     """The architecture-level certificate of the encoder's widths (:func:`geokeras.complexity.certificate`).
 
-    ``{"status": "unavailable", "reason": ...}`` when the encoder is not an affine + ReLU chain.
+    For an encoder that is not an affine + ReLU chain only the topological obstruction applies:
+    ``{"status": ..., "obstruction": ..., "reason": ...}``.
     """
     from geokeras.complexity import certificate
+    from geokeras.complexity.bounds import trained_network_bounds
+    from geokeras.complexity.certificate import PROVABLY_NOT_ENCODABLE, manifold_is_closed, topological_obstruction
     from geokeras.complexity.evaluators import architecture
     from geokeras.complexity.lowering import UnsupportedLayerError, lower
 
+    manifold = context.manifold
     try:
-        widths, _ = architecture(lower(context.encoder))
+        widths, ranks = architecture(lower(context.encoder))
     except UnsupportedLayerError as error:
-        return {"status": "unavailable", "reason": str(error)}
-    return certificate(context.manifold, widths)
+        obstruction = None
+        if manifold.intrinsic_dim is not None:
+            obstruction = topological_obstruction(
+                manifold.intrinsic_dim, latent_dim, manifold_is_closed(manifold), getattr(manifold, "orientable", None)
+            )
+        status = PROVABLY_NOT_ENCODABLE if obstruction else "unavailable"
+        return {"status": status, "obstruction": obstruction, "reason": str(error)}
+    result = certificate(manifold, widths)
+    result["trained_network_bounds"] = trained_network_bounds(widths, ranks)
+    return result

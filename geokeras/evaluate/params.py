@@ -77,7 +77,7 @@ class LearnabilityParams(SpecModel):
         32, description="Resolution of the surface mesh Σ_h on which injectivity into R^2 is decided exactly."
     )
     max_regions: PositiveInt = Field(
-        2_000_000,
+        250_000,
         description=(
             "Largest number of pieces of Σ_h cut by the encoder's cells to decide on; beyond it the "
             "verdict is 'undecided' (memory grows with the pieces)."

@@ -1,6 +1,6 @@
 """Image data sets as manifolds: digits (offline), MNIST and Fashion-MNIST (keras.datasets).
 
-The manifold hypothesis (Lei, Luo, Yau, Gu 2018, section 2; docs/paper-notes section 1):
+The manifold hypothesis (Lei, Luo, Yau, Gu 2018, section 2):
 natural images of H x W pixels concentrate near a low-dimensional manifold Σ in
 R^(H W C). A data set is a finite sample of Σ; as a geokeras manifold it is
 

@@ -4,7 +4,7 @@ The measure is mu = sum_j w_j N(c_j, std^2 I_n). It is not a manifold in the str
 support is all of R^n) but the standard multi-modal test of generative models: 8 Gaussians on
 a circle and 25 on a grid (Srivastava et al. 2017, VEEGAN; An et al. 2020, AE-OT). A
 continuous generator from a connected latent space must either drop modes or put mass in the
-gaps between them (docs/paper-notes section 5, Figalli's regularity theory); the ground truth
+gaps between them (Lei et al. 2018, section 5; Figalli's regularity theory); the ground truth
 here makes both measurable:
 
 * parameters shape=[n, 1 + n_dim]: the mode index j (as a float) and the standardised offset

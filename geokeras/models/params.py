@@ -1,7 +1,7 @@
 """Parameters of the ``model:`` and ``train:`` spec sections (no TensorFlow imports).
 
 The encoder plays the chart phi: R^n -> R^m of the manifold, the decoder its
-parameterisation psi: R^m -> R^n (Lei et al. 2018, section 1 of docs/paper-notes).
+parameterisation psi: R^m -> R^n (Lei et al. 2018, section 1).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Power-cell assignment: cell(x) = argmax_i <x, y_i> + h_i, tiled over samples and targets.
 
-The power cells of semi-discrete OT (Gu, Luo, Sun, Yau 2016; Lei et al. 2018, section 5 of
-docs/paper-notes) are W_i(h) = {x : <x, y_i> + h_i >= <x, y_j> + h_j for all j}. Assigning n
+The power cells of semi-discrete OT (Gu, Luo, Sun, Yau 2016; Lei et al. 2018, section 5)
+are W_i(h) = {x : <x, y_i> + h_i >= <x, y_j> + h_j for all j}. Assigning n
 points to their cells is one score matrix S = X Y^T + h (float32) and a row argmax. It is never
 materialised whole: the targets are cut into tiles of ``tile_targets`` rows (padded with
 height -inf), the samples into tiles of ``tile_rows`` rows, and a running (best score, best

@@ -1,8 +1,8 @@
 """AE-OT generation: source samples through the *extended* semi-discrete OT map, then the decoder.
 
 The plain OT map T(x) = y_{argmax_i <x, y_i> + h_i} only returns training codes (it memorises).
-AE-OT (An, Guo, Lei, Luo, Yau, Gu, ICLR 2020; Lei et al. 2018 section 5, docs/paper-notes
-section 5) extends it piecewise linearly between the codes of neighbouring power cells, except
+AE-OT (An, Guo, Lei, Luo, Yau, Gu, ICLR 2020; Lei et al. 2018 section 5)
+extends it piecewise linearly between the codes of neighbouring power cells, except
 across the *singular set*, where the Brenier potential u_h(x) = max_i <x, y_i> + h_i has a
 sharp crease (a gap between modes of the data):
 
@@ -27,7 +27,10 @@ sharp crease (a gap between modes of the data):
    * ``inverse_distance``: lambda_k proportional to 1 / (|x - c_k|^2 + eps).
    * ``pairs``: the top cell i with its best-scoring admitted neighbour j, along the segment of
      their centres: t = clip(<x - c_i, c_j - c_i> / |c_j - c_i|^2, 0, 1/2), code
-     (1 - t) y_i + t y_j (t = 1/2 on the facet half way, from either side).
+     (1 - t) y_i + t y_j. The code is continuous across the facet of i and j only where the
+     facet passes through the midpoint of c_i c_j (both sides then reach t = 1/2 there); with
+     unequal cells it jumps at the facet (facet at 0.2 of the way: 0.2 from one side, 0.5
+     from the other).
    * ``none``: the plain map, y_i.
 
    Every weighting is affine-invariant in the codes (weights sum to 1), so codes may be

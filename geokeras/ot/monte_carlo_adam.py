@@ -191,7 +191,7 @@ def solve_monte_carlo_adam(
 
     y = targets.astype(np.float64)
     spread = math.sqrt(float(np.mean(np.sum((y - y.mean(0)) ** 2, axis=1)))) or 1.0
-    step_scale = params.learning_rate * source.coordinate_std() * spread
+    step_scale = source.coordinate_std() * spread  # the score scale: the step is learning_rate times it
     epsilon = params.epsilon / count
     fingerprint = _fingerprint(targets, nu, source, params, seed)
     state = _State(

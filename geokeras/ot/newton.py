@@ -6,7 +6,7 @@ each is Omega clipped by N - 1 half-planes (Sutherland-Hodgman, one half-plane a
 float64, every edge labelled with the neighbour j whose constraint made it). From them, exactly:
 
 * cell masses w_i = |W_i| / |Omega|;
-* the Hessian of E(h) = int u_h dmu - sum nu_i h_i (Lei et al. 2018 section 5 / paper-notes 5):
+* the Hessian of E(h) = int u_h dmu - sum nu_i h_i (Lei et al. 2018 section 5):
   d w_i / d h_j = -|W_i cap W_j| / (|Omega| |y_i - y_j|) for adjacent i != j (facet length),
   d w_i / d h_i = -sum_{j != i} d w_i / d h_j: a graph Laplacian, PSD with kernel span(1).
 

@@ -1,6 +1,6 @@
 """Parameters of the ``latent_ot:`` spec section and of the OT evaluators (no TensorFlow).
 
-The section (Lei et al. 2018, section 5 of docs/paper-notes; AE-OT, An et al. ICLR 2020)::
+The section (Lei et al. 2018, section 5; AE-OT, An et al. ICLR 2020)::
 
     latent_ot:
       source: {type: uniform_cube, low: -0.5, high: 0.5, sampling: quasi_random}
@@ -136,7 +136,7 @@ class MonteCarloAdamParams(OTSolverParams):
         ),
     )
     learning_rate: PositiveFloat = Field(
-        0.3,
+        0.09,
         description=(
             "Adam step size in units of the score scale sigma_x * rms|y - mean(y)| (sigma_x: the "
             "source's per-coordinate standard deviation), so the same value suits any code scale."

@@ -113,7 +113,7 @@ def test_pooling_is_unsupported_and_names_the_class():
 
 
 def test_zero_pre_activation_is_inactive_and_affine_maps_reproduce_outputs():
-    # z = x1 - x2: zero on the diagonal; the pattern there is inactive (paper-notes Decision).
+    # z = x1 - x2: zero on the diagonal; the pattern there is inactive (z > 0 is active).
     network = LoweredNetwork(
         (
             AffineLayer(np.array([[1.0, 2.0], [-1.0, 0.5]]), np.array([0.0, -1.0]), "relu"),

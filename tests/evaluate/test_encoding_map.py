@@ -9,19 +9,17 @@ import keras
 import numpy as np
 import pytest
 
-from geokeras.evaluate import EvaluationContext
+from geokeras.evaluate import learnability
 from geokeras.evaluate.encoding_map import (
     ENCODED,
     NOT_ENCODED,
     PROVABLY_NOT_ENCODABLE,
+    UNDECIDED,
     arc_length_distances,
     arc_length_points,
     distortion,
-    evaluate_learnability,
 )
-from geokeras.evaluate.params import LearnabilityParams
 from geokeras.manifolds import make
-from geokeras.report.params import ReportSpec
 
 
 def unit_circle_points(count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,72 +69,144 @@ def test_shared_codes_have_no_finite_distortion():
     assert result["bi_lipschitz"] is None and result["coincident_pairs"] == 4
 
 
-# ----------------------------------------------------------------------------- end to end
-def relu_encoder(folded: bool, latent_dim: int = 2) -> keras.Model:
-    """(x, y) -> (x, y), or (|x|, y) when folded, or x alone for latent_dim 1: exact ReLU nets."""
-    inputs = keras.Input(shape=(2,))
-    hidden = keras.layers.Dense(4, activation="relu")
-    out = keras.layers.Dense(latent_dim)
-    codes = out(hidden(inputs))
-    # relu(x), relu(-x), relu(y), relu(-y)
-    hidden.set_weights([np.array([[1, -1, 0, 0], [0, 0, 1, -1]], dtype="float32"), np.zeros(4, "float32")])
-    first = [1, 1, 0, 0] if folded else [1, -1, 0, 0]
-    columns = [first, [0, 0, 1, -1]][:latent_dim]
-    out.set_weights([np.array(columns, dtype="float32").T, np.zeros(latent_dim, "float32")])
-    return keras.Model(inputs, codes)
-
-
-def linear_decoder(latent_dim: int) -> keras.Model:
-    inputs = keras.Input(shape=(latent_dim,))
-    layer = keras.layers.Dense(2)
-    model = keras.Model(inputs, layer(inputs))
-    layer.set_weights([np.eye(latent_dim, 2, dtype="float32"), np.zeros(2, "float32")])
+# ----------------------------------------------------------------------------- hand-built encoders
+def relu_chain(*layers: tuple, input_dim: int = 2) -> keras.Model:
+    """A Dense chain with exactly these float32 weights: ReLU on every layer but the last."""
+    inputs = keras.Input(shape=(input_dim,))
+    outputs, dense_layers = inputs, []
+    for index, (kernel, _) in enumerate(layers):
+        dense = keras.layers.Dense(np.shape(kernel)[1], activation="relu" if index < len(layers) - 1 else None)
+        outputs = dense(outputs)
+        dense_layers.append(dense)
+    model = keras.Model(inputs, outputs)
+    for dense, (kernel, bias) in zip(dense_layers, layers):
+        dense.set_weights([np.asarray(kernel, "float32"), np.asarray(bias, "float32")])
     return model
 
 
-def evaluate_on_circle(encoder: keras.Model, latent_dim: int) -> dict:
-    decoder = linear_decoder(latent_dim)
-    inputs = keras.Input(shape=(2,))
-    autoencoder = keras.Model(inputs, decoder(encoder(inputs)))
-    circle = make({"type": "circle"})
-    context = EvaluationContext(
-        manifold=circle, encoder=encoder, decoder=decoder, autoencoder=autoencoder,
-        x_train=circle.sample(64, 0), seed=0, report=ReportSpec(figures=False),
-    )
-    return evaluate_learnability(LearnabilityParams(points=200), context)
+def fold_map(fold_width: float, direction=(0.0, 1.0), offset: float = 0.0, latent_dim: int = 2) -> keras.Model:
+    """x -> (u·x, g(v·x - m)) (or g alone into R^1), u ⊥ v, g(s) = s + 2 min(relu(-s), relu(s + ε)).
+
+    g is the identity outside [-ε, 0] and -s on [-ε/2, 0]: the stretch [-ε/2, 0] folds onto
+    [0, ε/2], whatever ε > 0. Layer 1: relu(±u·x), relu(±s), relu(s + ε); layer 2 passes them on
+    and adds relu(relu(-s) - relu(s + ε)); out: u·x = r1 - r2, g(s) = r3 + r4 - 2 r6.
+    """
+    v = np.asarray(direction, dtype=np.float64)
+    u = np.array([v[1], -v[0]])
+    first = np.stack([u, -u, v, -v, v], axis=1), np.array([0, 0, -offset, offset, fold_width - offset])
+    second = np.concatenate([np.eye(5), np.array([[0, 0, 0, 1, -1]]).T], axis=1), np.zeros(6)
+    out = np.array([[1, -1, 0, 0, 0, 0], [0, 0, 1, 1, 0, -2]], dtype=np.float64).T[:, 2 - latent_dim:]
+    return relu_chain(first, second, (out, np.zeros(latent_dim)))
 
 
-def test_identity_encoder_encodes_the_circle_in_the_plane():
-    metrics = evaluate_on_circle(relu_encoder(folded=False), latent_dim=2)
-    assert metrics["verdict"] == ENCODED, metrics["failed"]
-    assert metrics["geodesics"] == "arc_length" and metrics["points"] == 200
-    assert metrics["worst_ratio"] == pytest.approx(1.0, abs=1e-3)
-    assert metrics["relative_reconstruction_error"] < 1e-6
-    assert metrics["trustworthiness"] > 0.99 and metrics["continuity"] > 0.99
-    assert metrics["certificate"]["status"] == "not_excluded"
+def monotone_map(direction, offset: float, slope_after: float) -> keras.Model:
+    """x -> s - (1 - slope_after) relu(s - m), s = v·x: strictly increasing in s, slopes 1 then slope_after."""
+    v = np.asarray(direction, dtype=np.float64)
+    first = np.stack([v, -v, v], axis=1), np.array([0.0, 0.0, -offset])
+    return relu_chain(first, (np.array([[1.0], [-1.0], [-(1.0 - slope_after)]]), np.zeros(1)))
 
 
-def test_planted_fold_is_not_encoded():
-    metrics = evaluate_on_circle(relu_encoder(folded=True), latent_dim=2)
-    assert metrics["verdict"] == NOT_ENCODED
-    assert "injectivity" in metrics["failed"] and metrics["worst_ratio"] < 1e-3
-    assert metrics["topological_obstruction"] is None
+def linear_decoder(latent_dim: int, ambient_dim: int = 2) -> keras.Model:
+    return relu_chain((np.eye(latent_dim, ambient_dim), np.zeros(ambient_dim)), input_dim=latent_dim)
 
 
-def test_a_circle_is_never_encoded_in_the_line():
-    metrics = evaluate_on_circle(relu_encoder(folded=False, latent_dim=1), latent_dim=1)
-    assert metrics["verdict"] == NOT_ENCODED
-    assert "topological_obstruction" in metrics["failed"] and "closed 1-manifold" in metrics["topological_obstruction"]
-    assert metrics["turning_points"] >= 2 and "turning_points" in metrics["failed"]
-    # x on the circle folds it at its two extremes, each fold as wide as the circle's diameter.
-    assert metrics["largest_fold"] == pytest.approx(1.0, abs=0.02)
-    assert metrics["turn_tolerance"] == 0.01 and metrics["turns_below_tolerance"] == 0
+def learnability_of(manifold, encoder, **params) -> dict:
+    decoder = linear_decoder(encoder.output_shape[-1], encoder.input_shape[-1])
+    return learnability(manifold, encoder, decoder, **{"points": 120, **params})
 
 
-def test_a_trained_autoencoder_encodes_the_circle_in_the_plane_and_never_in_the_line(tmp_path):
+# The first fifth of a turn of the spiral (a + b θ) e^{iθ}, θ in (0, 0.4 π]: its tangent turns
+# from 68 to 147 degrees, so s = v·x with v at 107.5 degrees is strictly increasing along it
+# (v·tangent >= cos 39.5 degrees), and along its polyline (chords average the tangents).
+ARC = {"type": "archimedean_spiral", "a": 0.5, "b": 0.2, "turns": 0.2}
+ARC_DIRECTION = (math.cos(math.radians(107.5)), math.sin(math.radians(107.5)))
+
+
+def arc_midpoint_height() -> float:
+    vertices, _ = make(ARC).polyline(64)
+    heights = vertices @ np.asarray(ARC_DIRECTION)
+    return float(np.float32((heights.min() + heights.max()) / 2))
+
+
+# ----------------------------------------------------------------------------- curves
+def test_identity_encodes_the_circle_in_the_plane():
+    section = learnability_of({"type": "circle"}, fold_map(0.0))
+    assert section["verdict"] == ENCODED, section
+    assert section["failed"] == [] and section["latent_dim"] == 2
+    sampled = section["sampled"]
+    assert sampled["geodesics"] == "arc_length" and sampled["points"] == 120
+    assert sampled["relative_reconstruction_error"] < 1e-6
+    # 120 points on the 120-gon: chord over polygon arc is 1 for neighbours, 1 / (60 sin(π/120)) opposite.
+    assert sampled["distortion"]["bi_lipschitz"] == pytest.approx(60 * math.sin(math.pi / 120), rel=1e-6)
+    assert section["certificate"]["status"] == "not_excluded"
+
+
+@pytest.mark.parametrize("share", [0.1, 0.01, 1e-4, 1e-6])
+def test_planted_folds_of_every_size_on_the_circle_are_never_encoded(share):
+    # ε = share x 2π: a stretch of the circle's length share x 2π / 2 at (1, 0) and at (-1, 0)
+    # folds onto its neighbour.
+    section = learnability_of({"type": "circle"}, fold_map(2 * math.pi * share))
+    assert section["verdict"] == NOT_ENCODED, section
+    assert section["failed"] and section["injectivity"]
+
+
+@pytest.mark.parametrize("share", [0.1, 0.01, 1e-4, 1e-6])
+def test_planted_folds_of_every_size_on_an_arc_into_the_line_are_never_encoded(share):
+    length = make(ARC).length
+    encoder = fold_map(share * length, ARC_DIRECTION, arc_midpoint_height(), latent_dim=1)
+    section = learnability_of(ARC, encoder)
+    assert section["verdict"] == NOT_ENCODED, section
+    assert section["failed"]
+
+
+@pytest.mark.parametrize("slope_after", [1.0, 0.02, 1e-4])
+def test_strictly_monotone_encoders_encode_the_arc_whatever_their_slopes(slope_after):
+    section = learnability_of(ARC, monotone_map(ARC_DIRECTION, arc_midpoint_height(), slope_after))
+    assert section["verdict"] == ENCODED, section
+    assert section["failed"] == []
+    if slope_after < 1:  # uneven but injective: a large distortion, reported, deciding nothing
+        assert section["sampled"]["distortion"]["bi_lipschitz"] > 0.5 / slope_after
+
+
+def test_a_circle_is_provably_never_encoded_in_the_line():
+    section = learnability_of({"type": "circle"}, fold_map(0.0, latent_dim=1))
+    assert section["verdict"] == PROVABLY_NOT_ENCODABLE
+    assert section["holds_for"] == "manifold"
+    assert "invariance of domain" in section["certificate"]["obstruction"]["reason"]
+
+
+# ----------------------------------------------------------------------------- surfaces
+def test_identity_encodes_the_disk_and_a_fold_does_not():
+    encoded = learnability_of({"type": "disk"}, fold_map(0.0), mesh_resolution=8)
+    assert encoded["verdict"] == ENCODED, encoded
+    folded = learnability_of({"type": "disk"}, fold_map(0.01), mesh_resolution=8)
+    assert folded["verdict"] == NOT_ENCODED, folded
+
+
+def test_a_sphere_is_provably_never_encoded_in_the_plane():
+    sphere = {"type": "sphere", "dim": 2}
+    encoder = relu_chain((np.eye(3, 2), np.zeros(2)), input_dim=3)
+    section = learnability(sphere, encoder, points=60, mesh_resolution=6)
+    assert section["verdict"] == PROVABLY_NOT_ENCODABLE and section["holds_for"] == "manifold"
+
+
+def test_a_manifold_without_polyline_or_mesh_is_undecided_with_a_reason():
+    section = learnability_of({"type": "gaussian_mixture"}, fold_map(0.0), points=60)
+    assert section["verdict"] == UNDECIDED and section["holds_for"] is None
+    assert "neither a polyline nor a mesh" in section["reason"]
+    assert section["sampled"]["relative_reconstruction_error"] < 1e-6
+
+
+def test_unknown_parameters_are_refused_by_name():
+    with pytest.raises(ValueError, match="fold_ratio"):
+        learnability({"type": "circle"}, fold_map(0.0), fold_ratio=0.05)
+
+
+# ----------------------------------------------------------------------------- a trained run
+def test_a_trained_autoencoder_in_the_plane_and_in_the_line(tmp_path):
     # The shipped circle spec (2-32-32 encoder, embedded isometrically in R^3), trained
-    # deterministically: into R^2 an encoding map exists and enough width finds one; into R^1
-    # none exists (invariance of domain), whatever the training.
+    # deterministically. Into R^1 no encoding map exists (invariance of domain), whatever the
+    # training: provably_not_encodable. Into R^2 the exact decision is made on the polyline.
     import geokeras
 
     spec = Path(__file__).resolve().parents[2] / "specs" / "manifolds" / "circle.yaml"
@@ -144,9 +214,9 @@ def test_a_trained_autoencoder_encodes_the_circle_in_the_plane_and_never_in_the_
     for latent_dim in (2, 1):
         overrides = [
             f"model.latent_dim={latent_dim}", "manifold.samples=1024", "train.epochs=60", "train.verbose=0",
-            "evaluate=[{type: learnability, points: 200}]", "report.figures=false",
+            "evaluate=[{type: learnability, points: 100}]", "report.figures=false",
         ]
         result = geokeras.run(spec, out_dir=tmp_path / f"latent{latent_dim}", overrides=overrides)
         verdicts[latent_dim] = result.metrics["learnability"]
-    assert verdicts[2]["verdict"] == ENCODED, verdicts[2]["failed"]
-    assert verdicts[1]["verdict"] == NOT_ENCODED and "topological_obstruction" in verdicts[1]["failed"]
+    assert verdicts[2]["verdict"] in (ENCODED, NOT_ENCODED) and verdicts[2]["holds_for"]
+    assert verdicts[1]["verdict"] == PROVABLY_NOT_ENCODABLE

@@ -103,3 +103,17 @@ def test_targets_sharded_across_two_devices_give_the_same_heights():
     completed = subprocess.run([sys.executable, "-c", SHARDED_SCRIPT], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert completed.stdout.split()[-2:] == ["IDENTICAL", "20"]
+
+
+def test_one_step_moves_the_heights_by_the_learning_rate_times_the_score_scale():
+    # Targets 0 and 1 on [0, 1] with zero heights: target 1 takes every source point, so the
+    # gradient is w - nu = (-1/2, 1/2). Adam's first step is lr g / (|g| + eps) in units of the
+    # score scale sigma_x rms|y - mean y| = (1/sqrt 12)(1/2), eps = 1e-3 / 2 (per target).
+    import math
+
+    lr = 0.05
+    targets = np.array([[0.0], [1.0]], np.float32)
+    result = solve(targets, source={"type": "uniform_cube", "low": 0, "high": 1}, solver="monte_carlo_adam",
+                   max_steps=1, init="zeros", seed=0, learning_rate=lr)
+    step = lr * (0.5 / math.sqrt(12)) * 0.5 / (0.5 + 5e-4)
+    np.testing.assert_allclose(result.heights, [step, -step], rtol=1e-5)
