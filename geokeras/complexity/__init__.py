@@ -48,10 +48,23 @@ from geokeras.complexity.polyline import PolylineRegions, count_regions_on_polyl
 from geokeras.complexity.sampled import SampledRegions, count_regions_sampled
 from geokeras.complexity.separation import line_separation_bound
 
-_LAZY = {"count_regions_on_mesh": "mesh", "count_regions_in_box": "mesh", "MeshRegions": "mesh"}
+_LAZY = {
+    "count_regions_on_mesh": "mesh",
+    "count_regions_in_box": "mesh",
+    "MeshRegions": "mesh",
+    "RegionBudgetExceeded": "mesh",
+    "CurveInjectivity": "injectivity",
+    "curve_injectivity": "injectivity",
+    "polyline_injectivity": "injectivity",
+    "SurfaceInjectivity": "surface_injectivity",
+    "decide_surface_injectivity": "surface_injectivity",
+}
 
 __all__ = [
     "AffineLayer",
+    "CurveInjectivity",
+    "RegionBudgetExceeded",
+    "SurfaceInjectivity",
     "LoweredNetwork",
     "MeshRegions",
     "PolylineRegions",
@@ -61,12 +74,15 @@ __all__ = [
     "count_regions_on_mesh",
     "count_regions_on_polyline",
     "count_regions_sampled",
+    "curve_injectivity",
     "curve_rlc",
+    "decide_surface_injectivity",
     "certificate",
     "encodable_certificate",
     "line_separation_bound",
     "lower",
     "manifold_rlc",
+    "polyline_injectivity",
     "rlc_bounds",
     "topological_obstruction",
 ]

@@ -119,7 +119,7 @@ def decide_surface_injectivity(
         return _undecided("the mesh is not orientable (or has an edge in more than two triangles)", common)
 
     signs, exact_decisions = _polygon_signs(network, vertices, faces, face_signs, regions)
-    areas = np.array([_polygon_area(corners) for corners in regions.polygons])
+    areas = _polygon_areas(regions.polygons, vertices, faces, regions.polygon_face_ids)
     positive, negative = float(areas[signs > 0].sum()), float(areas[signs < 0].sum())
     orientation = {"positive": int(np.sum(signs > 0)), "negative": int(np.sum(signs < 0)), "collapsed": int(np.sum(signs == 0))}
     common.update(orientation=orientation, exact_decisions=exact_decisions)
@@ -266,13 +266,14 @@ def _polygon_signs(network, vertices, faces, face_signs, regions) -> tuple[np.nd
     return signs * face_signs[face_of], int(unsure.size)
 
 
-def _polygon_area(corners: np.ndarray) -> float:
-    """Area of a planar convex polygon given by its corners in R^n (fan of triangles)."""
-    corners = np.asarray(corners, dtype=np.float64)
-    if len(corners) < 3:
-        return 0.0
-    edges = corners[1:] - corners[0]
-    total = 0.0
-    for u, v in zip(edges[:-1], edges[1:]):
-        total += 0.5 * float(np.sqrt(max(np.dot(u, u) * np.dot(v, v) - np.dot(u, v) ** 2, 0.0)))
-    return total
+def _polygon_areas(polygons: list, vertices: np.ndarray, faces: np.ndarray, face_of: np.ndarray) -> np.ndarray:
+    """Area of each planar convex polygon (corners in R^n): the shoelace formula in an
+    orthonormal basis of its triangle's plane (stable for slivers, unlike Gram determinants)."""
+    areas = np.zeros(len(polygons))
+    for index, corners in enumerate(polygons):
+        face = faces[face_of[index]]
+        basis, _ = np.linalg.qr((vertices[face[1:]] - vertices[face[0]]).T)  # [n, 2]
+        planar = (np.asarray(corners, dtype=np.float64) - vertices[face[0]]) @ basis
+        x, y = planar[:, 0], planar[:, 1]
+        areas[index] = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    return areas
