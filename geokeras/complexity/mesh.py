@@ -72,9 +72,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Optional, Sequence
 
 import numpy as np
+
+from geokeras.complexity.exact import fraction
 
 __all__ = ["MeshRegions", "RegionBudgetExceeded", "count_regions_in_box", "count_regions_on_mesh"]
 
@@ -83,21 +86,25 @@ class RegionBudgetExceeded(RuntimeError):
     """The subdivision grew past ``max_polygons`` (memory grows with the polygons): nothing was counted."""
 
 SIGN_RTOL = 1e-9
-"""Relative tolerance of the sign of a pre-activation at a polygon corner (module docstring)."""
+"""Filter margin of the sign of a pre-activation: beyond SIGN_RTOL times the scale of its terms
+(plus the corner's position error) the float sign is certain; within it the sign is computed
+exactly (module docstring). It routes work; it never decides a sign."""
 
-AREA_RTOL = 1e-12
-"""Splits leaving a polygon smaller than this fraction of the mesh's area are not made."""
+ROUNDING_SHARE = 1e-4
+"""The rounding error of a pre-activation, as a share of SIGN_RTOL's margin (1e-13 of the scale of its
+terms: float64 sums of a few hundred terms round by less); it bounds how far a float corner is from the
+exact one."""
 
 LENGTH_ATOL = 1e-12
-"""Shared boundaries shorter than this (unit-triangle coordinates) do not make neighbours."""
+"""Shared boundaries shorter than this (unit-triangle coordinates) do not make neighbours; it only
+matters for polygons of one cell in different mesh triangles (the two sides of a split line always
+differ in that line's unit)."""
 
-MAP_RTOL = 1e-9
-"""Relative tolerance under which two cells' affine maps are the same map."""
-
-_DEGENERATE_TRIANGLE_RTOL = 1e-14
+_FLAT_TRIANGLE_RTOL = 1e-14  # below this relative area a triangle is checked exactly for collinearity
 _UNIT_TRIANGLE = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
 _UNIT_SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
 _CHUNK_FLOATS = 1 << 22  # float64 entries (32 MiB) of one tile of a [P, ...] temporary
+_UNIT_ROUNDOFF = 2.0**-53
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,7 @@ class MeshRegions:
         patterns: shape=[cells, hidden] bool, the activation pattern of each cell, neurons
             of the non-linear layers in order (pre-activation > 0).
         network: the LoweredNetwork counted.
+        exact_decisions: signs and map comparisons the float filter left to exact arithmetic.
 
     Properties: ``cell_maps`` (A shape=[cells, n, n_out], c shape=[cells, n_out] of the map
     x ↦ x A + c on each cell, computed on first use), ``polygon_cell_ids``.
@@ -138,6 +146,7 @@ class MeshRegions:
     polygon_face_ids: np.ndarray
     patterns: np.ndarray
     network: Any = field(repr=False, compare=False)
+    exact_decisions: int = 0
 
     @functools.cached_property
     def cell_maps(self) -> tuple[np.ndarray, np.ndarray]:
@@ -164,6 +173,7 @@ class MeshRegions:
             "cells": int(self.cells),
             "pieces": int(self.pieces),
             "area": float(self.areas.sum()),
+            "exact_decisions": int(self.exact_decisions),
         }
 
 
@@ -271,9 +281,10 @@ class _Polygons:
     """The polygons of the subdivision as padded arrays sharing one row count.
 
     Fields (row p is polygon p): ``corners`` [P, K, 2] (u coordinates, counter-clockwise,
-    rows past ``counts`` unused), ``counts`` [P], ``labels`` [P, K] (edge i runs from corner i
-    to corner i+1; label = 2 * line + side, see :func:`_subdivide`), ``face`` [P], plus the
-    per-layer fields. Appending doubles the capacity, so P splits cost O(P) copies in all.
+    rows past ``counts`` unused), ``radius`` [P, K] (a bound on the distance of each float corner
+    from the exact one), ``counts`` [P], ``labels`` [P, K] (edge i runs from corner i to corner
+    i+1; label = 2 * line + side, see :func:`_subdivide`; corner i is the intersection of the
+    lines of edges i - 1 and i), ``face`` [P], plus the per-layer fields. Appending doubles the capacity, so P splits cost O(P) copies in all.
     """
 
     def __init__(self, **fields: np.ndarray):
@@ -296,6 +307,7 @@ class _Polygons:
             return
         extra = corners - width
         self.fields["corners"] = np.pad(self.fields["corners"], ((0, 0), (0, extra), (0, 0)))
+        self.fields["radius"] = np.pad(self.fields["radius"], ((0, 0), (0, extra)))
         self.fields["labels"] = np.pad(self.fields["labels"], ((0, 0), (0, extra)), constant_values=-1)
 
     def append(self, rows: dict[str, np.ndarray]) -> None:
@@ -323,18 +335,22 @@ def _shoelace(corners: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return 0.5 * cross.sum(axis=1)
 
 
-def _split_by_line(corners, counts, labels, values, signs):
+def _split_by_line(corners, counts, labels, values, signs, radius, value_error):
     """Both children of convex polygons crossed by the line value = 0 (module docstring).
 
     Args:
-        corners [S, K, 2], counts [S], labels [S, K]: the polygons.
-        values [S, K]: the affine function at the corners; signs [S, K] in {-1, 0, 1}.
+        corners [S, K, 2], counts [S], labels [S, K], radius [S, K]: the polygons.
+        values [S, K]: the affine function at the corners; signs [S, K] in {-1, 0, 1} (exact).
+        value_error [S, K]: a bound on the error of ``values``.
 
     Returns:
         For the active (+) and the inactive (-) child, ``(corners [S, K', 2], counts [S],
-        labels [S, K'], chord [S, K'])``, K' = max(K, most corners of a child): ``chord``
-        marks the edge on the splitting line, from one corner on the line to the next (its
-        label is filled in by the caller).
+        labels [S, K'], chord [S, K'], radius [S, K'])``, K' = max(K, most corners of a
+        child): ``chord`` marks the edge on the splitting line, from one corner on the line to
+        the next (its label is filled in by the caller). A crossing a + t (b - a),
+        t = v_a / (v_a - v_b), gets the radius (δ_a + δ_b) |b - a| / |v_a - v_b| (δ the values'
+        rounding errors): large where the line meets the edge at a grazing angle, so that later
+        signs near such an ill-conditioned corner are decided exactly.
     """
     size, width = values.shape
     rows = np.arange(size)[:, None]
@@ -343,11 +359,18 @@ def _split_by_line(corners, counts, labels, values, signs):
     following = np.where(index < counts[:, None] - 1, index + 1, 0)
     next_values, next_signs = values[rows, following], signs[rows, following]
     crossing = valid & (signs * next_signs < 0)
-    fraction = np.where(crossing, values / np.where(crossing, values - next_values, 1.0), 0.0)
-    crossings = corners + fraction[:, :, None] * (corners[rows, following] - corners)
+    gap = np.where(crossing, values - next_values, 1.0)
+    fraction = np.where(crossing, values / gap, 0.0)
+    edge = corners[rows, following] - corners
+    crossings = corners + fraction[:, :, None] * edge
+    edge_length = np.hypot(edge[:, :, 0], edge[:, :, 1])
+    crossing_radius = (value_error + value_error[rows, following]) * edge_length / np.abs(gap) + 4 * _UNIT_ROUNDOFF * (
+        np.abs(corners).sum(axis=2) + edge_length
+    )
 
     # Slot 2i is corner i, slot 2i+1 the crossing on edge i: the cyclic order. Sign 2 = empty.
     slot_corners = np.stack([corners, crossings], axis=2).reshape(size, 2 * width, 2)
+    slot_radius = np.stack([radius, np.where(crossing, crossing_radius, 0.0)], axis=2).reshape(size, 2 * width)
     slot_signs = np.stack([np.where(valid, signs, 2), np.where(crossing, 0, 2)], axis=2).reshape(size, 2 * width)
     slot_labels = np.repeat(labels, 2, axis=1)
     keeps = [(slot_signs != 2) & (slot_signs * side >= 0) for side in (1, -1)]
@@ -366,7 +389,8 @@ def _split_by_line(corners, counts, labels, values, signs):
         next_position = np.where(child_index < count[:, None] - 1, child_index + 1, 0)
         chord = on_line & on_line[rows, next_position]
         child_labels = np.where(child_valid, slot_labels[rows, order], -1)
-        children.append((child_corners, count, child_labels, chord))
+        child_radius = np.where(child_valid, slot_radius[rows, order], 0.0)
+        children.append((child_corners, count, child_labels, chord, child_radius))
     return children
 
 
@@ -415,20 +439,21 @@ def _subdivide(
     frames = np.stack([vertices[faces[:, 1]] - origins, vertices[faces[:, -1]] - origins], axis=1)  # [F, 2, n]
     gram = frames @ np.transpose(frames, (0, 2, 1))
     face_area = template_area * np.sqrt(np.maximum(gram[:, 0, 0] * gram[:, 1, 1] - gram[:, 0, 1] ** 2, 0.0))
-    kept = face_area > _DEGENERATE_TRIANGLE_RTOL * face_area.max()
+    kept = face_area > _FLAT_TRIANGLE_RTOL * face_area.max()
+    for face in np.flatnonzero(~kept).tolist():  # nearly flat: skipped only if exactly flat
+        kept[face] = not _exactly_collinear(vertices[faces[face]])
     if not np.any(kept):
         raise ValueError("Expected a mesh with at least one triangle of positive area. Received: all degenerate.")
     face_index = np.flatnonzero(kept)
     origins, frames, face_area = origins[face_index], frames[face_index], face_area[face_index]
     edges, face_lines, face_sides = _outline_edges(faces)
     face_lines, face_sides = face_lines[face_index], face_sides[face_index]
-    # AREA_RTOL of the whole mesh's area, in each face's u coordinates: the same absolute
-    # threshold however the surface is triangulated.
-    sliver_area = AREA_RTOL * face_area.sum() * template_area / face_area
+    exact = _ExactCorners(network, vertices, faces[face_index], face_lines, template, edges.shape[0])
 
     count = face_index.size
     polygons = _Polygons(
         corners=np.repeat(template[None], count, axis=0),
+        radius=np.zeros((count, len(template))),
         counts=np.full(count, len(template), dtype=np.int64),
         labels=2 * face_lines + face_sides,
         face=np.arange(count, dtype=np.int64),
@@ -439,20 +464,22 @@ def _subdivide(
     # The layer's input on polygon p is h(u) = u @ G + g with G = base_linear[source[p]] * scale[p]
     # and g = base_offset[source[p]] * scale[p] (kept factored: no [P, 2, w] copy is made).
     inputs = _LayerInputs(frames, origins, np.arange(count), np.ones((count, frames.shape[2])))
-    for weight, bias, activation, slope in layers:
+    for position, (weight, bias, activation, slope) in enumerate(layers):
         z_linear, z_offset, tolerance = _pre_activations(inputs, weight, bias)
         size, width = polygons.size, weight.shape[1]
         if activation == "linear":
             inputs = _LayerInputs(z_linear, z_offset, np.arange(size), np.ones((size, width)))
             continue
-        active, crossing = _signs_at_corners(polygons["corners"], polygons["counts"], z_linear, z_offset, tolerance)
+        active, crossing = _signs_at_corners(
+            polygons["corners"], polygons["counts"], polygons["radius"], z_linear, z_offset, tolerance
+        )
         polygons.set_field("active", active)
         polygons.set_field("crossing", crossing)
         polygons.set_field("source", np.arange(size, dtype=np.int64))
         # A polygon split in this layer keeps its ancestor's (the source's) layer maps.
-        layer = _LayerMaps(z_linear, z_offset, tolerance)
+        layer = _LayerMaps(z_linear, z_offset, tolerance, position)
         for neuron in range(width):
-            _split_by_neuron(polygons, layer, neuron, line_directions, edges.shape[0], sliver_area)
+            _split_by_neuron(polygons, layer, neuron, line_directions, exact)
             if max_polygons is not None and polygons.size > max_polygons:
                 raise RegionBudgetExceeded(
                     f"The subdivision of the mesh by the network passed max_polygons={max_polygons} "
@@ -465,6 +492,7 @@ def _subdivide(
 
     return _assemble(
         network=network,
+        exact=exact,
         polygons=polygons,
         vertices=vertices,
         face_index=face_index,
@@ -524,18 +552,20 @@ def _pre_activations(inputs: _LayerInputs, weight: np.ndarray, bias: np.ndarray)
     return linear, offset, tolerance
 
 
-def _signs_at_corners(corners, counts, z_linear, z_offset, tolerance) -> tuple[np.ndarray, np.ndarray]:
+def _signs_at_corners(corners, counts, corner_radius, z_linear, z_offset, tolerance) -> tuple[np.ndarray, np.ndarray]:
     """For every polygon and neuron: active (z > 0 inside) and maybe crossed by the line z = 0.
 
     A disc test decides most pairs without visiting the corners: with c the mean of the
-    corners and r their largest distance from c, |z(c)| > |∇z| r + tol puts every corner on
-    the side of z(c). The other pairs are flagged as maybe crossed; :func:`_split_by_neuron`
+    corners and r their largest distance from c (plus the corners' position errors),
+    |z(c)| > |∇z| r + tol puts every corner, float or exact, on the side of z(c). The other pairs are flagged as maybe crossed; :func:`_split_by_neuron`
     looks at their corners.
     """
     index = np.arange(corners.shape[1])[None, :]
     valid = index < counts[:, None]
     centre = np.where(valid[:, :, None], corners, 0.0).sum(axis=1) / counts[:, None]
+    # The disc around the centre holds the exact corners too: grow it by their position errors.
     radius = np.sqrt(np.where(valid, ((corners - centre[:, None, :]) ** 2).sum(axis=2), 0.0).max(axis=1))
+    radius = radius + np.where(valid, corner_radius, 0.0).max(axis=1)
     size, width = z_offset.shape
     active = np.empty((size, width), dtype=bool)
     crossing = np.empty((size, width), dtype=bool)
@@ -567,16 +597,18 @@ class _LayerMaps:
     linear: np.ndarray
     offset: np.ndarray
     tolerance: np.ndarray
+    position: int = 0
 
 
-def _split_by_neuron(
-    polygons: _Polygons, layer: _LayerMaps, neuron: int, line_directions: list, mesh_lines: int, sliver_area: np.ndarray
-) -> None:
+def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_directions: list, exact: Any) -> None:
     """Split every polygon that the neuron's line crosses; record the neuron's sign per polygon.
 
     Only polygons whose corners straddled the line at the start of the layer are looked at:
     a polygon cut later by another neuron of the layer inherits its parent's flags, and a
-    part of a polygon the line does not cross is not crossed either.
+    part of a polygon the line does not cross is not crossed either. A corner's sign is read
+    from float64 when |z| exceeds the filter margin plus |∇z| times the corner's position
+    error, and computed exactly otherwise (:class:`_ExactCorners`); a polygon is split when it
+    has corners strictly on both sides, whatever the size of the parts.
     """
     fields = polygons.fields
     candidates = np.flatnonzero(fields["crossing"][: polygons.size, neuron])
@@ -584,32 +616,38 @@ def _split_by_neuron(
         return
     fields["crossing"][candidates, neuron] = False
     corners, counts = fields["corners"][candidates], fields["counts"][candidates]
+    radius = fields["radius"][candidates]
     source = fields["source"][candidates]
     gradient = layer.linear[source, :, neuron]  # [S, 2]
     values = corners[:, :, 0] * gradient[:, 0, None] + corners[:, :, 1] * gradient[:, 1, None]
     values += layer.offset[source, neuron, None]
-    tolerance = layer.tolerance[source, neuron, None]
     valid = np.arange(corners.shape[1])[None, :] < counts[:, None]
-    positive = valid & (values > tolerance)
-    negative = valid & (values < -tolerance)
+    slope = np.hypot(gradient[:, 0], gradient[:, 1])[:, None]
+    margin = layer.tolerance[source, neuron, None] + slope * radius
+    # Rounding of the values themselves: ROUNDING_SHARE of the filter margin (a forward error
+    # bound with room to spare), which is what moves a crossing.
+    value_error = np.broadcast_to(ROUNDING_SHARE * layer.tolerance[source, neuron, None], values.shape)
+    signs = np.where(valid, np.sign(values), 0).astype(np.int64)
+    unsure = valid & (np.abs(values) <= margin) & (margin > 0)  # margin 0: z is exactly 0 there
+    for row, corner in zip(*np.nonzero(unsure)):
+        polygon = candidates[row]
+        signs[row, corner] = exact.sign_at_corner(
+            int(fields["face"][polygon]), fields["labels"][polygon], int(counts[row]), int(corner),
+            fields["pattern"][polygon], layer.position, neuron,
+        )
+    positive, negative = signs > 0, signs < 0
     has_positive = positive.any(axis=1)
     fields["active"][candidates, neuron] = has_positive
     local = np.flatnonzero(has_positive & negative.any(axis=1))
     if local.size == 0:
         return
-    crossed = candidates[local]
-    signs = positive[local].astype(np.int64) - negative[local].astype(np.int64)
-    plus, minus = _split_by_line(corners[local], counts[local], fields["labels"][crossed], values[local], signs)
-    plus_area = _shoelace(plus[0], plus[1])
-    minus_area = _shoelace(minus[0], minus[1])
-    made = np.minimum(plus_area, minus_area) >= sliver_area[fields["face"][crossed]]
-    refused = crossed[~made]
-    fields["active"][refused, neuron] = plus_area[~made] >= minus_area[~made]
-    if not np.any(made):
-        return
-    parents = crossed[made]
-    new_lines = mesh_lines + line_directions.count + np.arange(parents.size)
-    direction = gradient[local[made]][:, ::-1] * np.array([-1.0, 1.0])
+    parents = candidates[local]
+    plus, minus = _split_by_line(
+        corners[local], counts[local], fields["labels"][parents], values[local], signs[local], radius[local],
+        value_error[local],
+    )
+    new_lines = exact.register_lines(fields["face"][parents], fields["pattern"][parents], layer.position, neuron)
+    direction = gradient[local][:, ::-1] * np.array([-1.0, 1.0])
     direction /= np.linalg.norm(direction, axis=1, keepdims=True)
     line_directions.append(direction)
     line_directions.count += parents.size
@@ -617,20 +655,104 @@ def _split_by_neuron(
     polygons.widen(plus[0].shape[1])  # both children have the same (padded) width
 
     def labelled(child, side):
-        child_corners, child_counts, child_labels, chord = (part[made] for part in child)
-        return child_corners, child_counts, np.where(chord, 2 * new_lines[:, None] + side, child_labels)
+        child_corners, child_counts, child_labels, chord, child_radius = child
+        return child_corners, child_counts, np.where(chord, 2 * new_lines[:, None] + side, child_labels), child_radius
 
-    plus_corners, plus_counts, plus_labels = labelled(plus, 0)
-    minus_corners, minus_counts, minus_labels = labelled(minus, 1)
+    plus_corners, plus_counts, plus_labels, plus_radius = labelled(plus, 0)
+    minus_corners, minus_counts, minus_labels, minus_radius = labelled(minus, 1)
     fields = polygons.fields  # widen may have replaced arrays
     rows = {name: array[parents] for name, array in fields.items()}  # fancy indexing copies
     rows["corners"], rows["counts"], rows["labels"] = minus_corners, minus_counts, minus_labels
+    rows["radius"] = minus_radius
     rows["active"][:, neuron] = False
     fields["corners"][parents] = plus_corners
     fields["counts"][parents] = plus_counts
     fields["labels"][parents] = plus_labels
+    fields["radius"][parents] = plus_radius
     fields["active"][parents, neuron] = True
     polygons.append(rows)
+
+
+# ----------------------------------------------------------------------------- exact fallback
+class _ExactCorners:
+    """Exact signs of pre-activations at polygon corners, for the few the float filter cannot settle.
+
+    Every corner is the intersection of the lines of its two edges: a triangle's (or the box's)
+    edge, exact in u coordinates, or a split line z = 0 of an earlier unit, whose coefficients
+    (a, b, c) in u are exact dyadic rationals of the cell's map in the face's exact frame
+    (:class:`~geokeras.complexity.exact.ExactNetwork`). With homogeneous corner
+    (X, Y, W) = (a_1, b_1, c_1) × (a_2, b_2, c_2), the sign of z(u) = α u_1 + β u_2 + γ at it is
+    sign(α X + β Y + γ W) sign(W), in integers.
+    """
+
+    def __init__(self, network, vertices, faces, face_lines, template, mesh_lines):
+        from geokeras.complexity.exact import ExactNetwork
+
+        self.exact = ExactNetwork(network)
+        self.vertices, self.faces, self.face_lines = vertices, faces, face_lines
+        self.template = [tuple(Fraction(value) for value in point) for point in template.tolist()]
+        self.mesh_lines, self.count, self.decisions = mesh_lines, 0, 0
+        self.blocks: list[tuple[int, np.ndarray, np.ndarray, int, int]] = []
+        self._maps: dict = {}
+
+    def register_lines(self, faces: np.ndarray, patterns: np.ndarray, layer: int, neuron: int) -> np.ndarray:
+        """Ids of new split lines, one per (face, pattern) row, and what defines each."""
+        first = self.mesh_lines + self.count
+        self.blocks.append((first, faces.copy(), patterns.copy(), layer, neuron))
+        self.count += faces.size
+        return first + np.arange(faces.size)
+
+    def _frame(self, face: int):
+        from geokeras.complexity.exact import Dyadic
+
+        loop = self.faces[face]
+        origin = Dyadic.from_floats(self.vertices[loop[0]])
+        ends = Dyadic.from_floats(np.stack([self.vertices[loop[1]], self.vertices[loop[-1]]]))
+        return ends - Dyadic.from_floats(np.stack([self.vertices[loop[0]]] * 2)), origin
+
+    def _pre_activation(self, face: int, pattern: np.ndarray, layer: int, neuron: int) -> tuple:
+        key = (face, np.packbits(pattern).tobytes(), len(pattern), layer)
+        if key not in self._maps:
+            self._maps[key] = self.exact.pre_activation_map(*self._frame(face), pattern, layer)
+        linear, offset = self._maps[key]
+        return fraction(linear, (0, neuron)), fraction(linear, (1, neuron)), fraction(offset, (neuron,))
+
+    def _line(self, face: int, label: int) -> tuple:
+        line = int(label) // 2
+        if line < self.mesh_lines:
+            edge = int(np.flatnonzero(self.face_lines[face] == line)[0])
+            (x1, y1), (x2, y2) = self.template[edge], self.template[(edge + 1) % len(self.template)]
+            return y1 - y2, x2 - x1, x1 * y2 - x2 * y1
+        for first, faces, patterns, layer, neuron in reversed(self.blocks):
+            if line >= first:
+                row = line - first
+                return self._pre_activation(int(faces[row]), patterns[row], layer, neuron)
+        raise AssertionError(f"line {line} was never registered")
+
+    def sign_at_corner(self, face, labels, count, corner, pattern, layer, neuron) -> int:
+        """sign z_neuron at corner ``corner`` of a polygon of ``face`` (its cell's lower layers: ``pattern``)."""
+        self.decisions += 1
+        a1, b1, c1 = self._line(face, labels[(corner - 1) % count])
+        a2, b2, c2 = self._line(face, labels[corner])
+        x, y, w = b1 * c2 - c1 * b2, c1 * a2 - a1 * c2, a1 * b2 - b1 * a2
+        alpha, beta, gamma = self._pre_activation(face, pattern, layer, neuron)
+        value = (alpha * x + beta * y + gamma * w) * (1 if w > 0 else -1)
+        return (value > 0) - (value < 0)
+
+    def same_map(self, pattern_a: np.ndarray, pattern_b: np.ndarray) -> bool:
+        """Whether two cells carry exactly the same affine map of the input space."""
+        self.decisions += 1
+        identity = self.exact.identity()
+        maps = [self.exact.output_map(*identity, pattern) for pattern in (pattern_a, pattern_b)]
+        return all(not np.any((x - y).sign()) for x, y in zip(*maps))
+
+
+def _exactly_collinear(points: np.ndarray) -> bool:
+    """Whether the corners p_0, p_1, p_2 of a triangle in R^n lie on one line, in exact arithmetic."""
+    exact = [[Fraction(value) for value in point] for point in points.tolist()]
+    u = [b - a for a, b in zip(exact[0], exact[1])]
+    v = [b - a for a, b in zip(exact[0], exact[2])]
+    return all(u[i] * v[j] == u[j] * v[i] for i in range(len(u)) for j in range(i + 1, len(u)))
 
 
 # ----------------------------------------------------------------------------- assembly
@@ -757,7 +879,7 @@ def _components(node_count: int, pairs: np.ndarray) -> tuple[int, np.ndarray]:
 
 
 def _assemble(
-    *, network, polygons, vertices, face_index, origins, frames, face_area, template_area, edges, line_directions,
+    *, network, exact, polygons, vertices, face_index, origins, frames, face_area, template_area, edges, line_directions,
     output_linear, output_offset,
 ) -> MeshRegions:
     """Cells, adjacency, regions and pieces of the final polygons; the result object."""
@@ -808,7 +930,14 @@ def _assemble(
         flat = [np.concatenate([a.reshape(differ.size, -1), c], axis=1) for a, c in
                 (ambient_maps(pairs[differ, 0]), ambient_maps(pairs[differ, 1]))]
         scale = np.maximum(np.abs(flat[0]).max(axis=1), np.abs(flat[1]).max(axis=1))
-        same_map[differ] = np.abs(flat[0] - flat[1]).max(axis=1) <= MAP_RTOL * scale
+        # Maps apart by more than float error differ; the others are compared exactly.
+        maybe = np.abs(flat[0] - flat[1]).max(axis=1) <= SIGN_RTOL * scale
+        cache: dict = {}
+        for index in np.flatnonzero(maybe).tolist():
+            key = tuple(sorted((int(first_cell[differ[index]]), int(second_cell[differ[index]]))))
+            if key not in cache:
+                cache[key] = exact.same_map(unique_patterns[key[0]], unique_patterns[key[1]])
+            same_map[differ[index]] = cache[key]
     piece_count, polygon_pieces = _components(size, pairs[same_map])
 
     polygon_regions, region_first = _numbered_by_first(polygon_regions, region_count)
@@ -826,6 +955,7 @@ def _assemble(
         polygon_face_ids=face_index[face_of].astype(np.int64),
         patterns=unique_patterns,
         network=network,
+        exact_decisions=int(exact.decisions),
     )
     if cell_maps is not None:
         result.__dict__["cell_maps"] = cell_maps  # functools.cached_property's slot

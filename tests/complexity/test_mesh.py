@@ -231,14 +231,26 @@ def test_an_all_dead_network_is_one_region():
 
 
 def test_coincident_hyperplanes_make_no_extra_region():
-    # Three neurons on the line x + 2y = 0.3 (scaled, and with the opposite orientation).
+    # Three neurons on the line x + 2y = 0.25 (scaled by 2.5, and with the opposite orientation):
+    # every coefficient is a dyadic rational, so the lines coincide exactly.
     weight = np.array([[1.0, 2.5, -1.0], [2.0, 5.0, -2.0]])
-    bias = np.array([-0.3, -0.75, 0.3])
+    bias = np.array([-0.25, -0.625, 0.25])
     hidden = AffineLayer(weight, bias, "relu")
     output = AffineLayer(np.array([[1.0], [1.0], [1.0]]), np.zeros(1), "linear")
     result = count_regions_in_box(LoweredNetwork((hidden, output)), [-1.0, -1.0], [1.0, 1.0])
     assert (result.regions, result.cells) == (2, 2)
     assert sorted(map(tuple, result.patterns.astype(int))) == [(0, 0, 1), (1, 1, 0)]
+
+
+def test_nearly_coincident_hyperplanes_bound_a_real_sliver():
+    # x + 2y = fl(0.3) and 2.5 x + 5 y = 0.75, i.e. x + 2y = 0.3 exactly: parallel lines
+    # 1.1e-17 / sqrt(5) apart (fl(0.3) = 0.3 - 1.1e-17). The strip between them is a region.
+    weight = np.array([[1.0, 2.5], [2.0, 5.0]])
+    hidden = AffineLayer(weight, np.array([-0.3, -0.75]), "relu")
+    output = AffineLayer(np.array([[1.0], [1.0]]), np.zeros(1), "linear")
+    result = count_regions_in_box(LoweredNetwork((hidden, output)), [-1.0, -1.0], [1.0, 1.0])
+    assert (result.regions, result.cells) == (3, 3)
+    assert sorted(map(tuple, result.patterns.astype(int))) == [(0, 0), (1, 0), (1, 1)]
 
 
 @pytest.mark.parametrize(
@@ -247,17 +259,17 @@ def test_coincident_hyperplanes_make_no_extra_region():
         ([1.0, -1.0], 0.0, 2),  # the diagonal through two corners
         ([1.0, 0.0], 1.0, 1),  # along the edge x = -1
         ([1.0, 1.0], 2.0, 1),  # through the corner (-1, -1) only
-        ([1.0, 1.0], 2.0 - 1e-15, 1),  # 1e-15 inside the corner: within the sign tolerance
-        ([1.0, 1.0], 2.0 - 1e-7, 1),  # a corner triangle of area 5e-15: below AREA_RTOL, not made
+        ([1.0, 1.0], 2.0 - 1e-15, 2),  # fl(2 - 1e-15) cuts a corner triangle of area 6e-31: a region
+        ([1.0, 1.0], 2.0 - 1e-7, 2),  # a corner triangle of area 5e-15: a region
         ([1.0, 1.0], 2.0 - 1e-4, 2),  # a corner triangle of area 5e-9: a region
     ],
 )
-def test_lines_through_corners_and_edges_make_no_slivers(weight, bias, regions):
+def test_lines_through_corners_and_edges_make_no_slivers_and_real_slivers_count(weight, bias, regions):
     hidden = AffineLayer(np.array(weight).reshape(2, 1), np.array([bias]), "relu")
     output = AffineLayer(np.ones((1, 1)), np.zeros(1), "linear")
     result = count_regions_in_box(LoweredNetwork((hidden, output)), [-1.0, -1.0], [1.0, 1.0])
     assert result.regions == regions
-    assert result.areas.min() > 1e-9 if regions == 2 else result.areas.min() == 4.0
+    assert result.areas.min() > 0 if regions == 2 else result.areas.min() == 4.0
     np.testing.assert_allclose(result.areas.sum(), 4.0, rtol=1e-12)
 
 
@@ -296,7 +308,7 @@ def test_result_metrics_are_plain_numbers():
     result = count_regions_in_box(one_hidden_layer(3, seed=1), [-1.0, -1.0], [1.0, 1.0])
     assert isinstance(result, MeshRegions)
     metrics = result.as_metrics()
-    assert metrics == {"regions": 7, "cells": 7, "pieces": 7, "area": pytest.approx(4.0, rel=1e-12)}
+    assert metrics == {"regions": 7, "cells": 7, "pieces": 7, "area": pytest.approx(4.0, rel=1e-12), "exact_decisions": 0}
     assert all(type(value) in (int, float) for value in metrics.values())
 
 
@@ -312,3 +324,68 @@ def test_invalid_inputs_are_reported_with_what_was_received():
         count_regions_in_box(random_network([3, 2, 1], seed=0), [0.0, 0.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="region index"):
         count_regions_in_box(network, [0.0, 0.0], [1.0, 1.0]).affine_map(99)
+
+
+# ----------------------------------------------------------------------------- exactness
+def _oracle():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "check_exact_regions.py"
+    spec = importlib.util.spec_from_file_location("check_exact_regions", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("width, seed", [(6, 0), (8, 2), (10, 1)])
+def test_box_counts_equal_an_exact_rational_oracle(width, seed):
+    oracle = _oracle()
+    network = oracle.he_network([2, width, width, width, 1], seed)
+    regions = oracle.exact_box_regions(network, (-1, -1), (1, 1))
+    assert sum(oracle._area(corners) for corners, _ in regions) == 4  # exactly the box
+    assert count_regions_in_box(network, [-1.0, -1.0], [1.0, 1.0]).regions == len(regions)
+
+
+def three_lines(offset: float) -> LoweredNetwork:
+    """relu(y), relu(x - y + offset), relu(-x - y + offset): around the origin the three lines bound a
+    triangle with corners (0, 0)... of area offset^2 (the lines y = 0, y = x + offset, y = -x + offset meet
+    pairwise at (-offset, 0), (offset, 0) and (0, offset))."""
+    weight = np.array([[0.0, 1.0, -1.0], [1.0, -1.0, -1.0]])
+    hidden = AffineLayer(weight, np.array([0.0, offset, offset]), "relu")
+    return LoweredNetwork((hidden, AffineLayer(np.ones((3, 1)), np.zeros(1))))
+
+
+@pytest.mark.parametrize("exponent", [-20, -23, -25])  # triangle areas 2^-40 (9e-13) .. 2^-50 (9e-16)
+def test_planted_sliver_triangles_are_regions(exponent):
+    # Three lines in general position in a box around them: 7 regions, one of them the
+    # triangle of area offset^2, however small.
+    result = count_regions_in_box(three_lines(2.0**exponent), [-1.0, -1.0], [1.0, 1.0])
+    assert result.regions == 7
+    assert result.areas.min() == pytest.approx(2.0 ** (2 * exponent), rel=1e-6)
+
+
+@pytest.mark.parametrize("half_width", [100.0, 1000.0])
+def test_a_small_triangle_counts_in_any_box(half_width):
+    # Area 4.5e-8 (offset 2.1e-4): 7 regions whatever the box around it.
+    result = count_regions_in_box(three_lines(2.1213e-4), [-half_width] * 2, [half_width] * 2)
+    assert result.regions == 7
+
+
+@pytest.mark.parametrize("scale", [2.0**10, 1e3])
+def test_scaling_the_box_with_the_first_layer_changes_nothing(scale):
+    oracle = _oracle()
+    network = oracle.he_network([2, 12, 12, 1], 3)
+    first = network.layers[0]
+    scaled = LoweredNetwork((AffineLayer(first.weight / scale, first.bias, "relu"), *network.layers[1:]))
+    plain = count_regions_in_box(network, [-1.0, -1.0], [1.0, 1.0])
+    assert count_regions_in_box(scaled, [-scale, -scale], [scale, scale]).regions == plain.regions
+    assert count_regions_in_box(network, [-0.5, -1.0], [1.5, 1.0]).regions != 0  # translated box: its own count
+
+
+def test_a_box_cut_into_triangles_has_the_same_regions():
+    oracle = _oracle()
+    network = oracle.he_network([2, 10, 10, 1], 5)
+    vertices = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [0.25, -0.125]])
+    faces = np.array([[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]])
+    assert count_regions_on_mesh(network, vertices, faces).regions == count_regions_in_box(network, [-1.0, -1.0], [1.0, 1.0]).regions
