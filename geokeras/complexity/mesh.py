@@ -35,31 +35,32 @@ the layer, h = σ(z) with the polygon's pattern: G ← (G W) diag(m), g ← (g W
 for active, the negative slope (0 for ReLU) otherwise. Memory is O(P (K + w)) for P polygons
 of at most K corners and width w: it grows with the number of regions, not with a grid.
 
-Degenerate cases and tolerances (documented choices):
+Exactness (no tolerance decides a count). The network "as given" is the lowered float64
+network, whose weights are dyadic rationals; float64 is only a filter:
 
-* **Signs.** A corner is on the line when |z_j| ≤ ``SIGN_RTOL`` · s_j, with s_j = ĥ Σ_i |W_ij| +
-  |b_j| a bound on the terms of the floating-point sum that computes z_j, where
-  ĥ = max_i (|g_i| + |G_1i| + |G_2i|) ≥ max |h_i| over the triangle (|u_1|, |u_2| ≤ 1).
-  A polygon is split only when it has corners strictly on both sides, so a line through a corner or along an edge, a valley where z_j touches 0 without
-  changing sign (the tent map's), and a neuron whose line coincides with an earlier neuron's
-  (coincident hyperplanes) create no zero-area polygon.
-* **Slivers.** A split that would leave a polygon of area below ``AREA_RTOL`` times the
-  mesh's total area is not made; the polygon takes the sign of its larger part. So the areas
-  of the regions always sum to the mesh area (up to rounding), and the threshold does not
-  depend on how the surface is triangulated (a box cut as 1 or 72 polygons gives the same
-  regions).
+* **Signs.** The sign of z_j at a corner is taken from floats when |z_j| > ``SIGN_RTOL`` · s_j
+  + |∇z_j| ρ, with s_j = ĥ Σ_i |W_ij| + |b_j| a bound on the terms of the float sum (ĥ =
+  max_i (|g_i| + |G_1i| + |G_2i|) ≥ max |h_i| over the triangle) and ρ the corner's *radius*, a
+  bound on its distance from the exact corner (large where a line meets an edge at a grazing
+  angle). Otherwise it is decided exactly (:class:`_ExactCorners`): each corner is the
+  intersection of the exact lines of its two edges, and the sign is that of an integer
+  expression. A polygon is split when it has corners strictly on both sides, however small a
+  part: a line through a corner or along an edge, a valley where z_j touches 0 without
+  changing sign (the tent map's), and a line coinciding exactly with an earlier one create
+  no zero-area polygon, while a real sliver of any area is a region.
 * **Activation of a whole polygon.** Active when some corner is strictly positive (then none
   is strictly negative); a polygon on which z_j ≡ 0 is inactive (active means z_j > 0).
-* **Degenerate triangles** (area ≤ 1e-14 × the largest triangle's) are skipped.
+* **Degenerate triangles** are skipped only when their corners are exactly collinear.
 * **Adjacency.** Two polygons are neighbours when they share a boundary segment of positive
   length (more than ``LENGTH_ATOL`` in the triangle's unit coordinates, or as a fraction of a
   mesh edge): polygons on the two sides of one split line, or of one mesh edge (the first
   two triangles holding it; a non-manifold edge's further triangles are not joined).
-  Touching at a point is not adjacency.
+  Touching at a point is not adjacency. Only polygons of one cell in different triangles are
+  ever joined, so on a box this never affects a count.
 * **Same affine map.** The map of a cell, x ↦ x A + c with A shape=[n, n_out], is the product of
-  the layers' weights with the pattern's masks (in R², read off each polygon's final map
-  in u coordinates: A = F^-1 M, c = m - o A for x = o + u F). Two neighbours carry the same
-  map when max |A - A'| and max |c - c'| are at most ``MAP_RTOL`` times the largest entry.
+  the layers' weights with the pattern's masks. Two neighbours carry the same map when their
+  maps are equal as exact dyadic rationals (maps that differ by more than the filter margin
+  differ at once).
 
 The work is float64 numpy on the CPU: the subdivision is data-dependent (a polygon count
 that grows unpredictably), which fixed-shape tensor code handles badly. The cost is about
