@@ -1,8 +1,8 @@
 """AE-OT generation: source samples through the *extended* semi-discrete OT map, then the decoder.
 
 The plain OT map T(x) = y_{argmax_i <x, y_i> + h_i} only returns training codes (it memorises).
-AE-OT (An, Guo, Lei, Luo, Yau, Gu, ICLR 2020; Lei et al. 2018 section 5)
-extends it piecewise linearly between the codes of neighbouring power cells, except
+AE-OT (An, Guo, Lei, Luo, Yau, Gu, ICLR 2020; Lei et al. 2018 section 5) extends it
+piecewise linearly between the codes of neighbouring power cells, except
 across the *singular set*, where the Brenier potential u_h(x) = max_i <x, y_i> + h_i has a
 sharp crease (a gap between modes of the data):
 
@@ -25,12 +25,13 @@ sharp crease (a gap between modes of the data):
      float64 by regularised least squares over the admitted cells; negative weights are clipped
      to 0 and the rest renormalised, so the code stays in the convex hull of admitted codes.
    * ``inverse_distance``: lambda_k proportional to 1 / (|x - c_k|^2 + eps).
-   * ``pairs``: the top cell i with its best-scoring admitted neighbour j, along the segment of
-     their centres: t = clip(<x - c_i, c_j - c_i> / |c_j - c_i|^2, 0, 1/2), code
-     (1 - t) y_i + t y_j. The code is continuous across the facet of i and j only where the
-     facet passes through the midpoint of c_i c_j (both sides then reach t = 1/2 there); with
-     unequal cells it jumps at the facet (facet at 0.2 of the way: 0.2 from one side, 0.5
-     from the other).
+   * ``pairs``: the top cell i with its best-scoring admitted neighbour j, interpolated by the
+     score gap g(x) = s_i(x) - s_j(x) >= 0, s_k(x) = <x, y_k> + h_k, relative to its value at
+     the top cell's centre, G = g(c_i): t = clip((1 - g / G) / 2, 0, 1/2), code
+     (1 - t) y_i + t y_j. At x = c_i the code is y_i; on the facet g = 0, so t = 1/2 and the
+     code is (y_i + y_j) / 2 from either side, also when the two cells differ in size: the
+     map is continuous across the facet of the two best cells (it may jump where the second
+     best cell changes inside a cell, and does jump across refused facets).
    * ``none``: the plain map, y_i.
 
    Every weighting is affine-invariant in the codes (weights sum to 1), so codes may be
@@ -253,7 +254,7 @@ class ExtendedMap:
         if self.top_k == 0 or self.interpolation == "none":
             weights = tf.one_hot(tf.zeros_like(top), self.top_k + 1, dtype=tf.float64)
         elif self.interpolation == "pairs":
-            weights = self._pair_weights(x64, centres, partner)
+            weights = self._pair_weights(x64, centres, partner, indices)
         elif self.interpolation == "inverse_distance":
             distance2 = tf.reduce_sum(tf.square(x64[:, None, :] - centres), axis=2)
             raw = tf.where(admitted, 1.0 / (distance2 + self._ridge), tf.zeros_like(distance2))
@@ -276,7 +277,8 @@ class ExtendedMap:
             "angles": angles,
         }
 
-    def _pair_weights(self, x64: Any, centres: Any, partner: Any) -> Any:
+    def _pair_weights(self, x64: Any, centres: Any, partner: Any, indices: Any) -> Any:
+        """Weights (1 - t, t on the best admitted neighbour) from the score gap (module docstring)."""
         import tensorflow as tf
 
         # The best-scoring admitted neighbour (indices are sorted by score).
@@ -286,11 +288,15 @@ class ExtendedMap:
         has_partner = best < k
         best = tf.minimum(best, k - 1)
         c_i = centres[:, 0, :]
-        c_j = tf.gather(centres[:, 1:, :], best, batch_dims=1)
-        direction = c_j - c_i
-        length2 = tf.reduce_sum(direction * direction, axis=1)
-        t = tf.reduce_sum((x64 - c_i) * direction, axis=1) / tf.maximum(length2, self._ridge)
-        t = tf.where(has_partner, tf.clip_by_value(t, 0.0, 0.5), tf.zeros_like(t))
+        j = tf.gather(indices[:, 1:], best, batch_dims=1)
+        y_i, y_j = tf.gather(self.targets64, indices[:, 0]), tf.gather(self.targets64, j)
+        heights = tf.cast(self.heights, tf.float64)
+        h_gap = tf.gather(heights, indices[:, 0]) - tf.gather(heights, j)
+        gap = tf.reduce_sum(x64 * (y_i - y_j), axis=1) + h_gap  # s_i(x) - s_j(x)
+        gap_at_centre = tf.reduce_sum(c_i * (y_i - y_j), axis=1) + h_gap  # > 0: c_i lies inside W_i
+        usable = has_partner & (gap_at_centre > 0.0)  # a centre on the facet: no interpolation
+        t = 0.5 * (1.0 - gap / tf.where(usable, gap_at_centre, tf.ones_like(gap_at_centre)))
+        t = tf.where(usable, tf.clip_by_value(t, 0.0, 0.5), tf.zeros_like(t))
         neighbour_weights = tf.one_hot(best, k, dtype=tf.float64) * t[:, None]
         return tf.concat([(1.0 - t)[:, None], neighbour_weights], axis=1)
 

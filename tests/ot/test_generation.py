@@ -135,3 +135,20 @@ def test_invalid_settings_name_what_was_received():
         ExtendedMap(QUADRANTS, np.zeros(4), QUADRANTS, interpolation="linear")
     with pytest.raises(ValueError, match=r"Expected heights of shape \[4\]. Received: shape=\[3\]"):
         generate(QUADRANTS, np.zeros(3), "uniform_cube")
+
+
+def test_pairs_is_continuous_across_a_facet_between_unequal_cells():
+    # Codes 0 and 1, h = (0.1, -0.1), source U[-1/2, 1/2]: the facet is at x = h_0 - h_1 = 0.2,
+    # cells [-0.5, 0.2] and [0.2, 0.5] with centres -0.15 and 0.35. The score gap s_0 - s_1 =
+    # 0.2 - x is 0.35 at c_0 and -0.15 at c_1, so the code is 0.5 - (0.2 - x) / 0.7 on the left
+    # and 0.5 + (x - 0.2) / 0.3 on the right (clipped to [0, 1]): 0.5 on the facet from both
+    # sides. (Projecting onto the centres' segment instead jumps from 0.5 to 0.7 there.)
+    extended = ExtendedMap(
+        np.array([[0.0], [1.0]]), np.array([0.1, -0.1]), np.array([[-0.15], [0.35]]),
+        interpolation="pairs", angle_threshold=np.pi, top_k=1,
+    )
+    x = np.array([-0.5, -0.15, 0.0, 0.2 - 2.0**-20, 0.2 + 2.0**-20, 0.3, 0.35, 0.5])
+    expected = np.clip(np.where(x < 0.2, 0.5 - (0.2 - x) / 0.7, 0.5 + (x - 0.2) / 0.3), 0.0, 1.0)
+    codes = extended(x[:, None].astype(np.float32))["codes"].numpy()[:, 0]
+    np.testing.assert_allclose(codes, expected, atol=1e-6)
+    assert abs(codes[3] - codes[4]) < 1e-5  # no jump across the facet
