@@ -220,3 +220,14 @@ def test_a_trained_autoencoder_in_the_plane_and_in_the_line(tmp_path):
         verdicts[latent_dim] = result.metrics["learnability"]
     assert verdicts[2]["verdict"] in (ENCODED, NOT_ENCODED) and verdicts[2]["holds_for"]
     assert verdicts[1]["verdict"] == PROVABLY_NOT_ENCODABLE
+
+
+def test_an_architecture_too_small_for_the_curve_is_provably_never_encoded():
+    # Hilbert order 4 needs at least 5 regions (line separation); a 2-2-1 encoder has at most
+    # 4 for every weight, so the verdict needs no training and holds for the curve itself.
+    encoder = relu_chain((np.array([[1.0, 0.5], [0.25, 1.0]]), np.zeros(2)), (np.ones((2, 1)), np.zeros(1)))
+    section = learnability({"type": "hilbert", "order": 4}, encoder, points=60)
+    assert section["verdict"] == PROVABLY_NOT_ENCODABLE and section["holds_for"] == "manifold"
+    # Zaslavsky: 1 + 2 + 1 = 4 regions; Montufar 2017, Serra 2018 and 2^2 agree; Lei 2018 (16) does not.
+    assert section["certificate"]["excluded_by"] == ["zaslavsky", "montufar2017", "serra2018", "trivial"]
+    assert "below 5" in section["reason"] and section["injectivity"] is None
