@@ -228,6 +228,6 @@ def test_an_architecture_too_small_for_the_curve_is_provably_never_encoded():
     encoder = relu_chain((np.array([[1.0, 0.5], [0.25, 1.0]]), np.zeros(2)), (np.ones((2, 1)), np.zeros(1)))
     section = learnability({"type": "hilbert", "order": 4}, encoder, points=60)
     assert section["verdict"] == PROVABLY_NOT_ENCODABLE and section["holds_for"] == "manifold"
-    # Zaslavsky: 1 + 2 + 1 = 4 regions; Montufar 2017, Serra 2018 and 2^2 agree; Lei 2018 (16) does not.
+    # Zaslavsky: 1 + 2 + 1 = 4 regions; Montufar 2017, Serra 2018 and 2^2 agree; Lei 2018 (4 x 2 = 8) does not.
     assert section["certificate"]["excluded_by"] == ["zaslavsky", "montufar2017", "serra2018", "trivial"]
     assert "below 5" in section["reason"] and section["injectivity"] is None
