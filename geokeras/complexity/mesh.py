@@ -35,32 +35,32 @@ the layer, h = σ(z) with the polygon's pattern: G ← (G W) diag(m), g ← (g W
 for active, the negative slope (0 for ReLU) otherwise. Memory is O(P (K + w)) for P polygons
 of at most K corners and width w: it grows with the number of regions, not with a grid.
 
-Exactness (no tolerance decides a count). The network "as given" is the lowered float64
-network, whose weights are dyadic rationals; float64 is only a filter:
+Exact predicates (the network as given: the lowered float64 weights, dyadic rationals):
 
-* **Signs.** The sign of z_j at a corner is taken from floats when |z_j| > ``SIGN_RTOL`` · s_j
-  + |∇z_j| ρ, with s_j = ĥ Σ_i |W_ij| + |b_j| a bound on the terms of the float sum (ĥ =
-  max_i (|g_i| + |G_1i| + |G_2i|) ≥ max |h_i| over the triangle) and ρ the corner's *radius*, a
-  bound on its distance from the exact corner (large where a line meets an edge at a grazing
-  angle). Otherwise it is decided exactly (:class:`_ExactCorners`): each corner is the
-  intersection of the exact lines of its two edges, and the sign is that of an integer
-  expression. A polygon is split when it has corners strictly on both sides, however small a
-  part: a line through a corner or along an edge, a valley where z_j touches 0 without
-  changing sign (the tent map's), and a line coinciding exactly with an earlier one create
-  no zero-area polygon, while a real sliver of any area is a region.
+* **Signs.** Each corner is the intersection of the lines of its two edges, and each line is
+  exact: a template edge, or z_j(u) = 0 with exact dyadic coefficients on the cell it split
+  (:class:`geokeras.complexity.exact.ExactNetwork` on the face's exact frame). A sign is read
+  from floats only when |ẑ| exceeds a proven bound on |z* - ẑ| (:func:`_corner_tolerance`:
+  the coefficients' error, propagated layer by layer with the dot-product bound γ_k, the
+  corner's error, propagated through each crossing, and the rounding of the evaluation);
+  otherwise every sign of that polygon is computed in integers, (X, Y, W) = a × b and
+  sign(L_1 X + L_2 Y + c W) · sign(W), and its crossings are the exact ones rounded.
+  A corner with z_j = 0 exactly is on the line; a polygon is split only when it has corners
+  strictly on both sides, so lines through corners, along edges, coincident lines and
+  valleys create no empty polygon, and no polygon of positive area is ever dropped
+  (a region of area 1e-15 is a region).
 * **Activation of a whole polygon.** Active when some corner is strictly positive (then none
-  is strictly negative); a polygon on which z_j ≡ 0 is inactive (active means z_j > 0).
-* **Degenerate triangles** are skipped only when their corners are exactly collinear.
-* **Adjacency.** Two polygons are neighbours when they share a boundary segment of positive
-  length (more than ``LENGTH_ATOL`` in the triangle's unit coordinates, or as a fraction of a
-  mesh edge): polygons on the two sides of one split line, or of one mesh edge (the first
-  two triangles holding it; a non-manifold edge's further triangles are not joined).
-  Touching at a point is not adjacency. Only polygons of one cell in different triangles are
-  ever joined, so on a box this never affects a count.
-* **Same affine map.** The map of a cell, x ↦ x A + c with A shape=[n, n_out], is the product of
-  the layers' weights with the pattern's masks. Two neighbours carry the same map when their
-  maps are equal as exact dyadic rationals (maps that differ by more than the filter margin
-  differ at once).
+  is strictly negative); a polygon on which z_j ≡ 0 is inactive.
+* **Degenerate triangles**: skipped only when their exact area is 0 (exact 2 x 2 minors).
+* **Same affine map**: float maps with rigorous error bounds separate most pairs; the rest
+  are compared as exact dyadic maps.
+* **Adjacency.** Two polygons are neighbours when they share a boundary segment longer than
+  ``LENGTH_ATOL`` (polygons on the two sides of one split line, or of one mesh edge). This is
+  the one decision still taken in floats: on a box each region is one polygon (a cell is
+  convex and the polygons of one face have distinct patterns), so regions and cells of a box
+  do not depend on it; joins across mesh edges and pieces do.
+* ``exact_decisions`` counts the predicates that fell back to integers; ``max_polygons``
+  bounds the subdivision (:class:`RegionBudgetExceeded`).
 
 The work is float64 numpy on the CPU: the subdivision is data-dependent (a polygon count
 that grows unpredictably), which fixed-shape tensor code handles badly. The cost is about
@@ -73,39 +73,37 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from geokeras.complexity.exact import fraction
-
 __all__ = ["MeshRegions", "RegionBudgetExceeded", "count_regions_in_box", "count_regions_on_mesh"]
+
+_ROUNDING = 2.0**-53
+"""The unit roundoff u of float64: a correctly rounded operation has relative error at most u."""
+
+
+def _gamma(terms: int) -> float:
+    """γ_k = k u / (1 - k u): |fl(Σ_i x_i y_i) - Σ_i x_i y_i| <= γ_k Σ_i |x_i y_i| for k - 1 >= terms, any order."""
+    return terms * _ROUNDING / (1.0 - terms * _ROUNDING)
+
+
+_SAFETY = 1.0 + 1e-9  # covers the rounding of the error bounds' own float computation
+
+
+LENGTH_ATOL = 1e-12
+"""Shared boundaries shorter than this (unit coordinates) do not make neighbours: the one decision
+still taken in floats. It can only matter where regions are joined across mesh edges, or for
+pieces; on a box every region is one polygon and the count does not depend on it."""
 
 
 class RegionBudgetExceeded(RuntimeError):
-    """The subdivision grew past ``max_polygons`` (memory grows with the polygons): nothing was counted."""
+    """The subdivision would hold more polygons than the caller's ``max_polygons``."""
 
-SIGN_RTOL = 1e-9
-"""Filter margin of the sign of a pre-activation: beyond SIGN_RTOL times the scale of its terms
-(plus the corner's position error) the float sign is certain; within it the sign is computed
-exactly (module docstring). It routes work; it never decides a sign."""
 
-ROUNDING_SHARE = 1e-4
-"""The rounding error of a pre-activation, as a share of SIGN_RTOL's margin (1e-13 of the scale of its
-terms: float64 sums of a few hundred terms round by less); it bounds how far a float corner is from the
-exact one."""
-
-LENGTH_ATOL = 1e-12
-"""Shared boundaries shorter than this (unit-triangle coordinates) do not make neighbours; it only
-matters for polygons of one cell in different mesh triangles (the two sides of a split line always
-differ in that line's unit)."""
-
-_FLAT_TRIANGLE_RTOL = 1e-14  # below this relative area a triangle is checked exactly for collinearity
 _UNIT_TRIANGLE = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
 _UNIT_SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
 _CHUNK_FLOATS = 1 << 22  # float64 entries (32 MiB) of one tile of a [P, ...] temporary
-_UNIT_ROUNDOFF = 2.0**-53
 
 
 @dataclass(frozen=True)
@@ -130,7 +128,9 @@ class MeshRegions:
         patterns: shape=[cells, hidden] bool, the activation pattern of each cell, neurons
             of the non-linear layers in order (pre-activation > 0).
         network: the LoweredNetwork counted.
-        exact_decisions: signs and map comparisons the float filter left to exact arithmetic.
+        exact_decisions: how many predicates (signs at corners, a face's area being zero,
+            two cells' maps being equal) the floating-point filter could not certify and that
+            were decided in exact integer arithmetic.
 
     Properties: ``cell_maps`` (A shape=[cells, n, n_out], c shape=[cells, n_out] of the map
     x ↦ x A + c on each cell, computed on first use), ``polygon_cell_ids``.
@@ -189,22 +189,23 @@ def count_regions_on_mesh(
             or a :class:`~geokeras.complexity.lowering.LoweredNetwork`.
         vertices: shape=[V, n] with n the network's input dimension.
         faces: shape=[F, 3] integer indices into ``vertices``.
-        max_polygons: stop with :class:`RegionBudgetExceeded` once the subdivision holds more
-            polygons than this (None: no limit).
+        max_polygons: the most polygons the subdivision may hold (``None``: no limit).
 
     Returns:
         :class:`MeshRegions`.
 
     Raises:
         ValueError: vertices of the wrong shape or not finite, faces out of range.
-        RegionBudgetExceeded: more than ``max_polygons`` polygons.
+        RegionBudgetExceeded: the subdivision needed more than ``max_polygons`` polygons.
     """
     network = _as_lowered(model_or_lowered)
     vertices, faces = checked_mesh(vertices, faces, _input_dim(network))
-    return _subdivide(network, vertices, faces, _UNIT_TRIANGLE, max_polygons)
+    return _subdivide(network, vertices, faces, _UNIT_TRIANGLE, _checked_budget(max_polygons))
 
 
-def count_regions_in_box(model_or_lowered: Any, low: Sequence[float], high: Sequence[float]) -> MeshRegions:
+def count_regions_in_box(
+    model_or_lowered: Any, low: Sequence[float], high: Sequence[float], *, max_polygons: Optional[int] = None
+) -> MeshRegions:
     """Exact linear regions of a network with 2-D input on the box [low_1, high_1] x [low_2, high_2].
 
     The box is cut as one polygon (the unit square of its parametrisation), so each region,
@@ -214,9 +215,13 @@ def count_regions_in_box(model_or_lowered: Any, low: Sequence[float], high: Sequ
     Args:
         model_or_lowered: a Keras model or a LoweredNetwork with input dimension 2.
         low, high: the box's corners, two numbers each, low < high.
+        max_polygons: the most polygons the subdivision may hold (``None``: no limit).
 
     Returns:
         :class:`MeshRegions` with one polygon per region.
+
+    Raises:
+        RegionBudgetExceeded: the subdivision needed more than ``max_polygons`` polygons.
     """
     network = _as_lowered(model_or_lowered)
     if _input_dim(network) != 2:
@@ -232,7 +237,15 @@ def count_regions_in_box(model_or_lowered: Any, low: Sequence[float], high: Sequ
         raise ValueError(f"Expected finite low < high in both coordinates. Received: low={low!r}, high={high!r}.")
     (x0, y0), (x1, y1) = low_array, high_array
     vertices = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-    return _subdivide(network, vertices, np.array([[0, 1, 2, 3]]), _UNIT_SQUARE)
+    return _subdivide(network, vertices, np.array([[0, 1, 2, 3]]), _UNIT_SQUARE, _checked_budget(max_polygons))
+
+
+def _checked_budget(max_polygons: Any) -> Optional[int]:
+    if max_polygons is None:
+        return None
+    if isinstance(max_polygons, bool) or not isinstance(max_polygons, (int, np.integer)) or max_polygons < 1:
+        raise ValueError(f"Expected max_polygons a positive integer or None. Received: max_polygons={max_polygons!r}.")
+    return int(max_polygons)
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -282,10 +295,9 @@ class _Polygons:
     """The polygons of the subdivision as padded arrays sharing one row count.
 
     Fields (row p is polygon p): ``corners`` [P, K, 2] (u coordinates, counter-clockwise,
-    rows past ``counts`` unused), ``radius`` [P, K] (a bound on the distance of each float corner
-    from the exact one), ``counts`` [P], ``labels`` [P, K] (edge i runs from corner i to corner
-    i+1; label = 2 * line + side, see :func:`_subdivide`; corner i is the intersection of the
-    lines of edges i - 1 and i), ``face`` [P], plus the per-layer fields. Appending doubles the capacity, so P splits cost O(P) copies in all.
+    rows past ``counts`` unused), ``counts`` [P], ``labels`` [P, K] (edge i runs from corner i
+    to corner i+1; label = 2 * line + side, see :func:`_subdivide`), ``face`` [P], plus the
+    per-layer fields. Appending doubles the capacity, so P splits cost O(P) copies in all.
     """
 
     def __init__(self, **fields: np.ndarray):
@@ -308,7 +320,6 @@ class _Polygons:
             return
         extra = corners - width
         self.fields["corners"] = np.pad(self.fields["corners"], ((0, 0), (0, extra), (0, 0)))
-        self.fields["radius"] = np.pad(self.fields["radius"], ((0, 0), (0, extra)))
         self.fields["labels"] = np.pad(self.fields["labels"], ((0, 0), (0, extra)), constant_values=-1)
 
     def append(self, rows: dict[str, np.ndarray]) -> None:
@@ -336,22 +347,20 @@ def _shoelace(corners: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return 0.5 * cross.sum(axis=1)
 
 
-def _split_by_line(corners, counts, labels, values, signs, radius, value_error):
+def _split_by_line(corners, counts, labels, values, signs, exact_crossings=None):
     """Both children of convex polygons crossed by the line value = 0 (module docstring).
 
     Args:
-        corners [S, K, 2], counts [S], labels [S, K], radius [S, K]: the polygons.
-        values [S, K]: the affine function at the corners; signs [S, K] in {-1, 0, 1} (exact).
-        value_error [S, K]: a bound on the error of ``values``.
+        corners [S, K, 2], counts [S], labels [S, K]: the polygons.
+        values [S, K]: the affine function at the corners; signs [S, K] in {-1, 0, 1}.
+        exact_crossings: optional ``(mask [S, K], points [S, K, 2])``: crossing points to use
+            instead of the interpolated ones (the rounded exact crossings of the exact path).
 
     Returns:
         For the active (+) and the inactive (-) child, ``(corners [S, K', 2], counts [S],
-        labels [S, K'], chord [S, K'], radius [S, K'])``, K' = max(K, most corners of a
-        child): ``chord`` marks the edge on the splitting line, from one corner on the line to
-        the next (its label is filled in by the caller). A crossing a + t (b - a),
-        t = v_a / (v_a - v_b), gets the radius (δ_a + δ_b) |b - a| / |v_a - v_b| (δ the values'
-        rounding errors): large where the line meets the edge at a grazing angle, so that later
-        signs near such an ill-conditioned corner are decided exactly.
+        labels [S, K'], chord [S, K'])``, K' = max(K, most corners of a child): ``chord``
+        marks the edge on the splitting line, from one corner on the line to the next (its
+        label is filled in by the caller).
     """
     size, width = values.shape
     rows = np.arange(size)[:, None]
@@ -360,18 +369,13 @@ def _split_by_line(corners, counts, labels, values, signs, radius, value_error):
     following = np.where(index < counts[:, None] - 1, index + 1, 0)
     next_values, next_signs = values[rows, following], signs[rows, following]
     crossing = valid & (signs * next_signs < 0)
-    gap = np.where(crossing, values - next_values, 1.0)
-    fraction = np.where(crossing, values / gap, 0.0)
-    edge = corners[rows, following] - corners
-    crossings = corners + fraction[:, :, None] * edge
-    edge_length = np.hypot(edge[:, :, 0], edge[:, :, 1])
-    crossing_radius = (value_error + value_error[rows, following]) * edge_length / np.abs(gap) + 4 * _UNIT_ROUNDOFF * (
-        np.abs(corners).sum(axis=2) + edge_length
-    )
+    fraction = np.where(crossing, values / np.where(crossing, values - next_values, 1.0), 0.0)
+    crossings = corners + fraction[:, :, None] * (corners[rows, following] - corners)
+    if exact_crossings is not None:
+        crossings = np.where(exact_crossings[0][:, :, None], exact_crossings[1], crossings)
 
     # Slot 2i is corner i, slot 2i+1 the crossing on edge i: the cyclic order. Sign 2 = empty.
     slot_corners = np.stack([corners, crossings], axis=2).reshape(size, 2 * width, 2)
-    slot_radius = np.stack([radius, np.where(crossing, crossing_radius, 0.0)], axis=2).reshape(size, 2 * width)
     slot_signs = np.stack([np.where(valid, signs, 2), np.where(crossing, 0, 2)], axis=2).reshape(size, 2 * width)
     slot_labels = np.repeat(labels, 2, axis=1)
     keeps = [(slot_signs != 2) & (slot_signs * side >= 0) for side in (1, -1)]
@@ -390,8 +394,7 @@ def _split_by_line(corners, counts, labels, values, signs, radius, value_error):
         next_position = np.where(child_index < count[:, None] - 1, child_index + 1, 0)
         chord = on_line & on_line[rows, next_position]
         child_labels = np.where(child_valid, slot_labels[rows, order], -1)
-        child_radius = np.where(child_valid, slot_radius[rows, order], 0.0)
-        children.append((child_corners, count, child_labels, chord, child_radius))
+        children.append((child_corners, count, child_labels, chord))
     return children
 
 
@@ -440,60 +443,74 @@ def _subdivide(
     frames = np.stack([vertices[faces[:, 1]] - origins, vertices[faces[:, -1]] - origins], axis=1)  # [F, 2, n]
     gram = frames @ np.transpose(frames, (0, 2, 1))
     face_area = template_area * np.sqrt(np.maximum(gram[:, 0, 0] * gram[:, 1, 1] - gram[:, 0, 1] ** 2, 0.0))
-    kept = face_area > _FLAT_TRIANGLE_RTOL * face_area.max()
-    for face in np.flatnonzero(~kept).tolist():  # nearly flat: skipped only if exactly flat
-        kept[face] = not _exactly_collinear(vertices[faces[face]])
+    exact = _ExactContext(network, vertices, faces, template)
+    kept = exact.faces_of_positive_area(frames)
     if not np.any(kept):
         raise ValueError("Expected a mesh with at least one triangle of positive area. Received: all degenerate.")
     face_index = np.flatnonzero(kept)
+    exact.keep_faces(face_index)
     origins, frames, face_area = origins[face_index], frames[face_index], face_area[face_index]
     edges, face_lines, face_sides = _outline_edges(faces)
     face_lines, face_sides = face_lines[face_index], face_sides[face_index]
-    exact = _ExactCorners(network, vertices, faces[face_index], face_lines, template, edges.shape[0])
+    exact.face_lines = face_lines
+    exact.mesh_lines = edges.shape[0]
 
     count = face_index.size
     polygons = _Polygons(
         corners=np.repeat(template[None], count, axis=0),
-        radius=np.zeros((count, len(template))),
         counts=np.full(count, len(template), dtype=np.int64),
         labels=2 * face_lines + face_sides,
         face=np.arange(count, dtype=np.int64),
         source=np.arange(count, dtype=np.int64),
         pattern=np.zeros((count, 0), dtype=bool),
+        error=np.zeros(count),  # bound on |exact corner - float corner| (max norm, u coordinates)
     )
     line_directions = _Blocks()  # unit directions (u coordinates) of the split lines, in blocks
     # The layer's input on polygon p is h(u) = u @ G + g with G = base_linear[source[p]] * scale[p]
-    # and g = base_offset[source[p]] * scale[p] (kept factored: no [P, 2, w] copy is made).
-    inputs = _LayerInputs(frames, origins, np.arange(count), np.ones((count, frames.shape[2])))
+    # and g = base_offset[source[p]] * scale[p] (kept factored: no [P, 2, w] copy is made), with
+    # error[p, r] >= max_i |exact - float| of row r (G_1, G_2, g) and magnitude[p, r] >= max_i |float|.
+    # The float frame F = p_1 - p_0 is rounded once (relative error <= u); the origin is exact.
+    frame_magnitude = np.abs(frames).max(axis=2)
+    inputs = _LayerInputs(
+        frames, origins, np.arange(count), np.ones((count, frames.shape[2])),
+        error=np.concatenate([_ROUNDING * frame_magnitude, np.zeros((count, 1))], axis=1),
+        magnitude=np.concatenate([frame_magnitude, np.abs(origins).max(axis=1, keepdims=True)], axis=1),
+    )
     for position, (weight, bias, activation, slope) in enumerate(layers):
-        z_linear, z_offset, tolerance = _pre_activations(inputs, weight, bias)
+        z_linear, z_offset, coefficient_error, row_error, row_magnitude = _pre_activations(inputs, weight, bias)
         size, width = polygons.size, weight.shape[1]
         if activation == "linear":
-            inputs = _LayerInputs(z_linear, z_offset, np.arange(size), np.ones((size, width)))
+            inputs = _LayerInputs(z_linear, z_offset, np.arange(size), np.ones((size, width)), row_error, row_magnitude)
             continue
-        active, crossing = _signs_at_corners(
-            polygons["corners"], polygons["counts"], polygons["radius"], z_linear, z_offset, tolerance
-        )
+        layer = _LayerMaps(z_linear, z_offset, coefficient_error, position)
+        active, crossing = _signs_at_corners(polygons["corners"], polygons["counts"], polygons["error"], layer)
         polygons.set_field("active", active)
         polygons.set_field("crossing", crossing)
         polygons.set_field("source", np.arange(size, dtype=np.int64))
+        exact.start_layer(position, polygons["pattern"].copy(), polygons["face"].copy())
         # A polygon split in this layer keeps its ancestor's (the source's) layer maps.
-        layer = _LayerMaps(z_linear, z_offset, tolerance, position)
         for neuron in range(width):
             _split_by_neuron(polygons, layer, neuron, line_directions, exact)
             if max_polygons is not None and polygons.size > max_polygons:
                 raise RegionBudgetExceeded(
-                    f"The subdivision of the mesh by the network passed max_polygons={max_polygons} "
-                    f"({polygons.size} polygons after unit {neuron + 1} of {width} of a layer)."
+                    f"Expected at most max_polygons={max_polygons} polygons. Received: {polygons.size} polygons "
+                    f"after neuron {neuron + 1} of {width} in layer {position + 1} of {len(layers)}."
                 )
         active = polygons["active"]
-        inputs = _LayerInputs(z_linear, z_offset, polygons["source"].copy(), np.where(active, 1.0, slope))
+        source = polygons["source"].copy()
+        scale = np.where(active, 1.0, slope)
+        # Multiplying by 0 or 1 is exact; another slope s rounds once (relative error u).
+        growth = max(1.0, abs(slope))
+        rounding = _ROUNDING * growth if slope not in (0.0, 1.0) else 0.0
+        inputs = _LayerInputs(
+            z_linear, z_offset, source, scale,
+            row_error[source] * growth + rounding * row_magnitude[source], row_magnitude[source] * growth,
+        )
         polygons.set_field("pattern", np.concatenate([polygons["pattern"], active], axis=1))
     output_linear, output_offset = inputs.materialised()
 
     return _assemble(
         network=network,
-        exact=exact,
         polygons=polygons,
         vertices=vertices,
         face_index=face_index,
@@ -505,6 +522,7 @@ def _subdivide(
         line_directions=np.concatenate(line_directions) if line_directions else np.zeros((0, 2)),
         output_linear=output_linear,
         output_offset=output_offset,
+        exact=exact,
     )
 
 
@@ -516,12 +534,16 @@ class _LayerInputs:
         linear: shape=[P0, 2, w]; offset: shape=[P0, w] (the previous layer's pre-activations
             on the polygons of its start); source: shape=[P] int; scale: shape=[P, w] (the
             activation's slopes: 1 active, the negative slope inactive).
+        error: shape=[P, 3], a bound on |exact - float| of every entry of G_1, G_2, g.
+        magnitude: shape=[P, 3], a bound on |float| of every entry of G_1, G_2, g.
     """
 
     linear: np.ndarray
     offset: np.ndarray
     source: np.ndarray
     scale: np.ndarray
+    error: np.ndarray
+    magnitude: np.ndarray
 
     def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         source, scale = self.source[start:stop], self.scale[start:stop]
@@ -532,41 +554,67 @@ class _LayerInputs:
 
 
 def _pre_activations(inputs: _LayerInputs, weight: np.ndarray, bias: np.ndarray):
-    """z(u) = h(u) W + b on every polygon, and the sign tolerance, in chunks of polygons.
+    """z(u) = h(u) W + b on every polygon, in chunks of polygons, with rigorous error bounds.
+
+    With e_r, m_r the error and magnitude bounds of row r of h's coefficients and
+    S_j = Σ_i |W_ij|, the computed coefficient of row r of z_j is within
+    (e_r + γ m_r) S_j (+ γ |b_j| for the offset) of the exact one, γ = γ_{w_in + 1} (the
+    standard bound of a floating-point dot product, any summation order).
 
     Returns:
-        ``(linear [P, 2, w'], offset [P, w'], tolerance [P, w'])``; tolerance = SIGN_RTOL ×
-        (ĥ Σ_i |W_ij| + |b_j|) with ĥ = max_i (|g_i| + |G_1i| + |G_2i|) ≥ max |h| (|u_i| ≤ 1).
+        ``(linear [P, 2, w'], offset [P, w'], coefficient_error [P, w'], row_error [P, 3],
+        row_magnitude [P, 3])``: coefficient_error bounds the sum of the three coefficient errors
+        of z_j; row_error / row_magnitude bound every entry of each row of z (the next layer's h).
     """
     size, width_in, width = inputs.source.size, weight.shape[0], weight.shape[1]
     linear = np.empty((size, 2, width))
     offset = np.empty((size, width))
-    bound = np.empty(size)
     chunk = max(1, _CHUNK_FLOATS // (3 * max(width_in, width)))
     for start in range(0, size, chunk):
         stop = min(size, start + chunk)
         g_linear, g_offset = inputs.rows(start, stop)
         linear[start:stop] = (g_linear.reshape(-1, width_in) @ weight).reshape(stop - start, 2, width)
         offset[start:stop] = g_offset @ weight + bias
-        bound[start:stop] = (np.abs(g_offset) + np.abs(g_linear).sum(axis=1)).max(axis=1)
-    tolerance = SIGN_RTOL * (np.outer(bound, np.abs(weight).sum(axis=0)) + np.abs(bias))
-    return linear, offset, tolerance
+    gamma = _gamma(width_in + 1)
+    column_sums = np.abs(weight).sum(axis=0)
+    bias_size = np.abs(bias)
+    spread = (inputs.error + gamma * inputs.magnitude) * _SAFETY  # [P, 3]
+    coefficient_error = np.outer(spread.sum(axis=1), column_sums) + gamma * _SAFETY * bias_size
+    largest_sum, largest_bias = float(column_sums.max()), float(bias_size.max()) if bias_size.size else 0.0
+    row_error = spread * largest_sum
+    row_error[:, 2] += gamma * _SAFETY * largest_bias
+    row_magnitude = inputs.magnitude * largest_sum * (1.0 + 2.0 * gamma) * _SAFETY
+    row_magnitude[:, 2] += largest_bias * (1.0 + 2.0 * gamma) * _SAFETY
+    return linear, offset, coefficient_error, row_error, row_magnitude
 
 
-def _signs_at_corners(corners, counts, corner_radius, z_linear, z_offset, tolerance) -> tuple[np.ndarray, np.ndarray]:
+def _corner_tolerance(gradient_size, offset_size, coefficient_error, corner_error):
+    """A bound on |z*(u*) - fl(ẑ(û))| at a corner: exact map z*, exact corner u* (|u*_i| <= 1).
+
+    |z* - ẑ| at u* is at most the coefficient error; moving to the float corner û
+    (|û - u*| <= r) adds (|L_1| + |L_2|) r; evaluating fl(û_1 L_1 + û_2 L_2 + c) adds
+    γ_3 ((|L_1| + |L_2|)(1 + r) + |c|).
+    """
+    gamma = _gamma(3)
+    return (
+        coefficient_error + gradient_size * (corner_error + gamma * (1.0 + corner_error)) + gamma * offset_size
+    ) * _SAFETY
+
+
+def _signs_at_corners(corners, counts, corner_error, layer) -> tuple[np.ndarray, np.ndarray]:
     """For every polygon and neuron: active (z > 0 inside) and maybe crossed by the line z = 0.
 
     A disc test decides most pairs without visiting the corners: with c the mean of the
-    corners and r their largest distance from c (plus the corners' position errors),
-    |z(c)| > |∇z| r + tol puts every corner, float or exact, on the side of z(c). The other pairs are flagged as maybe crossed; :func:`_split_by_neuron`
+    corners and R their largest max-norm distance from c, |fl(z(c))| > (|∇z|_1) R + 2 τ (τ the
+    corner tolerance of :func:`_corner_tolerance`) puts every exact corner strictly on the
+    side of z(c). The other pairs are flagged as maybe crossed; :func:`_split_by_neuron`
     looks at their corners.
     """
+    z_linear, z_offset = layer.linear, layer.offset
     index = np.arange(corners.shape[1])[None, :]
     valid = index < counts[:, None]
     centre = np.where(valid[:, :, None], corners, 0.0).sum(axis=1) / counts[:, None]
-    # The disc around the centre holds the exact corners too: grow it by their position errors.
-    radius = np.sqrt(np.where(valid, ((corners - centre[:, None, :]) ** 2).sum(axis=2), 0.0).max(axis=1))
-    radius = radius + np.where(valid, corner_radius, 0.0).max(axis=1)
+    radius = np.where(valid, np.abs(corners - centre[:, None, :]).max(axis=2), 0.0).max(axis=1) * _SAFETY
     size, width = z_offset.shape
     active = np.empty((size, width), dtype=bool)
     crossing = np.empty((size, width), dtype=bool)
@@ -575,7 +623,11 @@ def _signs_at_corners(corners, counts, corner_radius, z_linear, z_offset, tolera
         rows = slice(start, min(size, start + chunk))
         gradient = z_linear[rows]
         value = centre[rows, 0, None] * gradient[:, 0, :] + centre[rows, 1, None] * gradient[:, 1, :] + z_offset[rows]
-        reach = np.hypot(gradient[:, 0, :], gradient[:, 1, :]) * radius[rows, None] + tolerance[rows]
+        gradient_size = np.abs(gradient[:, 0, :]) + np.abs(gradient[:, 1, :])
+        tolerance = _corner_tolerance(
+            gradient_size, np.abs(z_offset[rows]), layer.coefficient_error[rows], corner_error[rows, None]
+        )
+        reach = gradient_size * radius[rows, None] + 2.0 * tolerance
         active[rows] = value > 0
         crossing[rows] = np.abs(value) <= reach
     return active, crossing
@@ -592,24 +644,23 @@ class _LayerMaps:
     """Pre-activations of one layer on the polygons at the layer's start: z(u) = u @ linear + offset.
 
     Attributes:
-        linear: shape=[P0, 2, w]; offset, tolerance: shape=[P0, w] (the sign tolerance).
+        linear: shape=[P0, 2, w]; offset, coefficient_error: shape=[P0, w]; position: the layer's index.
     """
 
     linear: np.ndarray
     offset: np.ndarray
-    tolerance: np.ndarray
-    position: int = 0
+    coefficient_error: np.ndarray
+    position: int
 
 
-def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_directions: list, exact: Any) -> None:
+def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_directions: list, exact) -> None:
     """Split every polygon that the neuron's line crosses; record the neuron's sign per polygon.
 
     Only polygons whose corners straddled the line at the start of the layer are looked at:
     a polygon cut later by another neuron of the layer inherits its parent's flags, and a
-    part of a polygon the line does not cross is not crossed either. A corner's sign is read
-    from float64 when |z| exceeds the filter margin plus |∇z| times the corner's position
-    error, and computed exactly otherwise (:class:`_ExactCorners`); a polygon is split when it
-    has corners strictly on both sides, whatever the size of the parts.
+    part of a polygon the line does not cross is not crossed either. A corner's sign is taken
+    from floats when |ẑ| exceeds its tolerance (:func:`_corner_tolerance`); the polygons with
+    an uncertain corner have all their signs and crossings computed exactly.
     """
     fields = polygons.fields
     candidates = np.flatnonzero(fields["crossing"][: polygons.size, neuron])
@@ -617,25 +668,31 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_d
         return
     fields["crossing"][candidates, neuron] = False
     corners, counts = fields["corners"][candidates], fields["counts"][candidates]
-    radius = fields["radius"][candidates]
     source = fields["source"][candidates]
+    corner_error = fields["error"][candidates]
     gradient = layer.linear[source, :, neuron]  # [S, 2]
     values = corners[:, :, 0] * gradient[:, 0, None] + corners[:, :, 1] * gradient[:, 1, None]
     values += layer.offset[source, neuron, None]
+    tolerance = _corner_tolerance(
+        np.abs(gradient).sum(axis=1), np.abs(layer.offset[source, neuron]), layer.coefficient_error[source, neuron],
+        corner_error,
+    )[:, None]
     valid = np.arange(corners.shape[1])[None, :] < counts[:, None]
-    slope = np.hypot(gradient[:, 0], gradient[:, 1])[:, None]
-    margin = layer.tolerance[source, neuron, None] + slope * radius
-    # Rounding of the values themselves: ROUNDING_SHARE of the filter margin (a forward error
-    # bound with room to spare), which is what moves a crossing.
-    value_error = np.broadcast_to(ROUNDING_SHARE * layer.tolerance[source, neuron, None], values.shape)
-    signs = np.where(valid, np.sign(values), 0).astype(np.int64)
-    unsure = valid & (np.abs(values) <= margin) & (margin > 0)  # margin 0: z is exactly 0 there
-    for row, corner in zip(*np.nonzero(unsure)):
-        polygon = candidates[row]
-        signs[row, corner] = exact.sign_at_corner(
-            int(fields["face"][polygon]), fields["labels"][polygon], int(counts[row]), int(corner),
-            fields["pattern"][polygon], layer.position, neuron,
-        )
+    signs = np.where(values > tolerance, 1, np.where(values < -tolerance, -1, 0)) * valid
+    uncertain = np.flatnonzero((valid & (np.abs(values) <= tolerance)).any(axis=1))
+    exact_rows = np.zeros(candidates.size, dtype=bool)
+    exact_points = None
+    if uncertain.size:
+        exact_rows[uncertain] = True
+        exact_points = (np.zeros(values.shape, dtype=bool), np.zeros(corners.shape))
+        for row in uncertain.tolist():
+            polygon = int(candidates[row])
+            row_signs, crossing_mask, crossing_points = exact.signs_and_crossings(
+                corners[row], int(counts[row]), fields["labels"][polygon], int(fields["face"][polygon]),
+                layer.position, int(source[row]), neuron,
+            )
+            signs[row] = row_signs
+            exact_points[0][row], exact_points[1][row] = crossing_mask, crossing_points
     positive, negative = signs > 0, signs < 0
     has_positive = positive.any(axis=1)
     fields["active"][candidates, neuron] = has_positive
@@ -643,11 +700,26 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_d
     if local.size == 0:
         return
     parents = candidates[local]
+    local_exact = None if exact_points is None else (exact_points[0][local], exact_points[1][local])
     plus, minus = _split_by_line(
-        corners[local], counts[local], fields["labels"][parents], values[local], signs[local], radius[local],
-        value_error[local],
+        corners[local], counts[local], fields["labels"][parents], values[local], signs[local], local_exact
     )
-    new_lines = exact.register_lines(fields["face"][parents], fields["pattern"][parents], layer.position, neuron)
+    # The children's corner error: a float crossing on an edge (a, b) with |ẑ_a|, |ẑ_b| > τ is
+    # within r + |t* - t̂| |b - a| + 4u (1 + r) of the exact one, |t* - t̂| <= τ / (|ẑ_a| + |ẑ_b| - 2τ) + 4u;
+    # an exact crossing rounded to floats is within u.
+    rows = np.arange(local.size)[:, None]
+    width = corners.shape[1]
+    following = np.where(np.arange(width)[None, :] < counts[local][:, None] - 1, np.arange(1, width + 1)[None, :], 0)
+    local_values, local_signs = values[local], signs[local]
+    crosses = valid[local] & (local_signs * local_signs[rows, following] < 0)
+    spread = np.abs(local_values) + np.abs(local_values[rows, following]) - 2.0 * tolerance[local]
+    step = np.abs(corners[local][rows, following] - corners[local]).max(axis=2)
+    shift = np.where(crosses, (tolerance[local] / np.where(crosses, spread, 1.0) + 4 * _ROUNDING) * step, 0.0)
+    parent_error = corner_error[local]
+    child_error = (parent_error + shift.max(axis=1) + 4 * _ROUNDING * (1.0 + parent_error)) * _SAFETY
+    child_error = np.where(exact_rows[local], parent_error + 2 * _ROUNDING, child_error)
+    new_lines = exact.mesh_lines + line_directions.count + np.arange(parents.size)
+    exact.register_lines(layer.position, neuron, source[local])
     direction = gradient[local][:, ::-1] * np.array([-1.0, 1.0])
     direction /= np.linalg.norm(direction, axis=1, keepdims=True)
     line_directions.append(direction)
@@ -656,108 +728,161 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_d
     polygons.widen(plus[0].shape[1])  # both children have the same (padded) width
 
     def labelled(child, side):
-        child_corners, child_counts, child_labels, chord, child_radius = child
-        return child_corners, child_counts, np.where(chord, 2 * new_lines[:, None] + side, child_labels), child_radius
+        child_corners, child_counts, child_labels, chord = child
+        return child_corners, child_counts, np.where(chord, 2 * new_lines[:, None] + side, child_labels)
 
-    plus_corners, plus_counts, plus_labels, plus_radius = labelled(plus, 0)
-    minus_corners, minus_counts, minus_labels, minus_radius = labelled(minus, 1)
+    plus_corners, plus_counts, plus_labels = labelled(plus, 0)
+    minus_corners, minus_counts, minus_labels = labelled(minus, 1)
     fields = polygons.fields  # widen may have replaced arrays
     rows = {name: array[parents] for name, array in fields.items()}  # fancy indexing copies
     rows["corners"], rows["counts"], rows["labels"] = minus_corners, minus_counts, minus_labels
-    rows["radius"] = minus_radius
     rows["active"][:, neuron] = False
+    rows["error"] = child_error
     fields["corners"][parents] = plus_corners
     fields["counts"][parents] = plus_counts
     fields["labels"][parents] = plus_labels
-    fields["radius"][parents] = plus_radius
     fields["active"][parents, neuron] = True
+    fields["error"][parents] = child_error
     polygons.append(rows)
 
 
-# ----------------------------------------------------------------------------- exact fallback
-class _ExactCorners:
-    """Exact signs of pre-activations at polygon corners, for the few the float filter cannot settle.
+class _ExactContext:
+    """The exact side of the predicates: exact lines of the polygons' edges, exact signs and crossings.
 
-    Every corner is the intersection of the lines of its two edges: a triangle's (or the box's)
-    edge, exact in u coordinates, or a split line z = 0 of an earlier unit, whose coefficients
-    (a, b, c) in u are exact dyadic rationals of the cell's map in the face's exact frame
-    (:class:`~geokeras.complexity.exact.ExactNetwork`). With homogeneous corner
-    (X, Y, W) = (a_1, b_1, c_1) × (a_2, b_2, c_2), the sign of z(u) = α u_1 + β u_2 + γ at it is
-    sign(α X + β Y + γ W) sign(W), in integers.
+    A corner of a polygon is the intersection of the lines of its two edges; each line is
+    a template edge (integer coefficients in u) or the zero set of a neuron on the cell of
+    the polygon it split, z(u) = u L + c with L, c exact dyadic rationals
+    (:meth:`ExactNetwork.pre_activation_map` on the face's exact frame p_1 - p_0, p_2 - p_0).
+    Lines a_1 u_1 + a_2 u_2 + a_0 = 0 are integer triples; the corner of lines a and b is
+    (X, Y, W) = a × b in homogeneous coordinates, and the sign of z there is
+    sign(L_1 X + L_2 Y + c W) · sign(W): integers only.
     """
 
-    def __init__(self, network, vertices, faces, face_lines, template, mesh_lines):
-        from geokeras.complexity.exact import ExactNetwork
+    def __init__(self, network, vertices, faces, template):
+        from geokeras.complexity.exact import Dyadic, ExactNetwork
 
-        self.exact = ExactNetwork(network)
-        self.vertices, self.faces, self.face_lines = vertices, faces, face_lines
-        self.template = [tuple(Fraction(value) for value in point) for point in template.tolist()]
-        self.mesh_lines, self.count, self.decisions = mesh_lines, 0, 0
-        self.blocks: list[tuple[int, np.ndarray, np.ndarray, int, int]] = []
-        self._maps: dict = {}
+        self.network = network
+        self._dyadic = Dyadic
+        self._exact_network = None
+        self.vertices, self.faces, self.template = vertices, faces, template
+        self.decisions = 0
+        self.face_lines = None
+        self.mesh_lines = 0
+        self._line_layer, self._line_neuron, self._line_source = [], [], []
+        self._layer_patterns, self._layer_faces = {}, {}
+        self._maps = {}
+        self._frames = {}
+        self._ExactNetwork = ExactNetwork
+        corners = len(template)
+        self._template_lines = []
+        for k in range(corners):
+            (p1, p2), (q1, q2) = (int(v) for v in template[k]), (int(v) for v in template[(k + 1) % corners])
+            a1, a2 = p2 - q2, q1 - p1
+            self._template_lines.append((a1, a2, -(a1 * p1 + a2 * p2)))
 
-    def register_lines(self, faces: np.ndarray, patterns: np.ndarray, layer: int, neuron: int) -> np.ndarray:
-        """Ids of new split lines, one per (face, pattern) row, and what defines each."""
-        first = self.mesh_lines + self.count
-        self.blocks.append((first, faces.copy(), patterns.copy(), layer, neuron))
-        self.count += faces.size
-        return first + np.arange(faces.size)
+    @property
+    def exact_network(self):
+        if self._exact_network is None:
+            self._exact_network = self._ExactNetwork(self.network)
+        return self._exact_network
 
     def _frame(self, face: int):
-        from geokeras.complexity.exact import Dyadic
+        """Exact (F [2, n], o [n]) of a kept face: F = (p_1 - p_0, p_k - p_0) without rounding."""
+        if face not in self._frames:
+            loop = self.faces[self.face_index[face]]
+            origin = self._dyadic.from_floats(self.vertices[loop[0]])
+            ends = self._dyadic.from_floats(self.vertices[[loop[1], loop[-1]]])
+            self._frames[face] = (ends - self._dyadic(np.stack([origin.numerators] * 2), origin.exponent), origin)
+        return self._frames[face]
 
-        loop = self.faces[face]
-        origin = Dyadic.from_floats(self.vertices[loop[0]])
-        ends = Dyadic.from_floats(np.stack([self.vertices[loop[1]], self.vertices[loop[-1]]]))
-        return ends - Dyadic.from_floats(np.stack([self.vertices[loop[0]]] * 2)), origin
+    def faces_of_positive_area(self, frames: np.ndarray) -> np.ndarray:
+        """Faces whose two frame vectors are linearly independent, decided exactly where floats cannot."""
+        first, second = frames[:, 0, :], frames[:, 1, :]
+        minors = first[:, :, None] * second[:, None, :] - first[:, None, :] * second[:, :, None]
+        sizes = np.abs(first[:, :, None] * second[:, None, :]) + np.abs(first[:, None, :] * second[:, :, None])
+        certain = (np.abs(minors) > 8 * _ROUNDING * sizes * _SAFETY).any(axis=(1, 2))
+        kept = certain.copy()
+        for face in np.flatnonzero(~certain).tolist():
+            self.decisions += 1
+            loop = self.faces[face]
+            points = [self._dyadic.from_floats(self.vertices[i]).to_fractions() for i in (loop[0], loop[1], loop[-1])]
+            u, v = points[1] - points[0], points[2] - points[0]
+            n = len(u)
+            kept[face] = any(u[a] * v[b] - u[b] * v[a] != 0 for a in range(n) for b in range(a + 1, n))
+        return kept
 
-    def _pre_activation(self, face: int, pattern: np.ndarray, layer: int, neuron: int) -> tuple:
-        key = (face, np.packbits(pattern).tobytes(), len(pattern), layer)
+    def keep_faces(self, face_index: np.ndarray) -> None:
+        self.face_index = face_index
+
+    def start_layer(self, position: int, patterns: np.ndarray, faces: np.ndarray) -> None:
+        self._layer_patterns[position], self._layer_faces[position] = patterns, faces
+
+    def register_lines(self, position: int, neuron: int, sources: np.ndarray) -> None:
+        self._line_layer.extend([position] * len(sources))
+        self._line_neuron.extend([neuron] * len(sources))
+        self._line_source.extend(int(s) for s in sources)
+
+    def _neuron_line(self, position: int, source: int, neuron: int) -> tuple[int, int, int]:
+        key = (position, source)
         if key not in self._maps:
-            self._maps[key] = self.exact.pre_activation_map(*self._frame(face), pattern, layer)
+            face = int(self._layer_faces[position][source])
+            frame, origin = self._frame(face)
+            linear, offset = self.exact_network.pre_activation_map(
+                frame, origin, self._layer_patterns[position][source], position
+            )
+            shared = min(linear.exponent, offset.exponent)
+            self._maps[key] = (
+                linear.numerators * (1 << (linear.exponent - shared)),
+                offset.numerators * (1 << (offset.exponent - shared)),
+            )
         linear, offset = self._maps[key]
-        return fraction(linear, (0, neuron)), fraction(linear, (1, neuron)), fraction(offset, (neuron,))
+        return int(linear[0, neuron]), int(linear[1, neuron]), int(offset[neuron])
 
-    def _line(self, face: int, label: int) -> tuple:
+    def _edge_line(self, label: int, face: int) -> tuple[int, int, int]:
         line = int(label) // 2
         if line < self.mesh_lines:
-            edge = int(np.flatnonzero(self.face_lines[face] == line)[0])
-            (x1, y1), (x2, y2) = self.template[edge], self.template[(edge + 1) % len(self.template)]
-            return y1 - y2, x2 - x1, x1 * y2 - x2 * y1
-        for first, faces, patterns, layer, neuron in reversed(self.blocks):
-            if line >= first:
-                row = line - first
-                return self._pre_activation(int(faces[row]), patterns[row], layer, neuron)
-        raise AssertionError(f"line {line} was never registered")
+            k = int(np.flatnonzero(self.face_lines[face] == line)[0])
+            return self._template_lines[k]
+        index = line - self.mesh_lines
+        return self._neuron_line(self._line_layer[index], self._line_source[index], self._line_neuron[index])
 
-    def sign_at_corner(self, face, labels, count, corner, pattern, layer, neuron) -> int:
-        """sign z_neuron at corner ``corner`` of a polygon of ``face`` (its cell's lower layers: ``pattern``)."""
-        self.decisions += 1
-        a1, b1, c1 = self._line(face, labels[(corner - 1) % count])
-        a2, b2, c2 = self._line(face, labels[corner])
-        x, y, w = b1 * c2 - c1 * b2, c1 * a2 - a1 * c2, a1 * b2 - b1 * a2
-        alpha, beta, gamma = self._pre_activation(face, pattern, layer, neuron)
-        value = (alpha * x + beta * y + gamma * w) * (1 if w > 0 else -1)
-        return (value > 0) - (value < 0)
+    def signs_and_crossings(self, corners, count, labels, face, position, source, neuron):
+        """Exact signs of the neuron at a polygon's corners and the rounded exact crossings on its edges."""
+        from fractions import Fraction
 
-    def same_map(self, pattern_a: np.ndarray, pattern_b: np.ndarray) -> bool:
-        """Whether two cells carry exactly the same affine map of the input space."""
-        self.decisions += 1
-        identity = self.exact.identity()
-        maps = [self.exact.output_map(*identity, pattern) for pattern in (pattern_a, pattern_b)]
-        return all(not np.any((x - y).sign()) for x, y in zip(*maps))
+        width = corners.shape[0]
+        line = self._neuron_line(position, source, neuron)
+        edge_lines = [self._edge_line(labels[i], face) for i in range(count)]
+        signs = np.zeros(width, dtype=np.int64)
+        for i in range(count):
+            a, b = edge_lines[i - 1], edge_lines[i]
+            x, y, w = _cross(a, b)
+            value = line[0] * x + line[1] * y + line[2] * w
+            signs[i] = ((value > 0) - (value < 0)) * ((w > 0) - (w < 0))
+        self.decisions += count
+        mask = np.zeros(width, dtype=bool)
+        points = np.zeros((width, 2))
+        for i in range(count):
+            if signs[i] * signs[(i + 1) % count] < 0:
+                x, y, w = _cross(edge_lines[i], line)
+                mask[i] = True
+                points[i] = float(Fraction(x, w)), float(Fraction(y, w))
+        return signs, mask, points
+
+    def cell_map(self, pattern: np.ndarray):
+        key = ("cell", pattern.tobytes())
+        if key not in self._maps:
+            self._maps[key] = self.exact_network.output_map(*self.exact_network.identity(), pattern)
+        return self._maps[key]
 
 
-def _exactly_collinear(points: np.ndarray) -> bool:
-    """Whether the corners p_0, p_1, p_2 of a triangle in R^n lie on one line, in exact arithmetic."""
-    exact = [[Fraction(value) for value in point] for point in points.tolist()]
-    u = [b - a for a, b in zip(exact[0], exact[1])]
-    v = [b - a for a, b in zip(exact[0], exact[2])]
-    return all(u[i] * v[j] == u[j] * v[i] for i in range(len(u)) for j in range(i + 1, len(u)))
+def _cross(a, b):
+    """Homogeneous intersection (X, Y, W) of the lines a·(u, 1) = 0 and b·(u, 1) = 0 (integer triples)."""
+    return a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]
 
 
 # ----------------------------------------------------------------------------- assembly
-def _cell_maps(network: Any, patterns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cell_maps(network: Any, patterns: np.ndarray, with_errors: bool = False):
     """A [C, n, n_out] and c [C, n_out] of x ↦ x A + c on each cell (the pattern's masked weights).
 
     The same product as ``LoweredNetwork.affine_maps``, written as one [C n, w] x [w, w'] matrix
@@ -768,19 +893,36 @@ def _cell_maps(network: Any, patterns: np.ndarray) -> tuple[np.ndarray, np.ndarr
     chunk = max(1, _CHUNK_FLOATS // max(1, input_dim * max(network.widths)))
     linear = np.empty((count, input_dim, network.output_dim))
     offset = np.empty((count, network.output_dim))
+    linear_error, offset_error = np.zeros_like(linear), np.zeros_like(offset)
     for start in range(0, count, chunk):
         stop = min(count, start + chunk)
         a = np.broadcast_to(np.eye(input_dim), (stop - start, input_dim, input_dim)).reshape(-1, input_dim)
         c = np.zeros((stop - start, input_dim))
+        a_error, c_error = np.zeros_like(a), np.zeros_like(c)
         for layer, columns in zip(network.layers, network.pattern_slices):
+            if with_errors:
+                gamma = _gamma(layer.weight.shape[0] + 1)
+                size = np.abs(layer.weight)
+                a_error = ((a_error + gamma * np.abs(a)) @ size) * _SAFETY
+                c_error = ((c_error + gamma * np.abs(c)) @ size + gamma * np.abs(layer.bias)) * _SAFETY
             a = a @ layer.weight
             c = c @ layer.weight + layer.bias
             if layer.activation != "linear":
                 slopes = np.where(patterns[start:stop, columns], 1.0, layer.negative_slope)
                 a = (a.reshape(stop - start, input_dim, -1) * slopes[:, None, :]).reshape(-1, slopes.shape[1])
                 c = c * slopes
+                if with_errors:
+                    rounding = 0.0 if layer.negative_slope in (0.0, 1.0) else _ROUNDING
+                    factor = np.abs(slopes) * (1.0 + rounding)
+                    a_error = (a_error.reshape(stop - start, input_dim, -1) * factor[:, None, :]).reshape(a.shape)
+                    a_error += rounding * np.abs(a)
+                    c_error = c_error * factor + rounding * np.abs(c)
         linear[start:stop] = a.reshape(stop - start, input_dim, -1)
         offset[start:stop] = c
+        linear_error[start:stop] = a_error.reshape(stop - start, input_dim, -1)
+        offset_error[start:stop] = c_error
+    if with_errors:
+        return (linear, offset), (linear_error, offset_error)
     return linear, offset
 
 
@@ -880,8 +1022,8 @@ def _components(node_count: int, pairs: np.ndarray) -> tuple[int, np.ndarray]:
 
 
 def _assemble(
-    *, network, exact, polygons, vertices, face_index, origins, frames, face_area, template_area, edges, line_directions,
-    output_linear, output_offset,
+    *, network, polygons, vertices, face_index, origins, frames, face_area, template_area, edges, line_directions,
+    output_linear, output_offset, exact,
 ) -> MeshRegions:
     """Cells, adjacency, regions and pieces of the final polygons; the result object."""
     size = polygons.size
@@ -906,39 +1048,24 @@ def _assemble(
     same_cell = first_cell == second_cell
     region_count, polygon_regions = _components(size, pairs[same_cell])
 
-    # The ambient map x ↦ x A + c of each side of each pair of neighbours in different cells.
-    # In R^2 a polygon's map in u coordinates gives it directly: u = (x - o) F^-1, so
-    # A = F^-1 M and c = m - o A; in R^n, n > 2, the cells' maps are multiplied out.
+    # Neighbours in different cells carry the same map x ↦ x A + c when the cells' exact maps
+    # are equal: the float maps with rigorous error bounds separate most pairs, the rest are
+    # compared as exact dyadic rationals.
     cell_maps = None
     differ = np.flatnonzero(~same_cell)
-    if vertices.shape[1] == 2:
-        inverse_frames = np.linalg.inv(frames)
-
-        def ambient_maps(polygon_ids):
-            faces_here = face_of[polygon_ids]
-            linear = inverse_frames[faces_here] @ output_linear[polygon_ids]
-            offset = output_offset[polygon_ids] - np.einsum("in,inm->im", origins[faces_here], linear)
-            return linear, offset
-
-    else:
-        cell_maps = _cell_maps(network, unique_patterns)
-
-        def ambient_maps(polygon_ids):
-            return cell_maps[0][polygon_cells[polygon_ids]], cell_maps[1][polygon_cells[polygon_ids]]
-
     same_map = same_cell.copy()
     if differ.size:
-        flat = [np.concatenate([a.reshape(differ.size, -1), c], axis=1) for a, c in
-                (ambient_maps(pairs[differ, 0]), ambient_maps(pairs[differ, 1]))]
-        scale = np.maximum(np.abs(flat[0]).max(axis=1), np.abs(flat[1]).max(axis=1))
-        # Maps apart by more than float error differ; the others are compared exactly.
-        maybe = np.abs(flat[0] - flat[1]).max(axis=1) <= SIGN_RTOL * scale
-        cache: dict = {}
+        cell_maps, cell_errors = _cell_maps(network, unique_patterns, with_errors=True)
+        flat = np.concatenate([cell_maps[0].reshape(len(unique_patterns), -1), cell_maps[1]], axis=1)
+        flat_error = np.concatenate([cell_errors[0].reshape(len(unique_patterns), -1), cell_errors[1]], axis=1)
+        first, second = polygon_cells[pairs[differ, 0]], polygon_cells[pairs[differ, 1]]
+        maybe = ~(np.abs(flat[first] - flat[second]) > (flat_error[first] + flat_error[second]) * _SAFETY).any(axis=1)
         for index in np.flatnonzero(maybe).tolist():
-            key = tuple(sorted((int(first_cell[differ[index]]), int(second_cell[differ[index]]))))
-            if key not in cache:
-                cache[key] = exact.same_map(unique_patterns[key[0]], unique_patterns[key[1]])
-            same_map[differ[index]] = cache[key]
+            exact.decisions += 1
+            maps = [exact.cell_map(unique_patterns[cell]) for cell in (first[index], second[index])]
+            same_map[differ[index]] = all(
+                not np.any((one - other).sign()) for one, other in zip(maps[0], maps[1])
+            )
     piece_count, polygon_pieces = _components(size, pairs[same_map])
 
     polygon_regions, region_first = _numbered_by_first(polygon_regions, region_count)

@@ -389,3 +389,22 @@ def test_a_box_cut_into_triangles_has_the_same_regions():
     vertices = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [0.25, -0.125]])
     faces = np.array([[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]])
     assert count_regions_on_mesh(network, vertices, faces).regions == count_regions_in_box(network, [-1.0, -1.0], [1.0, 1.0]).regions
+
+
+def test_a_corner_exactly_on_a_later_line_is_decided_exactly():
+    # The layer-2 unit relu(relu(x) - relu(y)) has its line y = x through the corner (0, 0) of
+    # the layer-1 lines x = 0 and y = 0: 4 quadrants, of which x, y > 0 is cut in two.
+    first = AffineLayer(np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2), "relu")
+    second = AffineLayer(np.array([[1.0], [-1.0]]), np.zeros(1), "relu")
+    network = LoweredNetwork((first, second, AffineLayer(np.ones((1, 1)), np.zeros(1), "linear")))
+    assert count_regions_in_box(network, [-1.0, -1.0], [1.0, 1.0]).regions == 5
+
+
+def test_the_polygon_budget_stops_the_count_and_says_how_far_it_got():
+    from geokeras.complexity.mesh import RegionBudgetExceeded
+
+    network = _oracle().he_network([2, 10, 10, 1], 6)
+    total = count_regions_in_box(network, [-1.0, -1.0], [1.0, 1.0]).regions
+    with pytest.raises(RegionBudgetExceeded, match=f"max_polygons={total - 1}"):
+        count_regions_in_box(network, [-1.0, -1.0], [1.0, 1.0], max_polygons=total - 1)
+    assert count_regions_in_box(network, [-1.0, -1.0], [1.0, 1.0], max_polygons=total).regions == total
