@@ -185,3 +185,63 @@ def fraction(value: Dyadic, index: Optional[tuple] = None) -> Fraction:
     """One entry of a :class:`Dyadic` as a :class:`fractions.Fraction` (the whole scalar by default)."""
     numerator = value.numerators[index] if index is not None else value.numerators.reshape(-1)[0]
     return Fraction(int(numerator)) * Fraction(2) ** value.exponent
+
+
+# ----------------------------------------------------------------------------- along a segment
+# Exact maps of the network restricted to a segment t -> p + t d of its input space, and the
+# rational numbers (crossing parameters, image points) built from them. Used by the exact
+# polyline counts and by the injectivity decision for curves.
+
+
+def segment_maps(
+    exact_network: ExactNetwork, start: Any, direction: Any, pattern: Any
+) -> tuple[list[tuple[Dyadic, Dyadic]], tuple[Dyadic, Dyadic]]:
+    """Every layer's pre-activations and the output along a segment, on one cell, exactly.
+
+    On the cell of ``pattern``, z_l(p + t d) = alpha_l + t beta_l and φ(p + t d) = a + t b.
+
+    Args:
+        exact_network: the :class:`ExactNetwork`.
+        start: p, shape=[n] (floats or :class:`Dyadic`).
+        direction: d, shape=[n] (floats or :class:`Dyadic`: the exact difference of two vertices).
+        pattern: bool over the network's hidden units.
+
+    Returns:
+        ``(layers, (b, a))``: ``layers[l] = (beta_l, alpha_l)``, each shape=[width_l]; b and a
+        shape=[n_out].
+    """
+    network = exact_network.network
+    if isinstance(direction, Dyadic):
+        linear = Dyadic(direction.numerators.reshape(1, -1), direction.exponent)
+    else:
+        linear = _as_dyadic(np.asarray(direction, dtype=np.float64).reshape(1, -1))
+    offset = _as_dyadic(start)
+    pattern = np.asarray(pattern, dtype=bool).reshape(-1)
+    layers: list[tuple[Dyadic, Dyadic]] = []
+    for position, layer in enumerate(network.layers):
+        linear = linear @ exact_network._weights[position]
+        offset = offset @ exact_network._weights[position] + exact_network._biases[position]
+        layers.append((linear[0], offset))
+        if layer.activation != "linear":
+            mask = exact_network._mask(position, pattern[network.pattern_slices[position]])
+            linear, offset = linear * mask, offset * mask
+    return layers, (linear[0], offset)
+
+
+def dyadic_fractions(value: Dyadic) -> list[Fraction]:
+    """The entries of a :class:`Dyadic` (flattened) as :class:`fractions.Fraction`."""
+    if value.exponent >= 0:
+        scale = 1 << value.exponent
+        return [Fraction(int(n) * scale) for n in value.numerators.reshape(-1).tolist()]
+    denominator = 1 << -value.exponent
+    return [Fraction(int(n), denominator) for n in value.numerators.reshape(-1).tolist()]
+
+
+def dyadic_root(offset: Dyadic, slope: Dyadic, index: int) -> Optional[Fraction]:
+    """t* = -alpha / beta of entry ``index`` of alpha + t beta, exactly (None when beta = 0)."""
+    beta = int(slope.numerators.reshape(-1)[index])
+    if beta == 0:
+        return None
+    alpha = int(offset.numerators.reshape(-1)[index])
+    shift = offset.exponent - slope.exponent
+    return Fraction(-alpha * (1 << shift), beta) if shift >= 0 else Fraction(-alpha, beta * (1 << -shift))

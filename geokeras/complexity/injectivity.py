@@ -1,457 +1,578 @@
-"""Is a ReLU encoder injective on a polyline? Decided exactly, with no tolerance.
+"""Exact injectivity of a ReLU encoder φ on a polyline Σ_h (a curve's polyline) in R^n.
 
-A ReLU network φ is affine on each cell, so on a polyline Σ_h it is affine on each *part* of
-the exact decomposition of :func:`~geokeras.complexity.polyline.count_regions_on_polyline`
-(a sub-segment of one segment inside one cell). The image φ(Σ_h) is therefore again a
-polyline, with one image segment per part, and injectivity of φ on Σ_h is a finite question
-(Lei et al. 2018, section 4: an encoding map is a φ whose restriction to Σ is a homeomorphism
-onto its image, for a compact Σ the same as injective):
+φ is continuous and piecewise affine; along Σ_h the cells of φ cut every segment into parts
+(:func:`~geokeras.complexity.polyline.count_regions_on_polyline`) on which φ is one affine map
+x ↦ x A + c. On the part of segment p + t d, t in [t_0, t_1], the image is the segment from
+φ(p + t_0 d) to φ(p + t_1 d), and φ(p + t d) = a + t b with a = p A + c, b = d A: exact dyadic
+rationals (float weights are dyadic; :mod:`geokeras.complexity.exact`). A part's end is a zero
+t* = -alpha / beta of a pre-activation alpha + t beta of its cell, a rational number, so every
+vertex of the image polyline φ(Σ_h) is an exact rational point. φ restricted to Σ_h is
+injective iff the image polyline is simple, which is decided here exactly:
 
-* **into R^1**: the image segments are intervals; φ is injective iff every part's slope
-  s_i = d_i · A_i (d_i the segment's direction, A_i the cell's linear map) is non-zero with one
-  sign along the whole polyline (an injective continuous map of an interval into R is strictly
-  monotone). Any change of sign is a fold, of any size; s_i = 0 is a collapsed part. A closed
-  polyline never maps injectively into R^1.
-* **into R^k, k >= 2**: φ is injective iff the image polyline is simple: no part collapses to
-  a point; two consecutive parts meet only at their shared point (they overlap exactly when
-  they are collinear and the second turns back: a fold); two non-consecutive parts do not meet
-  at all (a self-intersection); for a closed polyline the last part and the first are
-  consecutive.
+* **Into R^1.** φ|Σ_h is injective iff the slopes b of all parts (taken along the direction of
+  travel) are non-zero and of one sign (strict monotonicity). A zero slope is a
+  ``degenerate_piece`` (a whole interval maps to one point); a sign change is a ``fold``, of
+  any size. A closed curve never maps injectively into R^1 (a continuous injective map of the
+  circle into the line does not exist): ``closed_into_line``.
+* **Into R^k, k >= 2.** The image polyline is simple iff (1) no piece degenerates to a point
+  (``degenerate_piece``), (2) neighbouring pieces, which share a vertex, meet only there: they
+  fail exactly when they are collinear and point back (``fold``: backtracking), and (3) no two
+  non-adjacent pieces meet (``self_intersection``); for a closed curve the last piece and the
+  first are neighbours. Consecutive parts whose images are exactly parallel and alike are one
+  straight image segment (a "piece"; the count reported).
 
-Exactness. Slopes, image points and intersections are computed in float64 first, as a filter:
-a slope is accepted when |s| exceeds its forward error bound (γ times the same product in
-absolute values, γ of :func:`~geokeras.complexity.polyline.forward_error_factor`); a pair of
-image segments is accepted as disjoint when their float distance exceeds ``FILTER_MARGIN``
-times the image's extent, nine orders of magnitude above the rounding of those distances.
-Everything else (a slope within its bound, a pair closer than the margin, a turn within
-rounding of a reversal) is decided in exact rational arithmetic: the breakpoints are exact
-rationals (:meth:`~geokeras.complexity.polyline.PolylineRegions.exact_part_ends`), the cell
-maps exact dyadic rationals (:class:`~geokeras.complexity.exact.ExactNetwork`), and segment
-intersection is solved with :class:`fractions.Fraction`. The margin only routes work: it never
-changes an answer.
+How it is decided. The polyline decomposition carries, per part, float values of φ and
+dφ/dt with proven error bounds, and float ends with bounds on their distance from the exact
+ends (:mod:`geokeras.complexity.polyline`); from them every float image vertex has a proven
+radius. A float decision is accepted only beyond its error bound: a slope sign (R^1), a piece
+certainly not degenerate, two neighbouring pieces certainly not parallel (the wedge of their
+directions), two non-adjacent pieces certainly apart (candidate pairs from bounding boxes
+padded by the radii, sort and sweep; then strict orientation tests on a coordinate plane). Any
+decision the filter cannot make is made in exact rational arithmetic from the part's exact
+cell map along the segment and its exact ends (Fractions): slopes, parallelism and direction,
+and whether two segments P + s u, R + t v meet (the exact closest-point parameters lie in
+[0, 1] and the points coincide; parallel segments meet iff collinear with overlapping
+projections).
 
-From Σ_h to Σ. A polygonal curve (Hilbert, Peano, Koch: ``natural_vertices``) is its own
-polyline, so the verdict holds for Σ (``holds_for: "manifold"``). For a smooth curve the
-verdict holds for Σ_h at its resolution (``holds_for: "polyline(h=...)"``); the numbers that a
-proof for Σ would need are reported: ``min_separation`` (the least distance between the images
-of non-consecutive segments of Σ_h), ``lipschitz_bound`` (the largest operator norm of the cell
-maps met) and ``hausdorff_bound`` (κ ℓ² / 8 for chords of length ℓ of a curve of curvature at
-most κ, when the curve knows κ). When 2 · lipschitz_bound · hausdorff_bound < min_separation,
-two points of Σ on non-neighbouring chords cannot share an image; whether φ is injective within
-two neighbouring chords of Σ is not decided here, so no verdict is extended to Σ on that basis.
+Nothing here has a tolerance: a fold of 10^-6 of the length, or two image pieces 10^-150
+apart, is decided like any other. ``min_separation`` (the smallest distance between images of
+non-adjacent pieces) and the fold sizes are reported float numbers; they decide nothing.
+
+**From Σ_h to Σ** (:func:`curve_injectivity`). For a polygonal curve whose polyline is the
+curve itself (its own vertices, embedded by the identity), Σ_h = Σ and the verdict holds for
+the manifold (``holds_for="manifold"``). For a smooth curve the verdict is proven for Σ_h at
+the stated resolution only (``holds_for="polyline(h=...)"``): images of non-adjacent pieces
+further apart than 2 L H (L a Lipschitz bound of φ, H the distance between Σ and Σ_h) rule out
+coincidences between far parts of Σ, but not a fold of Σ within one chord's arc or two
+neighbouring arcs, which the polyline cannot see; so no claim for Σ is made. The numbers
+(``min_separation``, ``lipschitz_bound``) are reported for the reader. A fold or
+self-intersection found on Σ_h proves that φ is not injective on Σ_h; it does not by itself
+prove that φ is not injective on Σ.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.complexity.exact import fraction
-from geokeras.complexity.lowering import lower
-from geokeras.complexity.polyline import (
-    PolylineRegions,
-    _flat_maps,
-    count_regions_on_polyline,
-    exact_segment,
-    forward_error_factor,
-    polyline_segments,
-)
+from geokeras.complexity.exact import ExactNetwork, dyadic_fractions, segment_maps
+from geokeras.complexity.lowering import LoweredNetwork, lower
+from geokeras.complexity.polyline import PolylineRegions, _boundary, count_regions_on_polyline, polyline_segments
 
-__all__ = ["CurveInjectivity", "curve_injectivity", "polyline_injectivity"]
+__all__ = ["CurveInjectivity", "polyline_injectivity", "curve_injectivity", "decide_curve_injectivity"]
 
-FILTER_MARGIN = 1e-9
-"""Image segments farther apart than this times the image's extent are disjoint without exact arithmetic."""
+FOLD = "fold"
+DEGENERATE_PIECE = "degenerate_piece"
+SELF_INTERSECTION = "self_intersection"
+CLOSED_INTO_LINE = "closed_into_line"
 
 
 @dataclass(frozen=True)
 class CurveInjectivity:
-    """The exact decision of :func:`polyline_injectivity` (module docstring).
+    """Whether φ is injective on a polyline (module docstring), and the evidence.
 
     Attributes:
-        injective: whether φ is injective on the polyline (decided exactly).
-        holds_for: ``"manifold"`` or ``"polyline(h=<segments> segments)"``.
-        failures: the criteria that failed: ``"fold"`` (a change of direction into R^1, or a
-            part turning back onto the previous one), ``"collapsed_part"``,
-            ``"self_intersection"``, ``"closed_into_line"``.
-        parts: image segments (parts of the exact decomposition).
-        folds: into R^1, the number of changes of the slope's sign; into R^k, of turn-backs.
-        largest_fold: the longest run of parts against the majority direction, as a share of
-            the polyline's length (into R^1), else None.
-        self_intersections: pairs of non-consecutive image segments that meet.
-        witness: a pair of polyline parameters s = segment + t with the same image, or None.
-        min_separation: least distance between images of non-consecutive segments of Σ_h
-            (a float, reporting only; None when there is a self-intersection or one segment).
-        lipschitz_bound: largest spectral norm of the cell maps met (a float).
-        exact_decisions: how many questions were decided in exact arithmetic.
+        injective: the exact verdict on Σ_h.
+        holds_for: ``"polyline"`` (proven for the polyline given), ``"polyline(h=...)"`` (a
+            smooth curve's polyline at that chord length) or ``"manifold"`` (proven for Σ).
+        failures: the exact criteria that failed (``fold``, ``degenerate_piece``,
+            ``self_intersection``, ``closed_into_line``), in that order, each once.
+        folds: number of folds: sign changes of the slope into R^1; collinear backtracking
+            of neighbouring image pieces into R^k.
+        largest_fold: the largest fold's share of the polyline's length (float; 0 if none).
+            Into R^1 a fold between two monotone runs has the length of the shorter run;
+            into R^k the shorter of the two backtracking pieces.
+        fold_witness: polyline parameter s = j + t (vertex j at s = j) of the largest fold's
+            turning point, or None.
+        self_intersections: number of pairs of non-adjacent image pieces that meet.
+        intersection_witness: ``(i, j)``, the first such pair of pieces, or None.
+        min_separation: smallest distance between images of non-adjacent pieces (float; 0 when
+            some meet; None when there are no non-adjacent pairs or the latent space is R^1).
+        pieces: number of image pieces (parts of segments in one cell).
+        lipschitz_bound: an upper bound on the Lipschitz constant of φ on all of R^n (the
+            product of the layers' spectral norms, rounded up), float.
+        latent_dim: k.
+        closed: whether the polyline is closed.
     """
 
     injective: bool
     holds_for: str
-    failures: list
-    parts: int
-    folds: int
-    largest_fold: Optional[float]
-    self_intersections: int
-    witness: Optional[tuple]
-    min_separation: Optional[float]
-    lipschitz_bound: float
-    exact_decisions: int
-    hausdorff_bound: Optional[float] = None
-    regions: Any = field(default=None, repr=False, compare=False)
+    failures: list = field(default_factory=list)
+    folds: int = 0
+    largest_fold: float = 0.0
+    fold_witness: Optional[float] = None
+    self_intersections: int = 0
+    intersection_witness: Optional[tuple] = None
+    min_separation: Optional[float] = None
+    pieces: int = 0
+    lipschitz_bound: Optional[float] = None
+    latent_dim: int = 1
+    closed: bool = False
 
     def as_metrics(self) -> dict[str, Any]:
-        """JSON-safe numbers (no inf / nan) for metrics.json."""
-        def finite(value):
-            return None if value is None or not np.isfinite(value) else float(value)
+        """JSON-safe values (None for anything not finite)."""
+
+        def finite(value: Optional[float]) -> Optional[float]:
+            return float(value) if value is not None and math.isfinite(value) else None
 
         return {
             "injective": bool(self.injective),
             "holds_for": self.holds_for,
             "failures": list(self.failures),
-            "parts": int(self.parts),
             "folds": int(self.folds),
             "largest_fold": finite(self.largest_fold),
+            "fold_witness": finite(self.fold_witness),
             "self_intersections": int(self.self_intersections),
-            "witness": None if self.witness is None else [float(value) for value in self.witness],
+            "intersection_witness": None if self.intersection_witness is None else list(self.intersection_witness),
             "min_separation": finite(self.min_separation),
+            "pieces": int(self.pieces),
             "lipschitz_bound": finite(self.lipschitz_bound),
-            "hausdorff_bound": finite(self.hausdorff_bound),
-            "exact_decisions": int(self.exact_decisions),
+            "latent_dim": int(self.latent_dim),
+            "closed": bool(self.closed),
         }
 
 
-# ----------------------------------------------------------------------------- public API
+# ----------------------------------------------------------------------------- the image polyline
+_UNIT = float(np.finfo(np.float64).eps) / 2
+
+
+class _Image:
+    """The image polyline: float vertices with proven error radii, exact values on demand.
+
+    Part i lies on segment j = segments[i], t in [t_0, t_1]. From the polyline decomposition's
+    float filter: the float midpoint m, φ(m) and dφ/dt (each within an l1 error bound of the
+    exact cell map's values at m) and the float ends (each within a bound of the exact end).
+    The float head φ(m) + (t_0 - m) dφ/dt is then within ``head_radius`` of the exact head in
+    every coordinate, and likewise the tail. :meth:`exact` gives a part's exact head, tail and
+    slope (Fractions) from the exact cell map along the segment.
+    """
+
+    def __init__(self, network: LoweredNetwork, regions: PolylineRegions):
+        self.network, self.regions = network, regions
+        self.exact_network = ExactNetwork(network)
+        self.segments = np.asarray(regions.part_segments, dtype=np.int64)
+        self.cells = np.asarray(regions.part_cells, dtype=np.int64)
+        starts, ends = np.asarray(regions.part_starts), np.asarray(regions.part_ends)
+        middles = 0.5 * (starts + ends)
+        value, slope = np.asarray(regions.part_values), np.asarray(regions.part_slopes)
+        value_error, slope_error = np.asarray(regions.part_value_errors), np.asarray(regions.part_slope_errors)
+        self.slopes, self.slope_errors = slope, slope_error
+        size_slope = np.abs(slope).max(axis=1)
+        size_value = np.abs(value).max(axis=1)
+
+        def at(t: np.ndarray, t_error: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            step = t - middles
+            point = value + step[:, None] * slope
+            radius = value_error + np.abs(step) * slope_error + t_error * (size_slope + slope_error)
+            radius = (radius + 4 * _UNIT * (size_value + np.abs(step) * size_slope)) * (1 + 16 * _UNIT)
+            return point, radius
+
+        self.heads, self.head_radius = at(starts, np.asarray(regions.part_start_errors))
+        self.tails, self.tail_radius = at(ends, np.asarray(regions.part_end_errors))
+        _, directions = polyline_segments(regions.vertices, regions.closed)
+        self.lengths = (ends - starts) * np.linalg.norm(directions, axis=1)[self.segments]  # float, reported only
+        self.starts = starts
+        self._exact: dict[int, tuple] = {}
+
+    @property
+    def count(self) -> int:
+        return int(self.segments.size)
+
+    def exact(self, index: int) -> tuple[tuple, tuple, tuple]:
+        """``(head, tail, slope)`` of part ``index``, tuples of Fractions."""
+        if index not in self._exact:
+            regions, segment = self.regions, int(self.segments[index])
+            start, direction = regions.segment_direction(segment)
+            pattern = regions.patterns[self.cells[index]]
+            layers, (slope, offset) = segment_maps(self.exact_network, start, direction, pattern)
+            low, high = Fraction(0), Fraction(1)
+            if index > 0 and self.segments[index - 1] == segment:
+                low = _boundary(self.network, layers, regions.patterns[self.cells[index - 1]], pattern)
+            if index + 1 < self.count and self.segments[index + 1] == segment:
+                high = _boundary(self.network, layers, pattern, regions.patterns[self.cells[index + 1]])
+            b, a = tuple(dyadic_fractions(slope)), tuple(dyadic_fractions(offset))
+            head = tuple(ai + low * bi for ai, bi in zip(a, b))
+            tail = tuple(ai + high * bi for ai, bi in zip(a, b))
+            self._exact[index] = (head, tail, b)
+        return self._exact[index]
+
+
+# ----------------------------------------------------------------------------- into R^1
+def _decide_line(image: _Image, closed: bool) -> dict[str, Any]:
+    slopes, errors = image.slopes[:, 0], image.slope_errors
+    signs = np.where(slopes > errors, 1, np.where(slopes < -errors, -1, 2))  # 2: not certain in floats
+    for index in np.nonzero(signs == 2)[0].tolist():
+        value = image.exact(index)[2][0]
+        signs[index] = (value > 0) - (value < 0)
+    failures = []
+    if np.any(signs == 0):
+        failures.append(DEGENERATE_PIECE)
+    moving = np.nonzero(signs)[0]
+    folds, largest, witness = 0, 0.0, None
+    total = float(image.lengths.sum())
+    if moving.size:
+        run_sign = signs[moving]
+        change = np.nonzero(run_sign[1:] != run_sign[:-1])[0]
+        boundaries = np.concatenate([[0], moving[change + 1], [signs.size]])
+        run_lengths = np.array(
+            [image.lengths[boundaries[i] : boundaries[i + 1]].sum() for i in range(boundaries.size - 1)]
+        )
+        turn_pieces = moving[change + 1]
+        wraps = closed and run_sign[0] != run_sign[-1]
+        if closed and run_lengths.size > 1 and not wraps:
+            run_lengths[0] += run_lengths[-1]
+            run_lengths = run_lengths[:-1]
+        folds = int(change.size + (1 if wraps else 0))
+        if folds:
+            runs = run_lengths.size
+            sizes = [min(run_lengths[i], run_lengths[(i + 1) % runs]) for i in range(runs if closed else runs - 1)]
+            best = int(np.argmax(sizes))
+            largest = float(sizes[best] / total) if total > 0 else 0.0
+            piece = int(turn_pieces[best]) if best < turn_pieces.size else 0
+            witness = float(image.segments[piece] + image.starts[piece])
+    if folds:
+        failures.insert(0, FOLD)
+    if closed:
+        failures.append(CLOSED_INTO_LINE)
+    return {"failures": failures, "folds": folds, "largest_fold": largest, "fold_witness": witness}
+
+
+# ----------------------------------------------------------------------------- into R^k
+def _sub(p: tuple, q: tuple) -> tuple:
+    return tuple(a - b for a, b in zip(p, q))
+
+
+def _dot(p: tuple, q: tuple) -> Fraction:
+    return sum((a * b for a, b in zip(p, q)), Fraction(0))
+
+
+def _segments_meet(p: tuple, q: tuple, r: tuple, s: tuple) -> bool:
+    """Do the closed segments [p, q] and [r, s] share a point? Exact; either may be a point."""
+    u, v, w = _sub(q, p), _sub(s, r), _sub(r, p)
+    uu, uv, vv, wu, wv = _dot(u, u), _dot(u, v), _dot(v, v), _dot(w, u), _dot(w, v)
+    if uu == 0 or vv == 0:
+        if uu == 0 and vv == 0:
+            return p == r
+        if uu == 0:  # p on [r, s]?
+            p, q, r, s = r, s, p, q
+            u, uu, w = v, vv, _sub(r, p)
+            wu = _dot(w, u)
+        return wu * wu == _dot(w, w) * uu and 0 <= wu <= uu
+    denominator = uu * vv - uv * uv
+    if denominator != 0:
+        first = (wu * vv - uv * wv) / denominator
+        second = (uv * wu - uu * wv) / denominator
+        if not (0 <= first <= 1 and 0 <= second <= 1):
+            return False
+        return all(pi + first * ui == ri + second * vi for pi, ui, ri, vi in zip(p, u, r, v))
+    if _dot(w, w) * uu - wu * wu != 0:  # parallel, not collinear
+        return False
+    low, high = sorted((wu / uu, (wu + uv) / uu))
+    return max(Fraction(0), low) <= min(Fraction(1), high)
+
+
+def _candidate_pairs(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs i < j whose boxes [low, high] overlap (sort and sweep on the first axis)."""
+    order = np.argsort(low[:, 0], kind="stable")
+    sorted_low = low[order, 0]
+    reach = np.searchsorted(sorted_low, high[order, 0], side="right")  # boxes starting before i's end
+    counts = np.maximum(reach - np.arange(order.size) - 1, 0)
+    first = np.repeat(np.arange(order.size), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    second = first + 1 + offsets
+    a, b = order[first], order[second]
+    overlap = np.all((low[a] <= high[b]) & (low[b] <= high[a]), axis=1)
+    a, b = a[overlap], b[overlap]
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+def _segment_distances(p: np.ndarray, q: np.ndarray, r: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Float distances between segments [p, q] and [r, s], row by row (Ericson 2005, 5.1.9)."""
+    d1, d2, w = q - p, s - r, p - r
+    a, e, f = np.sum(d1 * d1, axis=1), np.sum(d2 * d2, axis=1), np.sum(d2 * w, axis=1)
+    c, b = np.sum(d1 * w, axis=1), np.sum(d1 * d2, axis=1)
+    denominator = a * e - b * b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first = np.where(denominator > 0, np.clip((b * f - c * e) / denominator, 0, 1), 0.0)
+        second = np.where(e > 0, (b * first + f) / e, 0.0)
+        first = np.where(second < 0, np.clip(-c / a, 0, 1), np.where(second > 1, np.clip((b - c) / a, 0, 1), first))
+        first = np.nan_to_num(first)
+        second = np.clip(second, 0, 1)
+    gap = (p + first[:, None] * d1) - (r + second[:, None] * d2)
+    return np.linalg.norm(gap, axis=1)
+
+
+def _adjacent(a: np.ndarray, b: np.ndarray, count: int, closed: bool) -> np.ndarray:
+    """For pairs a < b: are pieces a and b neighbours along the curve?"""
+    return (b - a == 1) | (closed & (a == 0) & (b == count - 1))
+
+
+def _surely_not_parallel(g: np.ndarray, eg: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Float test: |G_i ∧ G_j| > 0 for certain (G within eg of g in every coordinate).
+
+    |G_i ∧ G_j| >= |g_i ∧ g_j| - |δ_i||g_j| - |g_i||δ_j| - |δ_i||δ_j| with |δ| <= sqrt(k) eg;
+    |g_i ∧ g_j|^2 = |g_i|^2 |g_j|^2 - (g_i . g_j)^2 is computed within (4k + 8) u |g_i|^2 |g_j|^2.
+    """
+    k = g.shape[1]
+    gi, gj = g[i], g[j]
+    ni, nj = np.sum(gi * gi, axis=1), np.sum(gj * gj, axis=1)
+    dot = np.sum(gi * gj, axis=1)
+    wedge2 = ni * nj - dot * dot - (4 * k + 8) * _UNIT * ni * nj
+    di, dj = math.sqrt(k) * eg[i], math.sqrt(k) * eg[j]
+    margin = (di * np.sqrt(nj) + dj * np.sqrt(ni) + di * dj) * (1 + 1e-6)
+    return np.sqrt(np.maximum(wedge2, 0.0)) * (1 - 1e-6) > margin
+
+
+def _surely_apart_2d(image: _Image, pieces: list, a: np.ndarray, b: np.ndarray, plane: tuple) -> np.ndarray:
+    """Float orientation test on a coordinate plane: the projections of pieces a, b are disjoint.
+
+    Disjoint when both ends of one piece are strictly on one side of the other's line; each
+    orientation is accepted only beyond its error bound (inputs within radius rho per
+    coordinate, plus the rounding of the differences and products).
+    """
+    x, y = plane
+    heads, tails, radius = pieces
+
+    def orient(p: np.ndarray, q: np.ndarray, r: np.ndarray, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ax, ay = q[:, x] - p[:, x], q[:, y] - p[:, y]
+        bx, by = r[:, x] - p[:, x], r[:, y] - p[:, y]
+        value = ax * by - ay * bx
+        scale = np.abs(np.stack([p[:, x], p[:, y], q[:, x], q[:, y], r[:, x], r[:, y]])).max(axis=0)
+        rho = rho + 2 * _UNIT * scale
+        sizes = np.abs(ax) + np.abs(ay) + np.abs(bx) + np.abs(by)
+        bound = (2 * rho * sizes + 8 * rho * rho) * (1 + 1e-6) + 8 * _UNIT * (np.abs(ax * by) + np.abs(ay * bx))
+        return value, bound
+
+    rho = np.maximum(radius[a], radius[b])
+    apart = np.zeros(a.size, dtype=bool)
+    for (p, q), (r, s) in (((heads[a], tails[a]), (heads[b], tails[b])), ((heads[b], tails[b]), (heads[a], tails[a]))):
+        first, first_bound = orient(p, q, r, rho)
+        second, second_bound = orient(p, q, s, rho)
+        apart |= ((first > first_bound) & (second > second_bound)) | ((first < -first_bound) & (second < -second_bound))
+    return apart
+
+
+def _decide_space(image: _Image, closed: bool) -> dict[str, Any]:
+    count, k = image.count, image.slopes.shape[1]
+    failures = []
+    g, eg = image.slopes, image.slope_errors
+    moving = np.abs(g).max(axis=1) > eg
+    degenerate = [i for i in np.nonzero(~moving)[0].tolist() if not any(image.exact(i)[2])]
+    if degenerate:
+        failures.append(DEGENERATE_PIECE)
+    skip = set(degenerate)
+    # neighbours: certainly not parallel (floats), else exactly parallel alike (merge) or opposite (fold)
+    left = np.arange(count - 1)
+    plain = _surely_not_parallel(g, eg, left, left + 1) if count > 1 else np.zeros(0, dtype=bool)
+    alike = np.zeros(max(count - 1, 0), dtype=bool)
+    total = float(image.lengths.sum())
+    folds, largest, witness = 0, 0.0, None
+
+    def relation(i: int, j: int) -> int:
+        """+1: exactly parallel and alike, -1: exactly opposite (a fold), 0: otherwise."""
+        u, v = image.exact(i)[2], image.exact(j)[2]
+        uv = _dot(u, v)
+        if uv * uv != _dot(u, u) * _dot(v, v):
+            return 0
+        return 1 if uv > 0 else -1
+
+    pairs = [(i, i + 1) for i in np.nonzero(~plain)[0].tolist()]
+    if closed and count > 2 and not _surely_not_parallel(g, eg, np.array([count - 1]), np.array([0]))[0]:
+        pairs.append((count - 1, 0))
+    for i, j in pairs:
+        if i in skip or j in skip:
+            continue
+        kind = relation(i, j)
+        if kind == 1 and j == i + 1:
+            alike[i] = True
+        elif kind == -1:
+            folds += 1
+            size = float(min(image.lengths[i], image.lengths[j]) / total) if total > 0 else 0.0
+            if size >= largest:
+                largest, witness = size, float(image.segments[j] + image.starts[j])
+    if folds:
+        failures.insert(0, FOLD)
+    # pieces: maximal runs of parts on one straight image segment
+    run_start = np.concatenate([[0], np.nonzero(~alike)[0] + 1]).astype(np.int64)
+    run_end = np.concatenate([run_start[1:] - 1, [count - 1]]).astype(np.int64)
+    pieces = run_start.size
+    heads, tails = image.heads[run_start], image.tails[run_end]
+    radius = np.maximum(image.head_radius[run_start], image.tail_radius[run_end])
+    scale = float(max(np.abs(heads).max(initial=0.0), np.abs(tails).max(initial=0.0)))
+    pad = radius[:, None] + 4 * _UNIT * scale + np.finfo(np.float64).tiny
+    first, second = _candidate_pairs(np.minimum(heads, tails) - pad, np.maximum(heads, tails) + pad)
+    keep = ~_adjacent(first, second, pieces, closed)
+    first, second = first[keep], second[keep]
+    undecided = np.ones(first.size, dtype=bool)
+    planes = [(0, 1)] if k == 2 else [(0, 1), (1, 2), (0, 2)][: max(1, k - 1)]
+    for plane in planes:
+        if not undecided.any():
+            break
+        index = np.nonzero(undecided)[0]
+        apart = _surely_apart_2d(image, (heads, tails, radius), first[index], second[index], plane)
+        undecided[index[apart]] = False
+    meeting = []
+    for a, b in zip(first[undecided].tolist(), second[undecided].tolist()):
+        p, q = image.exact(int(run_start[a]))[0], image.exact(int(run_end[a]))[1]
+        r, s = image.exact(int(run_start[b]))[0], image.exact(int(run_end[b]))[1]
+        if _segments_meet(p, q, r, s):
+            meeting.append((int(a), int(b)))
+    if meeting:
+        failures.append(SELF_INTERSECTION)
+    separation = 0.0 if meeting else _min_separation(heads, tails, pieces, closed)
+    return {
+        "failures": failures,
+        "folds": folds,
+        "largest_fold": largest,
+        "fold_witness": witness,
+        "self_intersections": len(meeting),
+        "intersection_witness": meeting[0] if meeting else None,
+        "min_separation": separation,
+        "pieces": int(pieces),
+    }
+
+
+def _min_separation(heads: np.ndarray, tails: np.ndarray, count: int, closed: bool) -> Optional[float]:
+    """Smallest float distance between non-adjacent pieces (None when there are none).
+
+    Grows a margin delta from the median piece length: every pair at distance <= delta has
+    boxes that overlap once padded by delta, so the smallest distance among those pairs is the
+    global one as soon as it is <= delta.
+    """
+    if count < (4 if closed else 3):
+        return None
+    lengths = np.linalg.norm(tails - heads, axis=1)
+    delta = float(np.median(lengths)) or float(lengths.max()) or 1.0
+    low, high = np.minimum(heads, tails), np.maximum(heads, tails)
+    span = float(np.abs(np.concatenate([low, high])).max()) + 1.0
+    while True:
+        first, second = _candidate_pairs(low - delta / 2, high + delta / 2)
+        keep = ~_adjacent(first, second, count, closed)
+        first, second = first[keep], second[keep]
+        distances = _segment_distances(heads[first], tails[first], heads[second], tails[second])
+        if distances.size and float(distances.min()) <= delta:
+            return float(distances.min())
+        if delta > 4 * span:
+            return float(distances.min()) if distances.size else None
+        delta *= 4.0
+
+
+# ----------------------------------------------------------------------------- public
+def lipschitz_bound(network: LoweredNetwork) -> float:
+    """An upper bound on φ's Lipschitz constant on R^n: the product of spectral norms, rounded up.
+
+    ReLU and leaky ReLU (slope <= 1 in absolute value) are 1-Lipschitz, so |φ(x) - φ(y)| <=
+    prod_l ||W_l||_2 |x - y|. Each norm is the largest singular value from LAPACK, enlarged by
+    a relative 1e-12 · (rows + columns) to cover its rounding.
+    """
+    bound = 1.0
+    for layer in network.layers:
+        weight = np.asarray(layer.weight, dtype=np.float64)
+        norm = float(np.linalg.norm(weight, 2)) if weight.size else 0.0
+        bound *= norm * (1.0 + 1e-12 * sum(weight.shape)) * max(1.0, abs(layer.negative_slope))
+    return float(bound)
+
+
 def polyline_injectivity(
     encoder: Any,
     vertices: Any,
     closed: bool = False,
     *,
     regions: Optional[PolylineRegions] = None,
-    holds_for: Optional[str] = None,
     backend: str = "numpy",
+    holds_for: str = "polyline",
 ) -> CurveInjectivity:
-    """Decide exactly whether ``encoder`` is injective on the polyline (module docstring).
+    """Is φ injective on the polyline through ``vertices``? Decided exactly (module docstring).
 
     Args:
         encoder: a Keras model or a :class:`~geokeras.complexity.lowering.LoweredNetwork`.
-        vertices: shape=[n, input_dim]. closed: whether the last vertex joins the first.
-        regions: the polyline's decomposition, if already counted (same encoder and polyline).
-        holds_for: the set the verdict is about (default ``"polyline(h=<segments> segments)"``).
+        vertices: shape=[n, input_dim].
+        closed: whether the last vertex joins the first.
+        regions: the :class:`~geokeras.complexity.polyline.PolylineRegions` of this encoder and
+            polyline, if already computed.
         backend: of :func:`~geokeras.complexity.polyline.count_regions_on_polyline`.
+        holds_for: the label of the set the verdict is proven for (default ``"polyline"``).
 
     Returns:
         a :class:`CurveInjectivity`.
     """
     network = lower(encoder)
-    regions = regions if regions is not None else count_regions_on_polyline(network, vertices, closed, backend=backend)
-    holds_for = holds_for or f"polyline(h={regions.segments} segments)"
-    image = _ImagePolyline(network, regions)
-    if network.output_dim == 1:
-        return _into_line(image, holds_for)
-    return _into_space(image, holds_for)
+    if regions is None:
+        regions = count_regions_on_polyline(network, vertices, closed, backend=backend)
+    elif bool(regions.closed) != bool(closed):
+        raise ValueError(
+            f"Expected regions of a {'closed' if closed else 'open'} polyline. Received closed={regions.closed}."
+        )
+    image = _Image(network, regions)
+    latent_dim = int(network.output_dim)
+    decided = _decide_line(image, closed) if latent_dim == 1 else _decide_space(image, closed)
+    return CurveInjectivity(
+        injective=not decided["failures"],
+        holds_for=holds_for,
+        failures=decided["failures"],
+        folds=decided["folds"],
+        largest_fold=decided["largest_fold"],
+        fold_witness=decided["fold_witness"],
+        self_intersections=decided.get("self_intersections", 0),
+        intersection_witness=decided.get("intersection_witness"),
+        min_separation=decided.get("min_separation"),
+        pieces=decided.get("pieces", image.count),
+        lipschitz_bound=lipschitz_bound(network),
+        latent_dim=latent_dim,
+        closed=bool(closed),
+    )
 
 
-def curve_injectivity(encoder: Any, curve: Any, resolution: int = 4096, *, backend: str = "numpy") -> CurveInjectivity:
-    """:func:`polyline_injectivity` on a geokeras curve's polyline Σ_h.
+def curve_injectivity(
+    encoder: Any, curve: Any, resolution: Optional[int] = 4096, *, backend: str = "numpy"
+) -> CurveInjectivity:
+    """Is φ injective on the curve manifold ``curve``? On its polyline Σ_h, and when proven, on Σ.
 
-    A polygonal curve (with ``natural_vertices``) uses its own vertices and the verdict holds
-    for the curve itself; a smooth curve uses ``resolution`` segments and the verdict holds for
-    that polyline, with ``hausdorff_bound`` when the curve has a ``curvature_bound``.
+    A polygonal curve (it has ``natural_vertices``: hilbert, peano, koch) embedded by the
+    identity is its own polyline: its vertices (``resolution=None``) or their subdivision into
+    at least ``resolution`` collinear parts (the same set of points) are the curve, and the
+    verdict holds for the manifold. Otherwise the polyline of ``resolution`` segments at equal
+    arc-length spacing is decided and ``holds_for`` is ``"polyline(h=...)"`` with the longest
+    chord h (module docstring: why no claim for the smooth curve is made).
     """
-    if hasattr(curve, "natural_vertices"):
-        vertices, closed = curve.polyline(None)
-        return polyline_injectivity(encoder, vertices, closed, holds_for="manifold", backend=backend)
+    polygonal = hasattr(curve, "natural_vertices")
+    if resolution is None and not polygonal:
+        resolution = 4096
     vertices, closed = curve.polyline(resolution)
-    result = polyline_injectivity(encoder, vertices, closed, backend=backend)
-    curvature = getattr(curve, "curvature_bound", None)
-    if curvature is None:
-        return result
-    starts, directions = polyline_segments(vertices, closed)
-    chord = float(np.linalg.norm(directions, axis=1).max())
-    return _replace(result, hausdorff_bound=float(curvature) * chord**2 / 8)
+    vertices = np.asarray(vertices, dtype=np.float64)
+    label = _holds_for(curve, vertices, bool(closed))
+    return polyline_injectivity(encoder, vertices, bool(closed), backend=backend, holds_for=label)
 
 
-def _replace(result: CurveInjectivity, **changes: Any) -> CurveInjectivity:
-    from dataclasses import replace
-
-    return replace(result, **changes)
-
-
-# ----------------------------------------------------------------------------- the image polyline
-class _ImagePolyline:
-    """The image segments of the parts, in float64, with exact values on demand."""
-
-    def __init__(self, network: Any, regions: PolylineRegions):
-        self.network, self.regions = network, regions
-        self.starts_x, self.directions = polyline_segments(regions.vertices, regions.closed)
-        self.segment = regions.part_segments
-        self.left, self.right = regions.part_starts, regions.part_ends
-        flat = _flat_maps(network, regions.patterns)
-        magnitude = _flat_maps(network, regions.patterns, absolute=True)
-        n, k = network.input_dim, network.output_dim
-        self.cell_linear = flat[:, : n * k].reshape(-1, n, k)
-        self.cell_offset = flat[:, n * k :]
-        self.magnitude = magnitude  # |A|, |c| of each cell, for error bounds
-        cells = regions.part_cells
-        linear, offset = self.cell_linear[cells], self.cell_offset[cells]
-        direction = self.directions[self.segment]
-        self.velocity = np.einsum("pi,pik->pk", direction, linear)  # dφ/dt on each part
-        origin = np.einsum("pi,pik->pk", self.starts_x[self.segment], linear) + offset
-        self.begin = origin + self.left[:, None] * self.velocity
-        self.end = origin + self.right[:, None] * self.velocity
-        gamma = forward_error_factor(network)
-        abs_linear = magnitude[:, : n * k].reshape(-1, n, k)[cells]
-        self.velocity_error = gamma * np.einsum("pi,pik->pk", np.abs(direction), abs_linear)
-        self.exact_decisions = 0
-
-    @property
-    def count(self) -> int:
-        return self.segment.size
-
-    @property
-    def lengths(self) -> np.ndarray:
-        """Length of each part in the input space."""
-        return (self.right - self.left) * np.linalg.norm(self.directions[self.segment], axis=1)
-
-    def exact(self) -> ExactNetwork:
-        return self.regions.exact_network
-
-    def _exact_map(self, part: int) -> tuple[Any, Any]:
-        """Exact ``(dφ/dt [1, k], φ(t = 0) [k])`` of the part's cell along its exact segment."""
-        segment = exact_segment(self.regions.vertices, self.regions.closed, int(self.segment[part]))
-        return self.exact().output_map(*segment, self.regions.patterns[self.regions.part_cells[part]])
-
-    def exact_velocity(self, part: int) -> list[Fraction]:
-        """dφ/dt on ``part``, exactly."""
-        self.exact_decisions += 1
-        linear, _ = self._exact_map(part)
-        return [fraction(linear, (0, column)) for column in range(linear.shape[1])]
-
-    def exact_ends(self, part: int) -> tuple[list[Fraction], list[Fraction]]:
-        """The exact images of the part's two ends."""
-        self.exact_decisions += 1
-        linear, offset = self._exact_map(part)
-        left = Fraction(0) if self.left[part] == 0 else self.regions.exact_part_ends([part - 1])[0]
-        right = self.regions.exact_part_ends([part])[0]
-        columns = range(linear.shape[1])
-        at = [[fraction(offset, (c,)) + t * fraction(linear, (0, c)) for c in columns] for t in (left, right)]
-        return at[0], at[1]
-
-    def slope_signs(self) -> np.ndarray:
-        """Exact sign of the slope of each part (into R^1)."""
-        velocity, error = self.velocity[:, 0], self.velocity_error[:, 0]
-        signs = np.sign(velocity).astype(np.int64)
-        for part in np.nonzero(np.abs(velocity) <= error)[0].tolist():
-            value = self.exact_velocity(part)[0]
-            signs[part] = (value > 0) - (value < 0)
-        return signs
-
-    def collapsed(self) -> np.ndarray:
-        """Parts whose image is a single point (dφ/dt = 0 exactly)."""
-        unsure = np.all(np.abs(self.velocity) <= self.velocity_error, axis=1)
-        result = np.zeros(self.count, dtype=bool)
-        for part in np.nonzero(unsure)[0].tolist():
-            result[part] = all(value == 0 for value in self.exact_velocity(part))
-        return result
-
-    def lipschitz_bound(self) -> float:
-        cells = np.unique(self.regions.part_cells)
-        return float(max(np.linalg.norm(self.cell_linear[cell], 2) for cell in cells.tolist()))
+def _holds_for(curve: Any, vertices: np.ndarray, closed: bool) -> str:
+    """``"manifold"`` for a polygonal curve embedded by the identity, else ``"polyline(h=...)"``."""
+    identity = bool(getattr(getattr(curve, "_embedding", None), "is_identity", False))
+    if hasattr(curve, "natural_vertices") and identity:
+        return "manifold"
+    ring = np.concatenate([vertices, vertices[:1]]) if closed else vertices
+    return f"polyline(h={float(np.linalg.norm(np.diff(ring, axis=0), axis=1).max()):.3g})"
 
 
-# ----------------------------------------------------------------------------- into R^1
-def _into_line(image: _ImagePolyline, holds_for: str) -> CurveInjectivity:
-    signs = image.slope_signs()
-    failures = []
-    if image.regions.closed:
-        failures.append("closed_into_line")
-    if np.any(signs == 0):
-        failures.append("collapsed_part")
-    moving = signs[signs != 0]
-    majority = 1 if np.sum(moving > 0) >= np.sum(moving < 0) else -1
-    changes = int(np.count_nonzero(moving[1:] != moving[:-1]))
-    largest, witness = None, None
-    if changes:
-        failures.append("fold")
-        against = signs == -majority
-        lengths = image.lengths
-        run_starts = np.nonzero(against & ~np.concatenate([[False], against[:-1]]))[0]
-        best, best_start = 0.0, int(run_starts[0])
-        for start in run_starts.tolist():
-            stop = start
-            while stop < signs.size and against[stop]:
-                stop += 1
-            total = float(lengths[start:stop].sum())
-            if total > best:
-                best, best_start = total, start
-        largest = best / float(lengths.sum())
-        part = best_start
-        witness = (float(image.segment[part] + image.left[part]), float(image.segment[part] + image.right[part]))
-    return CurveInjectivity(
-        injective=not failures,
-        holds_for=holds_for,
-        failures=failures,
-        parts=image.count,
-        folds=changes,
-        largest_fold=largest,
-        self_intersections=0,
-        witness=witness,
-        min_separation=None,
-        lipschitz_bound=image.lipschitz_bound(),
-        exact_decisions=image.exact_decisions,
-        regions=image.regions,
-    )
+def decide_curve_injectivity(network: Any, manifold: Any, geometry: Any, max_pieces: Optional[int] = None) -> dict:
+    """The learnability evaluator's entry: ``{"injective", "failed", "holds_for", ...numbers}``.
 
-
-# ----------------------------------------------------------------------------- into R^k
-def _into_space(image: _ImagePolyline, holds_for: str) -> CurveInjectivity:
-    failures = []
-    collapsed = image.collapsed()
-    if np.any(collapsed):
-        failures.append("collapsed_part")
-    closed = image.regions.closed
-    count = image.count
-    consecutive = np.arange(count - 1) if not closed else np.arange(count)
-    turn_backs = [i for i in consecutive.tolist() if _turns_back(image, i, (i + 1) % count)]
-    if turn_backs:
-        failures.append("fold")
-    pairs, separation = _close_pairs(image)
-    crossing = [(i, j) for i, j in pairs if _segments_meet(image, i, j)]
-    if crossing:
-        failures.append("self_intersection")
-    witness = None
-    if crossing or turn_backs:
-        i, j = crossing[0] if crossing else (turn_backs[0], (turn_backs[0] + 1) % count)
-        witness = (float(image.segment[i] + image.left[i]), float(image.segment[j] + image.left[j]))
-    return CurveInjectivity(
-        injective=not failures,
-        holds_for=holds_for,
-        failures=failures,
-        parts=count,
-        folds=len(turn_backs),
-        largest_fold=None,
-        self_intersections=len(crossing),
-        witness=witness,
-        min_separation=None if crossing else separation,
-        lipschitz_bound=image.lipschitz_bound(),
-        exact_decisions=image.exact_decisions,
-        regions=image.regions,
-    )
-
-
-def _turns_back(image: _ImagePolyline, first: int, second: int) -> bool:
-    """Whether consecutive parts overlap beyond their shared point: anti-parallel velocities."""
-    u, v = image.velocity[first], image.velocity[second]
-    if float(np.dot(u, v)) > np.dot(image.velocity_error[first], np.abs(v)) + np.dot(np.abs(u), image.velocity_error[second]):
-        return False  # clearly not opposite
-    scale = np.linalg.norm(u) * np.linalg.norm(v)
-    minors = np.abs(np.outer(u, v) - np.outer(v, u))
-    if minors.max(initial=0.0) > 1e-6 * scale:
-        return False  # clearly not parallel (a turn of more than 1e-6 radians)
-    exact_u, exact_v = image.exact_velocity(first), image.exact_velocity(second)
-    dimension = len(exact_u)
-    parallel = all(exact_u[a] * exact_v[b] == exact_u[b] * exact_v[a] for a in range(dimension) for b in range(a + 1, dimension))
-    return parallel and sum(a * b for a, b in zip(exact_u, exact_v)) < 0
-
-
-def _close_pairs(image: _ImagePolyline) -> tuple[list[tuple[int, int]], Optional[float]]:
-    """Pairs of non-consecutive parts whose float images are within the filter margin, and the
-    least float distance between images of non-consecutive *segments* of Σ_h (reporting only)."""
-    from scipy.spatial import cKDTree
-
-    count = image.count
-    if count < 3:
-        return [], None
-    begin, end = image.begin, image.end
-    extent = float(np.ptp(np.concatenate([begin, end]), axis=0).max()) or 1.0
-    margin = FILTER_MARGIN * extent
-    lengths = np.linalg.norm(end - begin, axis=1)
-    step = float(np.median(lengths[lengths > 0])) if np.any(lengths > 0) else extent
-    # Sub-segments of length <= step: two images closer than r meet only if some sub-segments'
-    # midpoints are within step + r.
-    pieces = np.maximum(1, np.ceil(lengths / step).astype(np.int64))
-    owner = np.repeat(np.arange(count), pieces)
-    offsets = np.arange(owner.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-    fractions = (offsets + 0.5) / pieces[owner]
-    midpoints = begin[owner] + fractions[:, None] * (end - begin)[owner]
-    search = step + max(margin, step)  # also finds the separation up to one step
-    pairs = cKDTree(midpoints).query_pairs(search, output_type="ndarray")
-    first, second = np.sort(np.stack([owner[pairs[:, 0]], owner[pairs[:, 1]]], axis=1), axis=1).T
-    keep = np.abs(first - second) > 1
-    if image.regions.closed:
-        keep &= ~((first == 0) & (second == count - 1))
-    candidates = np.unique(np.stack([first[keep], second[keep]], axis=1), axis=0)
-    if candidates.size == 0:
-        return [], search - step
-    distance = _segment_distances(begin, end, candidates[:, 0], candidates[:, 1])
-    close = [tuple(pair) for pair in candidates[distance <= margin].tolist()]
-    segment = image.segment
-    apart = np.abs(segment[candidates[:, 0]] - segment[candidates[:, 1]]) > 1
-    if image.regions.closed:
-        segments = image.regions.segments
-        apart &= np.abs(segment[candidates[:, 0]] - segment[candidates[:, 1]]) < segments - 1
-    separation = float(min(distance[apart].min(initial=np.inf), search - step))
-    return close, separation
-
-
-def _segment_distances(begin: np.ndarray, end: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Float distance between segments begin[i]end[i] and begin[j]end[j] (Lumelsky 1985), vectorised."""
-    p, u = begin[first], end[first] - begin[first]
-    q, v = begin[second], end[second] - begin[second]
-    w = p - q
-    a, b, c = np.sum(u * u, 1), np.sum(u * v, 1), np.sum(v * v, 1)
-    d, e = np.sum(u * w, 1), np.sum(v * w, 1)
-    denominator = a * c - b * b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(denominator > 1e-300, np.clip((b * e - c * d) / denominator, 0, 1), 0.0)
-        t = np.where(c > 0, np.clip((b * s + e) / c, 0, 1), 0.0)
-        s = np.where(a > 0, np.clip((b * t - d) / a, 0, 1), 0.0)
-        t = np.where(c > 0, np.clip((b * s + e) / c, 0, 1), 0.0)
-    return np.linalg.norm(w + s[:, None] * u - t[:, None] * v, axis=1)
-
-
-def _segments_meet(image: _ImagePolyline, first: int, second: int) -> bool:
-    """Whether the images of two parts share a point, in exact rational arithmetic."""
-    p0, p1 = image.exact_ends(first)
-    q0, q1 = image.exact_ends(second)
-    return segments_intersect(p0, p1, q0, q1)
-
-
-def segments_intersect(p0: list, p1: list, q0: list, q1: list) -> bool:
-    """Whether the segments p0p1 and q0q1 of R^k (exact rationals) share a point.
-
-    Solves p0 + s (p1 - p0) = q0 + t (q1 - q0) for s, t in [0, 1]: with u = p1 - p0, v = q1 - q0,
-    w = q0 - p0, the normal equations [u·u, -u·v; u·v, -v·v] (s, t) = (u·w, v·w) have a unique
-    solution unless u ∥ v; the segments meet iff that solution lies in [0, 1]² and gives the same
-    point. Parallel (or degenerate) segments meet iff they are collinear and their parameter
-    intervals along the line overlap.
+    Args:
+        network: the lowered encoder.
+        manifold: the curve manifold.
+        geometry: its :class:`~geokeras.complexity.manifold_rlc.ManifoldGeometry` (the polyline).
+        max_pieces: undecided (``injective`` None, with ``reason``) above this many parts.
     """
-    u = [b - a for a, b in zip(p0, p1)]
-    v = [b - a for a, b in zip(q0, q1)]
-    w = [b - a for a, b in zip(p0, q0)]
-
-    def dot(x, y):
-        return sum(a * b for a, b in zip(x, y))
-
-    uu, uv, vv, uw, vw = dot(u, u), dot(u, v), dot(v, v), dot(u, w), dot(v, w)
-    determinant = uv * uv - uu * vv
-    if determinant != 0:
-        s = (uv * vw - vv * uw) / determinant
-        t = (uu * vw - uv * uw) / determinant
-        if not (0 <= s <= 1 and 0 <= t <= 1):
-            return False
-        return all(a + s * du == b + t * dv for a, du, b, dv in zip(p0, u, q0, v))
-    # u ∥ v (or a point): collinear when w is parallel to the non-zero direction too.
-    direction = u if uu != 0 else v
-    if dot(direction, direction) == 0:
-        return list(p0) == list(q0)
-    cross_free = all(w[a] * direction[b] == w[b] * direction[a] for a in range(len(w)) for b in range(a + 1, len(w)))
-    if not cross_free:
-        return False
-    norm = dot(direction, direction)
-    along = sorted([dot([a - b for a, b in zip(point, p0)], direction) / norm for point in (p0, p1)])
-    other = sorted([dot([a - b for a, b in zip(point, p0)], direction) / norm for point in (q0, q1)])
-    return along[0] <= other[1] and other[0] <= along[1]
+    regions = count_regions_on_polyline(network, geometry.vertices, geometry.closed)
+    if max_pieces is not None and regions.part_segments.size > int(max_pieces):
+        return {
+            "injective": None, "failed": [], "holds_for": None,
+            "reason": f"{regions.part_segments.size} parts along the polyline exceed max_regions={max_pieces}",
+        }
+    label = _holds_for(manifold, np.asarray(geometry.vertices, dtype=np.float64), bool(geometry.closed))
+    result = polyline_injectivity(network, geometry.vertices, geometry.closed, regions=regions, holds_for=label)
+    metrics = result.as_metrics()
+    return {"injective": metrics.pop("injective"), "failed": metrics.pop("failures"), **metrics}

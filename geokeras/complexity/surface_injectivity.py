@@ -39,7 +39,7 @@ import numpy as np
 from geokeras.complexity.exact import Dyadic
 from geokeras.complexity.injectivity import polyline_injectivity
 from geokeras.complexity.lowering import lower
-from geokeras.complexity.polyline import _flat_maps, forward_error_factor
+from geokeras.complexity.polyline import _flat_maps, _map_error_bound
 
 __all__ = ["SurfaceInjectivity", "decide_surface_injectivity"]
 
@@ -234,14 +234,13 @@ def _polygon_signs(network, vertices, faces, face_signs, regions) -> tuple[np.nd
     cells = regions.polygon_cell_ids
     face_of = regions.polygon_face_ids
     flat = _flat_maps(network, regions.patterns)
-    magnitude = _flat_maps(network, regions.patterns, absolute=True)
     n = network.input_dim
     linear = flat[:, : 2 * n].reshape(-1, n, 2)[cells]
-    linear_abs = magnitude[:, : 2 * n].reshape(-1, n, 2)[cells]
+    linear_error = _map_error_bound(network)[: 2 * n].reshape(n, 2)  # the same bound for every cell
     corners = vertices[faces[face_of]]
     frames = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=1)  # [P, 2, n]
     local = frames @ linear  # [P, 2, 2]
-    local_error = forward_error_factor(network) * (np.abs(frames) @ linear_abs) + 4 * 2.0**-53 * (np.abs(frames) @ np.abs(linear))
+    local_error = np.abs(frames) @ linear_error + 4 * 2.0**-53 * (np.abs(frames) @ np.abs(linear))
     determinant = local[:, 0, 0] * local[:, 1, 1] - local[:, 0, 1] * local[:, 1, 0]
     bound = (
         local_error[:, 0, 0] * np.abs(local[:, 1, 1]) + np.abs(local[:, 0, 0]) * local_error[:, 1, 1]

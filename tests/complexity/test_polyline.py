@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from fractions import Fraction
-from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -207,6 +206,8 @@ def test_invalid_inputs_are_reported():
         count_regions_on_polyline(network, UNIT_INTERVAL, closed=True)
     with pytest.raises(ValueError, match="positive length"):
         count_regions_on_polyline(network, np.zeros((4, 1)))
+    with pytest.raises(TypeError):
+        count_regions_on_polyline(network, UNIT_INTERVAL, tol=0.6)  # no tolerance: the count is exact
 
 
 def test_keras_models_are_lowered_and_counted():
@@ -226,11 +227,10 @@ def test_tiling_does_not_change_the_result():
     whole = count_regions_on_polyline(network, spiral(400))
     tiled = count_regions_on_polyline(network, spiral(400), tile_elements=100)
     assert (whole.intervals, whole.cells, whole.pieces) == (tiled.intervals, tiled.cells, tiled.pieces)
-    np.testing.assert_array_equal(whole.patterns[whole.interval_cells], tiled.patterns[tiled.interval_cells])
-    # Tiles change the order of the float sums (1 ulp in a breakpoint), never the exact ends.
-    np.testing.assert_allclose(whole.breakpoints, tiled.breakpoints, rtol=0, atol=1e-12)
-    inner = np.nonzero(whole.part_ends < 1)[0][:5]
-    assert whole.exact_part_ends(inner) == tiled.exact_part_ends(inner)
+    # exactly decided quantities: the sequence of cells along the curve and the exact part ends
+    np.testing.assert_array_equal(whole.patterns[whole.part_cells], tiled.patterns[tiled.part_cells])
+    np.testing.assert_array_equal(whole.part_segments, tiled.part_segments)
+    assert whole.exact_part_bounds() == tiled.exact_part_bounds()
 
 
 def test_polyline_count_equals_the_mesh_count_of_a_box_whose_cells_are_strips():
@@ -262,43 +262,86 @@ def test_tensorflow_backend_equals_numpy(closed, tile_elements):
     ours = count_regions_on_polyline(network, vertices, closed, tile_elements=tile_elements)
     theirs = count_regions_on_polyline(network, vertices, closed, tile_elements=tile_elements, backend="tensorflow")
     assert (ours.intervals, ours.cells, ours.pieces) == (theirs.intervals, theirs.cells, theirs.pieces)
-    np.testing.assert_array_equal(ours.patterns, theirs.patterns)
-    np.testing.assert_allclose(ours.breakpoints, theirs.breakpoints, atol=1e-10)
+    np.testing.assert_array_equal(ours.patterns[ours.part_cells], theirs.patterns[theirs.part_cells])
+    assert ours.exact_part_bounds() == theirs.exact_part_bounds()
     with pytest.raises(ValueError, match="Received: backend='jax'"):
         count_regions_on_polyline(network, vertices, backend="jax")
 
 
-# ----------------------------------------------------------------------------- exactness
-def two_layer_crossings(first_slope: float, first_offset: float) -> LoweredNetwork:
-    """Units relu(x) -> relu(3 h - 1) (crossing x = 1/3, in layer 2) and relu(a x - b) (layer 1).
-
-    The second unit crosses at b / a; with a = 3 (1 + 2^-50), b = 1 + 2^-50 (both exact in
-    float64) it is exactly 1/3 (two hyperplanes of different layers through one point); with
-    b = 1 it is 1/3 - 3.0e-16, a few units in the last place of 1/3.
-    """
-    first = AffineLayer(np.array([[1.0, first_slope]]), np.array([0.0, -first_offset]), "relu")
-    second = AffineLayer(np.array([[3.0, 0.0], [0.0, 1.0]]), np.array([-1.0, 0.0]), "relu")
-    return LoweredNetwork((first, second, AffineLayer(np.array([[1.0], [1.0]]), np.zeros(1))))
-
-
-def test_a_crossing_exactly_where_another_layer_crosses_splits_once():
-    tiny = 2.0**-50
-    regions = count_regions_on_polyline(two_layer_crossings(3 * (1 + tiny), 1 + tiny), UNIT_INTERVAL)
-    assert regions.intervals == 2 and regions.cells == 2
-    assert regions.exact_part_ends([0]) == [Fraction(1, 3)]
-
-
-def test_crossings_closer_than_rounding_are_both_found():
-    tiny = 2.0**-50
-    regions = count_regions_on_polyline(two_layer_crossings(3 * (1 + tiny), 1.0), UNIT_INTERVAL)
-    assert regions.intervals == 3 and regions.cells == 3
-    ends = regions.exact_part_ends([0, 1])
-    assert ends[0] == Fraction(1) / Fraction(3 * (1 + tiny)) and ends[1] == Fraction(1, 3)
-    assert 0 < ends[1] - ends[0] < 1e-15  # a real interval of length 3.0e-16
+@pytest.mark.parametrize("seed", range(4))
+def test_float32_networks_equal_the_exact_oracle_with_exact_breakpoints(seed):
+    rng = np.random.default_rng(100 + seed)
+    widths = [1, 16, 16, 16, 1]
+    weights = [(rng.normal(size=(a, b)) * np.sqrt(2.0 / a)).astype(np.float32) for a, b in itertools.pairwise(widths)]
+    biases = [(rng.normal(size=b) * 0.1).astype(np.float32) for b in widths[1:]]
+    network = LoweredNetwork(
+        tuple(
+            AffineLayer(w.astype(np.float64), b.astype(np.float64), "linear" if k == len(weights) - 1 else "relu")
+            for k, (w, b) in enumerate(zip(weights, biases))
+        )
+    )
+    exact_w = [[[Fraction(float(v)) for v in row] for row in w] for w in weights]
+    exact_b = [[Fraction(float(v)) for v in b] for b in biases]
+    intervals, cells, pieces, breakpoints = _oracle(exact_w, exact_b, Fraction(-3), Fraction(3))
+    regions = count_regions_on_polyline(network, np.array([[-3.0], [3.0]]))
+    assert (regions.intervals, regions.cells, regions.pieces) == (intervals, cells, pieces)
+    starts = [start for start, _ in regions.exact_part_bounds()[1:]]
+    assert [-3 + 6 * t for t in starts] == breakpoints  # exactly, as rationals
 
 
-def test_a_hyperplane_through_a_vertex_is_decided_exactly():
-    # relu(x - 0.5) on the polyline 0 -> 0.5 -> 1: the crossing is the vertex itself.
-    regions = count_regions_on_polyline(one_layer([[1.0]], [-0.5]), np.array([[0.0], [0.5], [1.0]]))
-    assert regions.intervals == 2 and regions.breakpoints.tolist() == [1.0]
-    assert regions.exact_segments.tolist() != []  # the float pass could not certify it
+def test_slivers_far_below_any_float_tolerance_are_regions():
+    # kinks at 1/2, 1/2 + 2^-45 and 1/2 + 2^-44: three crossings, four intervals
+    kinks = [0.5, 0.5 + 2.0**-45, 0.5 + 2.0**-44]
+    network = one_layer([[1.0, 1.0, 1.0]], [-k for k in kinks], outgoing=[1, 2, 4])
+    regions = count_regions_on_polyline(network, UNIT_INTERVAL)
+    assert (regions.intervals, regions.cells, regions.pieces) == (4, 4, 4)
+    assert [end for _, end in regions.exact_part_bounds()[:-1]] == [Fraction(k) for k in kinks]
+    # a kink 1e-300 after the start of the segment splits it too
+    tiny = count_regions_on_polyline(one_layer([[1.0]], [-1e-300]), UNIT_INTERVAL)
+    assert (tiny.intervals, tiny.pieces) == (2, 2)
+
+
+def test_a_crossing_exactly_at_a_vertex_or_a_breakpoint_does_not_split_again():
+    # the kink at 1/2 is a vertex of the polyline: two intervals, met at the vertex
+    at_vertex = count_regions_on_polyline(one_layer([[1.0]], [-0.5]), np.array([[0.0], [0.5], [1.0]]))
+    assert (at_vertex.intervals, at_vertex.cells, at_vertex.pieces) == (2, 2, 2)
+    np.testing.assert_array_equal(at_vertex.breakpoints, [1.0])
+    # two coincident kinks given by different weights (x - 1/3 and 3x - 1): one split at exactly 1/3
+    coincident = count_regions_on_polyline(one_layer([[1.0, 3.0]], [-1.0 / 3.0, -1.0]), UNIT_INTERVAL)
+    roots = {Fraction(1.0 / 3.0), Fraction(1, 3)}  # 1/3 as a float and the exact 1/3 differ: two crossings
+    assert coincident.intervals == 3
+    assert {end for _, end in coincident.exact_part_bounds()[:-1]} == roots
+
+
+def test_scaling_the_input_and_the_first_layer_together_changes_nothing():
+    rng = np.random.default_rng(11)
+    network = random_network(rng, [2, 24, 24, 1])
+    scale = 2.0**10  # exact in floats: the scaled network is the same function of the scaled input
+    first = network.layers[0]
+    scaled = LoweredNetwork((AffineLayer(first.weight / scale, first.bias, "relu"), *network.layers[1:]))
+    ours = count_regions_on_polyline(network, spiral(300))
+    theirs = count_regions_on_polyline(scaled, spiral(300) * scale)
+    assert (ours.intervals, ours.cells, ours.pieces) == (theirs.intervals, theirs.cells, theirs.pieces)
+    assert ours.exact_part_bounds() == theirs.exact_part_bounds()
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_the_float_filter_agrees_with_the_exact_decomposition_of_every_segment(closed):
+    from geokeras.complexity import polyline
+
+    rng = np.random.default_rng(21)
+    network = random_network(rng, [2, 12, 12, 1])
+    vertices = spiral(40)[1:]
+    regions = count_regions_on_polyline(network, vertices, closed)
+    state = {
+        "segment": regions.part_segments, "starts": regions.part_starts, "ends": regions.part_ends,
+        "start_error": regions.part_start_errors, "end_error": regions.part_end_errors,
+        "value": regions.part_values, "slope": regions.part_slopes,
+        "value_error": regions.part_value_errors, "slope_error": regions.part_slope_errors,
+        "patterns": polyline._pack_patterns(regions.patterns[regions.part_cells], network),
+    }
+    segments = np.arange(regions.segments)
+    exact = polyline._redo_exactly(network, vertices, closed, state, segments)
+    np.testing.assert_array_equal(exact["segment"], regions.part_segments)
+    np.testing.assert_array_equal(exact["patterns"], state["patterns"])
+    np.testing.assert_allclose(exact["starts"], regions.part_starts, atol=1e-12)
