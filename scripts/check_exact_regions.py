@@ -35,8 +35,9 @@ def exact_box_regions(network, low, high) -> list[tuple[list, tuple]]:
         slope = Fraction(float(getattr(layer, "negative_slope", 0.0)))
         next_polygons = []
         for corners, (linear, offset), pattern in polygons:
-            z_linear = [[sum(linear[i][k] * weight[k][j] for k in range(len(weight))) for j in range(len(bias))] for i in (0, 1)]
-            z_offset = [sum(offset[k] * weight[k][j] for k in range(len(weight))) + bias[j] for j in range(len(bias))]
+            inputs, units = range(len(weight)), range(len(bias))
+            z_linear = [[sum(linear[i][k] * weight[k][j] for k in inputs) for j in units] for i in (0, 1)]
+            z_offset = [sum(offset[k] * weight[k][j] for k in inputs) + bias[j] for j in units]
             if layer.activation == "linear":
                 next_polygons.append((corners, (z_linear, z_offset), pattern))
                 continue
@@ -114,8 +115,11 @@ def main() -> None:
             counted = count_regions_in_box(network, [-1.0, -1.0], [1.0, 1.0])
             seconds = time.perf_counter() - start
             verdict = "match" if counted.regions == len(oracle) else "MISMATCH"
-            print(f"2-{width}x{arguments.depth}-1 seed {seed}: oracle {len(oracle)} regions ({oracle_seconds:.1f} s), "
-                  f"count_regions_in_box {counted.regions} ({seconds:.2f} s, {counted.exact_decisions} exact decisions): {verdict}")
+            print(
+                f"2-{width}x{arguments.depth}-1 seed {seed}: oracle {len(oracle)} regions ({oracle_seconds:.1f} s), "
+                f"count_regions_in_box {counted.regions} ({seconds:.2f} s, "
+                f"{counted.exact_decisions} exact decisions): {verdict}"
+            )
 
 
 if __name__ == "__main__":

@@ -121,7 +121,9 @@ def decide_surface_injectivity(
     signs, exact_decisions = _polygon_signs(network, vertices, faces, face_signs, regions)
     areas = _polygon_areas(regions.polygons, vertices, faces, regions.polygon_face_ids)
     positive, negative = float(areas[signs > 0].sum()), float(areas[signs < 0].sum())
-    orientation = {"positive": int(np.sum(signs > 0)), "negative": int(np.sum(signs < 0)), "collapsed": int(np.sum(signs == 0))}
+    orientation = {
+        "positive": int(np.sum(signs > 0)), "negative": int(np.sum(signs < 0)), "collapsed": int(np.sum(signs == 0))
+    }
     common.update(orientation=orientation, exact_decisions=exact_decisions)
     common["folded_area_share"] = min(positive, negative) / float(areas.sum())
     failures, witness = [], None

@@ -46,7 +46,8 @@ from geokeras.evaluate.params import LearnabilityParams
 
 SEED_PURPOSE = "evaluate.learnability"
 
-ENCODED, NOT_ENCODED, PROVABLY_NOT_ENCODABLE, UNDECIDED = "encoded", "not_encoded", "provably_not_encodable", "undecided"
+ENCODED, NOT_ENCODED = "encoded", "not_encoded"
+PROVABLY_NOT_ENCODABLE, UNDECIDED = "provably_not_encodable", "undecided"
 
 DISTORTION_QUANTILES = (0.0, 0.01, 0.05, 0.5, 0.95, 0.99, 1.0)
 DEFAULT_RESOLUTION = 4096
@@ -123,7 +124,9 @@ def distortion(geodesic: np.ndarray, codes: np.ndarray) -> dict[str, Any]:
         "coincident_pairs": coincident,
         "pairs": int(expansion.size),
         "expansion_quantiles": (
-            None if quantiles is None else {f"q{round(100 * q):02d}": float(v) for q, v in zip(DISTORTION_QUANTILES, quantiles)}
+            None
+            if quantiles is None
+            else {f"q{round(100 * q):02d}": float(v) for q, v in zip(DISTORTION_QUANTILES, quantiles)}
         ),
     }
 
@@ -194,7 +197,9 @@ def decide_on_manifold_mesh(params: LearnabilityParams, context: EvaluationConte
         from geokeras.complexity.surface_injectivity import decide_surface_injectivity
 
         try:
-            result = decide_surface_injectivity(network, geometry.vertices, geometry.faces, max_polygons=params.max_regions)
+            result = decide_surface_injectivity(
+                network, geometry.vertices, geometry.faces, max_polygons=params.max_regions
+            )
         except RegionBudgetExceeded as error:
             return _undecided(f"{error} Raise max_regions to decide (memory grows with the polygons).")
         numbers = result.as_metrics()
@@ -234,7 +239,8 @@ def evaluate_learnability(params: LearnabilityParams, context: EvaluationContext
     else:
         injectivity = decide_on_manifold_mesh(params, context, latent_dim)
         decided = injectivity.pop("injective")
-        failed, holds_for, reason = injectivity.pop("failed"), injectivity.pop("holds_for"), injectivity.pop("reason", None)
+        failed, holds_for = injectivity.pop("failed"), injectivity.pop("holds_for")
+        reason = injectivity.pop("reason", None)
         verdict = UNDECIDED if decided is None else (ENCODED if decided else NOT_ENCODED)
     metrics.update(
         verdict=verdict, failed=failed, holds_for=holds_for, reason=reason,

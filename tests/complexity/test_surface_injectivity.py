@@ -1,4 +1,7 @@
-"""Exact injectivity of hand-built ReLU encoders on triangle meshes into R^2 (geokeras.complexity.surface_injectivity)."""
+"""Exact injectivity of hand-built ReLU encoders on triangle meshes into R^2.
+
+Tests geokeras.complexity.surface_injectivity.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from geokeras.manifolds import make
 
 def plane_fold(fold_width: float) -> LoweredNetwork:
     """(x, y) -> (x, g(y)), g(y) = y + 2 min(relu(-y), relu(y + ε)): the strip -ε/2 < y < 0 flips."""
-    first = AffineLayer(np.array([[1.0, -1.0, 0, 0, 0], [0, 0, 1.0, -1.0, 1.0]]), np.array([0, 0, 0, 0, fold_width]), "relu")
+    kernel = np.array([[1.0, -1.0, 0, 0, 0], [0, 0, 1.0, -1.0, 1.0]])
+    first = AffineLayer(kernel, np.array([0, 0, 0, 0, fold_width]), "relu")
     second = AffineLayer(np.concatenate([np.eye(5), [[0], [0], [0], [1], [-1]]], axis=1), np.zeros(6), "relu")
     g_row = [0, 0, 1, 1, 0, -2] if fold_width > 0 else [0, 0, 1, -1, 0, 0]
     return LoweredNetwork((first, second, AffineLayer(np.array([[1, -1, 0, 0, 0, 0], g_row], float).T, np.zeros(2))))
@@ -79,7 +83,9 @@ def test_one_orientation_but_a_self_overlapping_boundary_is_not_injective():
     vertices = np.concatenate([np.stack([inner * np.cos(angles), inner * np.sin(angles)], 1),
                                np.stack([outer * np.cos(angles), outer * np.sin(angles)], 1)])
     count = len(angles)
-    faces = np.array([[k, k + 1, count + k + 1] for k in range(count - 1)] + [[k, count + k + 1, count + k] for k in range(count - 1)])
+    inner_first = [[k, k + 1, count + k + 1] for k in range(count - 1)]
+    outer_first = [[k, count + k + 1, count + k] for k in range(count - 1)]
+    faces = np.array(inner_first + outer_first)
     result = decide_surface_injectivity(plane_fold(0.0), vertices, faces)
     orientation = result.orientation  # one sign everywhere (which one depends on the first face)
     assert min(orientation["positive"], orientation["negative"]) == 0 and orientation["collapsed"] == 0
