@@ -66,6 +66,14 @@ def manifold_is_closed(manifold: Any) -> bool:
     return getattr(manifold, "boundary_components", None) == 0
 
 
+def manifold_obstruction(manifold: Any, latent_dim: int) -> dict[str, str] | None:
+    """:func:`topological_obstruction` for a geokeras manifold (None when its dimension is unknown)."""
+    if getattr(manifold, "intrinsic_dim", None) is None:
+        return None
+    closed, orientable = manifold_is_closed(manifold), getattr(manifold, "orientable", None)
+    return topological_obstruction(manifold.intrinsic_dim, latent_dim, closed, orientable)
+
+
 def topological_obstruction(
     intrinsic_dim: int, latent_dim: int, closed: bool, orientable: bool | None = None
 ) -> dict[str, str] | None:
@@ -190,19 +198,32 @@ def architecture_certificate(manifold: Any, widths: Any, *, resolution: int | No
     from geokeras.complexity.manifold_rlc import curve_rlc, manifold_geometry, surface_rlc_of
 
     geometry = manifold_geometry(manifold, resolution, resolution)
-    regions_lower, method, manifold_lower = 1, "none (no polyline or mesh)", None
-    if geometry is not None:
-        if geometry.kind == "curve":
-            manifold_lower = int(curve_rlc(geometry.vertices, geometry.closed).pieces)
-        else:
-            manifold_lower = int(surface_rlc_of(geometry.vertices, geometry.faces)["lower"])
+    manifold_lower = None
+    if geometry is not None and geometry.kind == "curve":
+        manifold_lower = int(curve_rlc(geometry.vertices, geometry.closed).pieces)
+    elif geometry is not None:
+        manifold_lower = int(surface_rlc_of(geometry.vertices, geometry.faces)["lower"])
+    return certificate_from_geometry(manifold, widths, geometry, manifold_lower, bounds=bounds)
+
+
+def certificate_from_geometry(
+    manifold: Any, widths: list, geometry: Any, manifold_lower: int | None, *, bounds: Any = None, **extras: Any
+) -> dict[str, Any]:
+    """The certificate from a manifold's geometry and its proven RLC lower bound (shared core).
+
+    :func:`architecture_certificate` and the ``manifold_rlc`` evaluator both call it, so the two
+    always agree. ``extras`` (``encoder_pieces``, ``trained_bounds``) go to
+    :func:`encodable_certificate` and never change the status.
+    """
+    from geokeras.complexity.bounds import rlc_bounds
+
+    regions_lower, method = 1, "none (no polyline or mesh)"
+    if geometry is not None and manifold_lower is not None:
         regions_lower, method = regions_lower_bound(manifold, geometry, manifold_lower, widths[-1])
-    obstruction = None
-    if manifold.intrinsic_dim is not None:
-        obstruction = topological_obstruction(
-            manifold.intrinsic_dim, widths[-1], manifold_is_closed(manifold), getattr(manifold, "orientable", None)
-        )
-    result = encodable_certificate(regions_lower, bounds, manifold_lower=manifold_lower, obstruction=obstruction)
+    result = encodable_certificate(
+        regions_lower, rlc_bounds(widths) if bounds is None else bounds, manifold_lower=manifold_lower,
+        obstruction=manifold_obstruction(manifold, widths[-1]), **extras,
+    )
     result["regions_lower_method"] = method
     return result
 

@@ -24,12 +24,7 @@ from typing import Any
 import numpy as np
 
 from geokeras.complexity.bounds import rlc_bounds, tightest_upper_bound, trained_network_bounds
-from geokeras.complexity.certificate import (
-    encodable_certificate,
-    manifold_is_closed,
-    regions_lower_bound,
-    topological_obstruction,
-)
+from geokeras.complexity.certificate import certificate_from_geometry
 from geokeras.complexity.lowering import LoweredNetwork, lower
 from geokeras.complexity.manifold_rlc import (
     curve_rlc,
@@ -224,7 +219,7 @@ def evaluate_manifold_rlc(params: ManifoldRlcParams, context: EvaluationContext)
         :func:`~geokeras.complexity.manifold_rlc.manifold_rlc`); for a manifold with neither
         polyline nor mesh: ``method: "unavailable"`` with ``pieces``, ``lower``, ``upper``
         null and a ``reason``. With ``certificate`` and a known lower bound:
-        ``certificate`` = :func:`~geokeras.complexity.certificate.encodable_certificate` for
+        ``certificate`` = :func:`~geokeras.complexity.certificate.certificate_from_geometry` for
         the encoder's lowered architecture, with the trained encoder's pieces along the
         curve when latent_dim is 1.
     """
@@ -252,16 +247,11 @@ def evaluate_manifold_rlc(params: ManifoldRlcParams, context: EvaluationContext)
     if params.certificate and lower_bound is not None and context.encoder is not None:
         network = lower(context.encoder)
         widths, ranks = architecture(network)
-        regions_lower, method = regions_lower_bound(manifold, geometry, int(lower_bound), network.output_dim)
-        obstruction = topological_obstruction(
-            manifold.intrinsic_dim, network.output_dim, manifold_is_closed(manifold), getattr(manifold, "orientable", None)
-        )
-        metrics["certificate"] = encodable_certificate(
-            regions_lower, rlc_bounds(widths), manifold_lower=int(lower_bound),
+        metrics["certificate"] = certificate_from_geometry(
+            manifold, widths, geometry, int(lower_bound),
             encoder_pieces=_encoder_pieces(network, manifold, geometry),
-            obstruction=obstruction, trained_bounds=trained_network_bounds(widths, ranks),
+            trained_bounds=trained_network_bounds(widths, ranks),
         )
-        metrics["certificate"]["regions_lower_method"] = method
     return metrics
 
 

@@ -30,7 +30,7 @@ The verdict is about the mesh Σ_h (and its subdivision as counted by the mesh m
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -163,41 +163,25 @@ def _undecided(reason: str, common: dict, orientation: Optional[dict] = None) ->
 def coherent_orientation(faces: np.ndarray) -> tuple[Optional[np.ndarray], int]:
     """``(signs, components)``: +1 / -1 per face so that neighbours induce opposite edge directions.
 
-    ``signs`` is None when no coherent orientation exists (a Möbius band) or an edge lies in
-    more than two faces.
+    The breadth-first flips of :mod:`geokeras.complexity.surface_rlc` (the same walk orients
+    the Gauss map there). ``signs`` is None when no coherent orientation exists (a Möbius band)
+    or an edge lies in more than two faces; ``components`` counts the edge-connected components.
     """
-    owners: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
-    for face, (a, b, c) in enumerate(np.asarray(faces).tolist()):
-        for start, end in ((a, b), (b, c), (c, a)):
-            owners[(min(start, end), max(start, end))].append((face, 1 if start < end else -1))
-    if any(len(entries) > 2 for entries in owners.values()):
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from geokeras.complexity.surface_rlc import _face_adjacency, _orientation
+    from geokeras.manifolds.meshes import mesh_edges
+
+    faces = np.asarray(faces, dtype=np.int64)
+    if np.any(mesh_edges(faces)[1] > 2):
         return None, 0
-    neighbours: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for entries in owners.values():
-        if len(entries) == 2:
-            (f, df), (g, dg) = entries
-            # Same orientation class iff the shared edge runs opposite ways: df = -dg.
-            relation = 1 if df == -dg else -1
-            neighbours[f].append((g, relation))
-            neighbours[g].append((f, relation))
-    signs = np.zeros(len(faces), dtype=np.int64)
-    components = 0
-    for seed in range(len(faces)):
-        if signs[seed]:
-            continue
-        components += 1
-        signs[seed] = 1
-        queue = deque([seed])
-        while queue:
-            face = queue.popleft()
-            for other, relation in neighbours[face]:
-                wanted = signs[face] * relation
-                if signs[other] == 0:
-                    signs[other] = wanted
-                    queue.append(other)
-                elif signs[other] != wanted:
-                    return None, components
-    return signs, components
+    pairs, same_direction, _ = _face_adjacency(faces)
+    count = faces.shape[0]
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(count, count))
+    components = int(connected_components(graph, directed=False)[0])
+    flips, orientable = _orientation(count, pairs, same_direction)
+    return (np.where(flips, -1, 1).astype(np.int64) if orientable else None), components
 
 
 def boundary_loops(faces: np.ndarray) -> list[np.ndarray]:
@@ -269,12 +253,14 @@ def _polygon_signs(network, vertices, faces, face_signs, regions) -> tuple[np.nd
 
 def _polygon_areas(polygons: list, vertices: np.ndarray, faces: np.ndarray, face_of: np.ndarray) -> np.ndarray:
     """Area of each planar convex polygon (corners in R^n): the shoelace formula in an
-    orthonormal basis of its triangle's plane (stable for slivers, unlike Gram determinants)."""
+    orthonormal basis of its triangle's plane (stable for slivers, unlike Gram determinants).
+    The bases come from one batched QR of the triangles' frames."""
+    origins = vertices[faces[:, 0]]
+    bases, _ = np.linalg.qr(np.transpose(vertices[faces[:, 1:]] - origins[:, None, :], (0, 2, 1)))  # [F, n, 2]
     areas = np.zeros(len(polygons))
     for index, corners in enumerate(polygons):
-        face = faces[face_of[index]]
-        basis, _ = np.linalg.qr((vertices[face[1:]] - vertices[face[0]]).T)  # [n, 2]
-        planar = (np.asarray(corners, dtype=np.float64) - vertices[face[0]]) @ basis
+        face = face_of[index]
+        planar = (np.asarray(corners, dtype=np.float64) - origins[face]) @ bases[face]
         x, y = planar[:, 0], planar[:, 1]
         areas[index] = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
     return areas

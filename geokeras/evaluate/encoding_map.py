@@ -205,7 +205,8 @@ def decide_on_manifold_mesh(params: LearnabilityParams, context: EvaluationConte
         numbers = result.as_metrics()
         numbers["holds_for"] = f"mesh({len(geometry.faces)} triangles)"
     decided = {"injective": numbers.pop("injective"), "failed": numbers.pop("failures")}
-    decided["holds_for"] = numbers.pop("holds_for") if decided["injective"] is not None else None
+    holds_for = numbers.pop("holds_for")
+    decided["holds_for"] = holds_for if decided["injective"] is not None else None
     decided["reason"] = numbers.pop("reason", None)
     return {**decided, **numbers}
 
@@ -257,7 +258,7 @@ def _certificate(context: EvaluationContext, latent_dim: int) -> dict[str, Any]:
     """
     from geokeras.complexity import certificate
     from geokeras.complexity.bounds import trained_network_bounds
-    from geokeras.complexity.certificate import PROVABLY_NOT_ENCODABLE, manifold_is_closed, topological_obstruction
+    from geokeras.complexity.certificate import PROVABLY_NOT_ENCODABLE, manifold_obstruction
     from geokeras.complexity.evaluators import architecture
     from geokeras.complexity.lowering import UnsupportedLayerError, lower
 
@@ -265,11 +266,7 @@ def _certificate(context: EvaluationContext, latent_dim: int) -> dict[str, Any]:
     try:
         widths, ranks = architecture(lower(context.encoder))
     except UnsupportedLayerError as error:
-        obstruction = None
-        if manifold.intrinsic_dim is not None:
-            obstruction = topological_obstruction(
-                manifold.intrinsic_dim, latent_dim, manifold_is_closed(manifold), getattr(manifold, "orientable", None)
-            )
+        obstruction = manifold_obstruction(manifold, latent_dim)
         status = PROVABLY_NOT_ENCODABLE if obstruction else "unavailable"
         return {"status": status, "obstruction": obstruction, "reason": str(error)}
     result = certificate(manifold, widths)
