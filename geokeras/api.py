@@ -19,7 +19,7 @@ import yaml
 
 from geokeras.errors import SpecError
 from geokeras.report.provenance import collect_provenance, now_utc
-from geokeras.report.run_dir import StagedRunDirectory, write_json
+from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, StagedRunDirectory, write_json
 from geokeras.spec import Spec, load_spec, spec_from_mapping
 
 DEFAULT_RUNS_ROOT = Path("runs")
@@ -30,6 +30,9 @@ TRAINING_DATA_STREAM = 0
 EVALUATION_STREAM = 1
 OT_SOLVE_STREAM = 2
 OT_GENERATE_STREAM = 3
+
+TRAINING_METRICS = ("epochs", "final_loss", "seconds", "samples_per_second")
+"""The keys of metrics.json's ``training`` section (attributes of the training result)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def run(
     """
     spec = resolve(spec_or_path, overrides)
     final_path = Path(out_dir) if out_dir is not None else Path(runs_root) / spec.run_name
-    run_directory = StagedRunDirectory(final_path, resume=resume)
+    run_directory = StagedRunDirectory(final_path, resume=resume, spec_hash=spec.content_hash)
     run_directory.check_available()
     started = now_utc()
 
@@ -157,8 +160,8 @@ def _write_spec_files(spec: Spec, staging: Path) -> None:
     origin = spec.origin
     given = origin.text if origin is not None else spec.to_yaml()
     (staging / "spec.yaml").write_text(given, encoding="utf-8")
-    header = f"# resolved spec of {spec.run_name}\n# sha256: {spec.content_hash}\n"
-    (staging / "resolved.yaml").write_text(header + spec.to_yaml(), encoding="utf-8")
+    header = f"# resolved spec of {spec.run_name}\n{HASH_LINE}{spec.content_hash}\n"
+    (staging / RESOLVED_SPEC).write_text(header + spec.to_yaml(), encoding="utf-8")
     overrides = list(origin.overrides) if origin is not None else []
     (staging / "overrides.yaml").write_text(yaml.safe_dump(overrides, sort_keys=False), encoding="utf-8")
 
@@ -215,12 +218,7 @@ def _train_and_evaluate(spec: Spec, prepared: dict[str, Any], staging: Path, *, 
     shutil.rmtree(staging / "checkpoints", ignore_errors=True)
     metrics = {
         "spec": {"name": spec.name, "hash": spec.content_hash},
-        "training": {
-            "epochs": training.epochs,
-            "final_loss": training.final_loss,
-            "seconds": training.seconds,
-            "samples_per_second": training.samples_per_second,
-        },
+        "training": {name: getattr(training, name) for name in TRAINING_METRICS},
         **({"ot": {**ot_result.to_metrics(), "generate": generation.to_metrics()}} if ot_result is not None else {}),
         **evaluations,
     }

@@ -14,8 +14,9 @@ in the order given, the last key varying fastest. Every point is a normal run di
   stays behind, so ``geokeras run ... --resume`` can continue it;
 * points run one after another by default; ``--jobs N`` runs up to N at once.
 
-Every point's spec is resolved (and validated) before anything runs: a bad value anywhere in
-the grid is reported with its key path and nothing is written. The sweep writes
+Every point's spec is resolved (and validated) before anything runs, and so is ``--metric``'s
+section: a bad value anywhere in the grid is reported with its key path and nothing is written.
+Points whose resolved specs are identical (``seed=7,0x7``) share one run directory and run once. The sweep writes
 ``<runs root>/sweep-<name>-<hash12>/`` with ``summary.csv`` and ``summary.md`` (one row per
 point: the swept values, the status, the run directory and the scalar metrics of its
 metrics.json), ``sweep.json``, ``logs/<run name>.log`` and, when exactly two keys take more
@@ -67,6 +68,8 @@ class SweepPoint:
     status: str = ""
     detail: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
+    same_as: Optional["SweepPoint"] = None
+    """An earlier point whose resolved spec is identical (``seed=7`` and ``seed=0x7``): it runs once."""
 
     @property
     def overrides(self) -> list[str]:
@@ -124,12 +127,40 @@ def parse_grid(assignments: Sequence[str]) -> list[GridAxis]:
 
 def plan(spec_path: Union[str, Path], axes: Sequence[GridAxis], runs_root: Union[str, Path]) -> list[SweepPoint]:
     """Resolve every point of the grid (all validation happens here, before any run)."""
-    points = []
+    points: list[SweepPoint] = []
+    first_by_hash: dict[str, SweepPoint] = {}
     for combination in itertools.product(*(axis.values for axis in axes)):
         values = {axis.key: value for axis, value in zip(axes, combination)}
         spec = load_spec(spec_path, [f"{key}={value}" for key, value in values.items()])
-        points.append(SweepPoint(values, spec, Path(runs_root) / spec.run_name))
+        point = SweepPoint(values, spec, Path(runs_root) / spec.run_name, same_as=first_by_hash.get(spec.content_hash))
+        first_by_hash.setdefault(spec.content_hash, point)
+        points.append(point)
     return points
+
+
+def check_metric_section(points: Sequence[SweepPoint], metric: str) -> None:
+    """Refuse, before anything runs, a ``metric`` no point can report.
+
+    A metric is ``<section>.<key>``: the section is ``training``, ``ot`` (with ``latent_ot``) or
+    an evaluator's type, known from the specs; ``training``'s keys are fixed. Keys inside an
+    evaluator's section are checked after the runs (which are kept and reused on a re-run).
+    """
+    from geokeras.api import TRAINING_METRICS
+    from geokeras.registry import did_you_mean
+
+    known = {f"training.{name}" for name in TRAINING_METRICS}
+    sections = {"training"}
+    for point in points:
+        sections.update(item.type for item in point.spec.evaluate)
+        if point.spec.latent_ot is not None:
+            sections.add("ot")
+    section = metric.partition(".")[0]
+    if section not in sections or (section == "training" and metric not in known):
+        candidates = sorted(known | (sections - {"training"}))
+        raise GeokerasInputError(
+            f"expected --metric to be <section>.<key> with a section the runs write ("
+            f"{', '.join(sorted(sections))}). Received: {metric!r}.{did_you_mean(metric, candidates)}"
+        )
 
 
 def sweep(
@@ -158,11 +189,19 @@ def sweep(
         raise GeokerasInputError(f"expected --jobs to be an integer >= 1. Received: {jobs!r}.")
     axes = parse_grid(assignments)
     points = plan(spec_path, axes, runs_root)
+    if metric is not None:
+        check_metric_section(points, metric)
     sweep_dir = Path(runs_root) / _sweep_name(points)
     (sweep_dir / "logs").mkdir(parents=True, exist_ok=True)
 
+    distinct = [point for point in points if point.same_as is None]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(lambda point: _run_point(point, Path(spec_path), sweep_dir), points))
+        list(pool.map(lambda point: _run_point(point, Path(spec_path), sweep_dir), distinct))
+    for point in points:
+        if point.same_as is not None:
+            first = point.same_as
+            point.status, point.metrics = first.status, first.metrics
+            point.detail = f"same resolved spec as {', '.join(first.overrides)}: run once"
 
     swept = [axis.key for axis in axes if len(axis.values) > 1]
     _write_summary(points, [axis.key for axis in axes], sweep_dir)

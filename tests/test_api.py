@@ -14,6 +14,7 @@ import geokeras
 from geokeras.cli import main
 from geokeras.errors import TrainingDivergedError
 from geokeras.manifolds import make
+from geokeras.report.compare import without_timings
 
 TINY = """\
 spec_version: 1
@@ -39,11 +40,6 @@ def write(directory: Path, text: str = TINY, name: str = "tiny.yaml") -> Path:
     path = directory / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
-
-
-def without_timings(metrics: dict) -> dict:
-    training = {key: value for key, value in metrics["training"].items() if key not in ("seconds", "samples_per_second")}
-    return {**metrics, "training": training}
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +138,8 @@ def test_builder_errors_point_at_the_spec_line(tmp_path, capsys):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["tiny.yaml"]
 
 
-def test_resume_continues_an_interrupted_run(tmp_path, monkeypatch, finished_run):
-    """A run killed after epoch 2 of 3 resumes from its checkpoint to the same result."""
+def test_resume_continues_an_interrupted_run(tmp_path, monkeypatch, capsys, finished_run):
+    """A run killed after epoch 2 of 3 resumes from its checkpoint to the same result, and only with its own spec."""
     spec_path, uninterrupted = finished_run
     from geokeras.models import training
 
@@ -166,6 +162,12 @@ def test_resume_continues_an_interrupted_run(tmp_path, monkeypatch, finished_run
     assert (staging / "checkpoints" / "checkpoint.json").is_file()
 
     monkeypatch.setattr(training, "train_autoencoder", original)
+    other = ["train.epochs=3", "seed=99", "train.optimizer.learning_rate=0.01"]
+    assert main(["run", str(spec_path), *other, "-o", str(out), "--resume"]) == 2
+    error = capsys.readouterr().err
+    recorded, given = geokeras.load_spec(spec_path, ["train.epochs=3"]), geokeras.load_spec(spec_path, other)
+    assert f"sha256 {recorded.content_hash}" in error and f"sha256 {given.content_hash}" in error
+    assert (staging / "checkpoints" / "checkpoint.json").is_file() and not out.exists()
     resumed = geokeras.run(spec_path, out_dir=out, overrides=["train.epochs=3"], resume=True)
     assert json.loads((out / "provenance.json").read_text())["resumed"] is True
     assert without_timings(resumed.metrics) == without_timings(uninterrupted.metrics)

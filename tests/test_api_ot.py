@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 
 import geokeras  # noqa: E402
 from geokeras.errors import SpecErrors  # noqa: E402
+from geokeras.report.compare import TIMING_METRICS, flatten_metrics  # noqa: E402
 
 TINY_AEOT = """\
 spec_version: 1
@@ -59,6 +60,8 @@ def test_metrics_have_the_ot_and_generation_sections(aeot_run):
         assert np.isfinite(generation[key]) and np.isfinite(generation[f"baseline_{key}"]), key
     assert 0.0 <= generation["mode_coverage"] <= 1.0
     assert generation["refused_share"] == ot["generate"]["refused_share"]
+    timed = {name for name in flatten_metrics(metrics) if "seconds" in name or "per_second" in name}
+    assert timed == set(TIMING_METRICS)  # every wall-time field is documented as such
 
 
 def test_figures_and_report(aeot_run):

@@ -125,3 +125,32 @@ def test_two_key_sweep_draws_the_phase_diagram_and_checks_the_metric(spec_path, 
     assert len(result.failed) == 4 and result.failed[0].detail == f"exit status 2: no output (log: {log})"
     assert (result.sweep_dir / "phase.png").stat().st_size > 0
     assert main(["sweep", str(spec_path), "manifold.radius=1,2", "seed=0,1", "--runs-root", str(tmp_path / "runs")]) == 1
+
+
+def test_points_with_one_resolved_spec_run_once(spec_path, tmp_path, monkeypatch):
+    commands = []
+
+    def record(spec, point):
+        commands.append(point.overrides)
+        return [sys.executable, "-c", "raise SystemExit(2)"]
+
+    monkeypatch.setattr(sweep_module, "point_command", record)
+    result = sweep(spec_path, ["seed=7,0x7,8"], runs_root=tmp_path / "runs")
+    assert commands == [["seed=7"], ["seed=8"]]
+    assert result.points[0].run_dir == result.points[1].run_dir != result.points[2].run_dir
+    assert [point.status for point in result.points] == [FAILED, FAILED, FAILED]
+    assert result.points[1].detail == "same resolved spec as seed=7: run once"
+    assert len(list((result.sweep_dir / "logs").iterdir())) == 2
+
+
+@pytest.mark.parametrize(
+    "metric, hint",
+    [("trainng.final_loss", "Did you mean 'training.final_loss'"), ("training.mse", ""), ("ot.tv", "")],
+)
+def test_an_unknown_metric_section_is_refused_before_anything_runs(spec_path, tmp_path, capsys, metric, hint):
+    runs_root = tmp_path / "runs"
+    arguments = ["sweep", str(spec_path), "manifold.radius=1,2", "seed=0,1", "--runs-root", str(runs_root)]
+    assert main([*arguments, "--metric", metric]) == 2
+    error = capsys.readouterr().err
+    assert f"Received: {metric!r}" in error and "(reconstruction, training)" in error and hint in error
+    assert not runs_root.exists()

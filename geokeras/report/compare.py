@@ -13,13 +13,35 @@ def load_metrics(run_dir: Path) -> dict[str, Any]:
     """The metrics.json of a finished run directory."""
     path = Path(run_dir) / "metrics.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError):
         raise GeokerasInputError(
             f"{str(path)!r} does not exist: expected a finished run directory."
         ) from None
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise GeokerasInputError(f"{str(path)!r} is not valid JSON: {error}.") from None
+    if not isinstance(metrics, dict):
+        raise GeokerasInputError(
+            f"expected {str(path)!r} to hold a JSON object of metric sections. "
+            f"Received a JSON {type(metrics).__name__}."
+        )
+    return metrics
+
+
+TIMING_METRICS = (
+    "training.seconds", "training.samples_per_second", "ot.seconds", "ot.generate.seconds", "ot_quality.seconds",
+)
+"""The flattened metrics that measure wall time: the only ones a rerun of a spec may change."""
+
+
+def without_timings(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """metrics.json content minus :data:`TIMING_METRICS`: what reproduces exactly on one machine."""
+    kept: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if name not in TIMING_METRICS:
+            kept[key] = without_timings(value, f"{name}.") if isinstance(value, dict) else value
+    return kept
 
 
 def flatten_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:

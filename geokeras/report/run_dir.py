@@ -10,11 +10,16 @@ While a run is in progress everything goes to ``.<final name>.partial`` beside t
 path. A run that fails on bad input (a spec error, a diverging loss) removes its staging
 directory; a run that is interrupted or crashes keeps it, so that ``--resume`` can continue
 from its checkpoints. Either way nothing ever appears at the final path half-written.
+
+A staging directory belongs to one live process (an OS lock, see ``run_lock``), ``--resume``
+continues only a run of the same resolved spec, and symlinks are never followed.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -22,6 +27,12 @@ from types import TracebackType
 from typing import Any, Optional
 
 from geokeras.errors import GeokerasInputError
+from geokeras.report.run_lock import OWNER_FILE, RunDirectoryBusy, RunLock, busy_message, is_locked
+
+
+RESOLVED_SPEC = "resolved.yaml"
+HASH_LINE = "# sha256: "
+"""``resolved.yaml`` starts with this comment line followed by the spec's content hash."""
 
 
 def staging_path(final_path: Path) -> Path:
@@ -29,46 +40,119 @@ def staging_path(final_path: Path) -> Path:
     return final_path.parent / f".{final_path.name}.partial"
 
 
+def recorded_spec_hash(run_folder: Path) -> Optional[str]:
+    """The content hash in ``resolved.yaml`` of a (staging) run folder; None if it has none yet."""
+    try:
+        with open(Path(run_folder) / RESOLVED_SPEC, encoding="utf-8") as file:
+            for line in itertools.islice(file, 4):
+                if line.startswith(HASH_LINE):
+                    return line[len(HASH_LINE):].strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
 class RunDirectoryExists(GeokerasInputError):
     """The final run directory is already there: runs are never overwritten."""
+
+
+class ResumeMismatch(GeokerasInputError):
+    """``--resume`` was asked to continue a run of another resolved spec."""
 
 
 class StagedRunDirectory:
     """Context manager: yields the staging directory, renames it to ``final_path`` on success.
 
+    The staging directory is owned by one process at a time (:class:`~geokeras.report.run_lock.RunLock`):
+    a second run into the same folder stops with :class:`~geokeras.report.run_lock.RunDirectoryBusy`
+    before touching anything. The final and staging paths must be real directories (or absent),
+    never symlinks, so a run never writes into, or renames onto, a folder it does not own.
+
     Args:
         final_path: where the finished run directory goes.
         resume: reuse an interrupted run's staging directory (and its checkpoints).
+        spec_hash: content hash of the spec this run executes; ``resume`` refuses a staging
+            directory recorded with another hash (None: no check).
     """
 
-    def __init__(self, final_path: Path, resume: bool = False):
+    def __init__(self, final_path: Path, resume: bool = False, spec_hash: Optional[str] = None):
         self.final_path = Path(final_path)
         self.staging = staging_path(self.final_path)
         self.resume = resume
+        self.spec_hash = spec_hash
         self.resumed = False
+        self._lock = RunLock(self.staging)
 
     def check_available(self) -> None:
-        """Raise :class:`RunDirectoryExists` if a finished run is already at the final path."""
-        if self.final_path.exists():
+        """Refuse, before any work, every state this run must not write into.
+
+        Raises:
+            RunDirectoryExists: a finished run (or any file) is at the final path.
+            RunDirectoryBusy: another live process owns the staging directory.
+            ResumeMismatch: ``resume`` and the staging directory holds another spec's run.
+            GeokerasInputError: a symlink at the final or staging path, or a staging path
+                that is not a directory.
+        """
+        for path in (self.final_path, self.staging):
+            if path.is_symlink():
+                raise GeokerasInputError(
+                    f"expected {str(path)!r} to be absent or a real directory. Received a symlink "
+                    f"(to {os.readlink(path)!r}): geokeras never writes a run through a symlink; "
+                    f"remove it or write elsewhere with -o DIR."
+                )
+        if self.final_path.is_dir():
             raise RunDirectoryExists(
                 f"the run directory {str(self.final_path)!r} already exists: this exact spec "
                 f"has been run. Read its results, delete it to run again, or write elsewhere "
                 f"with -o DIR."
             )
+        if self.final_path.exists():
+            raise RunDirectoryExists(
+                f"expected -o to name a directory to create. Received {str(self.final_path)!r}, "
+                f"which is an existing file."
+            )
+        if self.staging.exists() and not self.staging.is_dir():
+            raise GeokerasInputError(
+                f"expected the staging path {str(self.staging)!r} to be absent or a directory. "
+                f"Received a file; remove it or write elsewhere with -o DIR."
+            )
+        if self.staging.is_dir():
+            if not self._lock.held and is_locked(self.staging):
+                raise RunDirectoryBusy(busy_message(self.staging))
+            if self.resume:
+                self._check_same_spec()
+
+    def _check_same_spec(self) -> None:
+        recorded = recorded_spec_hash(self.staging)
+        if self.spec_hash is not None and recorded is not None and recorded != self.spec_hash:
+            raise ResumeMismatch(
+                f"--resume would mix two experiments: {str(self.staging)!r} holds a run of the spec "
+                f"with sha256 {recorded}, but the spec given resolves to sha256 {self.spec_hash}. "
+                f"Expected the same resolved spec (file, overrides, seed). Run without --resume to "
+                f"discard the interrupted run, or write elsewhere with -o DIR."
+            )
 
     def __enter__(self) -> Path:
         self.check_available()
-        if self.staging.exists():
-            if self.resume:
+        try:
+            self.staging.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise GeokerasInputError(
+                f"cannot create the run folder {str(self.staging)!r}: {error.strerror}. Expected a "
+                f"writable directory path."
+            ) from None
+        self._lock.acquire()
+        try:
+            self.check_available()  # again, now that no other process can change the folder
+            if self.resume and recorded_spec_hash(self.staging) is not None:
                 self.resumed = True
             else:
-                shutil.rmtree(self.staging)
-        elif self.resume:
-            print(
-                f"geokeras: nothing to resume at {self.staging}; starting a new run.",
-                file=sys.stderr,
-            )
-        self.staging.mkdir(parents=True, exist_ok=True)
+                if self.resume:
+                    print(f"geokeras: nothing to resume at {self.staging}; starting a new run.", file=sys.stderr)
+                _empty_folder(self.staging, keep=OWNER_FILE)
+        except BaseException:
+            self._lock.release()
+            raise
         return self.staging
 
     def __exit__(
@@ -77,18 +161,34 @@ class StagedRunDirectory:
         exc: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> bool:
-        if exc_type is None:
-            self.check_available()
-            self.staging.rename(self.final_path)
-        elif issubclass(exc_type, GeokerasInputError):
-            shutil.rmtree(self.staging, ignore_errors=True)
-        else:
-            print(
-                f"geokeras: the run stopped; its partial state is kept in {self.staging}. "
-                f"Continue it with --resume.",
-                file=sys.stderr,
-            )
+        try:
+            if exc_type is None:
+                if self.final_path.exists() or self.final_path.is_symlink():
+                    self.check_available()
+                (self.staging / OWNER_FILE).unlink(missing_ok=True)
+                self.staging.rename(self.final_path)
+            elif issubclass(exc_type, GeokerasInputError):
+                shutil.rmtree(self.staging, ignore_errors=True)
+            else:
+                print(
+                    f"geokeras: the run stopped; its partial state is kept in {self.staging}. "
+                    f"Continue it with --resume.",
+                    file=sys.stderr,
+                )
+        finally:
+            self._lock.release()
         return False
+
+
+def _empty_folder(folder: Path, keep: str) -> None:
+    """Remove everything inside ``folder`` but ``keep`` (the folder itself stays: it carries the lock)."""
+    for entry in folder.iterdir():
+        if entry.name == keep:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
-from geokeras.report.compare import compare_runs, flatten_metrics
+import pytest
+
+from geokeras.errors import GeokerasInputError
+from geokeras.report.compare import compare_runs, flatten_metrics, without_timings
 
 
 def test_flatten_metrics():
@@ -21,3 +24,22 @@ def test_compare_table(tmp_path):
     assert "| training.final_loss | 0.125 | 0.333333 |" in table
     assert "| reconstruction.mse | - | 0.5 |" in table
     assert not any("spec.hash" in row for row in table)
+
+
+def test_without_timings_drops_exactly_the_wall_time_fields():
+    metrics = {
+        "training": {"epochs": 3, "seconds": 1.5, "samples_per_second": 9.0},
+        "ot": {"tv": 0.1, "seconds": 2.0, "generate": {"seconds": 0.5, "samples": 4}},
+        "ot_quality": {"seconds": 1.0, "transport_cost": 0.2},
+        "reconstruction": {"mse": 0.3, "per_point": [1, 2]},
+    }
+    assert without_timings(metrics) == {
+        "training": {"epochs": 3}, "ot": {"tv": 0.1, "generate": {"samples": 4}},
+        "ot_quality": {"transport_cost": 0.2}, "reconstruction": {"mse": 0.3, "per_point": [1, 2]},
+    }
+
+
+def test_metrics_that_are_not_a_json_object_are_bad_input(tmp_path):
+    (tmp_path / "metrics.json").write_text("[1, 2]")
+    with pytest.raises(GeokerasInputError, match=r"to hold a JSON object of metric sections. Received a JSON list."):
+        compare_runs([tmp_path])

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 
 from geokeras.errors import GeokerasInputError, TrainingDivergedError
-from geokeras.report.run_dir import RunDirectoryExists, StagedRunDirectory, staging_path, write_json
+from geokeras.report.run_dir import (
+    ResumeMismatch, RunDirectoryExists, StagedRunDirectory, staging_path, write_json,
+)
+from geokeras.report.run_lock import RunDirectoryBusy
 
 
 def test_success_renames_staging_to_final(tmp_path):
@@ -34,14 +40,16 @@ def test_crash_keeps_staging_for_resume(tmp_path, capsys):
     final = tmp_path / "run"
     with pytest.raises(RuntimeError):
         with StagedRunDirectory(final) as staging:
+            (staging / "resolved.yaml").write_text("# resolved spec of run\n# sha256: abc\nname: run\n")
             (staging / "checkpoint").write_text("epoch 5")
             raise RuntimeError("power cut")
     assert not final.exists()
     assert "--resume" in capsys.readouterr().err
-    resumed = StagedRunDirectory(final, resume=True)
+    resumed = StagedRunDirectory(final, resume=True, spec_hash="abc")
     with resumed as staging:
         assert (staging / "checkpoint").read_text() == "epoch 5"
     assert resumed.resumed and (final / "checkpoint").exists()
+    assert not (final / ".owner").exists()
 
 
 def test_without_resume_a_stale_staging_is_discarded(tmp_path):
@@ -49,7 +57,7 @@ def test_without_resume_a_stale_staging_is_discarded(tmp_path):
     staging_path(final).mkdir()
     (staging_path(final) / "stale").write_text("old")
     with StagedRunDirectory(final) as staging:
-        assert list(staging.iterdir()) == []
+        assert [entry.name for entry in staging.iterdir()] == [".owner"]
 
 
 def test_an_existing_run_is_never_overwritten(tmp_path):
@@ -66,3 +74,97 @@ def test_write_json_refuses_nan(tmp_path):
     assert json.loads((tmp_path / "a" / "m.json").read_text()) == {"x": 1.5}
     with pytest.raises(ValueError):
         write_json(tmp_path / "n.json", {"x": math.nan})
+
+
+def _interrupted_run(final, spec_hash="a" * 64):
+    """The staging folder of a run of ``spec_hash`` that was killed mid-training."""
+    with pytest.raises(KeyboardInterrupt):
+        with StagedRunDirectory(final, spec_hash=spec_hash) as staging:
+            (staging / "resolved.yaml").write_text(f"# resolved spec of run\n# sha256: {spec_hash}\nseed: 7\n")
+            (staging / "checkpoint").write_text("epoch 5")
+            raise KeyboardInterrupt
+    return staging_path(final)
+
+
+def test_resume_refuses_a_run_of_another_spec_and_keeps_it(tmp_path):
+    staging = _interrupted_run(tmp_path / "run")
+    with pytest.raises(ResumeMismatch) as caught:
+        with StagedRunDirectory(tmp_path / "run", resume=True, spec_hash="b" * 64):
+            pass
+    message = str(caught.value)
+    assert f"sha256 {'a' * 64}" in message and f"sha256 {'b' * 64}" in message
+    assert (staging / "checkpoint").read_text() == "epoch 5" and not (tmp_path / "run").exists()
+    with StagedRunDirectory(tmp_path / "run", resume=True, spec_hash="a" * 64) as resumed:
+        assert (resumed / "checkpoint").read_text() == "epoch 5"
+
+
+def test_resume_without_a_recorded_spec_starts_afresh(tmp_path, capsys):
+    staging = staging_path(tmp_path / "run")
+    staging.mkdir()
+    (staging / "stray").write_text("x")
+    directory = StagedRunDirectory(tmp_path / "run", resume=True, spec_hash="a" * 64)
+    with directory as entered:
+        assert [entry.name for entry in entered.iterdir()] == [".owner"]
+    assert not directory.resumed and "nothing to resume" in capsys.readouterr().err
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from geokeras.report.run_lock import RunLock
+RunLock(Path(sys.argv[1])).acquire()
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_second_run_into_a_live_runs_folder_stops_and_the_first_is_intact(tmp_path):
+    staging = _interrupted_run(tmp_path / "run")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(staging)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        for resume in (False, True):
+            with pytest.raises(RunDirectoryBusy, match=f"being written by process {holder.pid} on "):
+                with StagedRunDirectory(tmp_path / "run", resume=resume, spec_hash="a" * 64):
+                    pass
+            assert (staging / "checkpoint").read_text() == "epoch 5"
+    finally:
+        holder.kill()  # SIGKILL: the kernel drops the lock with the process
+        holder.wait()
+    with StagedRunDirectory(tmp_path / "run", resume=True, spec_hash="a" * 64) as resumed:
+        assert (resumed / "checkpoint").read_text() == "epoch 5"
+    assert (tmp_path / "run" / "checkpoint").is_file()
+
+
+def test_the_same_process_cannot_enter_one_folder_twice(tmp_path):
+    with StagedRunDirectory(tmp_path / "run") as staging:
+        (staging / "work").write_text("first")
+        with pytest.raises(RunDirectoryBusy, match=f"process {os.getpid()} "):
+            with StagedRunDirectory(tmp_path / "run"):
+                pass
+        assert (staging / "work").read_text() == "first"
+    assert (tmp_path / "run" / "work").read_text() == "first"
+
+
+def test_symlinks_are_refused_before_anything_is_written(tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "precious").write_text("keep")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    staging_path(runs / "a").symlink_to(foreign)
+    (runs / "b").symlink_to(tmp_path / "nowhere")  # dangling
+    for final, resume in ((runs / "a", True), (runs / "a", False), (runs / "b", False)):
+        with pytest.raises(GeokerasInputError, match="Received a symlink"):
+            with StagedRunDirectory(final, resume=resume):
+                pass
+    assert [entry.name for entry in foreign.iterdir()] == ["precious"]
+    assert sorted(entry.name for entry in runs.iterdir()) == [".a.partial", "b"]
+
+
+def test_a_regular_file_at_the_final_path_is_named_as_a_file(tmp_path):
+    (tmp_path / "out").write_text("notes")
+    with pytest.raises(RunDirectoryExists, match="Received '.*out', which is an existing file"):
+        with StagedRunDirectory(tmp_path / "out"):
+            pass
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["out"]
