@@ -116,3 +116,11 @@ def test_console_script_exit_code_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "geokeras.cli", "validate", str(bad)], capture_output=True, text=True)
     assert result.returncode == 2
     assert "malformed YAML" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_into_a_symlink_exits_2_before_any_work(tmp_path, capsys):
+    spec = write(tmp_path, GOOD)
+    (tmp_path / "out").symlink_to(tmp_path / "nowhere")
+    assert main(["run", str(spec), "-o", str(tmp_path / "out")]) == 2
+    assert "Received a symlink (to " in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out", spec.name]
