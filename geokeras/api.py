@@ -19,7 +19,7 @@ import yaml
 
 from geokeras.errors import SpecError
 from geokeras.report.provenance import collect_provenance, now_utc
-from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, StagedRunDirectory, write_json
+from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, TRAINING_METRICS, StagedRunDirectory, write_json
 from geokeras.spec import Spec, load_spec, spec_from_mapping
 
 DEFAULT_RUNS_ROOT = Path("runs")
@@ -30,9 +30,6 @@ TRAINING_DATA_STREAM = 0
 EVALUATION_STREAM = 1
 OT_SOLVE_STREAM = 2
 OT_GENERATE_STREAM = 3
-
-TRAINING_METRICS = ("epochs", "final_loss", "seconds", "samples_per_second")
-"""The keys of metrics.json's ``training`` section (attributes of the training result)."""
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from typing import Any, Optional, Sequence, Union
 
 from geokeras.errors import GeokerasInputError
 from geokeras.report.compare import flatten_metrics
+from geokeras.report.run_dir import TRAINING_METRICS
 from geokeras.spec import Spec, load_spec
 
 DEFAULT_METRIC = "training.final_loss"
@@ -145,7 +146,6 @@ def check_metric_section(points: Sequence[SweepPoint], metric: str) -> None:
     an evaluator's type, known from the specs; ``training``'s keys are fixed. Keys inside an
     evaluator's section are checked after the runs (which are kept and reused on a re-run).
     """
-    from geokeras.api import TRAINING_METRICS
     from geokeras.registry import did_you_mean
 
     known = {f"training.{name}" for name in TRAINING_METRICS}

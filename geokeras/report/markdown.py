@@ -24,8 +24,7 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-TRAINING_SUMMARY_KEYS = ("epochs", "final_loss", "seconds", "samples_per_second")
-"""Rows of the summary table, in this order (other training numbers follow them)."""
+from geokeras.report.run_dir import TRAINING_METRICS  # rows of the summary table, in this order
 
 PROVENANCE_FIRST_KEYS = ("versions", "devices")
 
@@ -155,8 +154,8 @@ def render_report(
     training = metrics.get("training", metrics.get("train"))
     lines += ["## Training summary", ""]
     if isinstance(training, Mapping) and training:
-        ordered = [(key, training[key]) for key in TRAINING_SUMMARY_KEYS if key in training]
-        rest = {key: value for key, value in training.items() if key not in TRAINING_SUMMARY_KEYS}
+        ordered = [(key, training[key]) for key in TRAINING_METRICS if key in training]
+        rest = {key: value for key, value in training.items() if key not in TRAINING_METRICS}
         lines += _table(("quantity", "value"), ordered + _flatten(rest))
     else:
         lines.append("No training metrics were recorded.")

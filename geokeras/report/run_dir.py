@@ -30,6 +30,9 @@ from geokeras.errors import GeokerasInputError
 from geokeras.report.run_lock import OWNER_FILE, RunDirectoryBusy, RunLock, busy_message, is_locked
 
 
+TRAINING_METRICS = ("epochs", "final_loss", "seconds", "samples_per_second")
+"""The keys of metrics.json's ``training`` section, in report order (attributes of the training result)."""
+
 RESOLVED_SPEC = "resolved.yaml"
 HASH_LINE = "# sha256: "
 """``resolved.yaml`` starts with this comment line followed by the spec's content hash."""
