@@ -17,6 +17,7 @@ continues only a run of the same resolved spec, and symlinks are never followed.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import os
@@ -93,9 +94,28 @@ class StagedRunDirectory:
             RunDirectoryExists: a finished run (or any file) is at the final path.
             RunDirectoryBusy: another live process owns the staging directory.
             ResumeMismatch: ``resume`` and the staging directory holds another spec's run.
-            GeokerasInputError: a symlink at the final or staging path, or a staging path
-                that is not a directory.
+            GeokerasInputError: a symlink at the final or staging path, a staging path that
+                is not a directory, or a path the file system refuses (too long, a NUL byte,
+                under a file).
         """
+        try:
+            self._check_paths()
+        except (OSError, ValueError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            raise GeokerasInputError(
+                f"expected a run folder path the file system accepts. Received {_shown(self.final_path)}: {reason}."
+            ) from None
+
+    def _check_paths(self) -> None:
+        if "\0" in str(self.final_path):
+            raise ValueError("embedded null byte")  # pathlib's probes would quietly answer False
+        ancestor = self.final_path.parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{_shown(ancestor)} is not a directory")
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, f"{_shown(ancestor)} is not writable")
         for path in (self.final_path, self.staging):
             if path.is_symlink():
                 raise GeokerasInputError(
@@ -181,6 +201,12 @@ class StagedRunDirectory:
         finally:
             self._lock.release()
         return False
+
+
+def _shown(path: Path, limit: int = 160) -> str:
+    """``repr`` of a path for messages, shortened in the middle past ``limit`` characters."""
+    text = repr(str(path))
+    return text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 2:]}"
 
 
 def _empty_folder(folder: Path, keep: str) -> None:

@@ -168,3 +168,14 @@ def test_a_regular_file_at_the_final_path_is_named_as_a_file(tmp_path):
         with StagedRunDirectory(tmp_path / "out"):
             pass
     assert sorted(entry.name for entry in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [("a" * 300, "File name too long"), ("notes.txt/run", "is not a directory"), ("bad\0name", "embedded null byte")],
+)
+def test_paths_the_file_system_refuses_are_bad_input_up_front(tmp_path, name, reason):
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(GeokerasInputError, match=f"expected a run folder path the file system accepts.*{reason}"):
+        StagedRunDirectory(tmp_path / name).check_available()
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["notes.txt"]
