@@ -272,7 +272,7 @@ def solve_newton(
     if not converged:
         warning = (
             f"newton did not converge: {stop} after {steps} steps with max relative mass error "
-            f"{max_rel:.3g} > tol={params.tol:g} (TV {tv:.3g}); the OT map is approximate."
+            f"{max_rel:.3g} (tol={params.tol:g}), TV {tv:.3g}; the OT map is approximate."
         )
     return OTResult(
         heights=h - h.mean(),
