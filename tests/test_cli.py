@@ -116,3 +116,21 @@ def test_console_script_exit_code_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "geokeras.cli", "validate", str(bad)], capture_output=True, text=True)
     assert result.returncode == 2
     assert "malformed YAML" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_prints_every_metrics_warning_to_stderr(monkeypatch, capsys):
+    # The run itself is replaced: only what the command prints from its metrics is checked.
+    from types import SimpleNamespace
+
+    import geokeras.api
+
+    metrics = {
+        "training": {"final_loss": 0.5, "epochs": 2, "seconds": 1.0},
+        "ot": {"converged": False, "warning": "newton did not converge: max_steps=1 reached"},
+        "ot_quality": {"tv": 0.1},
+    }
+    monkeypatch.setattr(geokeras.api, "run", lambda *args, **kwargs: SimpleNamespace(run_dir="runs/x", metrics=metrics))
+    assert main(["run", "spec.yaml"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "geokeras: wrote runs/x (final loss 0.5 after 2 epochs, 1.0 s)\n"
+    assert captured.err == "geokeras: warning: ot: newton did not converge: max_steps=1 reached\n"

@@ -121,16 +121,23 @@ def _provenance_lines(provenance: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _warning_lines(metrics: Mapping[str, Any]) -> list[str]:
-    """``- **ot**: ...`` for every ``warning`` key (at any depth) of a metrics section."""
-    lines = []
+def metric_warnings(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(section, text)`` for every non-empty ``warning`` key (at any depth) of a metrics section.
+
+    The section is the dotted path of the mapping holding it (``"ot"`` for ``ot.warning``).
+    """
+    found = []
     for section, values in metrics.items():
         if not isinstance(values, Mapping):
             continue
         for name, value in _flatten(values, f"{section}."):
-            if (name == "warning" or name.endswith(".warning")) and value:
-                lines.append(f"- **{_cell(name.rsplit('.', 1)[0])}**: {_cell(format_value(value))}")
-    return lines
+            if name.endswith(".warning") and value:
+                found.append((name.rsplit(".", 1)[0], format_value(value)))
+    return found
+
+
+def _warning_lines(metrics: Mapping[str, Any]) -> list[str]:
+    return [f"- **{_cell(section)}**: {_cell(text)}" for section, text in metric_warnings(metrics)]
 
 
 def _evaluator_names() -> set[str]:

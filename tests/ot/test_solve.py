@@ -90,7 +90,7 @@ def test_transport_cost_matches_a_discrete_assignment_of_source_samples():
 
 
 def test_a_solve_stopped_early_is_a_warning_in_metrics_and_report():
-    from geokeras.report.markdown import render_report
+    from geokeras.report.markdown import metric_warnings, render_report
 
     targets = np.random.default_rng(3).normal(size=(20, 2)).astype(np.float32)
     result = solve(targets, solver="newton", max_steps=1)
@@ -106,6 +106,8 @@ def test_a_solve_stopped_early_is_a_warning_in_metrics_and_report():
     )
     assert f"## Warnings\n\n- **ot**: {expected}\n\n## Training summary" in report
     assert f"| warning | {expected} |" in report and "| converged | false |" in report
+    nested = {"ot": metrics, "evaluate": {"x": {"warning": "w"}}, "loose": 1}
+    assert metric_warnings(nested) == [("ot", expected), ("evaluate.x", "w")]
     converged = solve(targets, solver="newton").to_metrics()
     assert converged["converged"] is True and "warning" not in converged
     assert "## Warnings" not in render_report(
