@@ -48,10 +48,10 @@ def test_duplicates_give_the_cell_masses_of_the_premerged_weighted_problem():
 def test_monte_carlo_converges_on_duplicated_codes():
     # Unmerged, a duplicate ties with its twin in every score and its cell stays empty forever.
     codes = QUADRANT_TARGETS[[0, 1, 1, 2, 3, 3, 3, 0]]
-    result = solve(codes, tol=0.02, seed=1, max_seconds=60)
+    result = solve(codes, tol=0.05, seed=1, max_seconds=60)
     assert result.converged and result.targets_merged == 4 and result.empty_cells == 0
     areas, _, _ = power_cells(result.targets, result.heights, -0.5, 0.5)
-    assert 0.5 * np.abs(areas - np.array([2, 2, 1, 3]) / 8).sum() <= 1.25 * 0.02
+    assert 0.5 * np.abs(areas - np.array([2, 2, 1, 3]) / 8).sum() <= 1.25 * 0.05
 
 
 def test_all_identical_codes_are_refused_naming_the_cause():
