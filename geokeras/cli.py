@@ -77,12 +77,16 @@ def _run(arguments: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from geokeras.api import run
 
+    from geokeras.report.markdown import metric_warnings
+
     result = run(arguments.spec, arguments.out, arguments.overrides, resume=arguments.resume)
     training = result.metrics["training"]
     print(
         f"geokeras: wrote {result.run_dir} (final loss {training['final_loss']:.6g} after "
         f"{training['epochs']} epochs, {training['seconds']:.1f} s)"
     )
+    for section, text in metric_warnings(result.metrics):  # also listed at the top of report.md
+        print(f"geokeras: warning: {section}: {text}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -124,3 +124,21 @@ def test_run_into_a_symlink_exits_2_before_any_work(tmp_path, capsys):
     assert main(["run", str(spec), "-o", str(tmp_path / "out")]) == 2
     assert "Received a symlink (to " in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out", spec.name]
+
+
+def test_run_prints_every_metrics_warning_to_stderr(monkeypatch, capsys):
+    # The run itself is replaced: only what the command prints from its metrics is checked.
+    from types import SimpleNamespace
+
+    import geokeras.api
+
+    metrics = {
+        "training": {"final_loss": 0.5, "epochs": 2, "seconds": 1.0},
+        "ot": {"converged": False, "warning": "newton did not converge: max_steps=1 reached"},
+        "ot_quality": {"tv": 0.1},
+    }
+    monkeypatch.setattr(geokeras.api, "run", lambda *args, **kwargs: SimpleNamespace(run_dir="runs/x", metrics=metrics))
+    assert main(["run", "spec.yaml"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "geokeras: wrote runs/x (final loss 0.5 after 2 epochs, 1.0 s)\n"
+    assert captured.err == "geokeras: warning: ot: newton did not converge: max_steps=1 reached\n"

@@ -198,7 +198,8 @@ def _require_ot(context: EvaluationContext, name: str) -> Any:
 def evaluate_ot_quality(params: Any, context: EvaluationContext) -> dict[str, Any]:
     """Mass errors, total variation, empty cells and transport cost on independent samples.
 
-    Returns ``max_rel_mass_error`` = max_i |w_i - nu_i| / nu_i, ``tv`` = 1/2 sum_i |w_i - nu_i|,
+    Returns ``max_rel_mass_error`` = max_i |w_i - nu_i| / nu_i, ``tv`` = 1/2 sum_i |w_i - nu_i|
+    (:func:`geokeras.ot.solve.mass_errors`), ``targets`` (the cells: distinct targets),
     ``empty_cells`` (no sample of the ``samples`` fell in them), ``tv_noise_floor`` = the TV an
     exact solution shows with this many samples, 1/2 sum_i sqrt(2 nu_i (1 - nu_i) / (pi M)),
     ``transport_cost`` = E|x - T(x)|^2, and the solver's ``steps``, ``samples``, ``seconds``,
@@ -207,6 +208,7 @@ def evaluate_ot_quality(params: Any, context: EvaluationContext) -> dict[str, An
     import tensorflow as tf
 
     from geokeras.ot.assignment import assign_cells, cell_masses
+    from geokeras.ot.solve import mass_errors
 
     result = _require_ot(context, "ot_quality")
     targets = np.asarray(result.targets, dtype=np.float32)
@@ -216,14 +218,14 @@ def evaluate_ot_quality(params: Any, context: EvaluationContext) -> dict[str, An
     seed = derived_seed(context.seed, "evaluate.ot_quality")
     masses = cell_masses(result.source, targets, heights, samples=params.samples, seed=seed)
     used = params.samples
-    errors = np.abs(masses - weights)
+    tv, max_rel = mass_errors(masses, weights)
     x = result.source.sample(int(params.samples), seed=seed, step=2)
     cells = assign_cells(x, targets, heights)
     images = tf.gather(tf.constant(targets), cells)
     cost = float(tf.reduce_mean(tf.reduce_sum(tf.square(tf.cast(x, tf.float64) - tf.cast(images, tf.float64)), axis=1)))
     metrics = {
-        "max_rel_mass_error": float(np.max(errors / weights)),
-        "tv": 0.5 * float(errors.sum()),
+        "max_rel_mass_error": max_rel,
+        "tv": tv,
         "empty_cells": int(np.sum(masses == 0.0)),
         "tv_noise_floor": 0.5 * float(np.sum(np.sqrt(2.0 * weights * (1.0 - weights) / (np.pi * used)))),
         "transport_cost": cost,
@@ -322,10 +324,16 @@ def evaluate_generation(params: Any, context: EvaluationContext) -> dict[str, An
     generated = _flat("generated", generation.samples)
     _check_same_dim(generated, held_out)
 
+    # The training codes' mean and covariance: the OT targets weighted by their weights (equal
+    # codes were merged into one target carrying their summed weight).
     codes = np.asarray(context.ot.targets, dtype=np.float64)
+    weights = np.asarray(context.ot.weights, dtype=np.float64)
     rng = np.random.Generator(np.random.PCG64(seed))
-    covariance = np.atleast_2d(np.cov(codes, rowvar=False))
-    latent = rng.multivariate_normal(codes.mean(axis=0), covariance, size=generated.shape[0], method="eigh")
+    mean = weights @ codes / weights.sum()
+    covariance = np.zeros((codes.shape[1], codes.shape[1]))
+    if codes.shape[0] > 1:
+        covariance = np.atleast_2d(np.cov(codes, rowvar=False, aweights=weights))
+    latent = rng.multivariate_normal(mean, covariance, size=generated.shape[0], method="eigh")
     baseline = _flat(
         "baseline",
         context.decoder.predict(latent.astype(np.float32), batch_size=context.predict_batch_size, verbose=0),

@@ -35,6 +35,11 @@ quarter of the threshold 4 tol^2. The evaluation runs only when the monitor says
 threshold is near (its bound <= 4 tol: h_bar is usually well ahead of the current iterate),
 and at the end.
 
+Limits: the solve stops after ``max_steps`` steps or ``max_seconds`` of wall time (default
+600 s, read on the host between blocks of ``check_every`` steps, never inside the graph) with
+``converged: False`` and a warning, unless the final evaluation meets the stopping rule; every
+``progress_seconds`` a line on stderr says where it stands.
+
 State (h, Adam moments, h_bar, counters, the schedule) lives in ``tf.Variable`` s saved by
 ``tf.train.Checkpoint`` after every check when ``checkpoint_dir`` is given; a solve of the same
 problem (same targets, weights, source, solver keys and seed) resumes from it and produces the
@@ -46,6 +51,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -63,7 +69,7 @@ from geokeras.ot.assignment import (
 )
 from geokeras.ot.params import MonteCarloAdamParams
 from geokeras.ot.quasi_random import POINTS_PER_SCRAMBLE, seed_pair, stream_key
-from geokeras.ot.solve import OTResult, initial_heights
+from geokeras.ot.solve import OTResult, initial_heights, mass_errors
 
 __all__ = ["automatic_eval_samples", "solve_monte_carlo_adam"]
 
@@ -105,19 +111,19 @@ class _Evaluator:
             for key in self.keys
         ]
         w_a, w_b = counts[0] / self.half, counts[1] / self.half
-        w = 0.5 * (w_a + w_b)
         chi2 = float(np.sum((w_a - self.nu) * (w_b - self.nu) / self.nu))
+        tv, max_rel = mass_errors(0.5 * (w_a + w_b), self.nu)
         return {
-            "tv": 0.5 * float(np.abs(w - self.nu).sum()),
+            "tv": tv,
             "tv_bound": 0.5 * math.sqrt(max(chi2, 0.0)),
-            "max_rel_mass_error": float(np.max(np.abs(w - self.nu) / self.nu)),
+            "max_rel_mass_error": max_rel,
             "empty_cells": int(np.sum((counts[0] + counts[1]) == 0)),
         }
 
 
 def _fingerprint(targets: np.ndarray, nu: np.ndarray, source: Any, params: MonteCarloAdamParams, seed: int) -> int:
-    """A 62-bit hash of everything that determines the iterates (not max_steps or time_limit)."""
-    keys = params.model_dump(exclude={"max_steps", "time_limit", "checkpoint_dir"})
+    """A 62-bit hash of everything that determines the iterates (not the step and time limits)."""
+    keys = params.model_dump(exclude={"max_steps", "max_seconds", "progress_seconds", "checkpoint_dir"})
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(targets).tobytes())
     digest.update(np.ascontiguousarray(nu).tobytes())
@@ -303,10 +309,17 @@ def solve_monte_carlo_adam(
         "check_step": [], "check_tv_bound": [], "check_tv": [], "check_max_rel_mass_error": [], "check_empty_cells": [],
     }
     converged = False
+    stop = f"max_steps={params.max_steps} reached"
     quality: Optional[dict] = None
+    last_progress = started
     while int(state.step.numpy()) < params.max_steps:
-        if params.time_limit is not None and time.perf_counter() - started > params.time_limit:
+        now = time.perf_counter()
+        if now - started >= params.max_seconds:
+            stop = f"the time limit max_seconds={params.max_seconds:g} was reached"
             break
+        if params.progress_seconds is not None and now - last_progress >= params.progress_seconds and history["chi2"]:
+            last_progress = now
+            _progress(state, history, now - started, params)
         steps = min(params.check_every, params.max_steps - int(state.step.numpy()))
         first = int(state.step.numpy())
         samples_now = int(state.tiles.numpy()) * tile
@@ -323,9 +336,7 @@ def solve_monte_carlo_adam(
         if monitor_bound <= _EVALUATE_BELOW * params.tol:
             quality = evaluate(state.h_bar)
             _record_check(history, int(state.step.numpy()), quality)
-            converged = quality["tv_bound"] <= params.tol and (
-                params.max_rel_tol is None or quality["max_rel_mass_error"] <= params.max_rel_tol
-            )
+            converged = _stopping_rule_holds(quality, params)
         else:
             quality = None
         if not converged:
@@ -338,7 +349,16 @@ def solve_monte_carlo_adam(
     if quality is None:
         quality = evaluate(state.h_bar)
         _record_check(history, int(state.step.numpy()), quality)
+        converged = _stopping_rule_holds(quality, params)  # a limit may stop a solve that is already done
     heights = state.h_bar.numpy().astype(np.float64)
+    warning = None
+    if not converged:
+        warning = (
+            f"monte_carlo_adam did not converge: {stop} after {int(state.step.numpy())} steps "
+            f"({time.perf_counter() - started:.1f} s) with TV bound {quality['tv_bound']:.3g} (tol={params.tol:g}), "
+            f"TV {quality['tv']:.3g}, max relative mass error {quality['max_rel_mass_error']:.3g}; "
+            f"the OT map is approximate."
+        )
     return OTResult(
         heights=heights - heights.mean(),
         targets=targets,
@@ -355,6 +375,20 @@ def solve_monte_carlo_adam(
         seconds=time.perf_counter() - started,
         converged=converged,
         history=history,
+        warning=warning,
+    )
+
+
+def _progress(state: _State, history: dict, elapsed: float, params: MonteCarloAdamParams) -> None:
+    """One line on stderr: where the solve stands (the monitor's TV bound of the last block)."""
+    recent = history["chi2"][-params.check_every :]
+    bound = 0.5 * math.sqrt(max(float(np.mean(recent)), 0.0))
+    print(
+        f"geokeras: monte_carlo_adam: step {int(state.step.numpy())}/{params.max_steps}, "
+        f"{elapsed:.0f} s of max_seconds={params.max_seconds:g}, TV bound (steps) {bound:.3g} vs "
+        f"tol={params.tol:g}, {history['samples'][-1]} samples/step",
+        file=sys.stderr,
+        flush=True,
     )
 
 
@@ -366,6 +400,12 @@ def _strategy_devices(strategy: Any) -> list[str]:
         return list(strategy.extended.worker_devices)
     except (RuntimeError, AttributeError):
         return []
+
+
+def _stopping_rule_holds(quality: dict, params: MonteCarloAdamParams) -> bool:
+    return quality["tv_bound"] <= params.tol and (
+        params.max_rel_tol is None or quality["max_rel_mass_error"] <= params.max_rel_tol
+    )
 
 
 def _record_check(history: dict, step: int, quality: dict) -> None:

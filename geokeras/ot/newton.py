@@ -28,7 +28,7 @@ import numpy as np
 
 from geokeras.errors import SpecError
 from geokeras.ot.params import NewtonParams
-from geokeras.ot.solve import OTResult
+from geokeras.ot.solve import OTResult, mass_errors
 
 __all__ = ["power_cells", "solve_newton"]
 
@@ -88,7 +88,12 @@ def power_neighbours(targets: np.ndarray, heights: np.ndarray) -> list[Optional[
     (y_i, -h_i) is a vertex of the lower hull, and W_i, W_j share an edge iff (i, j) is an edge
     of a lower facet. So W_i = {x : <x, y_j - y_i> <= h_i - h_j for the hull neighbours j}, and
     the clipped cells need only those constraints: O(N log N) (qhull) instead of N^2 clips.
-    Degenerate inputs (N < 4, all lifted points coplanar, qhull failing) fall back to every j.
+    Collinear targets (all on one line: their lifted points always lie in one vertical plane,
+    which qhull cannot hull) are handled in one dimension: with y_i = y_0 + t_i u, the score is
+    t_i <x, u> + h_i + const, a 1-D power diagram whose non-empty cells are the vertices of the
+    lower convex hull of (t_i, -h_i) and whose neighbours are consecutive hull vertices (the
+    cells are slabs). Other degenerate inputs (N < 4, all lifted points coplanar, qhull failing)
+    fall back to every j.
 
     Returns:
         for each i, the indices j (int array), or None when W_i is empty in the whole plane.
@@ -96,6 +101,9 @@ def power_neighbours(targets: np.ndarray, heights: np.ndarray) -> list[Optional[
     count = targets.shape[0]
     if count < 4:
         return _every_other(count)
+    line = _line_coordinates(targets)
+    if line is not None:
+        return _line_neighbours(line, heights)
     from scipy.spatial import ConvexHull, QhullError
 
     try:
@@ -109,6 +117,38 @@ def power_neighbours(targets: np.ndarray, heights: np.ndarray) -> list[Optional[
     order = np.argsort(both[:, 0], kind="stable")
     starts = np.searchsorted(both[order, 0], np.arange(count + 1))
     return [both[order[starts[i] : starts[i + 1]], 1] if starts[i + 1] > starts[i] else None for i in range(count)]
+
+
+def _line_coordinates(targets: np.ndarray) -> Optional[np.ndarray]:
+    """t_i with y_i = y_0 + t_i (y_far - y_0) when every target lies exactly on one line, else None."""
+    y = np.asarray(targets, np.float64)
+    offsets = y - y[0]
+    far = offsets[int(np.argmax(np.sum(offsets * offsets, axis=1)))]
+    if not np.any(far):
+        return None
+    if np.any(offsets[:, 0] * far[1] - offsets[:, 1] * far[0] != 0.0):
+        return None
+    return offsets @ far / float(far @ far)
+
+
+def _line_neighbours(line: np.ndarray, heights: np.ndarray) -> list[Optional[np.ndarray]]:
+    """Neighbours of collinear targets: consecutive vertices of the lower hull of (t_i, -h_i)."""
+    order = np.lexsort((-np.asarray(heights, np.float64), line))
+    hull: list[int] = []
+    for i in order:  # Andrew's monotone chain, lower hull; points on a hull edge are dropped
+        if hull and line[hull[-1]] == line[i]:
+            continue  # equal t: the higher h came first and dominates
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            cross = (line[b] - line[a]) * (-heights[i] + heights[a]) - (-heights[b] + heights[a]) * (line[i] - line[a])
+            if cross > 0.0:
+                break
+            hull.pop()
+        hull.append(int(i))
+    neighbours: list[Optional[np.ndarray]] = [None] * line.shape[0]
+    for k, i in enumerate(hull):
+        neighbours[i] = np.array([hull[m] for m in (k - 1, k + 1) if 0 <= m < len(hull)], dtype=np.int64)
+    return neighbours
 
 
 def power_cells(targets: np.ndarray, heights: np.ndarray, low: float, high: float) -> tuple[np.ndarray, Any, list]:
@@ -192,12 +232,17 @@ def solve_newton(
     w, facets = evaluate(h)
     converged = False
     steps = 0
+    stop = ""
     while True:
-        error = float(np.max(np.abs(w - nu) / nu))
+        error = mass_errors(w, nu)[1]
         if error <= params.tol:
             converged = True
             break
-        if steps >= params.max_steps or np.any(w <= 0):
+        if steps >= params.max_steps:
+            stop = f"max_steps={params.max_steps} reached"
+            break
+        if np.any(w <= 0):
+            stop = f"{int(np.sum(w <= 0))} cells became empty"
             break
         delta = _newton_direction(y, facets, w - nu)
         floor = 0.5 * min(float(np.min(w)), float(np.min(nu)))
@@ -212,28 +257,38 @@ def solve_newton(
                 break
             size *= 0.5
         else:
+            stop = f"the damped step fell below min_step={params.min_step:g}"
             break
         h, w, facets = candidate, w_new, facets_new
         steps += 1
+        tv, max_rel = mass_errors(w, nu)
         history["step"].append(steps)
-        history["max_rel_mass_error"].append(float(np.max(np.abs(w - nu) / nu)))
-        history["tv"].append(0.5 * float(np.abs(w - nu).sum()))
+        history["max_rel_mass_error"].append(max_rel)
+        history["tv"].append(tv)
         history["step_size"].append(size)
 
+    tv, max_rel = mass_errors(w, nu)
+    warning = None
+    if not converged:
+        warning = (
+            f"newton did not converge: {stop} after {steps} steps with max relative mass error "
+            f"{max_rel:.3g} (tol={params.tol:g}), TV {tv:.3g}; the OT map is approximate."
+        )
     return OTResult(
         heights=h - h.mean(),
         targets=np.asarray(targets, np.float32),
         weights=nu,
         source=source,
         solver="newton",
-        max_rel_mass_error=float(np.max(np.abs(w - nu) / nu)),
-        tv=0.5 * float(np.abs(w - nu).sum()),
+        max_rel_mass_error=max_rel,
+        tv=tv,
         empty_cells=int(np.sum(w <= 0)),
         steps=steps,
         samples=0,
         seconds=time.perf_counter() - started,
         converged=converged,
         history=history,
+        warning=warning,
     )
 
 

@@ -201,7 +201,22 @@ class MonteCarloAdamParams(OTSolverParams):
             "the schedule after every check; a checkpoint of the same problem there is resumed."
         ),
     )
-    time_limit: Optional[PositiveFloat] = Field(None, description="Stop (converged: false) after this many seconds.")
+    max_seconds: float = Field(
+        600.0,
+        gt=0.0,
+        allow_inf_nan=False,
+        description=(
+            "Wall-clock limit of the solve in seconds, checked between blocks of check_every steps: "
+            "when it is reached the solver stops with converged: false and a warning."
+        ),
+    )
+    progress_seconds: Optional[PositiveFloat] = Field(
+        10.0,
+        description=(
+            "Seconds between progress lines on stderr (step, elapsed time, error bound against tol); "
+            "the first comes after this long, so quick solves print nothing. null: silent."
+        ),
+    )
 
     @model_validator(mode="after")
     def _samples_ordered(self) -> "MonteCarloAdamParams":

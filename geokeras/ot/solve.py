@@ -11,10 +11,18 @@ T(x) = grad u_h(x) = y_{cell(x)}, cell(x) = argmax_i <x, y_i> + h_i
 This module imports neither TensorFlow nor numpy at import time (``geokeras.ot`` re-exports
 :func:`solve` and the spec's parameter models import the package).
 
-Quality, measured on source samples independent of the solve:
+Degenerate targets are handled before a solver runs (:mod:`geokeras.ot.degenerate`): exactly
+equal targets are merged into one with the summed weight (the same target measure; the result
+keeps the original-to-merged index map), and targets that are all one point are refused.
+
+Quality (:func:`mass_errors`), measured on source samples independent of the solve; the cell
+masses w and the weights nu are both normalised to probability vectors first:
 * total variation TV = 1/2 sum_i |w_i - nu_i| (in [0, 1], independent of N);
-* max relative mass error max_i |w_i - nu_i| / nu_i;
+* max relative mass error max_i |w_i - nu_i| / nu_i, relative to the target weight;
 * empty cells: targets no sample reached.
+
+A solve that stops before its stopping rule holds (step or time limit, a failed damping) returns
+``converged: False`` with a ``warning`` saying why; the run puts both in metrics.json and report.md.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from geokeras.registry import OT_SOLVERS
 if TYPE_CHECKING:  # annotations only: numpy is imported where it is used
     import numpy as np
 
-__all__ = ["OTResult", "make_solver_params", "normalised_weights", "solve"]
+__all__ = ["OTResult", "make_solver_params", "mass_errors", "normalised_weights", "solve"]
 
 SOLVER_KEY: tuple = ("latent_ot", "solver")
 
@@ -43,8 +51,9 @@ class OTResult:
     """What every solver returns.
 
     Attributes:
-        heights: shape=[N], float64, mean 0; cell(x) = argmax_i <x, y_i> + h_i.
-        targets: shape=[N, d], float32; weights: shape=[N], float64 (sum 1).
+        heights: shape=[K], float64, mean 0; cell(x) = argmax_i <x, y_i> + h_i.
+        targets: shape=[K, d], float32, the distinct targets (K = N - targets_merged);
+            weights: shape=[K], float64 (sum 1), the summed weights of equal targets.
         source: the :class:`geokeras.ot.sources.Source`.
         solver: the solver's name.
         max_rel_mass_error, tv, empty_cells: quality at the returned heights (exact cell areas
@@ -56,6 +65,9 @@ class OTResult:
         seconds: wall time of the solve; converged: whether the stopping rule was met.
         history: per-step lists (``step``, ``samples``, ``learning_rate``, the step's gradient
             measures) and per-check lists (keys starting with ``check_``).
+        warning: why the solve is not to be trusted (set whenever ``converged`` is False).
+        target_index: shape=[N], int64: the given target i is ``targets[target_index[i]]``
+            (None: the identity, no targets merged).
     """
 
     heights: "np.ndarray"
@@ -73,7 +85,14 @@ class OTResult:
     tv_bound: Optional[float] = None
     evaluation_samples: int = 0
     history: dict = field(default_factory=dict)
+    warning: Optional[str] = None
+    target_index: Optional["np.ndarray"] = None
     _layer: Any = field(default=None, repr=False)
+
+    @property
+    def targets_merged(self) -> int:
+        """Given targets merged into an equal earlier one (0 when all were distinct)."""
+        return 0 if self.target_index is None else int(self.target_index.shape[0] - self.targets.shape[0])
 
     @property
     def layer(self) -> Any:
@@ -88,7 +107,8 @@ class OTResult:
         """The JSON-friendly metrics.json section ``ot``."""
         metrics = {
             "solver": self.solver,
-            "targets": int(self.targets.shape[0]),
+            "targets": int(self.targets.shape[0]) + self.targets_merged,
+            "targets_merged": self.targets_merged,
             "dim": int(self.targets.shape[1]),
             "max_rel_mass_error": float(self.max_rel_mass_error),
             "tv": float(self.tv),
@@ -100,6 +120,11 @@ class OTResult:
             "seconds": float(self.seconds),
             "converged": bool(self.converged),
         }
+        warning = self.warning
+        if warning is None and not self.converged:
+            warning = f"the {self.solver} solver stopped before its stopping rule held: the OT map is approximate."
+        if warning is not None:
+            metrics["warning"] = warning
         json.dumps(metrics, allow_nan=False)
         return metrics
 
@@ -123,6 +148,27 @@ def normalised_weights(weights: Any, count: int) -> np.ndarray:
             f"Expected finite positive target weights (drop targets of weight 0). Received: weights containing {bad.tolist()}."
         )
     return nu / nu.sum()
+
+
+def mass_errors(masses: Any, weights: Any) -> tuple[float, float]:
+    """``(tv, max_rel_mass_error)`` of cell masses w against target weights nu.
+
+    Both are normalised to probability vectors first, so TV = 1/2 sum_i |w_i - nu_i| lies in
+    [0, 1] whatever the masses sum to (cells that overlap or miss part of the domain cannot
+    push it out), and max_i |w_i - nu_i| / nu_i is relative to each target's own weight
+    (at most max(1, 1 / min_i nu_i - 1)). Masses that are all zero give (1, 1): no cell has mass.
+    """
+    import numpy as np
+
+    w = np.clip(np.asarray(masses, np.float64), 0.0, None)
+    nu = np.asarray(weights, np.float64)
+    nu = nu / nu.sum()
+    total = float(w.sum())
+    if not total > 0.0:
+        return 1.0, 1.0
+    w = w / total
+    errors = np.abs(w - nu)
+    return min(0.5 * float(errors.sum()), 1.0), float(np.max(errors / nu))
 
 
 def checked_targets(targets: Any) -> np.ndarray:
@@ -192,10 +238,13 @@ def solve(
         **options: solver keys overriding ``solver``'s (``tol=0.01``, ``max_steps=500``, ...).
 
     Returns:
-        :class:`OTResult` (``.heights``, ``.layer``, ``.tv``, ``.max_rel_mass_error``, ...).
+        :class:`OTResult` (``.heights``, ``.layer``, ``.tv``, ``.max_rel_mass_error``, ...). Equal
+        targets are merged first (module docstring): the result's targets are the distinct ones
+        and ``.target_index`` maps each given target to its merged one.
 
     Raises:
-        SpecError: unknown source or solver names or keys; ValueError: bad targets or weights.
+        SpecError: unknown source or solver names or keys; ValueError: bad targets or weights;
+        GeokerasInputError: two or more targets, all the same point.
 
     Example::
 
@@ -204,6 +253,7 @@ def solve(
     """
     import numpy as np
 
+    from geokeras.ot.degenerate import merge_duplicate_targets
     from geokeras.ot.sources import Source, make_source
 
     targets = checked_targets(targets)
@@ -217,9 +267,13 @@ def solve(
     params = make_solver_params(solver, **options)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"Expected a non-negative integer seed. Received: seed={seed!r}.")
+    merged = merge_duplicate_targets(targets, nu)
     implementation = OT_SOLVERS[params.type].load()
     kwargs = {key: value for key, value in (("checkpoint_dir", checkpoint_dir), ("strategy", strategy)) if value is not None}
-    return implementation(targets, nu, source, params, int(seed), **kwargs)
+    result = implementation(merged.targets, merged.weights, source, params, int(seed), **kwargs)
+    if merged.merged:
+        result.target_index = merged.index
+    return result
 
 
 def initial_heights(targets: np.ndarray, source: Any, init: str) -> np.ndarray:

@@ -11,7 +11,9 @@ The metrics mapping it renders has the layout of ``metrics.json`` (docs/run-dire
     }
 
 ``"train"`` is accepted for ``"training"``, and evaluator sections may also be nested under
-``"evaluate"``. Every other mapping becomes a section with a two-column table (nested keys
+``"evaluate"``. Every ``warning`` key of a section (e.g. ``ot.warning`` when the OT solver did not
+converge) is also listed under "Warnings" right below the title, so an approximate result
+is not read as a success. Every other mapping becomes a section with a two-column table (nested keys
 dotted), loose top-level numbers an "Other metrics" table. Numbers are formatted with 6
 significant digits (``f"{value:.6g}"``); integers are written in full, booleans as
 true/false, missing values as an em dash.
@@ -118,6 +120,25 @@ def _provenance_lines(provenance: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def metric_warnings(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(section, text)`` for every non-empty ``warning`` key (at any depth) of a metrics section.
+
+    The section is the dotted path of the mapping holding it (``"ot"`` for ``ot.warning``).
+    """
+    found = []
+    for section, values in metrics.items():
+        if not isinstance(values, Mapping):
+            continue
+        for name, value in _flatten(values, f"{section}."):
+            if name.endswith(".warning") and value:
+                found.append((name.rsplit(".", 1)[0], format_value(value)))
+    return found
+
+
+def _warning_lines(metrics: Mapping[str, Any]) -> list[str]:
+    return [f"- **{_cell(section)}**: {_cell(text)}" for section, text in metric_warnings(metrics)]
+
+
 def _evaluator_names() -> set[str]:
     from geokeras.evaluate import params  # noqa: F401  (registers the evaluators; pydantic only)
     from geokeras.registry import EVALUATORS
@@ -150,6 +171,9 @@ def render_report(
     """
     run_name = f"{spec_name}-{spec_hash[:12]}"
     lines = [f"# {spec_name}", "", f"Spec content hash `{spec_hash}` (run `{run_name}`).", ""]
+    warnings = _warning_lines(metrics)
+    if warnings:
+        lines += ["## Warnings", ""] + warnings + [""]
 
     training = metrics.get("training", metrics.get("train"))
     lines += ["## Training summary", ""]

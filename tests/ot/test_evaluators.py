@@ -150,7 +150,7 @@ def test_generation_from_the_data_itself_covers_every_mode_and_beats_the_gaussia
     mixture = make({"type": "gaussian_mixture", "modes": 8, "std": 0.05})
     codes = mixture.sample(2000, seed=21)  # identity "autoencoder": codes are the data
     ot = quadrant_solution()
-    ot.targets = codes.astype(np.float32)
+    ot.targets, ot.weights = codes.astype(np.float32), np.full(len(codes), 1 / len(codes))
     metrics = evaluate_generation(
         GenerationEvaluatorParams(samples=1000, projections=64),
         context(mixture, ot=ot, generation=fake_generation(mixture.sample(1000, seed=22))),
@@ -170,7 +170,7 @@ def test_generation_from_one_mode_covers_one_kth():
     points, parameters = mixture.sample_with_parameters(4000, seed=23)
     one_mode = points[parameters[:, 0] == 3][:300]
     ot = quadrant_solution()
-    ot.targets = points.astype(np.float32)
+    ot.targets, ot.weights = points.astype(np.float32), np.full(len(points), 1 / len(points))
     metrics = evaluate_generation(
         GenerationEvaluatorParams(samples=800, projections=16),
         context(mixture, ot=ot, generation=fake_generation(one_mode)),

@@ -117,3 +117,40 @@ def test_one_step_moves_the_heights_by_the_learning_rate_times_the_score_scale()
                    max_steps=1, init="zeros", seed=0, learning_rate=lr)
     step = lr * (0.5 / math.sqrt(12)) * 0.5 / (0.5 + 5e-4)
     np.testing.assert_allclose(result.heights, [step, -step], rtol=1e-5)
+
+
+def test_the_time_limit_stops_the_solve_with_a_warning():
+    targets = np.random.default_rng(6).normal(size=(12, 2)).astype(np.float32)
+    result = solve(targets, tol=0.001, max_seconds=1e-9, eval_samples=4096, seed=0)
+    assert not result.converged and result.steps == 0  # the clock is read before the first block
+    warning = result.to_metrics()["warning"]
+    assert warning.startswith(
+        "monte_carlo_adam did not converge: the time limit max_seconds=1e-09 was reached after 0 steps ("
+    )
+    assert f"with TV bound {result.tv_bound:.3g} (tol=0.001)" in warning and warning.endswith("approximate.")
+
+
+def test_max_seconds_must_be_positive_and_finite():
+    from geokeras.errors import SpecError
+    from geokeras.ot.params import MonteCarloAdamParams
+
+    assert MonteCarloAdamParams().max_seconds == 600.0
+    with pytest.raises(SpecError, match=r"^latent_ot\.solver\.max_seconds: input should be greater than 0\. Received: 0\.$"):
+        solve(QUADRANT_TARGETS, max_seconds=0)
+    with pytest.raises(SpecError, match=r"^latent_ot\.solver\.max_seconds: input should be a finite number\. Received: inf\.$"):
+        solve(QUADRANT_TARGETS, max_seconds=float("inf"))
+
+
+def test_progress_lines_go_to_stderr_between_blocks(capsys):
+    targets = np.random.default_rng(0).normal(size=(8, 2)).astype(np.float32)
+    solve(targets, max_steps=30, check_every=10, tol=1e-4, eval_samples=4096, progress_seconds=1e-9, seed=0)
+    lines = capsys.readouterr().err.splitlines()
+    progress = [line for line in lines if line.startswith("geokeras: monte_carlo_adam: step ")]
+    # Before blocks 2 and 3 (the first block has nothing to report yet).
+    assert [line.split(",")[0] for line in progress] == [
+        "geokeras: monte_carlo_adam: step 10/30", "geokeras: monte_carlo_adam: step 20/30"
+    ]
+    assert all("of max_seconds=600, TV bound (steps) " in line and line.endswith(" 4096 samples/step") for line in progress)
+    from geokeras.ot.params import MonteCarloAdamParams
+
+    assert MonteCarloAdamParams().progress_seconds == 10.0  # quick solves print nothing

@@ -87,3 +87,29 @@ def test_transport_cost_matches_a_discrete_assignment_of_source_samples():
     assert abs(np.mean(costs) - semi_discrete) <= 3 * spread
     # and no map does better than the OT map on the same large sample: shuffled images cost more.
     assert semi_discrete < float(np.mean(np.sum((x - targets[rng.integers(0, 8, len(x))]) ** 2, axis=1)))
+
+
+def test_a_solve_stopped_early_is_a_warning_in_metrics_and_report():
+    from geokeras.report.markdown import metric_warnings, render_report
+
+    targets = np.random.default_rng(3).normal(size=(20, 2)).astype(np.float32)
+    result = solve(targets, solver="newton", max_steps=1)
+    metrics = result.to_metrics()
+    assert result.steps == 1 and metrics["converged"] is False
+    expected = (
+        f"newton did not converge: max_steps=1 reached after 1 steps with max relative mass error "
+        f"{result.max_rel_mass_error:.3g} (tol=1e-08), TV {result.tv:.3g}; the OT map is approximate."
+    )
+    assert metrics["warning"] == expected and 0.0 < metrics["tv"] <= 1.0
+    report = render_report(
+        spec_name="s", spec_hash="0" * 64, metrics={"training": {"epochs": 1}, "ot": metrics}, figures=[], provenance={}
+    )
+    assert f"## Warnings\n\n- **ot**: {expected}\n\n## Training summary" in report
+    assert f"| warning | {expected} |" in report and "| converged | false |" in report
+    nested = {"ot": metrics, "evaluate": {"x": {"warning": "w"}}, "loose": 1}
+    assert metric_warnings(nested) == [("ot", expected), ("evaluate.x", "w")]
+    converged = solve(targets, solver="newton").to_metrics()
+    assert converged["converged"] is True and "warning" not in converged
+    assert "## Warnings" not in render_report(
+        spec_name="s", spec_hash="0" * 64, metrics={"ot": converged}, figures=[], provenance={}
+    )
