@@ -364,7 +364,7 @@ def run_geokeras(problem: Problem, evaluator: SharedEvaluator, time_cap: float, 
     wall, cpu = time.perf_counter(), time.process_time()
     result = solve(
         problem.targets, source={"type": "uniform_cube", "low": SOURCE_LOW, "high": SOURCE_HIGH},
-        solver="monte_carlo_adam", seed=seed, max_seconds=time_cap, **options,
+        solver="monte_carlo_adam", seed=seed, time_limit=time_cap, **options,
     )
     seconds, cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
     quality = evaluator.quality(result.heights)

@@ -33,7 +33,7 @@ def run(counts: list[int], time_cap: float, seed: int) -> list[dict]:
         nu = np.full(count, 1.0 / count)
         solvers = {
             "newton": {"type": "newton", "tol": 1e-6},
-            "monte_carlo_adam": {"type": "monte_carlo_adam", "tol": 0.02, "max_seconds": time_cap},
+            "monte_carlo_adam": {"type": "monte_carlo_adam", "tol": 0.02, "time_limit": time_cap},
         }
         for name, solver in solvers.items():
             wall, cpu = time.perf_counter(), time.process_time()
@@ -58,7 +58,7 @@ def run(counts: list[int], time_cap: float, seed: int) -> list[dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", default="500,2000,8000", help="comma-separated N")
-    parser.add_argument("--time-cap", type=float, default=300.0, help="monte_carlo_adam max_seconds (s)")
+    parser.add_argument("--time-cap", type=float, default=300.0, help="monte_carlo_adam time_limit (s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="write the rows as JSON here")
     args = parser.parse_args()

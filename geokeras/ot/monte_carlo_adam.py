@@ -35,7 +35,7 @@ quarter of the threshold 4 tol^2. The evaluation runs only when the monitor says
 threshold is near (its bound <= 4 tol: h_bar is usually well ahead of the current iterate),
 and at the end.
 
-Limits: the solve stops after ``max_steps`` steps or ``max_seconds`` of wall time (default
+Limits: the solve stops after ``max_steps`` steps or ``time_limit`` of wall time (default
 600 s, read on the host between blocks of ``check_every`` steps, never inside the graph) with
 ``converged: False`` and a warning, unless the final evaluation meets the stopping rule; every
 ``progress_seconds`` a line on stderr says where it stands.
@@ -123,7 +123,7 @@ class _Evaluator:
 
 def _fingerprint(targets: np.ndarray, nu: np.ndarray, source: Any, params: MonteCarloAdamParams, seed: int) -> int:
     """A 62-bit hash of everything that determines the iterates (not the step and time limits)."""
-    keys = params.model_dump(exclude={"max_steps", "max_seconds", "progress_seconds", "checkpoint_dir"})
+    keys = params.model_dump(exclude={"max_steps", "time_limit", "progress_seconds", "checkpoint_dir"})
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(targets).tobytes())
     digest.update(np.ascontiguousarray(nu).tobytes())
@@ -314,8 +314,8 @@ def solve_monte_carlo_adam(
     last_progress = started
     while int(state.step.numpy()) < params.max_steps:
         now = time.perf_counter()
-        if now - started >= params.max_seconds:
-            stop = f"the time limit max_seconds={params.max_seconds:g} was reached"
+        if now - started >= params.time_limit:
+            stop = f"time_limit={params.time_limit:g} s was reached"
             break
         if params.progress_seconds is not None and now - last_progress >= params.progress_seconds and history["chi2"]:
             last_progress = now
@@ -385,7 +385,7 @@ def _progress(state: _State, history: dict, elapsed: float, params: MonteCarloAd
     bound = 0.5 * math.sqrt(max(float(np.mean(recent)), 0.0))
     print(
         f"geokeras: monte_carlo_adam: step {int(state.step.numpy())}/{params.max_steps}, "
-        f"{elapsed:.0f} s of max_seconds={params.max_seconds:g}, TV bound (steps) {bound:.3g} vs "
+        f"{elapsed:.0f} s of time_limit={params.time_limit:g}, TV bound (steps) {bound:.3g} vs "
         f"tol={params.tol:g}, {history['samples'][-1]} samples/step",
         file=sys.stderr,
         flush=True,

@@ -201,7 +201,7 @@ class MonteCarloAdamParams(OTSolverParams):
             "the schedule after every check; a checkpoint of the same problem there is resumed."
         ),
     )
-    max_seconds: float = Field(
+    time_limit: float = Field(
         600.0,
         gt=0.0,
         allow_inf_nan=False,

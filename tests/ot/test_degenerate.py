@@ -48,7 +48,7 @@ def test_duplicates_give_the_cell_masses_of_the_premerged_weighted_problem():
 def test_monte_carlo_converges_on_duplicated_codes():
     # Unmerged, a duplicate ties with its twin in every score and its cell stays empty forever.
     codes = QUADRANT_TARGETS[[0, 1, 1, 2, 3, 3, 3, 0]]
-    result = solve(codes, tol=0.05, seed=1, max_seconds=60)
+    result = solve(codes, tol=0.05, seed=1, time_limit=60)
     assert result.converged and result.targets_merged == 4 and result.empty_cells == 0
     areas, _, _ = power_cells(result.targets, result.heights, -0.5, 0.5)
     assert 0.5 * np.abs(areas - np.array([2, 2, 1, 3]) / 8).sum() <= 1.25 * 0.05
@@ -85,7 +85,7 @@ def test_codes_on_a_coordinate_line_give_strips_at_the_weight_quantiles():
     boundaries = (result.heights[:-1] - result.heights[1:]) / np.diff(t)
     np.testing.assert_allclose(boundaries, np.cumsum(weights)[:-1] - 0.5, atol=1e-9)
     # Monte-Carlo on the same codes: TV <= tol bounds every union of cells, so every boundary.
-    sampled = solve(codes, weights, tol=0.01, seed=2, max_seconds=60)
+    sampled = solve(codes, weights, tol=0.01, seed=2, time_limit=60)
     assert sampled.converged and sampled.empty_cells == 0
     sampled_boundaries = (sampled.heights[:-1] - sampled.heights[1:]) / np.diff(t)
     np.testing.assert_allclose(sampled_boundaries, np.cumsum(weights)[:-1] - 0.5, atol=1.25 * 0.01)

@@ -121,24 +121,24 @@ def test_one_step_moves_the_heights_by_the_learning_rate_times_the_score_scale()
 
 def test_the_time_limit_stops_the_solve_with_a_warning():
     targets = np.random.default_rng(6).normal(size=(12, 2)).astype(np.float32)
-    result = solve(targets, tol=0.001, max_seconds=1e-9, eval_samples=4096, seed=0)
+    result = solve(targets, tol=0.001, time_limit=1e-9, eval_samples=4096, seed=0)
     assert not result.converged and result.steps == 0  # the clock is read before the first block
     warning = result.to_metrics()["warning"]
     assert warning.startswith(
-        "monte_carlo_adam did not converge: the time limit max_seconds=1e-09 was reached after 0 steps ("
+        "monte_carlo_adam did not converge: time_limit=1e-09 s was reached after 0 steps ("
     )
     assert f"with TV bound {result.tv_bound:.3g} (tol=0.001)" in warning and warning.endswith("approximate.")
 
 
-def test_max_seconds_must_be_positive_and_finite():
+def test_time_limit_must_be_positive_and_finite():
     from geokeras.errors import SpecError
     from geokeras.ot.params import MonteCarloAdamParams
 
-    assert MonteCarloAdamParams().max_seconds == 600.0
-    with pytest.raises(SpecError, match=r"^latent_ot\.solver\.max_seconds: input should be greater than 0\. Received: 0\.$"):
-        solve(QUADRANT_TARGETS, max_seconds=0)
-    with pytest.raises(SpecError, match=r"^latent_ot\.solver\.max_seconds: input should be a finite number\. Received: inf\.$"):
-        solve(QUADRANT_TARGETS, max_seconds=float("inf"))
+    assert MonteCarloAdamParams().time_limit == 600.0
+    with pytest.raises(SpecError, match=r"^latent_ot\.solver\.time_limit: input should be greater than 0\. Received: 0\.$"):
+        solve(QUADRANT_TARGETS, time_limit=0)
+    with pytest.raises(SpecError, match=r"^latent_ot\.solver\.time_limit: input should be a finite number\. Received: inf\.$"):
+        solve(QUADRANT_TARGETS, time_limit=float("inf"))
 
 
 def test_progress_lines_go_to_stderr_between_blocks(capsys):
@@ -150,7 +150,7 @@ def test_progress_lines_go_to_stderr_between_blocks(capsys):
     assert [line.split(",")[0] for line in progress] == [
         "geokeras: monte_carlo_adam: step 10/30", "geokeras: monte_carlo_adam: step 20/30"
     ]
-    assert all("of max_seconds=600, TV bound (steps) " in line and line.endswith(" 4096 samples/step") for line in progress)
+    assert all("of time_limit=600, TV bound (steps) " in line and line.endswith(" 4096 samples/step") for line in progress)
     from geokeras.ot.params import MonteCarloAdamParams
 
     assert MonteCarloAdamParams().progress_seconds == 10.0  # quick solves print nothing
