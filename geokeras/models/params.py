@@ -11,13 +11,12 @@ from typing import Any, Literal, Optional, Union
 from pydantic import (
     Field,
     NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
-    PositiveInt,
     field_validator,
     model_validator,
 )
 
+from geokeras.limits import BatchSize, Dimension, Epochs, NonNegativeStepCount, StepCount, Width
 from geokeras.registry import (
     DECODERS,
     ENCODERS,
@@ -75,7 +74,7 @@ class MLPParams(DenseStackParams):
     """A stack of Dense layers: hidden widths, then the output width (latent or ambient)."""
 
     type: Literal["mlp"] = "mlp"
-    widths: list[PositiveInt] = Field(
+    widths: list[Width] = Field(
         default_factory=lambda: [64, 64], description="Hidden layer widths, input side first."
     )
 
@@ -86,12 +85,12 @@ class ConvParams(DenseStackParams):
     """Conv2D stack for images of shape [H, W, C]; as a decoder, Conv2DTranspose in reverse."""
 
     type: Literal["conv"] = "conv"
-    filters: list[PositiveInt] = Field(
+    filters: list[Width] = Field(
         default_factory=lambda: [32, 64], description="Filters per convolution, input side first."
     )
-    kernel_size: PositiveInt = Field(3, description="Square kernel size.")
-    strides: PositiveInt = Field(2, description="Stride of every convolution.")
-    dense: list[PositiveInt] = Field(
+    kernel_size: Width = Field(3, description="Square kernel size.")
+    strides: Width = Field(2, description="Stride of every convolution.")
+    dense: list[Width] = Field(
         default_factory=list, description="Dense widths between the flattened maps and the code."
     )
 
@@ -140,7 +139,7 @@ DecoderSpec = union_of(DECODERS)
 class ModelSpec(SpecModel):
     """The autoencoder: encoder R^n -> R^latent_dim, decoder R^latent_dim -> R^n."""
 
-    latent_dim: PositiveInt = Field(description="Dimension m of the latent codes (the chart's range).")
+    latent_dim: Dimension = Field(description="Dimension m of the latent codes (the chart's range).")
     encoder: EncoderSpec = Field(default_factory=MLPParams)
     decoder: DecoderSpec = Field(default_factory=MirrorParams)
 
@@ -154,7 +153,7 @@ class ExponentialDecayParams(SpecModel):
 
     type: Literal["exponential_decay"] = "exponential_decay"
     initial_learning_rate: PositiveFloat
-    decay_steps: PositiveInt
+    decay_steps: StepCount
     decay_rate: PositiveFloat
     staircase: bool = False
 
@@ -167,9 +166,9 @@ class CosineDecayParams(SpecModel):
 
     type: Literal["cosine_decay"] = "cosine_decay"
     initial_learning_rate: PositiveFloat
-    decay_steps: PositiveInt
+    decay_steps: StepCount
     alpha: NonNegativeFloat = 0.0
-    warmup_steps: NonNegativeInt = 0
+    warmup_steps: NonNegativeStepCount = 0
     warmup_target: Optional[PositiveFloat] = None
 
     @model_validator(mode="after")
@@ -189,7 +188,7 @@ class PiecewiseConstantParams(SpecModel):
     """values[i] for boundaries[i-1] < step <= boundaries[i]."""
 
     type: Literal["piecewise_constant"] = "piecewise_constant"
-    boundaries: list[NonNegativeInt] = Field(min_length=1)
+    boundaries: list[NonNegativeStepCount] = Field(min_length=1)
     values: list[PositiveFloat] = Field(min_length=2)
 
     @model_validator(mode="after")
@@ -263,7 +262,7 @@ class LossSpec(SpecModel):
 
 class EarlyStoppingSpec(SpecModel):
     monitor: Literal["loss", "val_loss"] = "loss"
-    patience: PositiveInt = 10
+    patience: Epochs = 10
     min_delta: NonNegativeFloat = 0.0
     restore_best_weights: bool = True
 
@@ -271,14 +270,14 @@ class EarlyStoppingSpec(SpecModel):
 class TrainSpec(SpecModel):
     """How the autoencoder is fitted."""
 
-    epochs: PositiveInt = 100
-    batch_size: PositiveInt = 256
+    epochs: Epochs = 100
+    batch_size: BatchSize = 256
     optimizer: OptimizerSpec = Field(default_factory=AdamParams)
     loss: LossSpec = Field(default_factory=LossSpec)
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="Share of samples held out for val_loss.")
     shuffle: bool = True
     early_stopping: Optional[EarlyStoppingSpec] = Field(None, description="null disables it.")
-    checkpoint_every: PositiveInt = Field(1, description="Epochs between checkpoints (for --resume).")
+    checkpoint_every: Epochs = Field(1, description="Epochs between checkpoints (for --resume).")
     verbose: Literal[0, 1, 2] = Field(2, description="Keras progress: 0 silent, 1 bar, 2 a line per epoch.")
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from pydantic import Field, NonNegativeInt, PrivateAttr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from geokeras.errors import KeyPath, SpecError
+from geokeras.limits import Seed
 
 import geokeras.complexity.params  # noqa: F401  (registers the complexity evaluators)
 from geokeras.evaluate.params import ReconstructionParams
@@ -64,7 +65,7 @@ class Spec(SpecModel):
         pattern=NAME_PATTERN,
         description="Names the run directory runs/<name>-<hash12>; letters, digits, _ . -",
     )
-    seed: NonNegativeInt = Field(0, description="Seeds every random thing of the run.")
+    seed: Seed = Field(0, description="Seeds every random thing of the run.")
     manifold: ManifoldSpec = Field(description="The data: a manifold with a measure on it.")
     model: ModelSpec
     train: TrainSpec = Field(default_factory=TrainSpec)
