@@ -46,6 +46,10 @@ MAX_SCALE = 1e6
 """Largest length, radius, noise standard deviation or coefficient: the squared distances of
 a training loss must stay finite in float32 (about 3.4e38), with room for the network's growth."""
 
+MAX_SAMPLE_MAGNITUDE = 1e15
+"""Largest coordinate of a drawn sample (checked after sampling, before training): squared
+distances of such samples stay finite in float32, the precision the network trains in."""
+
 MAX_COUNT = 1_000_000
 """Small counts (neighbours, modes, turns, features, checks): far beyond any sensible value."""
 

@@ -217,6 +217,8 @@ def load_triangle_mesh(
     """
     file = Path(path).expanduser()
     shown = str(path)
+    if file.is_dir():
+        raise SpecError(f"expected a mesh file. Received: path={shown!r}, which is a directory.", key)
     if not file.is_file():
         where = "" if file.is_absolute() else f" (relative paths are resolved against the current directory {os.getcwd()!r})"
         raise SpecError(f"expected an existing mesh file. Received: path={shown!r}, which does not exist{where}.", key)

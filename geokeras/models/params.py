@@ -12,11 +12,13 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     PositiveFloat,
+    ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from geokeras.limits import BatchSize, Dimension, Epochs, NonNegativeStepCount, StepCount, Width
+from geokeras.limits import MAX_WIDTH, BatchSize, Dimension, Epochs, NonNegativeStepCount, StepCount, Width
 from geokeras.registry import (
     DECODERS,
     ENCODERS,
@@ -95,6 +97,51 @@ class ConvParams(DenseStackParams):
     )
 
 
+WIDTH_KEYS = ("units", "filters", "output_dim", "input_dim")
+"""Keys of a serialized Keras layer that size its weights: bounded like ``widths``."""
+
+
+def forbidden_message(class_name: str) -> str:
+    """Why the Keras layer ``class_name`` is refused."""
+    return (
+        f"expected a Keras layer that carries no code (forbidden: {', '.join(FORBIDDEN_KERAS_LAYERS)}: "
+        f"they can run arbitrary code). Received: class_name={class_name!r}."
+    )
+
+
+def is_forbidden(class_name: Any) -> bool:
+    """True for a forbidden layer name, also written with its module (``keras.layers.Lambda``)."""
+    return isinstance(class_name, str) and class_name.rpartition(">")[2].rpartition(".")[2] in FORBIDDEN_KERAS_LAYERS
+
+
+def nested_config_problem(value: Any, path: tuple = ()) -> Optional[tuple[tuple, str]]:
+    """The first problem inside a serialized Keras config: ``(key path within it, message)``, or None.
+
+    Wrappers hold their layers inside their config (``TimeDistributed``'s ``layer``,
+    ``Bidirectional``'s ``layer`` and ``backward_layer``, a nested ``Sequential``'s ``layers``), so a
+    forbidden layer or an oversized width is searched at every depth, not only at the top.
+    """
+    if isinstance(value, dict):
+        for key in ("class_name", "registered_name"):
+            if is_forbidden(value.get(key)):
+                return path + (key,), forbidden_message(value[key])
+        for key, item in value.items():
+            if key in WIDTH_KEYS and isinstance(item, int) and not isinstance(item, bool) and item > MAX_WIDTH:
+                return path + (key,), (
+                    f"expected {key} of at most {MAX_WIDTH:,} (one kernel grows as the product of two "
+                    f"widths). Received: {item!r}."
+                )
+            found = nested_config_problem(item, path + (key,))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nested_config_problem(item, path + (index,))
+            if found is not None:
+                return found
+    return None
+
+
 class KerasLayerConfig(SpecModel):
     """One Keras layer, as Keras serializes it: ``{class_name: Dense, config: {units: 8}}``."""
 
@@ -104,10 +151,25 @@ class KerasLayerConfig(SpecModel):
     @field_validator("class_name")
     @classmethod
     def _not_forbidden(cls, value: str) -> str:
-        if value in FORBIDDEN_KERAS_LAYERS:
-            raise ValueError(
-                f"Keras layer {value!r} is not allowed in a spec: it can run arbitrary code. "
-                f"Forbidden: {', '.join(FORBIDDEN_KERAS_LAYERS)}."
+        if is_forbidden(value):
+            raise ValueError(forbidden_message(value))
+        return value
+
+    @field_validator("config")
+    @classmethod
+    def _nothing_forbidden_inside(cls, value: dict[str, Any]) -> dict[str, Any]:
+        found = nested_config_problem(value)
+        if found is not None:
+            location, message = found
+            raise ValidationError.from_exception_data(
+                "config",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                        loc=location,
+                        input=value,
+                    )
+                ],
             )
         return value
 
@@ -279,6 +341,25 @@ class TrainSpec(SpecModel):
     early_stopping: Optional[EarlyStoppingSpec] = Field(None, description="null disables it.")
     checkpoint_every: Epochs = Field(1, description="Epochs between checkpoints (for --resume).")
     verbose: Literal[0, 1, 2] = Field(2, description="Keras progress: 0 silent, 1 bar, 2 a line per epoch.")
+
+    @model_validator(mode="after")
+    def _val_loss_needs_a_split(self) -> "TrainSpec":
+        if self.early_stopping is not None and self.early_stopping.monitor == "val_loss" and self.validation_split == 0:
+            raise ValidationError.from_exception_data(
+                "TrainSpec",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "value_error",
+                            "expected train.validation_split > 0 for early stopping on val_loss (or "
+                            "early_stopping.monitor: loss). Received: monitor='val_loss', validation_split=0.0.",
+                        ),
+                        loc=("early_stopping", "monitor"),
+                        input="val_loss",
+                    )
+                ],
+            )
+        return self
 
 
 class RuntimeSpec(SpecModel):
