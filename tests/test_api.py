@@ -122,7 +122,7 @@ def test_running_a_finished_spec_again_is_refused(finished_run, capsys):
 
 
 def test_diverging_loss_exits_2_and_leaves_nothing(tmp_path, capsys):
-    spec = write(tmp_path, TINY.replace("radius: 1.5", "radius: 1.0e+18"))
+    spec = write(tmp_path, TINY.replace("radius: 1.5", "radius: 1.0e+6"))
     out = tmp_path / "run"
     assert main(["run", str(spec), "train.optimizer.learning_rate=1.0e+6", "-o", str(out)]) == 2
     err = capsys.readouterr().err

@@ -422,7 +422,7 @@ def build_keras_layers(
         weights += layer_parameter_estimate(layer, tuple(x.shape))
         if weights > MAX_PARAMETERS:  # checked before the layer is built: building allocates
             raise SpecError(
-                f"expected a {role} of at most {MAX_PARAMETERS:,} parameters (the weights, their gradients "
+                f"expected at most {MAX_PARAMETERS:,} parameters in the {role} (the weights, their gradients "
                 f"and the optimizer's moments must fit in memory). Received: about {weights:,} parameters "
                 f"up to this layer, on inputs of shape {_shape_text(x.shape)}.",
                 path=path + ("config",),
