@@ -203,7 +203,9 @@ def test_a_model_too_large_for_the_sampled_data_is_refused_before_building(tmp_p
     text = TINY.replace("{type: circle, radius: 1.5, samples: 256}", "{type: gaussian_mixture, dim: 1000, samples: 64}")
     err = refused(tmp_path, capsys, text, "model.encoder.widths=[65536]")
     assert err.startswith(f"geokeras: error: <command line> 'model.encoder.widths=[65536]': model.encoder.widths: ")
-    assert "Received: 131,466,218 parameters for samples of shape [1000] (encoder 65,732,610, decoder 65,733,608)" in err
+    assert "Received: 131,466,218 parameters for samples of shape [1000] (encoder 65,732,610, decoder 65,733,608)" in (
+        err
+    )
 
 
 def test_samples_too_large_for_float32_are_refused_at_the_manifold(tmp_path, capsys):

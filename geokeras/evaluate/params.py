@@ -100,7 +100,9 @@ class DenoisingParams(SpecModel):
     """
 
     type: Literal["denoising"] = "denoising"
-    samples: SampleCount = Field(2000, description="Test points: clean samples of the manifold, then perturbed by `noise`.")
+    samples: SampleCount = Field(
+        2000, description="Test points: clean samples of the manifold, then perturbed by `noise`."
+    )
     noise: NoiseParams = Field(
         default_factory=_default_denoising_noise,
         description=(

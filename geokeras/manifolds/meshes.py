@@ -210,7 +210,7 @@ def load_triangle_mesh(
         ``(vertices, faces)``: shape=[V, 3] float64 and shape=[F, 3] int64.
 
     Raises:
-        SpecError at ``key``: a missing file (naming the path and the current directory), an
+        SpecError at ``key``: a directory, a missing file (naming the path and the current directory), an
         extension other than .obj/.ply/.off, a file trimesh cannot read, a mesh without
         triangles or with non-finite coordinates, zero total area, or a non-manifold mesh
         (edges in more than two triangles; the message counts them).

@@ -325,9 +325,11 @@ def test_wide_keras_layers_are_refused_before_they_are_built():
         ("Conv2DTranspose", {"filters": 4, "kernel_size": 3}, (None, 8, 8, 2)),
         ("Embedding", {"input_dim": 10, "output_dim": 3}, (None, 4)),
         ("BatchNormalization", {}, (None, 6)),
-        ("TimeDistributed", {"layer": {"module": "keras.layers", "class_name": "Dense", "config": {"units": 5}}}, (None, 2, 3)),
+        ("TimeDistributed", {"layer": {"module": "keras.layers", "class_name": "Dense", "config": {"units": 5}}},
+         (None, 2, 3)),
         ("LSTM", {"units": 4}, (None, 2, 3)),
-        ("Bidirectional", {"layer": {"module": "keras.layers", "class_name": "LSTM", "config": {"units": 4}}}, (None, 2, 3)),
+        ("Bidirectional", {"layer": {"module": "keras.layers", "class_name": "LSTM", "config": {"units": 4}}},
+         (None, 2, 3)),
     ],
 )
 def test_layer_parameter_estimate_equals_the_built_layer(class_name, config, input_shape):

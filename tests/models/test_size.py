@@ -38,7 +38,8 @@ def test_mlp_count_by_hand():
 
 def test_keras_layers_are_not_counted_from_the_spec():
     spec = ModelSpec.model_validate({
-        "latent_dim": 2, "encoder": {"type": "keras_layers", "layers": [{"class_name": "Dense", "config": {"units": 2}}]},
+        "latent_dim": 2,
+        "encoder": {"type": "keras_layers", "layers": [{"class_name": "Dense", "config": {"units": 2}}]},
         "decoder": {"type": "mlp", "widths": [4]},
     })
     assert parameter_counts(spec, (3,)) == {"encoder": None, "decoder": 2 * 4 + 4 + 4 * 3 + 3}

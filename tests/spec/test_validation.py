@@ -110,7 +110,10 @@ def test_a_model_past_the_parameter_cap_is_refused_at_its_widths():
 def test_the_parameter_cap_counts_the_embedding_dimension():
     error = override_error("manifold.embed.ambient_dim=60000", "model.encoder.widths=[1000]")
     assert error.path == ("model", "encoder", "widths")
-    assert "Received: at least 120,066,002 parameters for samples of at least 60000 coordinates (encoder 60,003,002, decoder 60,063,000)" in error.message
+    assert (
+        "Received: at least 120,066,002 parameters for samples of at least 60000 coordinates "
+        "(encoder 60,003,002, decoder 60,063,000)"
+    ) in error.message
 
 
 def test_early_stopping_on_val_loss_needs_a_validation_split():

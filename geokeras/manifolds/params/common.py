@@ -166,7 +166,9 @@ class OutlierNoiseParams(SpecModel):
     box_margin: NonNegativeScale = Field(
         0.1, description="Each side of the bounding box grows by box_margin * its length at both ends."
     )
-    std: NonNegativeScale = Field(0.0, description="Standard deviation of the Gaussian noise on every sample (0: none).")
+    std: NonNegativeScale = Field(
+        0.0, description="Standard deviation of the Gaussian noise on every sample (0: none)."
+    )
     direction: NoiseDirection = Field("isotropic", description="Direction of the Gaussian noise, as for type: gaussian.")
 
 
