@@ -18,6 +18,7 @@ from typing import Any, Iterable, Union
 import yaml
 
 from geokeras.errors import SpecError
+from geokeras.limits import MAX_SAMPLE_MAGNITUDE
 from geokeras.report.provenance import collect_provenance, now_utc
 from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, TRAINING_METRICS, StagedRunDirectory, write_json
 from geokeras.spec import Spec, load_spec, spec_from_mapping
@@ -122,13 +123,18 @@ class _locate_spec_errors:
 
 
 def _prepare(spec: Spec) -> dict[str, Any]:
-    """Everything that validates input: runtime, manifold, samples, models (no files written)."""
+    """Everything that validates input: runtime, manifold, evaluators against the manifold, finite
+    samples, the model's size and layers (no files written)."""
+    import numpy as np
+
+    from geokeras.evaluate.compatibility import check_evaluators
     from geokeras.manifolds import make
     from geokeras.models.builder import build_autoencoder
     from geokeras.models.runtime import configure_runtime, device_summary
 
     strategy = configure_runtime(spec.runtime, spec.seed)
     manifold = make(spec.manifold)
+    check_evaluators(spec.evaluate, manifold)
     seeds = {
         "spec": spec.seed,
         "training_data": derived_seed(spec.seed, TRAINING_DATA_STREAM),
@@ -139,6 +145,15 @@ def _prepare(spec: Spec) -> dict[str, Any]:
         seeds["ot_solve"] = derived_seed(spec.seed, OT_SOLVE_STREAM)
         seeds["ot_generate"] = derived_seed(spec.seed, OT_GENERATE_STREAM)
     x_train, parameters = manifold.sample_with_parameters(spec.manifold.samples, seeds["training_data"])
+    peak = float(np.max(np.abs(x_train))) if np.size(x_train) else 0.0
+    if not peak <= MAX_SAMPLE_MAGNITUDE:  # NaN fails this comparison too
+        raise SpecError(
+            f"expected training samples of finite coordinates at most {MAX_SAMPLE_MAGNITUDE:g} in absolute "
+            f"value (squared distances must stay finite in float32, the precision of training). Received: "
+            f"samples of manifold type {spec.manifold.type!r} reaching {peak:g}; make its lengths, noise or "
+            f"embedding scale smaller.",
+            ("manifold",),
+        )
     with strategy.scope():
         bundle = build_autoencoder(spec.model, tuple(x_train.shape[1:]), code_l1=spec.train.loss.code_l1)
     return {

@@ -105,9 +105,13 @@ class Registry:
 
 
 class SpecModel(BaseModel):
-    """Base of every spec section and parameter model: unknown keys are errors."""
+    """Base of every spec section and parameter model: unknown keys are errors.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    NaN and infinities are refused in every float field: no radius, rate or scale means them,
+    and a spec holding one could neither be hashed (canonical JSON has no NaN) nor run.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 def union_of(registry: Registry, default: str | None = None) -> Any:

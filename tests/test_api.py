@@ -118,7 +118,7 @@ def test_running_a_finished_spec_again_is_refused(finished_run, capsys):
 
 
 def test_diverging_loss_exits_2_and_leaves_nothing(tmp_path, capsys):
-    spec = write(tmp_path, TINY.replace("radius: 1.5", "radius: 1.0e+18"))
+    spec = write(tmp_path, TINY.replace("radius: 1.5", "radius: 1.0e+6"))
     out = tmp_path / "run"
     assert main(["run", str(spec), "train.optimizer.learning_rate=1.0e+6", "-o", str(out)]) == 2
     err = capsys.readouterr().err
@@ -177,3 +177,56 @@ def test_resume_continues_an_interrupted_run(tmp_path, monkeypatch, capsys, fini
 def test_diverged_error_type():
     error = TrainingDivergedError(epoch=4, loss=float("inf"), learning_rate=0.5)
     assert "epoch 4" in str(error) and "learning rate 0.5" in str(error)
+
+
+# ----------------------------------------------------------------------------- checked before training
+def refused(tmp_path: Path, capsys, text: str, *overrides: str) -> str:
+    """Run a spec that must fail before training: exit 2, its message, and nothing left on disk."""
+    spec = write(tmp_path, text)
+    assert main(["run", str(spec), *overrides, "-o", str(tmp_path / "run")]) == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tiny.yaml"]  # no run, no .run.partial
+    return capsys.readouterr().err.strip()
+
+
+def test_an_exact_cell_count_on_images_is_refused_before_training(tmp_path, capsys):
+    text = TINY.replace("{type: circle, radius: 1.5, samples: 256}", "{type: digits, samples: 64}").replace(
+        "evaluate: [{type: reconstruction, samples: 128}]", "evaluate:\n  - {type: rlc_on_manifold, method: exact}"
+    )
+    err = refused(tmp_path, capsys, text)
+    assert err == (
+        f"geokeras: error: {tmp_path / 'tiny.yaml'}:10:29: evaluate[0].method: expected a curve with a polyline "
+        f"or a surface with a mesh for method: exact (or method: sampled, a lower bound). Received: manifold type "
+        f"'digits' (intrinsic_dim=None)."
+    )
+
+
+def test_a_model_too_large_for_the_sampled_data_is_refused_before_building(tmp_path, capsys):
+    # The mixture's dimension is known only once the manifold is built: checked after sampling.
+    text = TINY.replace("{type: circle, radius: 1.5, samples: 256}", "{type: gaussian_mixture, dim: 1000, samples: 64}")
+    err = refused(tmp_path, capsys, text, "model.encoder.widths=[65536]")
+    assert err.startswith(f"geokeras: error: <command line> 'model.encoder.widths=[65536]': model.encoder.widths: ")
+    assert "Received: 131,466,218 parameters for samples of shape [1000] (encoder 65,732,610, decoder 65,733,608)" in (
+        err
+    )
+
+
+def test_samples_too_large_for_float32_are_refused_at_the_manifold(tmp_path, capsys):
+    mesh = tmp_path / "huge.obj"
+    mesh.write_text("v 0 0 0\nv 1e20 0 0\nv 0 1e20 0\nv 0 0 1e20\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n")
+    text = TINY.replace("{type: circle, radius: 1.5, samples: 256}", f"{{type: mesh, path: {mesh}, normalise: false}}")
+    spec = write(tmp_path, text)
+    assert main(["run", str(spec), "-o", str(tmp_path / "run")]) == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["huge.obj", "tiny.yaml"]
+    err = capsys.readouterr().err
+    assert f"{spec}:4:1: manifold: expected training samples of finite coordinates at most 1e+15" in err
+
+
+def test_a_mesh_path_that_is_a_directory_is_named_so(tmp_path, capsys):
+    (tmp_path / "meshes").mkdir()
+    text = TINY.replace("{type: circle, radius: 1.5, samples: 256}", f"{{type: mesh, path: {tmp_path / 'meshes'}}}")
+    spec = write(tmp_path, text)
+    assert main(["run", str(spec), "-o", str(tmp_path / "run")]) == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["meshes", "tiny.yaml"]
+    assert f"expected a mesh file. Received: path={str(tmp_path / 'meshes')!r}, which is a directory." in (
+        capsys.readouterr().err
+    )

@@ -300,6 +300,17 @@ class ManifoldGeometry:
     resolution: int | None = None
 
 
+def geometry_kind(manifold: Any) -> str | None:
+    """``"curve"`` (a polyline exists), ``"surface"`` (a mesh exists) or None: what
+    :func:`manifold_geometry` returns, known without building it."""
+    dim = getattr(manifold, "intrinsic_dim", None)
+    if dim == 1 and hasattr(manifold, "polyline"):
+        return "curve"
+    if dim == 2 and hasattr(manifold, "mesh"):
+        return "surface"
+    return None
+
+
 def manifold_geometry(
     manifold: Any, curve_resolution: int | None = None, mesh_resolution: int | None = None
 ) -> ManifoldGeometry | None:
@@ -310,15 +321,15 @@ def manifold_geometry(
     segments (default :data:`DEFAULT_CURVE_RESOLUTION`), a surface ``mesh_resolution``
     (default :data:`DEFAULT_MESH_RESOLUTION`).
     """
-    dim = getattr(manifold, "intrinsic_dim", None)
-    if dim == 1 and hasattr(manifold, "polyline"):
+    kind = geometry_kind(manifold)
+    if kind == "curve":
         if hasattr(manifold, "natural_vertices"):
             vertices, closed = manifold.polyline(curve_resolution)
         else:
             curve_resolution = DEFAULT_CURVE_RESOLUTION if curve_resolution is None else curve_resolution
             vertices, closed = manifold.polyline(curve_resolution)
         return ManifoldGeometry("curve", np.asarray(vertices, np.float64), bool(closed), None, curve_resolution)
-    if dim == 2 and hasattr(manifold, "mesh"):
+    if kind == "surface":
         mesh_resolution = DEFAULT_MESH_RESOLUTION if mesh_resolution is None else mesh_resolution
         vertices, faces = manifold.mesh(mesh_resolution)
         return ManifoldGeometry("surface", np.asarray(vertices, np.float64), False, np.asarray(faces), mesh_resolution)

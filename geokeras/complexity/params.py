@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import Field
 
+from geokeras.limits import MeshResolution, NonNegativeSampleCount, NonNegativeScale, Resolution
 from geokeras.registry import EVALUATORS, SpecModel
 
 
@@ -38,20 +39,18 @@ class RlcOnManifoldParams(SpecModel):
             "one, else sampled; exact: fail when no exact count applies; sampled: only the lower bound."
         ),
     )
-    resolution: PositiveInt = Field(4096, description="Segments of a smooth curve's polyline.")
+    resolution: Resolution = Field(4096, description="Segments of a smooth curve's polyline.")
     backend: Literal["auto", "numpy", "tensorflow"] = Field(
         "auto",
         description="Polyline count backend: numpy (CPU), tensorflow (float64, GPU); auto: tensorflow when a GPU is visible.",
     )
-    mesh_resolution: PositiveInt = Field(32, description="Resolution of a surface's triangle mesh.")
-    samples: int = Field(
+    mesh_resolution: MeshResolution = Field(32, description="Resolution of a surface's triangle mesh.")
+    samples: NonNegativeSampleCount = Field(
         20000,
-        ge=0,
         description="Held-out samples whose distinct activation patterns give the sampled lower bound (0: none).",
     )
-    box_margin: float = Field(
+    box_margin: NonNegativeScale = Field(
         0.1,
-        ge=0.0,
         description="For 2-D inputs, the figure's box is the data's bounding box enlarged by this fraction per side.",
     )
 
@@ -61,7 +60,7 @@ class ManifoldRlcParams(SpecModel):
     """The manifold's own RLC N(R^n, Σ) and the encodable-condition certificate (Theorem 4.12)."""
 
     type: Literal["manifold_rlc"] = "manifold_rlc"
-    resolution: PositiveInt | None = Field(
+    resolution: Resolution | None = Field(
         None,
         description=(
             "Segments of a smooth curve's polyline (default 1024) or mesh resolution of a surface "

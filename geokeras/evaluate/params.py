@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field, PositiveInt
+from pydantic import Field
 
+from geokeras.limits import BatchSize, Count, MeshResolution, Resolution, SampleCount
 from geokeras.manifolds.params.common import NoiseParams, OutlierNoiseParams
 from geokeras.registry import EVALUATORS, SpecModel
 
@@ -22,8 +23,8 @@ class ReconstructionParams(SpecModel):
     """MSE, Chamfer and Hausdorff distance between held-out samples and their reconstructions."""
 
     type: Literal["reconstruction"] = "reconstruction"
-    samples: PositiveInt = Field(2000, description="Held-out samples drawn from the manifold.")
-    tile_size: PositiveInt = Field(1024, description="Rows per tile of the pairwise-distance computation.")
+    samples: SampleCount = Field(2000, description="Held-out samples drawn from the manifold.")
+    tile_size: BatchSize = Field(1024, description="Rows per tile of the pairwise-distance computation.")
 
 
 IntrinsicDimensionEstimator = Literal["two_nn", "mle"]
@@ -34,10 +35,10 @@ class ManifoldStatsParams(SpecModel):
     """Intrinsic dimension of the training samples (TwoNN, Levina-Bickel MLE) beside the true one."""
 
     type: Literal["manifold_stats"] = "manifold_stats"
-    samples: PositiveInt = Field(
+    samples: SampleCount = Field(
         2000, description="Training samples used (a seeded subsample without replacement; all when fewer)."
     )
-    k: int = Field(10, ge=2, description="Neighbours k of the Levina-Bickel MLE (TwoNN uses the 2 nearest).")
+    k: Count = Field(10, ge=2, description="Neighbours k of the Levina-Bickel MLE (TwoNN uses the 2 nearest).")
     estimators: list[IntrinsicDimensionEstimator] = Field(
         default_factory=lambda: ["two_nn", "mle"],
         min_length=1,
@@ -63,20 +64,20 @@ class LearnabilityParams(SpecModel):
             "continuity, reconstruction. Equally spaced in arc length on a curve, else clean seeded samples."
         ),
     )
-    neighbours: int = Field(
+    neighbours: Count = Field(
         10, ge=2, description="k of the k-nearest-neighbour geodesic graph, trustworthiness and continuity."
     )
-    resolution: Optional[PositiveInt] = Field(
+    resolution: Optional[Resolution] = Field(
         None,
         description=(
             "Segments of the polyline Σ_h of a smooth curve on which injectivity is decided exactly "
             "(null: the manifold_rlc default; a polygonal curve such as hilbert uses its own vertices)."
         ),
     )
-    mesh_resolution: PositiveInt = Field(
+    mesh_resolution: MeshResolution = Field(
         32, description="Resolution of the surface mesh Σ_h on which injectivity into R^2 is decided exactly."
     )
-    max_regions: PositiveInt = Field(
+    max_regions: SampleCount = Field(
         250_000,
         description=(
             "Largest number of pieces of Σ_h cut by the encoder's cells to decide on; beyond it the "
@@ -99,7 +100,9 @@ class DenoisingParams(SpecModel):
     """
 
     type: Literal["denoising"] = "denoising"
-    samples: PositiveInt = Field(2000, description="Test points: clean samples of the manifold, then perturbed by `noise`.")
+    samples: SampleCount = Field(
+        2000, description="Test points: clean samples of the manifold, then perturbed by `noise`."
+    )
     noise: NoiseParams = Field(
         default_factory=_default_denoising_noise,
         description=(
@@ -107,16 +110,16 @@ class DenoisingParams(SpecModel):
             "({type: gaussian, std, direction} or {type: outliers, fraction, box_margin, std, direction})."
         ),
     )
-    resolution: PositiveInt = Field(
+    resolution: Resolution = Field(
         4096, description="Segments of a curve's polyline (the exact reference Σ of a curve is this polyline)."
     )
-    mesh_resolution: int = Field(
+    mesh_resolution: MeshResolution = Field(
         128, ge=3, description="Cells per parameter of a surface's triangle mesh (the reference Σ of a surface)."
     )
-    reference_samples: PositiveInt = Field(
+    reference_samples: SampleCount = Field(
         100000,
         description="Clean samples standing in for Σ when it has neither polyline nor mesh (distance to the nearest one).",
     )
-    figure_points: PositiveInt = Field(
+    figure_points: SampleCount = Field(
         300, description="Noisy points (a seeded subsample) drawn in the figure with their reconstructions."
     )

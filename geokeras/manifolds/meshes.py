@@ -210,13 +210,15 @@ def load_triangle_mesh(
         ``(vertices, faces)``: shape=[V, 3] float64 and shape=[F, 3] int64.
 
     Raises:
-        SpecError at ``key``: a missing file (naming the path and the current directory), an
+        SpecError at ``key``: a directory, a missing file (naming the path and the current directory), an
         extension other than .obj/.ply/.off, a file trimesh cannot read, a mesh without
         triangles or with non-finite coordinates, zero total area, or a non-manifold mesh
         (edges in more than two triangles; the message counts them).
     """
     file = Path(path).expanduser()
     shown = str(path)
+    if file.is_dir():
+        raise SpecError(f"expected a mesh file. Received: path={shown!r}, which is a directory.", key)
     if not file.is_file():
         where = "" if file.is_absolute() else f" (relative paths are resolved against the current directory {os.getcwd()!r})"
         raise SpecError(f"expected an existing mesh file. Received: path={shown!r}, which does not exist{where}.", key)

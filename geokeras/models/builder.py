@@ -39,6 +39,7 @@ import keras
 from keras.src.saving.serialization_lib import SafeModeScope
 
 from geokeras.errors import KeyPath, SpecError
+from geokeras.limits import MAX_PARAMETERS
 from geokeras.models.params import (
     FORBIDDEN_KERAS_LAYERS,
     ConvParams,
@@ -47,7 +48,11 @@ from geokeras.models.params import (
     MirrorParams,
     MLPParams,
     ModelSpec,
+    forbidden_message,
+    is_forbidden,
+    nested_config_problem,
 )
+from geokeras.models.size import check_parameter_budget, width_key
 from geokeras.registry import DECODERS, ENCODERS, Registry, did_you_mean
 
 Shape = tuple[int, ...]
@@ -130,6 +135,7 @@ def build_autoencoder(
             f"Received: code_l1={code_l1!r}"
         )
     latent_shape = (int(model_spec.latent_dim),)
+    check_parameter_budget(model_spec, input_shape)  # before any layer allocates its weights
 
     encoder_builder = _implementation(ENCODERS, model_spec.encoder, ("model", "encoder", "type"))
     encoder = encoder_builder(
@@ -152,7 +158,22 @@ def build_autoencoder(
         )(codes)
     reconstructions = decoder(codes)
     autoencoder = keras.Model(inputs, reconstructions, name="autoencoder")
+    _check_built_size(model_spec, encoder, decoder)
     return Autoencoder(encoder=encoder, decoder=decoder, autoencoder=autoencoder)
+
+
+def _check_built_size(model_spec: ModelSpec, encoder: keras.Model, decoder: keras.Model) -> None:
+    """The built networks within MAX_PARAMETERS (keras_layers chains were only estimated)."""
+    counts = {"encoder": encoder.count_params(), "decoder": decoder.count_params()}
+    total = sum(counts.values())
+    if total > MAX_PARAMETERS:
+        role = max(counts, key=counts.get)
+        raise SpecError(
+            f"expected an autoencoder of at most {MAX_PARAMETERS:,} parameters (the weights, their "
+            f"gradients and the optimizer's moments must fit in memory). Received: {total:,} parameters "
+            f"(encoder {counts['encoder']:,}, decoder {counts['decoder']:,}); use smaller widths.",
+            width_key(model_spec, role),
+        )
 
 
 def _implementation(registry: Registry, params: Any, path: KeyPath) -> Any:
@@ -394,9 +415,18 @@ def build_keras_layers(
     output_shape = _checked_shape(output_shape, "output_shape")
     inputs = keras.Input(shape=input_shape, name=f"{role}_input")
     x = inputs
+    weights = 0
     for index, layer_spec in enumerate(params.layers):
         path = ("model", role, "layers", index)
         layer = deserialize_keras_layer(layer_spec.class_name, layer_spec.config, path=path)
+        weights += layer_parameter_estimate(layer, tuple(x.shape))
+        if weights > MAX_PARAMETERS:  # checked before the layer is built: building allocates
+            raise SpecError(
+                f"expected at most {MAX_PARAMETERS:,} parameters in the {role} (the weights, their gradients "
+                f"and the optimizer's moments must fit in memory). Received: about {weights:,} parameters "
+                f"up to this layer, on inputs of shape {_shape_text(x.shape)}.",
+                path=path + ("config",),
+            )
         try:
             x = layer(x)
         except Exception as error:  # the user's layer rejected its input: a spec problem
@@ -437,12 +467,11 @@ def deserialize_keras_layer(
         SpecError: at ``path + ("class_name",)`` for a forbidden or unknown class, at
             ``path + ("config",)`` for arguments the layer rejects.
     """
-    if class_name in FORBIDDEN_KERAS_LAYERS:
-        raise SpecError(
-            f"Keras layer {class_name!r} is not allowed in a spec: it can run arbitrary code. "
-            f"Forbidden: {', '.join(FORBIDDEN_KERAS_LAYERS)}.",
-            path=path + ("class_name",),
-        )
+    if is_forbidden(class_name):
+        raise SpecError(forbidden_message(class_name), path=path + ("class_name",))
+    nested = nested_config_problem(config) if isinstance(config, Mapping) else None
+    if nested is not None:
+        raise SpecError(nested[1], path=path + ("config",) + nested[0])
     layer_class = _keras_layer_class(class_name)
     if layer_class is None:
         raise SpecError(
@@ -471,7 +500,38 @@ def deserialize_keras_layer(
             f"{class_name} did not produce a Keras layer. Received: {type(layer).__name__}.",
             path=path + ("class_name",),
         )
+    for inner in layer._flatten_layers(include_self=False, recursive=True):  # wrapped layers
+        if is_forbidden(type(inner).__name__):
+            raise SpecError(forbidden_message(type(inner).__name__), path=path + ("config",))
     return layer
+
+
+def layer_parameter_estimate(layer: keras.layers.Layer, input_shape: Shape) -> int:
+    """The weights an unbuilt layer will allocate on inputs of ``input_shape`` (batch axis first).
+
+    Exact for Dense, the convolutions, Embedding and the normalizations, an estimate for the
+    recurrent layers (4 gates, as LSTM), 0 for layers without weights or of unknown kinds. Wrappers
+    (TimeDistributed, Bidirectional) count their wrapped layers.
+    """
+    channels = input_shape[-1] if input_shape and input_shape[-1] is not None else 1
+    if isinstance(layer, keras.layers.Bidirectional):
+        return 2 * layer_parameter_estimate(layer.forward_layer, input_shape)
+    if isinstance(layer, keras.layers.TimeDistributed):
+        return layer_parameter_estimate(layer.layer, input_shape[:1] + tuple(input_shape[2:]))
+    if isinstance(layer, keras.layers.Embedding):
+        return int(layer.input_dim) * int(layer.output_dim)
+    if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.LayerNormalization)):
+        return 4 * int(channels)
+    filters, kernel_size = getattr(layer, "filters", None), getattr(layer, "kernel_size", None)
+    if isinstance(filters, int) and kernel_size is not None:
+        return math.prod(kernel_size) * int(channels) * filters + filters
+    units = getattr(layer, "units", None)
+    if isinstance(layer, keras.layers.RNN) or hasattr(layer, "cell"):
+        units = getattr(getattr(layer, "cell", layer), "units", units)
+        return 4 * (int(channels) + int(units) + 1) * int(units) if isinstance(units, int) else 0
+    if isinstance(units, int):
+        return (int(channels) + 1) * units
+    return 0
 
 
 def _keras_layer_class(class_name: str) -> Optional[type]:

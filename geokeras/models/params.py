@@ -11,13 +11,14 @@ from typing import Any, Literal, Optional, Union
 from pydantic import (
     Field,
     NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
-    PositiveInt,
+    ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from geokeras.limits import MAX_WIDTH, BatchSize, Dimension, Epochs, NonNegativeStepCount, StepCount, Width
 from geokeras.registry import (
     DECODERS,
     ENCODERS,
@@ -75,7 +76,7 @@ class MLPParams(DenseStackParams):
     """A stack of Dense layers: hidden widths, then the output width (latent or ambient)."""
 
     type: Literal["mlp"] = "mlp"
-    widths: list[PositiveInt] = Field(
+    widths: list[Width] = Field(
         default_factory=lambda: [64, 64], description="Hidden layer widths, input side first."
     )
 
@@ -86,14 +87,59 @@ class ConvParams(DenseStackParams):
     """Conv2D stack for images of shape [H, W, C]; as a decoder, Conv2DTranspose in reverse."""
 
     type: Literal["conv"] = "conv"
-    filters: list[PositiveInt] = Field(
+    filters: list[Width] = Field(
         default_factory=lambda: [32, 64], description="Filters per convolution, input side first."
     )
-    kernel_size: PositiveInt = Field(3, description="Square kernel size.")
-    strides: PositiveInt = Field(2, description="Stride of every convolution.")
-    dense: list[PositiveInt] = Field(
+    kernel_size: Width = Field(3, description="Square kernel size.")
+    strides: Width = Field(2, description="Stride of every convolution.")
+    dense: list[Width] = Field(
         default_factory=list, description="Dense widths between the flattened maps and the code."
     )
+
+
+WIDTH_KEYS = ("units", "filters", "output_dim", "input_dim")
+"""Keys of a serialized Keras layer that size its weights: bounded like ``widths``."""
+
+
+def forbidden_message(class_name: str) -> str:
+    """Why the Keras layer ``class_name`` is refused."""
+    return (
+        f"expected a Keras layer that carries no code (forbidden: {', '.join(FORBIDDEN_KERAS_LAYERS)}: "
+        f"they can run arbitrary code). Received: class_name={class_name!r}."
+    )
+
+
+def is_forbidden(class_name: Any) -> bool:
+    """True for a forbidden layer name, also written with its module (``keras.layers.Lambda``)."""
+    return isinstance(class_name, str) and class_name.rpartition(">")[2].rpartition(".")[2] in FORBIDDEN_KERAS_LAYERS
+
+
+def nested_config_problem(value: Any, path: tuple = ()) -> Optional[tuple[tuple, str]]:
+    """The first problem inside a serialized Keras config: ``(key path within it, message)``, or None.
+
+    Wrappers hold their layers inside their config (``TimeDistributed``'s ``layer``,
+    ``Bidirectional``'s ``layer`` and ``backward_layer``, a nested ``Sequential``'s ``layers``), so a
+    forbidden layer or an oversized width is searched at every depth, not only at the top.
+    """
+    if isinstance(value, dict):
+        for key in ("class_name", "registered_name"):
+            if is_forbidden(value.get(key)):
+                return path + (key,), forbidden_message(value[key])
+        for key, item in value.items():
+            if key in WIDTH_KEYS and isinstance(item, int) and not isinstance(item, bool) and item > MAX_WIDTH:
+                return path + (key,), (
+                    f"expected {key} of at most {MAX_WIDTH:,} (one kernel grows as the product of two "
+                    f"widths). Received: {item!r}."
+                )
+            found = nested_config_problem(item, path + (key,))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nested_config_problem(item, path + (index,))
+            if found is not None:
+                return found
+    return None
 
 
 class KerasLayerConfig(SpecModel):
@@ -105,10 +151,25 @@ class KerasLayerConfig(SpecModel):
     @field_validator("class_name")
     @classmethod
     def _not_forbidden(cls, value: str) -> str:
-        if value in FORBIDDEN_KERAS_LAYERS:
-            raise ValueError(
-                f"Keras layer {value!r} is not allowed in a spec: it can run arbitrary code. "
-                f"Forbidden: {', '.join(FORBIDDEN_KERAS_LAYERS)}."
+        if is_forbidden(value):
+            raise ValueError(forbidden_message(value))
+        return value
+
+    @field_validator("config")
+    @classmethod
+    def _nothing_forbidden_inside(cls, value: dict[str, Any]) -> dict[str, Any]:
+        found = nested_config_problem(value)
+        if found is not None:
+            location, message = found
+            raise ValidationError.from_exception_data(
+                "config",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                        loc=location,
+                        input=value,
+                    )
+                ],
             )
         return value
 
@@ -140,7 +201,7 @@ DecoderSpec = union_of(DECODERS)
 class ModelSpec(SpecModel):
     """The autoencoder: encoder R^n -> R^latent_dim, decoder R^latent_dim -> R^n."""
 
-    latent_dim: PositiveInt = Field(description="Dimension m of the latent codes (the chart's range).")
+    latent_dim: Dimension = Field(description="Dimension m of the latent codes (the chart's range).")
     encoder: EncoderSpec = Field(default_factory=MLPParams)
     decoder: DecoderSpec = Field(default_factory=MirrorParams)
 
@@ -154,7 +215,7 @@ class ExponentialDecayParams(SpecModel):
 
     type: Literal["exponential_decay"] = "exponential_decay"
     initial_learning_rate: PositiveFloat
-    decay_steps: PositiveInt
+    decay_steps: StepCount
     decay_rate: PositiveFloat
     staircase: bool = False
 
@@ -167,9 +228,9 @@ class CosineDecayParams(SpecModel):
 
     type: Literal["cosine_decay"] = "cosine_decay"
     initial_learning_rate: PositiveFloat
-    decay_steps: PositiveInt
+    decay_steps: StepCount
     alpha: NonNegativeFloat = 0.0
-    warmup_steps: NonNegativeInt = 0
+    warmup_steps: NonNegativeStepCount = 0
     warmup_target: Optional[PositiveFloat] = None
 
     @model_validator(mode="after")
@@ -189,7 +250,7 @@ class PiecewiseConstantParams(SpecModel):
     """values[i] for boundaries[i-1] < step <= boundaries[i]."""
 
     type: Literal["piecewise_constant"] = "piecewise_constant"
-    boundaries: list[NonNegativeInt] = Field(min_length=1)
+    boundaries: list[NonNegativeStepCount] = Field(min_length=1)
     values: list[PositiveFloat] = Field(min_length=2)
 
     @model_validator(mode="after")
@@ -263,7 +324,7 @@ class LossSpec(SpecModel):
 
 class EarlyStoppingSpec(SpecModel):
     monitor: Literal["loss", "val_loss"] = "loss"
-    patience: PositiveInt = 10
+    patience: Epochs = 10
     min_delta: NonNegativeFloat = 0.0
     restore_best_weights: bool = True
 
@@ -271,15 +332,34 @@ class EarlyStoppingSpec(SpecModel):
 class TrainSpec(SpecModel):
     """How the autoencoder is fitted."""
 
-    epochs: PositiveInt = 100
-    batch_size: PositiveInt = 256
+    epochs: Epochs = 100
+    batch_size: BatchSize = 256
     optimizer: OptimizerSpec = Field(default_factory=AdamParams)
     loss: LossSpec = Field(default_factory=LossSpec)
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="Share of samples held out for val_loss.")
     shuffle: bool = True
     early_stopping: Optional[EarlyStoppingSpec] = Field(None, description="null disables it.")
-    checkpoint_every: PositiveInt = Field(1, description="Epochs between checkpoints (for --resume).")
+    checkpoint_every: Epochs = Field(1, description="Epochs between checkpoints (for --resume).")
     verbose: Literal[0, 1, 2] = Field(2, description="Keras progress: 0 silent, 1 bar, 2 a line per epoch.")
+
+    @model_validator(mode="after")
+    def _val_loss_needs_a_split(self) -> "TrainSpec":
+        if self.early_stopping is not None and self.early_stopping.monitor == "val_loss" and self.validation_split == 0:
+            raise ValidationError.from_exception_data(
+                "TrainSpec",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "value_error",
+                            "expected train.validation_split > 0 for early stopping on val_loss (or "
+                            "early_stopping.monitor: loss). Received: monitor='val_loss', validation_split=0.0.",
+                        ),
+                        loc=("early_stopping", "monitor"),
+                        input="val_loss",
+                    )
+                ],
+            )
+        return self
 
 
 class RuntimeSpec(SpecModel):

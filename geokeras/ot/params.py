@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 from typing import Literal, Optional
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, model_validator
 
+from geokeras.limits import BatchSize, Coefficient, Count, SampleCount, Scale, StepCount
 from geokeras.registry import EVALUATORS, OT_SOLVERS, OT_SOURCES, SpecModel, union_of
 
 __all__ = [
@@ -66,8 +67,8 @@ class UniformCubeSourceParams(OTSourceParams):
     """The uniform measure on the cube [low, high]^d (default [-1/2, 1/2]^d, the AE-OT code's)."""
 
     type: Literal["uniform_cube"] = "uniform_cube"
-    low: float = Field(-0.5, description="Lower bound of every coordinate.")
-    high: float = Field(0.5, description="Upper bound of every coordinate (> low).")
+    low: Coefficient = Field(-0.5, description="Lower bound of every coordinate.")
+    high: Coefficient = Field(0.5, description="Upper bound of every coordinate (> low).")
 
     @model_validator(mode="after")
     def _ordered(self) -> "UniformCubeSourceParams":
@@ -83,7 +84,7 @@ class UniformBallSourceParams(OTSourceParams):
     """The uniform measure on the ball of the given radius centred at the origin."""
 
     type: Literal["uniform_ball"] = "uniform_ball"
-    radius: PositiveFloat = Field(0.5, description="Radius of the ball (default 1/2: inscribed in the default cube).")
+    radius: Scale = Field(0.5, description="Radius of the ball (default 1/2: inscribed in the default cube).")
 
 
 @OT_SOURCES.register("gaussian", implementation="geokeras.ot.sources:Gaussian")
@@ -91,7 +92,7 @@ class GaussianSourceParams(OTSourceParams):
     """The isotropic Gaussian N(0, std^2 I)."""
 
     type: Literal["gaussian"] = "gaussian"
-    std: PositiveFloat = Field(1.0, description="Standard deviation of every coordinate.")
+    std: Scale = Field(1.0, description="Standard deviation of every coordinate.")
 
 
 OTSourceSpec = union_of(OT_SOURCES, default="uniform_cube")
@@ -103,7 +104,7 @@ OTSourceSpec = union_of(OT_SOURCES, default="uniform_cube")
 class OTSolverParams(SpecModel):
     """Keys every solver shares."""
 
-    max_steps: PositiveInt = Field(20000, description="Most optimisation steps before giving up (converged: false).")
+    max_steps: StepCount = Field(20000, description="Most optimisation steps before giving up (converged: false).")
     init: Literal["voronoi", "zeros"] = Field(
         "voronoi",
         description=(
@@ -147,20 +148,20 @@ class MonteCarloAdamParams(OTSolverParams):
     epsilon: PositiveFloat = Field(
         1e-3, description="Adam's epsilon in units of the mean target weight 1/N (gradients scale like 1/N)."
     )
-    samples: PositiveInt = Field(
+    samples: SampleCount = Field(
         4096, description="Source samples per step at the start (rounded up to a power of two)."
     )
-    max_samples: PositiveInt = Field(
+    max_samples: SampleCount = Field(
         1 << 20, description="Cap on the samples per step when growing (rounded up to a power of two)."
     )
-    check_every: PositiveInt = Field(
+    check_every: Count = Field(
         20,
         description=(
             "Steps run inside one tf.function call (a tf.while_loop) between host checks of "
             "progress, convergence and checkpoints."
         ),
     )
-    stall_checks: PositiveInt = Field(
+    stall_checks: Count = Field(
         2,
         description=(
             "Checks without a 10% improvement of the smoothed error before the sample count "
@@ -170,24 +171,24 @@ class MonteCarloAdamParams(OTSolverParams):
     lr_decay: float = Field(
         0.5, gt=0.0, le=1.0, description="Learning-rate factor applied together with each sample doubling."
     )
-    eval_samples: Optional[PositiveInt] = Field(
+    eval_samples: Optional[SampleCount] = Field(
         None,
         description=(
             "Size of the independent evaluation sample (two independently scrambled halves). "
             "null: chosen from tol and N (see docs/ot.md)."
         ),
     )
-    max_eval_samples: PositiveInt = Field(1 << 23, description="Cap on the automatic evaluation sample size.")
-    sample_tile: PositiveInt = Field(
+    max_eval_samples: SampleCount = Field(1 << 23, description="Cap on the automatic evaluation sample size.")
+    sample_tile: BatchSize = Field(
         4096, description="Source samples per tile (rounded up to a power of two); memory is O(sample_tile * target_tile)."
     )
-    target_tile: PositiveInt = Field(8192, description="Targets per tile of the score matrix.")
+    target_tile: BatchSize = Field(8192, description="Targets per tile of the score matrix.")
     float64_ties: bool = Field(
         False,
         description="Re-check the two best cells in float64 wherever their float32 scores are within rounding of each other.",
     )
     jit_compile: bool = Field(False, description="Compile the solver's step loop with XLA.")
-    average_window: PositiveInt = Field(
+    average_window: Count = Field(
         100,
         description=(
             "The solver returns (and evaluates) the mean of the last average_window iterates h, "
@@ -233,7 +234,7 @@ class NewtonParams(OTSolverParams):
     """Damped Newton with exact power cells: 2-D codes, uniform_cube source only."""
 
     type: Literal["newton"] = "newton"
-    max_steps: PositiveInt = Field(100, description="Most Newton steps.")
+    max_steps: StepCount = Field(100, description="Most Newton steps.")
     tol: PositiveFloat = Field(
         1e-8, description="Stop when max_i |w_i - nu_i| / nu_i <= tol (exact cell areas)."
     )
@@ -251,7 +252,7 @@ OTSolverSpec = union_of(OT_SOLVERS, default="monte_carlo_adam")
 class GenerateSpec(SpecModel):
     """AE-OT generation: source samples through the extended OT map, then the decoder."""
 
-    samples: PositiveInt = Field(2000, description="Latent codes generated (and decoded).")
+    samples: SampleCount = Field(2000, description="Latent codes generated (and decoded).")
     interpolation: Literal["barycentric", "inverse_distance", "pairs", "none"] = Field(
         "barycentric",
         description=(
@@ -271,7 +272,7 @@ class GenerateSpec(SpecModel):
             "(larger angles: the singular set between modes). Scale-dependent: see normalise_codes."
         ),
     )
-    top_k: Optional[PositiveInt] = Field(
+    top_k: Optional[Count] = Field(
         None, description="Neighbours of the top cell considered (null: the latent dimension d)."
     )
     normalise_codes: bool = Field(
@@ -281,8 +282,8 @@ class GenerateSpec(SpecModel):
             "norm (the power cells and the map do not change): the angle threshold becomes scale-free."
         ),
     )
-    batch_size: PositiveInt = Field(4096, description="Source samples mapped per batch.")
-    centre_samples_per_cell: PositiveInt = Field(
+    batch_size: BatchSize = Field(4096, description="Source samples mapped per batch.")
+    centre_samples_per_cell: Count = Field(
         64, description="Source samples per cell (on average) used to estimate the cells' mass centres."
     )
 
@@ -293,7 +294,7 @@ class LatentOTSpec(SpecModel):
     source: OTSourceSpec = Field(default_factory=UniformCubeSourceParams, description="The source measure mu.")
     solver: OTSolverSpec = Field(default_factory=MonteCarloAdamParams, description="The semi-discrete OT solver.")
     generate: GenerateSpec = Field(default_factory=GenerateSpec, description="Generation with the extended OT map.")
-    max_codes: Optional[PositiveInt] = Field(
+    max_codes: Optional[SampleCount] = Field(
         None, description="Use a seeded subsample of at most this many training codes as targets (null: all)."
     )
 
@@ -306,7 +307,7 @@ class OTQualityParams(SpecModel):
     """Mass errors, total variation, empty cells and transport cost of the latent OT map."""
 
     type: Literal["ot_quality"] = "ot_quality"
-    samples: PositiveInt = Field(
+    samples: SampleCount = Field(
         1 << 18, description="Independent source samples for the cell masses and the transport cost."
     )
 
@@ -316,15 +317,15 @@ class GenerationEvaluatorParams(SpecModel):
     """Generated samples vs held-out data: MMD, sliced Wasserstein, mode coverage, off-manifold rate."""
 
     type: Literal["generation"] = "generation"
-    samples: PositiveInt = Field(2000, description="Held-out data samples (and generated samples compared).")
-    modes: Optional[PositiveInt] = Field(
+    samples: SampleCount = Field(2000, description="Held-out data samples (and generated samples compared).")
+    modes: Optional[Count] = Field(
         None,
         description=(
             "Number of modes of the data: k-means clusters of the held-out data define them for "
             "mode coverage (null: no coverage metrics)."
         ),
     )
-    projections: PositiveInt = Field(128, description="Random directions of the sliced Wasserstein distance.")
+    projections: Count = Field(128, description="Random directions of the sliced Wasserstein distance.")
     off_manifold_quantile: float = Field(
         0.99,
         gt=0.0,

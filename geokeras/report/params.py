@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, PositiveInt
+from pydantic import Field
 
+from geokeras.limits import Dpi, SampleCount
 from geokeras.registry import SpecModel
 
 
@@ -11,5 +12,5 @@ class ReportSpec(SpecModel):
     """What the run directory's report.md shows."""
 
     figures: bool = Field(True, description="Write figures/*.png and show them in report.md.")
-    dpi: PositiveInt = Field(110, description="Resolution of the PNG figures.")
-    max_points: PositiveInt = Field(4000, description="Points drawn at most per scatter plot.")
+    dpi: Dpi = Field(110, description="Resolution of the PNG figures.")
+    max_points: SampleCount = Field(4000, description="Points drawn at most per scatter plot.")

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from pydantic import Field, NonNegativeInt, PrivateAttr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from geokeras.errors import KeyPath, SpecError
+from geokeras.limits import Seed
 
 import geokeras.complexity.params  # noqa: F401  (registers the complexity evaluators)
 from geokeras.evaluate.params import ReconstructionParams
 from geokeras.manifolds.params import ManifoldSpec
 from geokeras.models.params import ModelSpec, RuntimeSpec, TrainSpec
+from geokeras.models.size import check_parameter_budget
 from geokeras.ot.params import LatentOTSpec
 from geokeras.registry import EVALUATORS, SpecModel, union_of
 from geokeras.report.params import ReportSpec
@@ -64,7 +67,7 @@ class Spec(SpecModel):
         pattern=NAME_PATTERN,
         description="Names the run directory runs/<name>-<hash12>; letters, digits, _ . -",
     )
-    seed: NonNegativeInt = Field(0, description="Seeds every random thing of the run.")
+    seed: Seed = Field(0, description="Seeds every random thing of the run.")
     manifold: ManifoldSpec = Field(description="The data: a manifold with a measure on it.")
     model: ModelSpec
     train: TrainSpec = Field(default_factory=TrainSpec)
@@ -119,6 +122,29 @@ class Spec(SpecModel):
         return SpecError(message, path, location)
 
     # ------------------------------------------------------------------ validators
+    @model_validator(mode="after")
+    def _fits_before_running(self) -> "Spec":
+        """Problems between sections that would otherwise surface only at run time."""
+        problems: list[tuple[KeyPath, str, Any]] = []
+        ambient_dim = getattr(self.manifold.embed, "ambient_dim", None) or 1
+        try:  # a lower bound: the data have at least embed.ambient_dim (or 1) coordinates
+            check_parameter_budget(self.model, (ambient_dim,), least_shape=True)
+        except SpecError as error:
+            problems.append((error.path, error.message, None))
+        split, samples = self.train.validation_split, self.manifold.samples
+        held_out = math.floor(split * samples)
+        if split > 0 and not 0 < held_out < samples:
+            problems.append((
+                ("train", "validation_split"),
+                f"expected a validation split leaving at least one validation and one training sample of "
+                f"manifold.samples = {samples}. Received: validation_split={split!r}, which holds out "
+                f"{held_out} of {samples}.",
+                split,
+            ))
+        if problems:
+            raise key_errors("Spec", problems)
+        return self
+
     @field_validator("evaluate", mode="before")
     @classmethod
     def _names_to_mappings(cls, value: Any) -> Any:
@@ -163,6 +189,24 @@ class Spec(SpecModel):
         if problems:
             raise ValidationError.from_exception_data("evaluate", problems)
         return value
+
+
+def key_errors(title: str, problems: list[tuple[KeyPath, str, Any]]) -> ValidationError:
+    """A pydantic ValidationError with one error per ``(key path, message, input)``.
+
+    Raised from a model validator, it names the keys themselves, not the model holding them.
+    """
+    return ValidationError.from_exception_data(
+        title,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                loc=tuple(loc),
+                input=value,
+            )
+            for loc, message, value in problems
+        ],
+    )
 
 
 def _type_first(value: Any) -> Any:

@@ -57,6 +57,8 @@ def _spec_error(item: dict[str, Any], data: Any, positions: Positions, root: typ
             message += f" Expected one of: {', '.join(allowed)}.{did_you_mean(str(path[-1]), allowed)}"
     elif kind == "missing":
         message = f"missing required key {path[-1]!r}."
+    elif kind == "finite_number":
+        message = f"expected a finite number (NaN and infinities are refused). Received: {item.get('input')!r}."
     elif kind == "union_tag_invalid":
         expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         tag = ctx.get("tag")

@@ -19,6 +19,7 @@ from geokeras.models.builder import (
     build_mirror,
     conv_feature_map_size,
     deserialize_keras_layer,
+    layer_parameter_estimate,
 )
 from geokeras.models.params import (
     KerasLayerConfig,
@@ -274,6 +275,68 @@ def test_forbidden_layers_are_refused_by_the_spec_and_the_builder():
         build_keras_layers(params, input_shape=(3,), output_shape=(2,), role="encoder")
     assert caught.value.path == ("model", "encoder", "layers", 1, "class_name")
     assert "Lambda" in caught.value.message
+
+
+FORBIDDEN_MESSAGE = (
+    "expected a Keras layer that carries no code (forbidden: Lambda, TFSMLayer, TorchModuleWrapper, JaxLayer, "
+    "FlaxLayer: they can run arbitrary code). Received: class_name='Lambda'."
+)
+
+
+def test_a_lambda_inside_time_distributed_is_refused_by_the_builder():
+    # Bypassing the spec's validation: the builder searches wrapped layers itself.
+    params = KerasLayersParams.model_construct(
+        type="keras_layers",
+        layers=[
+            KerasLayerConfig(class_name="Reshape", config={"target_shape": [1, 3]}),
+            KerasLayerConfig.model_construct(
+                class_name="TimeDistributed",
+                config={"layer": {"module": "keras.layers", "class_name": "Lambda", "config": {"function": "abs"}}},
+            ),
+        ],
+    )
+    with pytest.raises(SpecError) as caught:
+        build_keras_layers(params, input_shape=(3,), output_shape=(2,), role="encoder")
+    assert caught.value.path == ("model", "encoder", "layers", 1, "config", "layer", "class_name")
+    assert caught.value.message == FORBIDDEN_MESSAGE
+
+
+def test_wide_keras_layers_are_refused_before_they_are_built():
+    spec = keras_layers_spec([
+        {"class_name": "Dense", "config": {"units": 65536}},
+        {"class_name": "Dense", "config": {"units": 65536}},
+        {"class_name": "Dense", "config": {"units": 2}},
+    ])
+    with pytest.raises(SpecError) as caught:
+        build_autoencoder(spec, (3,))
+    assert caught.value.path == ("model", "encoder", "layers", 1, "config")
+    assert caught.value.message == (
+        "expected at most 50,000,000 parameters in the encoder (the weights, their gradients and the optimizer's "
+        "moments must fit in memory). Received: about 4,295,294,976 parameters up to this layer, on inputs of "
+        "shape (None, 65536)."
+    )
+
+
+@pytest.mark.parametrize(
+    "class_name, config, input_shape",
+    [
+        ("Dense", {"units": 5}, (None, 3)),
+        ("Conv2D", {"filters": 4, "kernel_size": [3, 2]}, (None, 8, 8, 2)),
+        ("Conv2DTranspose", {"filters": 4, "kernel_size": 3}, (None, 8, 8, 2)),
+        ("Embedding", {"input_dim": 10, "output_dim": 3}, (None, 4)),
+        ("BatchNormalization", {}, (None, 6)),
+        ("TimeDistributed", {"layer": {"module": "keras.layers", "class_name": "Dense", "config": {"units": 5}}},
+         (None, 2, 3)),
+        ("LSTM", {"units": 4}, (None, 2, 3)),
+        ("Bidirectional", {"layer": {"module": "keras.layers", "class_name": "LSTM", "config": {"units": 4}}},
+         (None, 2, 3)),
+    ],
+)
+def test_layer_parameter_estimate_equals_the_built_layer(class_name, config, input_shape):
+    layer = deserialize_keras_layer(class_name, config)
+    estimate = layer_parameter_estimate(layer, input_shape)
+    layer(keras.Input(batch_shape=input_shape))
+    assert estimate == layer.count_params()
 
 
 def test_unknown_layer_class_names_the_path_and_suggests():

@@ -6,11 +6,12 @@ import json
 
 import keras
 import numpy as np
+import pydantic
 import pytest
 
 from geokeras.errors import GeokerasInputError, SpecError, TrainingDivergedError
 from geokeras.models.builder import build_autoencoder
-from geokeras.models.params import ModelSpec, RuntimeSpec, TrainSpec
+from geokeras.models.params import EarlyStoppingSpec, ModelSpec, RuntimeSpec, TrainSpec
 from geokeras.models.runtime import configure_runtime
 from geokeras.models.training import (
     CHECKPOINT_STATE_FILE,
@@ -186,7 +187,11 @@ def test_early_stopping_stops_after_patience(tmp_path):
 
 
 def test_early_stopping_on_val_loss_needs_a_validation_split():
-    spec = train_spec(early_stopping={"monitor": "val_loss"})
+    with pytest.raises(pydantic.ValidationError) as refused:  # the spec refuses it before training
+        train_spec(early_stopping={"monitor": "val_loss"})
+    assert refused.value.errors()[0]["loc"] == ("early_stopping", "monitor")
+    # A spec that bypassed validation is still refused by the trainer.
+    spec = train_spec().model_copy(update={"early_stopping": EarlyStoppingSpec(monitor="val_loss")})
     with pytest.raises(SpecError) as caught:
         train_autoencoder(fresh_bundle(), circle(), spec)
     assert caught.value.path == ("train", "early_stopping", "monitor")

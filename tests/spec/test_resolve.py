@@ -235,7 +235,10 @@ def test_lambda_layer_is_refused(tmp_path):
     )
     error = load_error(write(tmp_path, "lambda.yaml", text))
     assert error.path == ("model", "encoder", "layers", 1, "class_name")
-    assert "'Lambda' is not allowed" in error.message
+    assert error.message == (
+        "expected a Keras layer that carries no code (forbidden: Lambda, TFSMLayer, TorchModuleWrapper, JaxLayer, "
+        "FlaxLayer: they can run arbitrary code). Received: class_name='Lambda'."
+    )
     assert error.location.endswith(":12:10")
 
 

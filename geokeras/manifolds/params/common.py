@@ -17,8 +17,9 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Literal, Optional, Union
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, ValidationInfo, field_validator
+from pydantic import Field, NonNegativeFloat, PositiveFloat, ValidationInfo, field_validator
 
+from geokeras.limits import Dimension, NonNegativeScale, SampleCount, Scale, Width
 from geokeras.registry import DENSITIES, EMBEDDINGS, NOISES, SpecModel, union_of
 
 __all__ = [
@@ -141,7 +142,7 @@ class GaussianNoiseParams(SpecModel):
     """
 
     type: Literal["gaussian"] = "gaussian"
-    std: NonNegativeFloat = Field(
+    std: NonNegativeScale = Field(
         0.0, description="Standard deviation per ambient coordinate (per normal direction for direction: normal)."
     )
     direction: NoiseDirection = Field(
@@ -162,10 +163,12 @@ class OutlierNoiseParams(SpecModel):
     fraction: float = Field(
         0.1, ge=0.0, le=1.0, description="Fraction of the samples replaced: round(fraction * n) of them, exactly."
     )
-    box_margin: NonNegativeFloat = Field(
+    box_margin: NonNegativeScale = Field(
         0.1, description="Each side of the bounding box grows by box_margin * its length at both ends."
     )
-    std: NonNegativeFloat = Field(0.0, description="Standard deviation of the Gaussian noise on every sample (0: none).")
+    std: NonNegativeScale = Field(
+        0.0, description="Standard deviation of the Gaussian noise on every sample (0: none)."
+    )
     direction: NoiseDirection = Field("isotropic", description="Direction of the Gaussian noise, as for type: gaussian.")
 
 
@@ -179,7 +182,7 @@ class IsometricEmbeddingParams(SpecModel):
     """Lift into R^D by a seeded random orthonormal frame: all distances are preserved."""
 
     type: Literal["isometric"] = "isometric"
-    ambient_dim: Optional[PositiveInt] = Field(
+    ambient_dim: Optional[Dimension] = Field(
         None,
         description="Dimension D of the ambient space; null keeps the manifold's own space.",
     )
@@ -196,17 +199,17 @@ class NonlinearEmbeddingParams(SpecModel):
     """
 
     type: Literal["nonlinear"] = "nonlinear"
-    ambient_dim: Optional[PositiveInt] = Field(
+    ambient_dim: Optional[Dimension] = Field(
         None,
         description="Dimension D of the ambient space; null keeps the manifold's own space.",
     )
     strength: float = Field(
         0.5, ge=0.0, lt=1.0, description="s in [0, 1): 0 is the isometric lift; s < 1 keeps the warp a diffeomorphism."
     )
-    scale: PositiveFloat = Field(
+    scale: Scale = Field(
         1.0, description="Length scale l of the warp: it bends features of size about l (use the data's scale)."
     )
-    features: PositiveInt = Field(16, description="Number k of tanh features (A is [D, k], B is [k, D]).")
+    features: Width = Field(16, description="Number k of tanh features (A is [D, k], B is [k, D]).")
 
 
 EmbeddingParams = union_of(EMBEDDINGS, default="isometric")
@@ -219,7 +222,7 @@ MeasureParams = Union[Literal["volume", "parameter"], DensityParams]
 class ManifoldParams(SpecModel):
     """Keys shared by every manifold type."""
 
-    samples: PositiveInt = Field(4096, description="Number of training samples drawn.")
+    samples: SampleCount = Field(4096, description="Number of training samples drawn.")
     measure: MeasureParams = Field(
         "volume",
         description=(

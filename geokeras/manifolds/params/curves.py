@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from geokeras.limits import Count, NonNegativeScale, Scale
 from geokeras.manifolds.params.common import ManifoldParams
 from geokeras.registry import MANIFOLDS
 
@@ -30,7 +31,7 @@ class CircleParams(ManifoldParams):
     """The circle of radius r in R^2: x = r (cos t, sin t), t in [0, 2 pi)."""
 
     type: Literal["circle"] = "circle"
-    radius: PositiveFloat = Field(1.0, description="Radius r.")
+    radius: Scale = Field(1.0, description="Radius r.")
 
 
 @MANIFOLDS.register("ellipse", implementation="geokeras.manifolds.curves:Ellipse")
@@ -38,8 +39,8 @@ class EllipseParams(ManifoldParams):
     """The ellipse x = (a cos t, b sin t), t in [0, 2 pi), in R^2."""
 
     type: Literal["ellipse"] = "ellipse"
-    a: PositiveFloat = Field(2.0, description="Semi-axis along x.")
-    b: PositiveFloat = Field(1.0, description="Semi-axis along y.")
+    a: Scale = Field(2.0, description="Semi-axis along x.")
+    b: Scale = Field(1.0, description="Semi-axis along y.")
 
 
 @MANIFOLDS.register("archimedean_spiral", implementation="geokeras.manifolds.curves:ArchimedeanSpiral")
@@ -47,10 +48,10 @@ class ArchimedeanSpiralParams(ManifoldParams):
     """The paper's spiral rho(theta) = (a + b theta) e^{i w theta}, theta in (0, 2 pi turns]."""
 
     type: Literal["archimedean_spiral"] = "archimedean_spiral"
-    a: NonNegativeFloat = Field(0.5, description="Radius at theta = 0.")
-    b: PositiveFloat = Field(0.2, description="Radial growth per radian of theta.")
-    w: PositiveFloat = Field(1.0, description="Angular frequency: the point turns by w*theta.")
-    turns: PositiveFloat = Field(
+    a: NonNegativeScale = Field(0.5, description="Radius at theta = 0.")
+    b: Scale = Field(0.2, description="Radial growth per radian of theta.")
+    w: Scale = Field(1.0, description="Angular frequency: the point turns by w*theta.")
+    turns: Scale = Field(
         1.0, description="Parameter range: theta runs over (0, 2*pi*turns]."
     )
 
@@ -65,9 +66,9 @@ class HelixParams(ManifoldParams):
     """The circular helix x = (r cos t, r sin t, pitch t / (2 pi)), t in (0, 2 pi turns], in R^3."""
 
     type: Literal["helix"] = "helix"
-    radius: PositiveFloat = Field(1.0, description="Radius r of the cylinder the helix winds on.")
-    pitch: PositiveFloat = Field(1.0, description="Rise along z per full turn.")
-    turns: PositiveFloat = Field(3.0, description="Number of turns: t runs over (0, 2*pi*turns].")
+    radius: Scale = Field(1.0, description="Radius r of the cylinder the helix winds on.")
+    pitch: Scale = Field(1.0, description="Rise along z per full turn.")
+    turns: Scale = Field(3.0, description="Number of turns: t runs over (0, 2*pi*turns].")
 
     @property
     def t_max(self) -> float:
@@ -95,10 +96,10 @@ class TorusKnotParams(ManifoldParams):
     """
 
     type: Literal["torus_knot"] = "torus_knot"
-    p: PositiveInt = Field(2, description="Turns around the torus' axis of symmetry (z).")
-    q: PositiveInt = Field(5, description="Turns around the tube; coprime to p.")
-    R: PositiveFloat = Field(2.0, description="Radius of the torus' centre circle.")
-    r: PositiveFloat = Field(1.0, description="Radius of the tube (below R).")
+    p: Count = Field(2, description="Turns around the torus' axis of symmetry (z).")
+    q: Count = Field(5, description="Turns around the tube; coprime to p.")
+    R: Scale = Field(2.0, description="Radius of the torus' centre circle.")
+    r: Scale = Field(1.0, description="Radius of the tube (below R).")
 
     @field_validator("q")
     @classmethod
@@ -119,7 +120,7 @@ class TrefoilParams(ManifoldParams):
     """The trefoil knot: the (2, 3) torus knot on the torus of radii R > r in R^3."""
 
     type: Literal["trefoil"] = "trefoil"
-    R: PositiveFloat = Field(2.0, description="Radius of the torus' centre circle.")
-    r: PositiveFloat = Field(1.0, description="Radius of the tube (below R).")
+    R: Scale = Field(2.0, description="Radius of the torus' centre circle.")
+    r: Scale = Field(1.0, description="Radius of the tube (below R).")
 
     _torus = field_validator("r")(_check_torus)

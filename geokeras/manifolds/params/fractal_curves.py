@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
+from pydantic import Field, PositiveInt, ValidationInfo, field_validator
 
+from geokeras.limits import Scale
 from geokeras.manifolds.params.common import ManifoldParams
 from geokeras.registry import MANIFOLDS
 
@@ -54,7 +55,7 @@ class HilbertCurveParams(ManifoldParams):
             "the paper's C_n (order 3 = C_1, 16 U-shaped units)."
         ),
     )
-    size: PositiveFloat = Field(1.0, description="Side length of the cube [0, size]^dim.")
+    size: Scale = Field(1.0, description="Side length of the cube [0, size]^dim.")
 
     @field_validator("order")
     @classmethod
@@ -70,7 +71,7 @@ class PeanoCurveParams(ManifoldParams):
     type: Literal["peano"] = "peano"
     dim: Literal[2, 3] = Field(2, description="Dimension of the cube the curve fills (2 or 3).")
     order: PositiveInt = Field(2, description="Refinement level k: 3^k cells per side, 3^(dim*k) cells.")
-    size: PositiveFloat = Field(1.0, description="Side length of the cube [0, size]^dim.")
+    size: Scale = Field(1.0, description="Side length of the cube [0, size]^dim.")
 
     @field_validator("order")
     @classmethod
@@ -85,7 +86,7 @@ class KochCurveParams(ManifoldParams):
 
     type: Literal["koch"] = "koch"
     order: PositiveInt = Field(4, description="Refinement level k: 4^k segments.")
-    size: PositiveFloat = Field(1.0, description="Distance between the end points.")
+    size: Scale = Field(1.0, description="Distance between the end points.")
 
     @field_validator("order")
     @classmethod

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal, Optional
 
-from pydantic import Field, PositiveInt, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from geokeras.limits import SampleCount
 from geokeras.manifolds.params.common import DistributionParams
 from geokeras.registry import MANIFOLDS
 
@@ -66,7 +67,7 @@ class DigitsParams(ImageDataParams):
     """
 
     type: Literal["digits"] = "digits"
-    samples: PositiveInt = Field(
+    samples: SampleCount = Field(
         1438, description="Number of training samples drawn (1438 = every image of the train split once)."
     )
 
@@ -80,7 +81,7 @@ class MnistParams(ImageDataParams):
     """
 
     type: Literal["mnist"] = "mnist"
-    samples: PositiveInt = Field(10000, description="Number of training samples drawn.")
+    samples: SampleCount = Field(10000, description="Number of training samples drawn.")
 
 
 @MANIFOLDS.register("fashion_mnist", implementation=f"{_IMAGES}:FashionMnist")
@@ -92,4 +93,4 @@ class FashionMnistParams(ImageDataParams):
     """
 
     type: Literal["fashion_mnist"] = "fashion_mnist"
-    samples: PositiveInt = Field(10000, description="Number of training samples drawn.")
+    samples: SampleCount = Field(10000, description="Number of training samples drawn.")

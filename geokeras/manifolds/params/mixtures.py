@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from typing import ClassVar, Literal, Optional
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, model_validator
 
+from geokeras.limits import MAX_COUNT, Coefficient, Count, Dimension, Scale
 from geokeras.manifolds.params.common import DistributionParams
 from geokeras.registry import MANIFOLDS
 
@@ -34,17 +35,17 @@ class GaussianMixtureParams(DistributionParams):
     layout: Literal["circle", "grid", "custom"] = Field(
         "circle", description="circle: k centres on a circle; grid: a square grid; custom: the listed centers."
     )
-    modes: PositiveInt = Field(8, description="k, the number of Gaussians of layout: circle.")
-    radius: PositiveFloat = Field(2.0, description="Radius of the circle of centres (layout: circle).")
-    grid_size: PositiveInt = Field(5, description="Centres per side of layout: grid (k = grid_size^2).")
-    spacing: PositiveFloat = Field(2.0, description="Distance between neighbouring grid centres (layout: grid).")
-    centers: Optional[list[list[float]]] = Field(
+    modes: Count = Field(8, description="k, the number of Gaussians of layout: circle.")
+    radius: Scale = Field(2.0, description="Radius of the circle of centres (layout: circle).")
+    grid_size: Count = Field(5, description="Centres per side of layout: grid (k = grid_size^2).")
+    spacing: Scale = Field(2.0, description="Distance between neighbouring grid centres (layout: grid).")
+    centers: Optional[list[list[Coefficient]]] = Field(
         None, min_length=1, description="The centres c_j of layout: custom, one list of n coordinates each."
     )
-    dim: PositiveInt = Field(
+    dim: Dimension = Field(
         2, description="n, the dimension of the space of the centres (circle and grid use the first two axes)."
     )
-    std: PositiveFloat = Field(0.05, description="Standard deviation of every Gaussian in every coordinate.")
+    std: Scale = Field(0.05, description="Standard deviation of every Gaussian in every coordinate.")
     weights: Optional[list[PositiveFloat]] = Field(
         None, description="Mixture weights w_j > 0, one per mode (normalised to sum 1); null: equal."
     )
@@ -69,6 +70,11 @@ class GaussianMixtureParams(DistributionParams):
                 )
             if self.dim < 2:
                 raise ValueError(f"expected dim >= 2 for layout: {self.layout}. Received: dim={self.dim}.")
+        if self.mode_count > MAX_COUNT:
+            raise ValueError(
+                f"expected at most {MAX_COUNT:,} modes (each mode's centre and samples are held in memory). "
+                f"Received: {self.mode_count:,} modes (grid_size={self.grid_size})."
+            )
         if self.weights is not None and len(self.weights) != self.mode_count:
             raise ValueError(
                 f"expected one weight per mode ({self.mode_count} modes). Received {len(self.weights)} weights."

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from geokeras.limits import Coefficient, Dimension, NonNegativeScale, Scale
 from geokeras.manifolds.params.common import ManifoldParams
 from geokeras.manifolds.params.curves import CircleParams
 from geokeras.registry import MANIFOLDS, SpecModel
@@ -54,8 +55,8 @@ class SphereParams(ManifoldParams):
     """The round sphere S^dim = {x in R^(dim+1) : |x| = radius}."""
 
     type: Literal["sphere"] = "sphere"
-    dim: PositiveInt = Field(2, description="Intrinsic dimension m of S^m (the sphere lives in R^(m+1)).")
-    radius: PositiveFloat = Field(1.0, description="Radius r.")
+    dim: Dimension = Field(2, description="Intrinsic dimension m of S^m (the sphere lives in R^(m+1)).")
+    radius: Scale = Field(1.0, description="Radius r.")
 
 
 @MANIFOLDS.register("hemisphere", implementation=f"{_SURFACES}:Hemisphere")
@@ -63,7 +64,7 @@ class HemisphereParams(ManifoldParams):
     """The closed upper hemisphere {x in R^3 : |x| = radius, x_3 >= 0} (a disk: genus 0 with boundary)."""
 
     type: Literal["hemisphere"] = "hemisphere"
-    radius: PositiveFloat = Field(1.0, description="Radius r.")
+    radius: Scale = Field(1.0, description="Radius r.")
 
 
 @MANIFOLDS.register("disk", implementation=f"{_SURFACES}:Disk")
@@ -71,7 +72,7 @@ class DiskParams(ManifoldParams):
     """The flat disk {x in R^2 : |x| <= radius} (genus 0 with boundary)."""
 
     type: Literal["disk"] = "disk"
-    radius: PositiveFloat = Field(1.0, description="Radius r.")
+    radius: Scale = Field(1.0, description="Radius r.")
 
 
 @MANIFOLDS.register("torus", implementation=f"{_SURFACES}:Torus")
@@ -79,8 +80,8 @@ class TorusParams(ManifoldParams):
     """The torus of revolution in R^3: tube radius r around a circle of radius R, r < R."""
 
     type: Literal["torus"] = "torus"
-    R: PositiveFloat = Field(2.0, description="Radius of the central circle (axis to tube centre).")
-    r: PositiveFloat = Field(1.0, description="Radius of the tube; r < R (r >= R self-intersects).")
+    R: Scale = Field(2.0, description="Radius of the central circle (axis to tube centre).")
+    r: Scale = Field(1.0, description="Radius of the tube; r < R (r >= R self-intersects).")
 
     @field_validator("r")
     @classmethod
@@ -93,8 +94,8 @@ class KleinBottleParams(ManifoldParams):
     """The Klein bottle embedded in R^4 as a tube whose cross-section turns by half a turn."""
 
     type: Literal["klein_bottle"] = "klein_bottle"
-    R: PositiveFloat = Field(2.0, description="Radius of the central circle.")
-    r: PositiveFloat = Field(1.0, description="Radius of the tube; r < R.")
+    R: Scale = Field(2.0, description="Radius of the central circle.")
+    r: Scale = Field(1.0, description="Radius of the tube; r < R.")
 
     @field_validator("r")
     @classmethod
@@ -107,8 +108,8 @@ class MobiusParams(ManifoldParams):
     """The Möbius band in R^3: a segment of length ``width`` turning half a turn around a circle."""
 
     type: Literal["mobius"] = "mobius"
-    radius: PositiveFloat = Field(1.0, description="Radius of the central circle.")
-    width: PositiveFloat = Field(0.8, description="Width of the band; width < 2 radius.")
+    radius: Scale = Field(1.0, description="Radius of the central circle.")
+    width: Scale = Field(0.8, description="Width of the band; width < 2 radius.")
 
     @field_validator("width")
     @classmethod
@@ -121,11 +122,11 @@ class SwissRollParams(ManifoldParams):
     """The swiss roll: the spiral (theta cos theta, theta sin theta) extruded along a height."""
 
     type: Literal["swiss_roll"] = "swiss_roll"
-    start_turns: float = Field(
-        0.75, ge=0.0, description="theta starts at 2*pi*start_turns (0.75: scikit-learn's 1.5 pi)."
+    start_turns: NonNegativeScale = Field(
+        0.75, description="theta starts at 2*pi*start_turns (0.75: scikit-learn's 1.5 pi)."
     )
-    turns: PositiveFloat = Field(1.5, description="theta runs over 2*pi*turns radians (1.5: scikit-learn's roll).")
-    height: PositiveFloat = Field(21.0, description="Extent of the straight direction (scikit-learn: 21).")
+    turns: Scale = Field(1.5, description="theta runs over 2*pi*turns radians (1.5: scikit-learn's roll).")
+    height: Scale = Field(21.0, description="Extent of the straight direction (scikit-learn: 21).")
 
     @property
     def theta_range(self) -> tuple[float, float]:
@@ -139,37 +140,37 @@ class SCurveParams(ManifoldParams):
     """scikit-learn's S-curve: two unit half-circle arcs in the (x, z) plane extruded along y."""
 
     type: Literal["s_curve"] = "s_curve"
-    height: PositiveFloat = Field(2.0, description="Extent of the straight direction (scikit-learn: 2).")
+    height: Scale = Field(2.0, description="Extent of the straight direction (scikit-learn: 2).")
 
 
 class ParaboloidParams(SpecModel):
     """z = curvature * (x^2 + y^2)."""
 
     type: Literal["paraboloid"] = "paraboloid"
-    curvature: float = Field(0.5, description="c in z = c (x^2 + y^2); negative opens downwards.")
+    curvature: Coefficient = Field(0.5, description="c in z = c (x^2 + y^2); negative opens downwards.")
 
 
 class SaddleParams(SpecModel):
     """z = curvature * (x^2 - y^2)."""
 
     type: Literal["saddle"] = "saddle"
-    curvature: float = Field(0.5, description="c in z = c (x^2 - y^2).")
+    curvature: Coefficient = Field(0.5, description="c in z = c (x^2 - y^2).")
 
 
 class GaussianBumpParams(SpecModel):
     """z = height * exp(-(x^2 + y^2) / (2 width^2))."""
 
     type: Literal["gaussian_bump"] = "gaussian_bump"
-    height: float = Field(1.0, description="h, the height of the bump at the origin (negative: a dip).")
-    width: PositiveFloat = Field(0.5, description="s, the standard deviation of the bump.")
+    height: Coefficient = Field(1.0, description="h, the height of the bump at the origin (negative: a dip).")
+    width: Scale = Field(0.5, description="s, the standard deviation of the bump.")
 
 
 class SineRippleParams(SpecModel):
     """z = amplitude * sin(frequency x) * sin(frequency y)."""
 
     type: Literal["sine_ripple"] = "sine_ripple"
-    amplitude: float = Field(0.25, description="a in z = a sin(k x) sin(k y).")
-    frequency: PositiveFloat = Field(3.0, description="k, radians per unit of x and y.")
+    amplitude: Coefficient = Field(0.25, description="a in z = a sin(k x) sin(k y).")
+    frequency: Scale = Field(3.0, description="k, radians per unit of x and y.")
 
 
 GraphFunctionParams = Annotated[
@@ -188,7 +189,7 @@ class GraphSurfaceParams(ManifoldParams):
         default_factory=ParaboloidParams,
         description="The height function f: {type: paraboloid | saddle | gaussian_bump | sine_ripple, ...coefficients}.",
     )
-    extent: PositiveFloat = Field(1.0, description="Half-width e of the square domain [-e, e]^2.")
+    extent: Scale = Field(1.0, description="Half-width e of the square domain [-e, e]^2.")
 
 
 @MANIFOLDS.register("product_with_interval", implementation=f"{_SURFACES}:ProductWithInterval")
@@ -205,5 +206,5 @@ class ProductWithIntervalParams(ManifoldParams):
             "archimedean_spiral, sphere). Its measure and noise are the product's: leave them unset."
         ),
     )
-    length: PositiveFloat = Field(1.0, description="Length of each interval factor [0, length].")
-    intervals: PositiveInt = Field(1, description="k, the number of interval factors (intrinsic dim = base + k).")
+    length: Scale = Field(1.0, description="Length of each interval factor [0, length].")
+    intervals: Dimension = Field(1, description="k, the number of interval factors (intrinsic dim = base + k).")

@@ -1,0 +1,56 @@
+"""Evaluators that cannot apply to the manifold are refused before training, at their keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from geokeras.errors import SpecError
+from geokeras.evaluate.compatibility import check_evaluators
+from geokeras.manifolds import make
+from geokeras.spec import spec_from_mapping
+
+
+def check(manifold: dict, evaluator: dict) -> None:
+    spec = spec_from_mapping({"name": "c", "manifold": manifold, "model": {"latent_dim": 2}, "evaluate": [evaluator]})
+    check_evaluators(spec.evaluate, make(spec.manifold))
+
+
+MIXTURE = {"type": "gaussian_mixture", "samples": 64}
+DESCRIBED = "manifold type 'gaussian_mixture' (intrinsic_dim=2)"
+
+
+@pytest.mark.parametrize(
+    "manifold, evaluator, path, message",
+    [
+        (MIXTURE, {"type": "rlc_on_manifold", "method": "exact"}, ("evaluate", 0, "method"),
+         f"expected a curve with a polyline or a surface with a mesh for method: exact (or method: sampled, a lower "
+         f"bound). Received: {DESCRIBED}."),
+        (MIXTURE, {"type": "rlc_on_manifold", "samples": 0}, ("evaluate", 0, "samples"),
+         f"expected samples > 0: without an exact count on {DESCRIBED} the sampled count is the only one. "
+         f"Received: samples=0."),
+        ({"type": "sphere"}, {"type": "manifold_rlc", "resolution": 4096}, ("evaluate", 0, "resolution"),
+         "expected a mesh resolution of at most 2,048 on a surface (the mesh has 2 x resolution^2 triangles). "
+         "Received: resolution=4096."),
+        (MIXTURE, {"type": "denoising", "noise": {"std": 0.1, "direction": "normal"}},
+         ("evaluate", 0, "noise", "direction"),
+         f"expected noise direction 'isotropic' for the denoising evaluator: {DESCRIBED} has no tangent space "
+         f"for noise normal to it. Received: direction='normal'."),
+    ],
+)
+def test_incompatible_evaluators_are_refused(manifold, evaluator, path, message):
+    with pytest.raises(SpecError) as caught:
+        check(manifold, evaluator)
+    assert (caught.value.path, caught.value.message) == (path, message)
+
+
+@pytest.mark.parametrize(
+    "manifold, evaluator",
+    [
+        ({"type": "circle"}, {"type": "rlc_on_manifold", "method": "exact", "samples": 0}),
+        ({"type": "sphere"}, {"type": "manifold_rlc", "resolution": 2048}),
+        ({"type": "circle"}, {"type": "denoising", "noise": {"std": 0.1, "direction": "normal"}}),
+        (MIXTURE, {"type": "rlc_on_manifold", "method": "sampled"}),
+    ],
+)
+def test_compatible_evaluators_pass(manifold, evaluator):
+    check(manifold, evaluator)
