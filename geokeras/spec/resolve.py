@@ -93,7 +93,8 @@ def _loader_guard(location: str) -> Iterator[None]:
 def _require_mapping(data: Any, positions: Positions, source: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         kind = "an empty file" if data is None else type(data).__name__
-        raise SpecError(f"expected a mapping of spec sections. Received {kind}.", location=positions.locate(()) or source)
+        where = positions.locate(()) or source
+        raise SpecError(f"expected a mapping of spec sections. Received {kind}.", location=where)
     return data
 
 
@@ -293,10 +294,9 @@ def check_plain_values(data: Any, positions: Positions) -> None:
     while stack:
         path, value = stack.pop()
         message = None
+        if path and isinstance(path[-1], str) and _SURROGATE.search(path[-1]):
+            problems.append(SpecError(_surrogate_message(path[-1]), path, positions.locate(path)))
         if isinstance(value, dict):
-            for key in value:
-                if isinstance(key, str) and _SURROGATE.search(key):
-                    problems.append(SpecError(_surrogate_message(key), path + (key,), positions.locate(path + (key,))))
             stack.extend(reversed([(path + (key,), item) for key, item in value.items()]))
         elif isinstance(value, list):
             stack.extend(reversed([(path + (index,), item) for index, item in enumerate(value)]))
