@@ -141,8 +141,10 @@ def _base_path(path: Path, base_name: Any, chain: tuple[Path, ...], location: An
             raise refuse(f"expected a YAML spec file as the base. Received a directory: {str(base_path)!r}.")
         if not base_path.exists():
             raise refuse(f"extends names a file that does not exist: {str(base_path)!r}.")
-        if not base_path.is_file() or base_path.suffix.lower() not in BASE_SUFFIXES:
+        if base_path.suffix.lower() not in BASE_SUFFIXES:  # a link named .yaml to another file
             raise refuse(f"expected a YAML spec file (.yaml or .yml) as the base. Received {str(base_path)!r}.")
+        if not base_path.is_file():
+            raise refuse(f"expected a regular file as the base. Received {str(base_path)!r}.")
     except (OSError, ValueError, RuntimeError) as error:
         reason = getattr(error, "strerror", None) or type(error).__name__
         raise refuse(f"expected a readable file path. Received {_short(repr(base_name), 80)} ({reason}).") from None
@@ -275,7 +277,45 @@ def validate_spec(data: dict[str, Any], positions: Positions) -> Spec:
     check_plain_values(data, positions)
     data = dict(data)
     data.setdefault("spec_version", SPEC_VERSION)
-    return validate_model(Spec, data, positions)
+    spec = validate_model(Spec, data, positions)
+    _check_finite_after_validation(spec.to_dict(), data, positions)
+    return spec
+
+
+def _check_finite_after_validation(resolved: Any, data: dict[str, Any], positions: Positions) -> None:
+    """Refuse a number field that validation made infinite or NaN from finite input.
+
+    A number field reads a string such as ``'1e999'`` or ``'nan'`` as a float (YAML reads
+    ``1e999``, without a dot, as a string); the content hash cannot hold the result.
+    """
+    problems = []
+    stack: list[tuple[KeyPath, Any]] = [((), resolved)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(reversed([(path + (key,), item) for key, item in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([(path + (index,), item) for index, item in enumerate(value)]))
+        elif isinstance(value, float) and not math.isfinite(value):
+            written = _value_at(data, path, default=value)
+            message = f"expected a finite number. Received: {_short(repr(written), 80)}"
+            message += f" (read as {value})." if written is not value else "."
+            problems.append(SpecError(message, path, positions.locate(path)))
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise SpecErrors(problems)
+
+
+def _value_at(data: Any, path: KeyPath, default: Any) -> Any:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return default
+    return data
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -382,3 +382,17 @@ def test_hostile_overrides_are_located_at_the_command_line(tmp_path, override, t
 def test_an_override_of_a_scalar_section_points_at_the_override(tmp_path):
     error = error_of(write(tmp_path, "s.yaml", MINIMAL), ["seed.x=1"])
     assert (error.path, error.location) == (("seed",), "<command line> 'seed.x=1'")
+
+
+# ----------------------------------------------------------------------------- found by scripts/fuzz_specs.py
+def test_a_number_field_that_reads_a_string_as_infinite_is_refused(tmp_path):
+    path = write(tmp_path, "s.yaml", MINIMAL.replace("{type: circle}", "{type: circle, radius: 1e999}"))
+    error = error_of(path)  # YAML 1.1 reads 1e999 (no dot) as a string; the number field reads it as inf
+    assert str(error) == f"{path}:2:26: manifold.radius: expected a finite number. Received: '1e999' (read as inf)."
+
+
+def test_an_unknown_key_holding_a_bracket_is_named(tmp_path):
+    path = write(tmp_path, "s.yaml", MINIMAL + "'6[nt': 1\n")
+    error = error_of(path)
+    assert (error.path, error.location) == (("6[nt",), f"{path}:6:1")
+    assert error.message.startswith("unknown key '6[nt'. Expected one of: evaluate, latent_ot, manifold,")
