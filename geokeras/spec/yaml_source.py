@@ -35,6 +35,9 @@ MAX_DEPTH = 64
 MAX_NODES = 100_000
 """A spec holds at most this many values, counted after expanding aliases and merge keys."""
 
+_DEPTH_MESSAGE = (f"expected a nesting depth of at most {MAX_DEPTH} (mappings and lists inside each other). "
+                  f"Received deeper nesting.")
+
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 _SCALAR_TAGS = {
@@ -178,6 +181,8 @@ def parse_yaml(text: str, source: str) -> tuple[Any, Positions]:
         mark = error.problem_mark or error.context_mark
         where = _location(source, mark) if mark else source
         problem = error.problem or "invalid YAML"
+        if "maximum nesting depth" in problem:  # libyaml's own limit (1000), met while looking ahead
+            raise SpecError(_DEPTH_MESSAGE, location=where) from None
         context = f" ({error.context})" if error.context else ""
         raise SpecError(f"malformed YAML: {problem}{context}.", location=where) from None
     except yaml.YAMLError as error:
@@ -242,8 +247,7 @@ class _BoundedLoader(_SafeBase):
             return super().compose_node(parent, index)
         if self._depth >= MAX_DEPTH:
             raise SpecError(
-                f"expected a nesting depth of at most {MAX_DEPTH} (mappings and lists inside each other). "
-                f"Received deeper nesting.",
+                _DEPTH_MESSAGE,
                 location=_location(self._source, event.start_mark),
             )
         self._depth += 1
