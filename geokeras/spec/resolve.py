@@ -38,6 +38,7 @@ BASE_SUFFIXES = (".yaml", ".yml")
 """A base must be a YAML file by name: ``extends`` never reads (and never quotes) other files."""
 
 INT64 = 2**63
+"""Integers in a spec lie in [-INT64, INT64): 64-bit, as numpy and TensorFlow hold them."""
 
 
 def load_spec(path: Union[str, Path], overrides: Iterable[str] = ()) -> Spec:

@@ -156,15 +156,15 @@ def decode_utf8(raw: bytes, source: str) -> str:
 
 def parse_yaml(text: str, source: str) -> tuple[Any, Positions]:
     """Parse YAML ``text`` (named ``source`` in messages) into data and positions, within the limits."""
+    if len(text) > MAX_FILE_BYTES:
+        raise SpecError(f"expected YAML text of at most {MAX_FILE_BYTES} characters. Received {len(text)}.",
+                        location=source)
     bad = _NOT_PRINTABLE.search(text)
     if bad:
         raise SpecError(
             f"malformed YAML: expected printable text. Received the unprintable character U+{ord(bad.group()):04X}.",
             location=text_location(source, text, bad.start()),
         )
-    if len(text) > MAX_FILE_BYTES:
-        raise SpecError(f"expected YAML text of at most {MAX_FILE_BYTES} characters. Received {len(text)}.",
-                        location=source)
     loader: Optional[_BoundedLoader] = None
     try:
         loader = _BoundedLoader(text, source)
