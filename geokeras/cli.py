@@ -96,12 +96,12 @@ def _validate(arguments: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in arguments.specs:
         try:
-            spec = load_spec(path)
+            line = f"{path}: ok ({load_spec(path).run_name})"  # everything computed before anything is printed
         except GeokerasInputError as error:
             print(f"geokeras: error: {error}", file=sys.stderr)
             status = EXIT_BAD_INPUT
         else:
-            print(f"{path}: ok ({spec.run_name})")
+            print(line)
     return status
 
 

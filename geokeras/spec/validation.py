@@ -92,7 +92,8 @@ def _key_path(loc: tuple, data: Any, names_a_key: bool = True) -> tuple[KeyPath,
     path: list[Union[str, int]] = []
     node = data
     for index, part in enumerate(loc):
-        if isinstance(part, str) and ("[" in part or part in _UNION_MEMBER_NAMES):
+        written = isinstance(node, dict) and part in node  # a key the user wrote, even one like "a[b"
+        if not written and isinstance(part, str) and ("[" in part or part in _UNION_MEMBER_NAMES):
             continue  # pydantic's name of a union member, e.g. "float" or "tagged-union[...]"
         if isinstance(node, dict):
             if part in node:
