@@ -278,45 +278,7 @@ def validate_spec(data: dict[str, Any], positions: Positions) -> Spec:
     check_plain_values(data, positions)
     data = dict(data)
     data.setdefault("spec_version", SPEC_VERSION)
-    spec = validate_model(Spec, data, positions)
-    _check_finite_after_validation(spec.to_dict(), data, positions)
-    return spec
-
-
-def _check_finite_after_validation(resolved: Any, data: dict[str, Any], positions: Positions) -> None:
-    """Refuse a number field that validation made infinite or NaN from finite input.
-
-    A number field reads a string such as ``'1e999'`` or ``'nan'`` as a float (YAML reads
-    ``1e999``, without a dot, as a string); the content hash cannot hold the result.
-    """
-    problems = []
-    stack: list[tuple[KeyPath, Any]] = [((), resolved)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(reversed([(path + (key,), item) for key, item in value.items()]))
-        elif isinstance(value, list):
-            stack.extend(reversed([(path + (index,), item) for index, item in enumerate(value)]))
-        elif isinstance(value, float) and not math.isfinite(value):
-            written = _value_at(data, path, default=value)
-            message = f"expected a finite number. Received: {_short(repr(written), 80)}"
-            message += f" (read as {value})." if written is not value else "."
-            problems.append(SpecError(message, path, positions.locate(path)))
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        raise SpecErrors(problems)
-
-
-def _value_at(data: Any, path: KeyPath, default: Any) -> Any:
-    for part in path:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
-            return default
-    return data
+    return validate_model(Spec, data, positions)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -342,7 +304,7 @@ def check_plain_values(data: Any, positions: Positions) -> None:
         elif isinstance(value, list):
             stack.extend(reversed([(path + (index,), item) for index, item in enumerate(value)]))
         elif isinstance(value, float) and not math.isfinite(value):
-            message = f"expected a finite number. Received: {value}."
+            message = f"expected a finite number (NaN and infinities are refused). Received: {value}."
         elif isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
             message = (f"expected an integer of at most 64 bits (-2**63 to 2**63 - 1). Received an integer of "
                        f"{value.bit_length()} bits.")
