@@ -19,6 +19,7 @@ from geokeras.errors import GeokerasInputError, SpecError, SpecErrors
 from geokeras.spec import load_spec
 from geokeras.spec.resolve import check_plain_values
 from geokeras.spec.yaml_source import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, Positions, parse_yaml
+from tests.spec.files import load_error, write
 
 MINIMAL = """\
 name: tiny
@@ -40,21 +41,6 @@ model:
 """
 
 
-def write(directory: Path, name: str, content) -> Path:
-    path = directory / name
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(textwrap.dedent(content), encoding="utf-8")
-    return path
-
-
-def error_of(path: Path, overrides=()) -> SpecError:
-    with pytest.raises(SpecError) as caught:
-        load_spec(path, overrides)
-    return caught.value
-
-
 def alias_bomb(width: int = 9, levels: int = 9) -> str:
     """The classic "billion laughs": ``levels`` lists of ``width`` aliases of the previous list."""
     lines = ["l0: &l0 [" + ",".join(["x"] * width) + "]"]
@@ -71,7 +57,7 @@ def test_an_alias_bomb_is_refused_at_the_value_cap_quickly_and_in_little_memory(
     tracemalloc.start()
     start = time.perf_counter()
     try:
-        error = error_of(path)
+        error = load_error(path)
     finally:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
@@ -86,7 +72,7 @@ def test_an_alias_bomb_is_refused_at_the_value_cap_quickly_and_in_little_memory(
 
 
 def test_a_recursive_alias_is_an_error_not_a_recursion_error(tmp_path):
-    error = error_of(write(tmp_path, "loop.yaml", "a: &n [*n]\n"))
+    error = load_error(write(tmp_path, "loop.yaml", "a: &n [*n]\n"))
     assert str(error) == (
         f"{tmp_path / 'loop.yaml'}:1:4: a[0]: malformed YAML: a recursive alias (a value that contains itself).")
 
@@ -94,10 +80,10 @@ def test_a_recursive_alias_is_an_error_not_a_recursion_error(tmp_path):
 def test_nesting_past_the_depth_cap_is_refused_where_it_starts(tmp_path):
     depth = "expected a nesting depth of at most 64 (mappings and lists inside each other). Received deeper nesting."
     path = write(tmp_path, "deep.yaml", "a: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n")
-    assert str(error_of(path)) == f"{path}:1:{3 + MAX_DEPTH}: {depth}"  # the mapping is the first level
+    assert str(load_error(path)) == f"{path}:1:{3 + MAX_DEPTH}: {depth}"  # the mapping is the first level
     parse_yaml("a: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1), "ok")  # 64 levels, the mapping included
     chained = "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 70))
-    error = error_of(write(tmp_path, "chain.yaml", "a0: &a0 [1]\n" + chained))
+    error = load_error(write(tmp_path, "chain.yaml", "a0: &a0 [1]\n" + chained))
     assert error.message.startswith("expected a nesting depth of at most 64") and "through aliases" in error.message
 
 
@@ -107,7 +93,7 @@ BLOCK_NESTING = "a:\n" + "".join(" " * i + "-\n" for i in range(1, 1000))
 @pytest.mark.parametrize("text", ["a: " + "[" * 5000 + "]" * 5000, BLOCK_NESTING], ids=["flow", "block"])
 def test_thousands_of_nested_levels_are_a_located_error(tmp_path, text):
     path = write(tmp_path, "deep.yaml", text)
-    error = error_of(path)
+    error = load_error(path)
     assert error.location.startswith(f"{path}:")  # libyaml stops at its own limit of 1000 while looking ahead
     expected = f"expected a nesting depth of at most {MAX_DEPTH} (mappings and lists inside each other)."
     assert error.message == f"{expected} Received deeper nesting."
@@ -115,7 +101,7 @@ def test_thousands_of_nested_levels_are_a_located_error(tmp_path, text):
 
 def test_a_file_past_the_size_cap_is_refused_before_parsing(tmp_path):
     path = write(tmp_path, "big.yaml", b"#" * MAX_FILE_BYTES + b"\n")
-    assert str(error_of(path)) == (
+    assert str(load_error(path)) == (
         f"{path}: expected a spec file of at most 1048576 bytes (1 MiB). Received a larger file.")
     write(tmp_path, "fits.yaml", MINIMAL + "#" * (MAX_FILE_BYTES - len(MINIMAL) - 1) + "\n")
     assert load_spec(tmp_path / "fits.yaml").name == "tiny"
@@ -123,7 +109,7 @@ def test_a_file_past_the_size_cap_is_refused_before_parsing(tmp_path):
 
 def test_too_many_values_without_aliases_are_refused_while_composing(tmp_path):
     path = write(tmp_path, "flat.yaml", "a: [" + ",".join(["1"] * (MAX_NODES + 10)) + "]\n")
-    error = error_of(path)
+    error = load_error(path)
     assert error.message == f"expected at most {MAX_NODES} values in a spec. Received more."
     assert error.location == f"{path}:1:{4 + 2 * (MAX_NODES - 3) + 1}"  # node 100,001: the list's 99,998th item
 
@@ -132,16 +118,16 @@ def test_too_many_values_without_aliases_are_refused_while_composing(tmp_path):
 @pytest.mark.parametrize("character, code", [("\x07", "0007"), ("\x00", "0000"), ("\x1b", "001B")])
 def test_a_control_character_is_an_error_at_its_line_and_column(tmp_path, character, code):
     path = write(tmp_path, "ctrl.yaml", MINIMAL.replace("tiny", f"ti{character}ny"))
-    assert str(error_of(path)) == (
+    assert str(load_error(path)) == (
         f"{path}:1:9: malformed YAML: expected printable text. Received the unprintable character U+{code}."
     )
 
 
 def test_invalid_utf8_is_an_error_at_its_line_and_column(tmp_path):
     path = write(tmp_path, "latin1.yaml", MINIMAL.replace("tiny", "tin\xe9").encode("latin-1"))
-    assert str(error_of(path)) == f"{path}:1:10: expected UTF-8 text. Received the byte 0xe9, which is not UTF-8 here."
+    assert str(load_error(path)) == f"{path}:1:10: expected UTF-8 text. Received the byte 0xe9, which is not UTF-8 here."
     binary = write(tmp_path, "binary.yaml", b"\x89PNG\r\n\x1a\n\x00\x00")
-    assert str(error_of(binary)) == (
+    assert str(load_error(binary)) == (
         f"{binary}:1:1: expected UTF-8 text. Received the byte 0x89, which is not UTF-8 here.")
 
 
@@ -153,7 +139,7 @@ def test_a_lone_surrogate_is_refused(tmp_path):
         "s.yaml:1:1: b\udcff: expected text encodable as UTF-8. Received text holding the lone surrogate U+DCFF.",
     ]
     path = write(tmp_path, "s.yaml", MINIMAL)
-    error = error_of(path, ["name=x\udcff"])
+    error = load_error(path, ["name=x\udcff"])
     assert str(error) == (
         "<command line> 'name=x\\udcff': name: the value of this override is not valid at line 1, column 2: "
         "malformed YAML: expected printable text. Received the unprintable character U+DCFF."
@@ -162,19 +148,19 @@ def test_a_lone_surrogate_is_refused(tmp_path):
 
 def test_spec_paths_that_are_not_files(tmp_path):
     (tmp_path / "dir.yaml").mkdir()
-    assert str(error_of(tmp_path / "dir.yaml")) == (
+    assert str(load_error(tmp_path / "dir.yaml")) == (
         f"{tmp_path / 'dir.yaml'}: expected a YAML file. Received a directory: {str(tmp_path / 'dir.yaml')!r}."
     )
-    assert str(error_of(Path("a\x00b.yaml"))) == (
+    assert str(load_error(Path("a\x00b.yaml"))) == (
         "expected a file path. Received a path holding a NUL byte: 'a\\x00b.yaml'.")
-    assert str(error_of(tmp_path / "absent.yaml")).endswith(f"no such spec file: {str(tmp_path / 'absent.yaml')!r}.")
+    assert str(load_error(tmp_path / "absent.yaml")).endswith(f"no such spec file: {str(tmp_path / 'absent.yaml')!r}.")
 
 
 # ----------------------------------------------------------------------------- numbers
 @pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
 def test_non_finite_numbers_are_refused_in_free_form_mappings(tmp_path, value):
     path = write(tmp_path, "s.yaml", LAYERS.replace("UNITS", value))
-    error = error_of(path)
+    error = load_error(path)
     assert error.path == ("model", "encoder", "layers", 0, "config", "units")
     received = {".nan": "nan", ".inf": "inf", "-.inf": "-inf"}[value]
     assert error.message == f"expected a finite number (NaN and infinities are refused). Received: {received}."
@@ -190,7 +176,7 @@ def test_nan_and_null_no_longer_share_a_hash(tmp_path):
 
 def test_non_finite_overrides_and_several_at_once(tmp_path):
     path = write(tmp_path, "s.yaml", LAYERS.replace("UNITS", "8"))
-    error = error_of(path, ["seed=.inf"])
+    error = load_error(path, ["seed=.inf"])
     finite = "expected a finite number (NaN and infinities are refused)."
     assert str(error) == f"<command line> 'seed=.inf': seed: {finite} Received: inf."
     with pytest.raises(SpecErrors) as caught:
@@ -203,14 +189,14 @@ def test_non_finite_overrides_and_several_at_once(tmp_path):
 
 def test_integers_past_64_bits_and_past_python_digit_limit(tmp_path):
     path = write(tmp_path, "s.yaml", MINIMAL)
-    error = error_of(path, ["seed=0x" + "f" * 16])
+    error = load_error(path, ["seed=0x" + "f" * 16])
     bound = "expected an integer of at most 64 bits (-2**63 to 2**63 - 1)."
     assert error.message == f"{bound} Received an integer of 64 bits."
     long = write(tmp_path, "long.yaml", MINIMAL + "seed: " + "9" * 5000 + "\n")
-    error = error_of(long)
+    error = load_error(long)
     assert (error.path, error.location) == (("seed",), f"{long}:6:7")
     assert error.message == f"{bound} Received an integer of 5000 characters."
-    assert error_of(path, [f"seed={2**63 - 1}"]).message.startswith("expected a seed of at most 4,294,967,295")
+    assert load_error(path, [f"seed={2**63 - 1}"]).message.startswith("expected a seed of at most 4,294,967,295")
 
 
 # ----------------------------------------------------------------------------- tags
@@ -221,7 +207,7 @@ def test_integers_past_64_bits_and_past_python_digit_limit(tmp_path):
 )
 def test_tags_other_than_plain_data_are_refused(tmp_path, value, tag):
     path = write(tmp_path, "s.yaml", MINIMAL.replace("name: tiny", f"name: {value}"))
-    error = error_of(path)
+    error = load_error(path)
     assert (error.path, error.location) == (("name",), f"{path}:1:7")
     if value == "!!float abc":
         assert error.message == "expected a number. Received 'abc', which cannot be read as one."
@@ -244,7 +230,7 @@ def test_plain_dates_are_strings_and_keys_must_be_plain_strings(tmp_path):
     data, _ = parse_yaml("when: 2001-12-14\nequals: =\n", "s")
     assert data == {"when": "2001-12-14", "equals": "="}
     path = write(tmp_path, "s.yaml", MINIMAL + "? [a, b]\n: 1\n")
-    assert str(error_of(path)) == f"{path}:6:3: expected keys to be strings. Received a list as a key."
+    assert str(load_error(path)) == f"{path}:6:3: expected keys to be strings. Received a list as a key."
 
 
 # ----------------------------------------------------------------------------- merge keys
@@ -282,7 +268,7 @@ def test_merge_key_errors(text, message, location):
 def test_a_spec_with_merged_defaults_loads(tmp_path):
     path = write(tmp_path, "s.yaml", "x-enc: &enc {type: mlp, widths: [8, 8]}\n" + MINIMAL.replace(
         "encoder: {type: mlp, widths: [8, 8]}", "encoder: {<<: *enc, widths: [4]}"))
-    error = error_of(path)  # the anchor's holder is an unknown top-level key; the merge itself worked
+    error = load_error(path)  # the anchor's holder is an unknown top-level key; the merge itself worked
     assert error.path == ("x-enc",)
     spec = load_spec(write(tmp_path, "t.yaml", MINIMAL.replace("encoder: {type: mlp, widths: [8, 8]}",
                                                                "encoder: {<<: {type: mlp, widths: [8]}, widths: [4]}")))
@@ -316,7 +302,7 @@ def test_extends_never_quotes_a_file_that_is_not_a_spec(tmp_path, name, content,
     if content is not None:
         write(tmp_path, name, content)
     path = write(tmp_path, "child.yaml", f"extends: {name}\n" + MINIMAL)
-    error = error_of(path)
+    error = load_error(path)
     assert (error.path, error.location) == (("extends",), f"{path}:1:1")
     assert error.message == message.replace("BASE", str(tmp_path / name))
     assert SECRET not in str(error)
@@ -333,14 +319,14 @@ def test_extends_paths_that_cannot_name_a_spec(tmp_path):
         "x/" * 200 + "y.yaml": f"extends names a file that does not exist: {missing!r}.",
     }
     for index, (value, message) in enumerate(cases.items()):
-        error = error_of(write(tmp_path, f"c{index}.yaml", f"{MINIMAL}extends: {value}\n"))
+        error = load_error(write(tmp_path, f"c{index}.yaml", f"{MINIMAL}extends: {value}\n"))
         location = f"{tmp_path / f'c{index}.yaml'}:6:1"
         assert (error.path, error.message, error.location) == (("extends",), message, location)
 
 
 def test_errors_inside_a_base_spec_keep_their_location(tmp_path):
     write(tmp_path, "base.yaml", MINIMAL.replace("latent_dim: 2", "latent_dim: 2\n  latnet: 3"))
-    error = error_of(write(tmp_path, "child.yaml", "extends: base.yml\n".replace(".yml", ".yaml")))
+    error = load_error(write(tmp_path, "child.yaml", "extends: base.yml\n".replace(".yml", ".yaml")))
     assert (error.path, error.location) == (("model", "latnet"), f"{tmp_path / 'base.yaml'}:5:3")
 
 
@@ -349,7 +335,7 @@ def test_a_long_extends_chain_is_refused(tmp_path):
     for index in range(1, 40):
         write(tmp_path, f"s{index}.yaml", f"extends: s{index - 1}.yaml\n")
     assert load_spec(tmp_path / "s31.yaml").name == "tiny"
-    error = error_of(tmp_path / "s39.yaml")
+    error = load_error(tmp_path / "s39.yaml")
     assert error.message == "expected an extends chain of at most 32 files. Received a longer one."
     assert error.location == f"{tmp_path / 's8.yaml'}:1:1"  # s39 ... s8 are 32 files
 
@@ -383,20 +369,20 @@ def test_hostile_overrides_are_located_at_the_command_line(tmp_path, override, t
 
 
 def test_an_override_of_a_scalar_section_points_at_the_override(tmp_path):
-    error = error_of(write(tmp_path, "s.yaml", MINIMAL), ["seed.x=1"])
+    error = load_error(write(tmp_path, "s.yaml", MINIMAL), ["seed.x=1"])
     assert (error.path, error.location) == (("seed",), "<command line> 'seed.x=1'")
 
 
 # ----------------------------------------------------------------------------- found by scripts/fuzz_specs.py
 def test_a_number_field_that_reads_a_string_as_infinite_is_refused(tmp_path):
     path = write(tmp_path, "s.yaml", MINIMAL.replace("{type: circle}", "{type: circle, radius: 1e999}"))
-    error = error_of(path)  # YAML 1.1 reads 1e999 (no dot) as a string; the number field reads it as inf
+    error = load_error(path)  # YAML 1.1 reads 1e999 (no dot) as a string; the number field reads it as inf
     finite = "expected a finite number (NaN and infinities are refused)"
     assert str(error) == f"{path}:2:26: manifold.radius: {finite}. Received: '1e999'."
 
 
 def test_an_unknown_key_holding_a_bracket_is_named(tmp_path):
     path = write(tmp_path, "s.yaml", MINIMAL + "'6[nt': 1\n")
-    error = error_of(path)
+    error = load_error(path)
     assert (error.path, error.location) == (("6[nt",), f"{path}:6:1")
     assert error.message.startswith("unknown key '6[nt'. Expected one of: evaluate, latent_ot, manifold,")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from geokeras.errors import SpecError, SpecErrors
 from geokeras.spec import SPEC_VERSION, load_spec, spec_from_mapping
 from geokeras.spec import upgrade as upgrade_module
 from geokeras.spec.resolve import parse_override
+from tests.spec.files import load_error, write
 
 MINIMAL = """\
 spec_version: 1
@@ -25,18 +25,6 @@ model:
   latent_dim: 2
   encoder: {type: mlp, widths: [8, 8]}
 """
-
-
-def write(directory: Path, name: str, text: str) -> Path:
-    path = directory / name
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def load_error(path: Path, overrides=()) -> SpecError:
-    with pytest.raises(SpecError) as caught:
-        load_spec(path, overrides)
-    return caught.value
 
 
 # ----------------------------------------------------------------------------- valid specs

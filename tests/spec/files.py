@@ -1,0 +1,29 @@
+"""Helpers of the spec tests: write a spec file, catch the SpecError of loading one."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Union
+
+import pytest
+
+from geokeras.errors import SpecError
+from geokeras.spec import load_spec
+
+
+def write(directory: Path, name: str, content: Union[str, bytes]) -> Path:
+    """Write ``content`` (text is dedented; bytes are written as they are) to ``directory/name``."""
+    path = directory / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(textwrap.dedent(content), encoding="utf-8")
+    return path
+
+
+def load_error(path: Path, overrides=()) -> SpecError:
+    """The SpecError that loading ``path`` with ``overrides`` raises (the test fails if none)."""
+    with pytest.raises(SpecError) as caught:
+        load_spec(path, overrides)
+    return caught.value
