@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from geokeras.report.figures import OKABE_ITO, _figure, _projection, _save
+from geokeras.report.figures import OKABE_ITO, new_figure, projection_for, save_figure
 
 PathLike = str | Path
 CELL_COLOURS = OKABE_ITO[:7]
@@ -66,10 +66,10 @@ def plot_cells_on_polyline(vertices: Any, regions: Any, path: PathLike, dpi: int
 
     vertices = np.asarray(vertices, dtype=np.float64)
     first, last = _part_points(vertices, regions)
-    project, words = _projection(vertices)
+    project, words = projection_for(vertices)
     first, last = project(first), project(last)
     colours = cell_colours(regions.part_cells)
-    figure = _figure((6.4, 5.6))
+    figure = new_figure((6.4, 5.6))
     title = f"{regions.cells} cells, {regions.intervals} intervals, {regions.pieces} affine pieces along the curve"
     title += f"\n{words.strip()}" if words else ""
     if first.shape[1] == 3:
@@ -85,17 +85,17 @@ def plot_cells_on_polyline(vertices: Any, regions: Any, path: PathLike, dpi: int
             last = np.concatenate([last, np.zeros_like(last)], axis=1)
         axes.add_collection(LineCollection(np.stack([first, last], axis=1), colors=colours, linewidths=2.0))
     _finish(axes, (_axis_label(words, 1), _axis_label(words, 2)), title, planar=first.shape[1] != 3)
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)
 
 
 def plot_cells_on_mesh(regions: Any, path: PathLike, dpi: int = 110) -> Path:
     """A surface's polygons (``regions`` from ``count_regions_on_mesh``) coloured by cell."""
     polygons = [np.asarray(polygon, dtype=np.float64) for polygon in regions.polygons]
     reference = np.concatenate(polygons)
-    project, words = _projection(reference)
+    project, words = projection_for(reference)
     polygons = [project(polygon) for polygon in polygons]
     colours = cell_colours(regions.polygon_cell_ids)
-    figure = _figure((6.4, 5.6))
+    figure = new_figure((6.4, 5.6))
     title = f"{regions.cells} cells, {regions.regions} regions, {regions.pieces} affine pieces on the surface"
     title += f"\n{words.strip()}" if words else ""
     if polygons[0].shape[1] == 3:
@@ -110,7 +110,7 @@ def plot_cells_on_mesh(regions: Any, path: PathLike, dpi: int = 110) -> Path:
         axes = figure.add_subplot()
         axes.add_collection(PolyCollection(polygons, facecolors=colours, edgecolors="none"))
     _finish(axes, (_axis_label(words, 1), _axis_label(words, 2)), title, planar=polygons[0].shape[1] != 3)
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)
 
 
 def _finish(axes: Any, labels: tuple[str, str], title: str, planar: bool = True) -> None:
@@ -147,11 +147,11 @@ def plot_cells_in_latent(regions: Any, path: PathLike, dpi: int = 110) -> Path:
     cells = regions.polygon_cell_ids
     from matplotlib.collections import PolyCollection
 
-    figure = _figure((6.0, 5.6))
+    figure = new_figure((6.0, 5.6))
     axes = figure.add_subplot()
     axes.add_collection(PolyCollection(images, facecolors=cell_colours(cells), edgecolors="none"))
     _finish(axes, ("code 1", "code 2"), f"The same {regions.cells} cells in the latent domain (image of the surface)")
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)
 
 
 def plot_box_decomposition(
@@ -171,7 +171,7 @@ def plot_box_decomposition(
     from matplotlib.collections import PolyCollection
 
     polygons = [np.asarray(polygon, dtype=np.float64) for polygon in regions.polygons]
-    figure = _figure((6.4, 5.6))
+    figure = new_figure((6.4, 5.6))
     axes = figure.add_subplot()
     axes.add_collection(
         PolyCollection(polygons, facecolors=cell_colours(regions.polygon_cell_ids), edgecolors="white", linewidths=0.2)
@@ -183,4 +183,4 @@ def plot_box_decomposition(
         else:
             axes.scatter(points[:, 0], points[:, 1], color="black", s=2.0, linewidths=0)
     _finish(axes, ("x1", "x2"), f"{regions.regions} linear regions ({regions.cells} cells) on the box")
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)

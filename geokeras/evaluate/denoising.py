@@ -405,15 +405,15 @@ def plot_denoising(
     """Left: Σ, noisy points (inliers, outliers), their reconstructions and the segments
     joining them (a seeded subsample of ``max_points``); right: histograms of d(·, Σ)
     before and after, on a logarithmic distance axis. Data of 2 or 3 coordinates only."""
-    from geokeras.report.figures import OKABE_ITO, _DOUBLE, _figure, _limits, _save, _subsample
+    from geokeras.report.figures import OKABE_ITO, DOUBLE_FIGSIZE, new_figure, shared_limits, save_figure, subsample_indices
 
     dim = noisy.shape[1]
     if dim not in (2, 3):
         raise ValueError(f"Expected points of 2 or 3 coordinates. Received: shape={list(noisy.shape)}.")
-    keep = _subsample(noisy.shape[0], max_points, seed)
+    keep = subsample_indices(noisy.shape[0], max_points, seed)
     x, y, mask = noisy[keep], reconstructed[keep], outliers[keep]
     finite = np.all(np.isfinite(y), axis=1)
-    figure = _figure(_DOUBLE)
+    figure = new_figure(DOUBLE_FIGSIZE)
     axes = figure.add_subplot(1, 2, 1, projection="3d" if dim == 3 else None)
     distance.draw_reference(axes, dim, seed)
     pairs = np.stack([x[finite], y[finite]], axis=1)  # shape=[k, 2, dim]
@@ -432,7 +432,7 @@ def plot_denoising(
     ):
         if points.size:
             axes.scatter(*points.T, zorder=3, **({"linewidths": 0} if style["marker"] == "o" else {}), **style)
-    limits = _limits(x, y[finite]) if finite.any() else _limits(x)
+    limits = shared_limits(x, y[finite]) if finite.any() else shared_limits(x)
     for setter, (low, high) in zip(("set_xlim", "set_ylim", "set_zlim"), limits):
         getattr(axes, setter)(low, high)
     if dim == 2:
@@ -453,4 +453,4 @@ def plot_denoising(
     hist.set_ylabel("points")
     hist.legend(fontsize=8)
     hist.set_title("Distance to Σ before and after", fontsize=10)
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)

@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from geokeras.report.figures import OKABE_ITO, _figure, _mosaic, _save
+from geokeras.report.figures import OKABE_ITO, new_figure, image_mosaic, save_figure
 
 __all__ = ["plot_generated", "plot_power_diagram"]
 
@@ -81,7 +81,7 @@ def plot_power_diagram(
     x = source.sample(samples, seed=seed, step=3).numpy()
     x_cells = assign_cells(x, targets, heights).numpy()
 
-    figure = _figure((15.0, 5.0))
+    figure = new_figure((15.0, 5.0))
     diagram = figure.add_subplot(1, 3, 1)
     diagram.imshow(colours[cells], origin="lower", extent=(low[0], high[0], low[1], high[1]), interpolation="nearest")
     boundary = (np.diff(cells, axis=0, prepend=cells[:1]) != 0) | (np.diff(cells, axis=1, prepend=cells[:, :1]) != 0)
@@ -109,7 +109,7 @@ def plot_power_diagram(
     codes.set_xlabel("z1")
     codes.set_ylabel("z2")
     codes.legend(loc="best", fontsize="small")
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)
 
 
 def _project_2d(reference: np.ndarray) -> tuple[Any, str]:
@@ -145,19 +145,19 @@ def plot_generated(
     if baseline is not None:
         panels.append(("baseline: decoder of Gaussian latents", baseline))
     rng = np.random.Generator(np.random.PCG64(seed))
-    figure = _figure((5.0 * len(panels), 5.0))
+    figure = new_figure((5.0 * len(panels), 5.0))
     if image_shape is not None:
         height, width, channels = (int(size) for size in image_shape)
         for index, (title, values) in enumerate(panels):
             images = np.asarray(values, dtype=np.float64).reshape(-1, height, width, channels)[:max_images]
             columns = int(np.ceil(np.sqrt(len(images))))
             rows = int(np.ceil(len(images) / columns))
-            mosaic = _mosaic(np.clip(images, 0.0, 1.0), rows, columns, fill=0.0)  # white under gray_r
+            mosaic = image_mosaic(np.clip(images, 0.0, 1.0), rows, columns, fill=0.0)  # white under gray_r
             axes = figure.add_subplot(1, len(panels), index + 1)
             axes.imshow(mosaic[..., 0] if channels != 3 else mosaic, cmap="gray_r", vmin=0.0, vmax=1.0)
             axes.set_title(title)
             axes.set_axis_off()
-        return _save(figure, path, dpi)
+        return save_figure(figure, path, dpi)
     flat = [(title, np.asarray(values, dtype=np.float64).reshape(len(values), -1)) for title, values in panels]
     project, words = _project_2d(flat[0][1])
     projected = []
@@ -177,4 +177,4 @@ def plot_generated(
         axes.set_title(f"{title}{words}", fontsize="medium")
         axes.set_xlabel("PC1" if words else "x1")
         axes.set_ylabel("PC2" if words else "x2")
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)

@@ -40,13 +40,16 @@ CONTINUOUS_COLORMAP = "viridis"
 
 PathLike = Union[str, Path]
 
-_SINGLE = (6.4, 4.8)
-_DOUBLE = (11.0, 4.8)
+SINGLE_FIGSIZE = (6.4, 4.8)
+"""Size in inches of a one-panel figure."""
+DOUBLE_FIGSIZE = (11.0, 4.8)
+"""Size in inches of a two-panel figure."""
 _POINT_SIZE = 6.0
 
 
-# ----------------------------------------------------------------- helpers
-def _figure(figsize: tuple[float, float]) -> Any:
+# ----------------------------------------------------------------- helpers (shared by every package's figures)
+def new_figure(figsize: tuple[float, float]) -> Any:
+    """A matplotlib Figure with a constrained layout on the Agg canvas (no GUI backend, no pyplot state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -55,7 +58,8 @@ def _figure(figsize: tuple[float, float]) -> Any:
     return figure
 
 
-def _save(figure: Any, path: PathLike, dpi: int) -> Path:
+def save_figure(figure: Any, path: PathLike, dpi: int) -> Path:
+    """Write ``figure`` as a PNG at ``path`` (parents created); ``path`` must end in .png."""
     dpi = check_count("dpi", dpi)
     path = Path(path)
     if path.suffix.lower() != ".png":
@@ -89,7 +93,7 @@ def _parameters(parameters: Any, count: int) -> Optional[np.ndarray]:
     return array
 
 
-def _subsample(count: int, max_points: int, seed: int) -> np.ndarray:
+def subsample_indices(count: int, max_points: int, seed: int) -> np.ndarray:
     """Indices of at most ``max_points`` of ``count`` points, seeded, in increasing order."""
     max_points = check_count("max_points", max_points)
     if count <= max_points:
@@ -98,7 +102,7 @@ def _subsample(count: int, max_points: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(count, size=max_points, replace=False))
 
 
-def _projection(reference: np.ndarray) -> tuple[Any, str]:
+def projection_for(reference: np.ndarray) -> tuple[Any, str]:
     """A map to at most 3 coordinates, fitted on ``reference``, and words saying which."""
     dim = reference.shape[1]
     if dim <= 3:
@@ -167,7 +171,8 @@ def _scatter(
     return artist
 
 
-def _limits(*point_sets: np.ndarray) -> list[tuple[float, float]]:
+def shared_limits(*point_sets: np.ndarray) -> list[tuple[float, float]]:
+    """Per-coordinate axis limits covering the finite points of every set, padded by 5% of the range."""
     stacked = np.concatenate([points[np.all(np.isfinite(points), axis=1)] for points in point_sets])
     if stacked.size == 0:
         return [(-1.0, 1.0)] * point_sets[0].shape[1]
@@ -194,7 +199,7 @@ def plot_training_curves(history: Mapping[str, Sequence[float]], path: PathLike,
     series = {name: np.asarray(history[name], dtype=np.float64).ravel() for name in names}
     if series["loss"].size == 0:
         raise ValueError("Expected at least one epoch in history['loss']. Received an empty list.")
-    figure = _figure(_SINGLE)
+    figure = new_figure(SINGLE_FIGSIZE)
     axes = figure.add_subplot()
     for colour, (name, values) in zip(OKABE_ITO, series.items()):
         epochs = np.arange(1, values.size + 1)
@@ -209,7 +214,7 @@ def plot_training_curves(history: Mapping[str, Sequence[float]], path: PathLike,
     axes.set_title("Training loss" + ("" if log_scale else " (linear scale: some loss <= 0)"))
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)
 
 
 def plot_reconstruction(
@@ -247,14 +252,14 @@ def plot_reconstruction(
             f"x_hat.shape={list(x_hat.shape)}."
         )
     parameters = _parameters(parameters, x.shape[0])
-    keep = _subsample(x.shape[0], max_points, seed)
+    keep = subsample_indices(x.shape[0], max_points, seed)
     x, x_hat = x[keep], x_hat[keep]
     parameters = None if parameters is None else parameters[keep]
     colours = None if parameters is None else parameters[:, 0]
     label = _colour_label(parameters, parameter_label)
 
     if x.shape[1] == 1:
-        figure = _figure(_SINGLE)
+        figure = new_figure(SINGLE_FIGSIZE)
         axes = figure.add_subplot()
         abscissa = np.arange(x.shape[0]) if colours is None else colours
         for values, colour, name in ((x, OKABE_ITO[0], "data"), (x_hat, OKABE_ITO[1], "reconstruction")):
@@ -263,13 +268,13 @@ def plot_reconstruction(
         axes.set_ylabel("x1")
         axes.legend(markerscale=2)
         axes.set_title("Data vs reconstruction")
-        return _save(figure, path, dpi)
+        return save_figure(figure, path, dpi)
 
-    project, words = _projection(x)
+    project, words = projection_for(x)
     data, recon = project(x), project(x_hat)
     projection = "3d" if data.shape[1] == 3 else None
-    limits = _limits(data, recon)
-    figure = _figure(_DOUBLE)
+    limits = shared_limits(data, recon)
+    figure = new_figure(DOUBLE_FIGSIZE)
     artist = None
     for index, (points, title) in enumerate(((data, "data"), (recon, "reconstruction"))):
         axes = figure.add_subplot(1, 2, index + 1, projection=projection)
@@ -282,7 +287,7 @@ def plot_reconstruction(
     if colours is not None:
         figure.colorbar(artist, ax=figure.axes, label=label, shrink=0.8)
     figure.suptitle(f"Data vs reconstruction{words or ' (ambient coordinates)'}")
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)
 
 
 def plot_latent_codes(
@@ -308,12 +313,12 @@ def plot_latent_codes(
     """
     codes = _points("codes", codes)
     parameters = _parameters(parameters, codes.shape[0])
-    keep = _subsample(codes.shape[0], max_points, seed)
+    keep = subsample_indices(codes.shape[0], max_points, seed)
     codes = codes[keep]
     parameters = None if parameters is None else parameters[keep]
     label = _colour_label(parameters, parameter_label)
     latent_dim = codes.shape[1]
-    figure = _figure(_SINGLE)
+    figure = new_figure(SINGLE_FIGSIZE)
     axes = figure.add_subplot()
     if latent_dim == 1:
         if parameters is None:
@@ -327,7 +332,7 @@ def plot_latent_codes(
             axes.set_ylabel("latent code z1")
             axes.set_title("Latent code vs manifold parameter")
         axes.grid(True, alpha=0.3)
-        return _save(figure, path, dpi)
+        return save_figure(figure, path, dpi)
     colours = None if parameters is None else parameters[:, 0]
     artist = _scatter(axes, codes[:, :2], colours)
     axes.set_xlabel("latent code z1")
@@ -336,7 +341,7 @@ def plot_latent_codes(
     axes.set_title(title)
     if colours is not None:
         figure.colorbar(artist, ax=axes, label=label)
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)
 
 
 def plot_manifold(
@@ -371,12 +376,12 @@ def plot_manifold(
         )
     points = _points("points", points)
     parameters = _parameters(parameters, points.shape[0])
-    keep = _subsample(points.shape[0], max_points, seed)
+    keep = subsample_indices(points.shape[0], max_points, seed)
     points = points[keep]
     parameters = None if parameters is None else parameters[keep]
     colours = None if parameters is None else parameters[:, 0]
     label = _colour_label(parameters, parameter_label)
-    figure = _figure(_SINGLE)
+    figure = new_figure(SINGLE_FIGSIZE)
     if points.shape[1] == 1:
         axes = figure.add_subplot()
         if colours is None:
@@ -388,8 +393,8 @@ def plot_manifold(
             axes.set_xlabel(label)
             axes.set_ylabel("x1")
         axes.set_title(f"{title} (1-D)")
-        return _save(figure, path, dpi)
-    project, words = _projection(points)
+        return save_figure(figure, path, dpi)
+    project, words = projection_for(points)
     coords = project(points)
     axes = figure.add_subplot(projection="3d" if coords.shape[1] == 3 else None)
     artist = _scatter(axes, coords, colours)
@@ -402,7 +407,7 @@ def plot_manifold(
     if colours is not None:
         # A 3-D axes puts its z label where the colour bar would sit: leave it room.
         figure.colorbar(artist, ax=axes, label=label, shrink=0.8, pad=0.12 if coords.shape[1] == 3 else 0.05)
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)
 
 
 def _image_stack(name: str, value: Any, image_shape: Optional[Sequence[int]]) -> np.ndarray:
@@ -428,7 +433,7 @@ def _image_stack(name: str, value: Any, image_shape: Optional[Sequence[int]]) ->
     return array
 
 
-def _mosaic(images: np.ndarray, rows: int, columns: int, fill: float) -> np.ndarray:
+def image_mosaic(images: np.ndarray, rows: int, columns: int, fill: float) -> np.ndarray:
     """Tile images shape=[k, H, W, C] into one array [rows (H+1) - 1, columns (W+1) - 1, C].
 
     Tiles are separated by one pixel of ``fill``; empty tiles are ``fill`` (vectorised: a
@@ -501,15 +506,15 @@ def plot_image_grid(
     height, width, channels = stack.shape[1:]
     rgb = channels == 3
 
-    figure = _figure((5.2 * len(panels), 5.2 * rows / columns + 0.8))
+    figure = new_figure((5.2 * len(panels), 5.2 * rows / columns + 0.8))
     for index, (name, panel) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
         values = np.clip(np.nan_to_num(panel, nan=low), low, high)
         if rgb:
-            mosaic = _mosaic((values - low) / (high - low), rows, columns, fill=1.0)
+            mosaic = image_mosaic((values - low) / (high - low), rows, columns, fill=1.0)
             axes.imshow(mosaic, interpolation="nearest")
         else:
-            mosaic = _mosaic(values[..., :1], rows, columns, fill=np.nan)[..., 0]
+            mosaic = image_mosaic(values[..., :1], rows, columns, fill=np.nan)[..., 0]
             import matplotlib
 
             colormap = matplotlib.colormaps["gray_r"].with_extremes(bad=OKABE_ITO[5])
@@ -526,4 +531,4 @@ def plot_image_grid(
         axes.set_yticks([])
         axes.set_title(f"{name} ({count} images, {height}x{width}x{channels})")
     figure.suptitle(title)
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)

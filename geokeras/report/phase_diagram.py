@@ -20,8 +20,8 @@ from geokeras.report.figures import (
     CONTINUOUS_COLORMAP,
     OKABE_ITO,
     PathLike,
-    _figure,
-    _save,
+    new_figure,
+    save_figure,
 )
 
 _MISSING_GREY = "#BBBBBB"
@@ -81,7 +81,7 @@ def plot_phase_diagram(
     values = list(grid.values())
     numeric = any(map(_is_number, values)) and all(_is_number(value) or value in (None, "failed") for value in values)
 
-    figure = _figure((1.6 + 1.1 * len(x_values), 1.4 + 0.7 * len(y_values)))
+    figure = new_figure((1.6 + 1.1 * len(x_values), 1.4 + 0.7 * len(y_values)))
     axes = figure.add_subplot(1, 1, 1)
     if numeric:
         image = np.full((len(y_values), len(x_values)), np.nan)
@@ -116,4 +116,4 @@ def plot_phase_diagram(
     axes.set_xlabel(keys[0])
     axes.set_ylabel(keys[1])
     axes.set_title(f"{metric} over the sweep")
-    return _save(figure, path, dpi)
+    return save_figure(figure, path, dpi)

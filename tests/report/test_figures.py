@@ -39,7 +39,7 @@ def test_training_curves(tmp_path):
     history = {"loss": list(np.exp(-np.arange(20) / 5.0)), "val_loss": list(1.2 * np.exp(-np.arange(20) / 5.0)), "mae": [1.0] * 20}
     path = plot_training_curves(history, tmp_path / "loss.png", dpi=DPI)
     assert path == tmp_path / "loss.png"
-    assert_size(read_png(path), figures._SINGLE)
+    assert_size(read_png(path), figures.SINGLE_FIGSIZE)
     # A zero loss cannot go on a log axis: drawn linear instead, still a PNG.
     read_png(plot_training_curves({"loss": [1.0, 0.0]}, tmp_path / "linear.png", dpi=DPI))
     with pytest.raises(ValueError, match="'loss' series"):
@@ -51,7 +51,7 @@ def test_reconstruction(tmp_path, dim):
     x, t = curve(500, dim)
     x_hat = 0.9 * x
     path = plot_reconstruction(x, x_hat, t, tmp_path / "nested" / f"rec{dim}.png", DPI, 200, parameter_label="theta")
-    assert_size(read_png(path), figures._SINGLE if dim == 1 else figures._DOUBLE)
+    assert_size(read_png(path), figures.SINGLE_FIGSIZE if dim == 1 else figures.DOUBLE_FIGSIZE)
 
 
 def test_reconstruction_without_parameters_and_with_nan(tmp_path):
@@ -68,7 +68,7 @@ def test_reconstruction_without_parameters_and_with_nan(tmp_path):
 def test_latent_codes(tmp_path, latent_dim, with_parameters):
     codes, t = curve(300, latent_dim, seed=1)
     path = plot_latent_codes(codes, t if with_parameters else None, tmp_path / "latent.png", DPI, 100)
-    assert_size(read_png(path), figures._SINGLE)
+    assert_size(read_png(path), figures.SINGLE_FIGSIZE)
 
 
 @pytest.mark.parametrize("dim", [1, 2, 3, 5])
@@ -76,15 +76,15 @@ def test_manifold(tmp_path, dim):
     points, t = curve(400, dim, seed=2)
     two_parameters = np.c_[t, t**2]  # a surface would have two: coloured by the first
     path = plot_manifold(points, two_parameters, tmp_path / "manifold.png", DPI, 150)
-    assert_size(read_png(path), figures._SINGLE)
+    assert_size(read_png(path), figures.SINGLE_FIGSIZE)
 
 
 def test_subsample_is_seeded_and_bounded():
-    first = figures._subsample(1000, 50, seed=3)
-    np.testing.assert_array_equal(first, figures._subsample(1000, 50, seed=3))
+    first = figures.subsample_indices(1000, 50, seed=3)
+    np.testing.assert_array_equal(first, figures.subsample_indices(1000, 50, seed=3))
     assert len(first) == 50 and len(np.unique(first)) == 50 and np.all(np.diff(first) > 0)
-    assert not np.array_equal(first, figures._subsample(1000, 50, seed=4))
-    np.testing.assert_array_equal(figures._subsample(20, 50, seed=3), np.arange(20))
+    assert not np.array_equal(first, figures.subsample_indices(1000, 50, seed=4))
+    np.testing.assert_array_equal(figures.subsample_indices(20, 50, seed=3), np.arange(20))
 
 
 def test_validation_messages(tmp_path):
@@ -107,15 +107,15 @@ def test_importing_report_figures_does_not_import_matplotlib():
 # ----------------------------------------------------------------------------- the manifold figure
 @pytest.fixture
 def drawn(monkeypatch):
-    """Figures passed to ``_save``, kept for inspection (each is still written as a PNG)."""
+    """Figures passed to ``save_figure``, kept for inspection (each is still written as a PNG)."""
     saved = []
-    original = figures._save
+    original = figures.save_figure
 
     def keep(figure, path, dpi):
         saved.append(figure)
         return original(figure, path, dpi)
 
-    monkeypatch.setattr(figures, "_save", keep)
+    monkeypatch.setattr(figures, "save_figure", keep)
     return saved
 
 
@@ -131,7 +131,7 @@ def test_manifold_is_coloured_by_the_first_parameter(tmp_path, drawn, dim):
     path = plot_manifold(points, parameters, tmp_path / "m.png", DPI, max_points=120, seed=2, parameter_label="theta")
     assert path.stat().st_size > 0 and read_png(path).size > 0
     axes, scatter = scatter_of(drawn[-1])
-    keep = figures._subsample(300, 120, seed=2)
+    keep = figures.subsample_indices(300, 120, seed=2)
     np.testing.assert_array_equal(scatter.get_array(), t[keep, 0])
     assert scatter.get_cmap().name == figures.CONTINUOUS_COLORMAP
     assert drawn[-1].axes[-1].get_ylabel() == "theta"  # the colour bar names the parameter
@@ -165,7 +165,7 @@ def test_manifold_refuses_images_and_bad_shapes(tmp_path):
 # ----------------------------------------------------------------------------- image grids
 def test_mosaic_places_tiles_row_by_row():
     images = np.arange(3, dtype=np.float64).reshape(3, 1, 1, 1) + np.zeros((3, 2, 2, 1))  # tile i is all i
-    mosaic = figures._mosaic(images, rows=2, columns=2, fill=-1.0)[..., 0]
+    mosaic = figures.image_mosaic(images, rows=2, columns=2, fill=-1.0)[..., 0]
     expected = np.array([
         [0, 0, -1, 1, 1],
         [0, 0, -1, 1, 1],
