@@ -61,7 +61,9 @@ import numpy as np
 
 from geokeras.complexity.exact import ExactNetwork, dyadic_fractions, segment_maps
 from geokeras.complexity.lowering import LoweredNetwork, lower
-from geokeras.complexity.polyline import PolylineRegions, _boundary, count_regions_on_polyline, polyline_segments
+from geokeras.complexity.polyline import (
+    PolylineRegions, count_regions_on_polyline, exact_cell_boundary, polyline_segments,
+)
 
 __all__ = ["CurveInjectivity", "polyline_injectivity", "curve_injectivity", "decide_curve_injectivity"]
 
@@ -191,9 +193,9 @@ class _Image:
             layers, (slope, offset) = segment_maps(self.exact_network, start, direction, pattern)
             low, high = Fraction(0), Fraction(1)
             if index > 0 and self.segments[index - 1] == segment:
-                low = _boundary(self.network, layers, regions.patterns[self.cells[index - 1]], pattern)
+                low = exact_cell_boundary(self.network, layers, regions.patterns[self.cells[index - 1]], pattern)
             if index + 1 < self.count and self.segments[index + 1] == segment:
-                high = _boundary(self.network, layers, pattern, regions.patterns[self.cells[index + 1]])
+                high = exact_cell_boundary(self.network, layers, pattern, regions.patterns[self.cells[index + 1]])
             b, a = tuple(dyadic_fractions(slope)), tuple(dyadic_fractions(offset))
             head = tuple(ai + low * bi for ai, bi in zip(a, b))
             tail = tuple(ai + high * bi for ai, bi in zip(a, b))

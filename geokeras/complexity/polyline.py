@@ -160,7 +160,8 @@ class PolylineRegions:
                 continue
             start, direction = self.segment_direction(int(segments[index]))
             layers, _ = segment_maps(exact, start, direction, self.patterns[cells[index]])
-            root = _boundary(self.network, layers, self.patterns[cells[index]], self.patterns[cells[index + 1]])
+            before, after = self.patterns[cells[index]], self.patterns[cells[index + 1]]
+            root = exact_cell_boundary(self.network, layers, before, after)
             starts[index + 1] = ends[index] = root
         return list(zip(starts, ends))
 
@@ -444,7 +445,7 @@ def _pack_patterns(patterns: np.ndarray, network: LoweredNetwork) -> np.ndarray:
     return np.concatenate(packed, axis=1) if packed else np.zeros((patterns.shape[0], 0), dtype=np.uint8)
 
 
-def _boundary(network: LoweredNetwork, layers: list, pattern: np.ndarray, following: np.ndarray) -> Fraction:
+def exact_cell_boundary(network: LoweredNetwork, layers: list, pattern: np.ndarray, following: np.ndarray) -> Fraction:
     """The exact parameter where the cell of ``pattern`` ends and that of ``following`` begins."""
     for position, columns in enumerate(network.pattern_slices):
         differ = np.nonzero(pattern[columns] != following[columns])[0]
@@ -640,11 +641,11 @@ def _same_affine_map_as_next(
     per_map = network.input_dim * max(network.widths[1:])
     tile = max(1, tile_elements // max(per_map, 1))
     exact: Optional[ExactNetwork] = None
-    bound = _map_error_bound(network)
+    bound = affine_map_error_bound(network)
     for first in range(0, candidates.size, tile):
         chosen = candidates[first : first + tile]
-        flat_a = _flat_maps(network, patterns[pairs[chosen, 0]])
-        flat_b = _flat_maps(network, patterns[pairs[chosen, 1]])
+        flat_a = flat_affine_maps(network, patterns[pairs[chosen, 0]])
+        flat_b = flat_affine_maps(network, patterns[pairs[chosen, 1]])
         differ = np.any(np.abs(flat_a - flat_b) > 2 * bound, axis=1)
         for row in np.nonzero(~differ)[0].tolist():
             exact = exact or ExactNetwork(network)
@@ -656,14 +657,14 @@ def _same_affine_map_as_next(
     return result
 
 
-def _flat_maps(network: LoweredNetwork, patterns: np.ndarray) -> np.ndarray:
+def flat_affine_maps(network: LoweredNetwork, patterns: np.ndarray) -> np.ndarray:
     """Float [A; c] of each cell, flattened, shape=[k, (input_dim + 1) output_dim]."""
     linear, offset = network.affine_maps(patterns)
     return np.concatenate([linear.reshape(patterns.shape[0], -1), offset], axis=1)
 
 
-def _map_error_bound(network: LoweredNetwork) -> np.ndarray:
-    """An upper bound on the rounding error of every entry of :func:`_flat_maps`, for every cell.
+def affine_map_error_bound(network: LoweredNetwork) -> np.ndarray:
+    """An upper bound on the rounding error of every entry of :func:`flat_affine_maps`, for every cell.
 
     A chain of matrix products with k-term dot products errs by at most gamma_(sum of k) times
     the same chain in absolute values (Higham 2002, section 3.5). The masks have entries of

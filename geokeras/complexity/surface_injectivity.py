@@ -39,7 +39,7 @@ import numpy as np
 from geokeras.complexity.exact import Dyadic
 from geokeras.complexity.injectivity import polyline_injectivity
 from geokeras.complexity.lowering import lower
-from geokeras.complexity.polyline import _flat_maps, _map_error_bound
+from geokeras.complexity.polyline import flat_affine_maps, affine_map_error_bound
 
 __all__ = ["SurfaceInjectivity", "decide_surface_injectivity"]
 
@@ -170,17 +170,17 @@ def coherent_orientation(faces: np.ndarray) -> tuple[Optional[np.ndarray], int]:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from geokeras.complexity.surface_rlc import _face_adjacency, _orientation
+    from geokeras.complexity.surface_rlc import face_adjacency, orientation_flips
     from geokeras.manifolds.meshes import mesh_edges
 
     faces = np.asarray(faces, dtype=np.int64)
     if np.any(mesh_edges(faces)[1] > 2):
         return None, 0
-    pairs, same_direction, _ = _face_adjacency(faces)
+    pairs, same_direction, _ = face_adjacency(faces)
     count = faces.shape[0]
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(count, count))
     components = int(connected_components(graph, directed=False)[0])
-    flips, orientable = _orientation(count, pairs, same_direction)
+    flips, orientable = orientation_flips(count, pairs, same_direction)
     return (np.where(flips, -1, 1).astype(np.int64) if orientable else None), components
 
 
@@ -219,10 +219,10 @@ def _polygon_signs(network, vertices, faces, face_signs, regions) -> tuple[np.nd
     """sign det(E A) per polygon, times its face's orientation; exact where the float is unsure."""
     cells = regions.polygon_cell_ids
     face_of = regions.polygon_face_ids
-    flat = _flat_maps(network, regions.patterns)
+    flat = flat_affine_maps(network, regions.patterns)
     n = network.input_dim
     linear = flat[:, : 2 * n].reshape(-1, n, 2)[cells]
-    linear_error = _map_error_bound(network)[: 2 * n].reshape(n, 2)  # the same bound for every cell
+    linear_error = affine_map_error_bound(network)[: 2 * n].reshape(n, 2)  # the same bound for every cell
     corners = vertices[faces[face_of]]
     frames = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=1)  # [P, 2, n]
     local = frames @ linear  # [P, 2, 2]

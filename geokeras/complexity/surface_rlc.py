@@ -122,8 +122,8 @@ def surface_charts(vertices: Any, faces: Any) -> SurfaceCharts:
     points, faces = _checked_surface(vertices, faces)
     geometry = _Geometry(points, faces)
     proper = geometry.area_twice > 1e-14 * geometry.area_twice.max()
-    neighbours, same_direction, closed = _face_adjacency(faces)
-    flips, orientable = _orientation(faces.shape[0], neighbours, same_direction)
+    neighbours, same_direction, closed = face_adjacency(faces)
+    flips, orientable = orientation_flips(faces.shape[0], neighbours, same_direction)
     geometry.orient(flips)
     # Edges a chart may cross: the two triangles are consistently oriented after the flips.
     crossable = neighbours[~(same_direction ^ flips[neighbours[:, 0]] ^ flips[neighbours[:, 1]])]
@@ -253,7 +253,7 @@ def _unit_normals(points: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np
     return cross / np.where(length > 0, length, 1.0)[:, None], length
 
 
-def _face_adjacency(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+def face_adjacency(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """Pairs of triangles sharing an edge held by exactly two, and whether their windings agree.
 
     Returns:
@@ -276,7 +276,7 @@ def _face_adjacency(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     return pairs[keep], same_direction[keep], closed
 
 
-def _orientation(count: int, pairs: np.ndarray, same_direction: np.ndarray) -> tuple[np.ndarray, bool]:
+def orientation_flips(count: int, pairs: np.ndarray, same_direction: np.ndarray) -> tuple[np.ndarray, bool]:
     """Flips making windings agree along a breadth-first spanning forest; orientable or not."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import breadth_first_order
