@@ -1,4 +1,7 @@
-"""Helpers of the spec tests: write a spec file, catch the SpecError of loading one."""
+"""Helpers shared by the tests: write a spec file, catch the SpecError of loading one.
+
+Import them with ``from tests.conftest import load_error, write``.
+"""
 
 from __future__ import annotations
 
