@@ -16,6 +16,7 @@ import pytest
 
 from geokeras.errors import SpecError
 from geokeras.manifolds import make
+from tests.conftest import fake_keras_data
 from tests.contracts.registries import REPOSITORY, entries, example, registry
 
 SAMPLES = 24
@@ -28,11 +29,7 @@ def offline(monkeypatch):
     monkeypatch.chdir(REPOSITORY)
     import keras
 
-    rng = np.random.default_rng(0)
-    fake = (
-        (rng.integers(0, 256, size=(40, 28, 28), dtype=np.uint8), np.arange(40, dtype=np.uint8) % 10),
-        (rng.integers(0, 256, size=(20, 28, 28), dtype=np.uint8), np.arange(20, dtype=np.uint8) % 10),
-    )
+    fake = fake_keras_data(train=40, test=20)
     for name in dir(keras.datasets):
         loader = getattr(getattr(keras.datasets, name), "load_data", None)
         if callable(loader):
