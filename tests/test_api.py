@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import keras
@@ -15,6 +14,7 @@ from geokeras.cli import main
 from geokeras.errors import TrainingDivergedError
 from geokeras.manifolds import make
 from geokeras.report.compare import without_timings
+from tests.conftest import write
 
 TINY = """\
 spec_version: 1
@@ -36,16 +36,10 @@ RUN_FILES = [
 ]
 
 
-def write(directory: Path, text: str = TINY, name: str = "tiny.yaml") -> Path:
-    path = directory / name
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    spec_path = write(root)
+    spec_path = write(root, "tiny.yaml", TINY)
     result = geokeras.run(spec_path, runs_root=root / "runs", overrides=["train.epochs=3"])
     return spec_path, result
 
@@ -118,7 +112,7 @@ def test_running_a_finished_spec_again_is_refused(finished_run, capsys):
 
 
 def test_diverging_loss_exits_2_and_leaves_nothing(tmp_path, capsys):
-    spec = write(tmp_path, TINY.replace("radius: 1.5", "radius: 1.0e+6"))
+    spec = write(tmp_path, "tiny.yaml", TINY.replace("radius: 1.5", "radius: 1.0e+6"))
     out = tmp_path / "run"
     assert main(["run", str(spec), "train.optimizer.learning_rate=1.0e+6", "-o", str(out)]) == 2
     err = capsys.readouterr().err
@@ -131,7 +125,7 @@ def test_builder_errors_point_at_the_spec_line(tmp_path, capsys):
         "encoder: {type: mlp, widths: [16, 16]}",
         "encoder:\n    type: keras_layers\n    layers:\n      - {class_name: Densse, config: {units: 2}}",
     ).replace("  latent_dim: 2\n", "  latent_dim: 2\n  decoder: {type: mlp}\n")
-    spec = write(tmp_path, text)
+    spec = write(tmp_path, "tiny.yaml", text)
     assert main(["run", str(spec), "-o", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert f"{spec}:11:10:" in err and "model.encoder.layers[0].class_name" in err and "Densse" in err
@@ -182,7 +176,7 @@ def test_diverged_error_type():
 # ----------------------------------------------------------------------------- checked before training
 def refused(tmp_path: Path, capsys, text: str, *overrides: str) -> str:
     """Run a spec that must fail before training: exit 2, its message, and nothing left on disk."""
-    spec = write(tmp_path, text)
+    spec = write(tmp_path, "tiny.yaml", text)
     assert main(["run", str(spec), *overrides, "-o", str(tmp_path / "run")]) == 2
     assert sorted(path.name for path in tmp_path.iterdir()) == ["tiny.yaml"]  # no run, no .run.partial
     return capsys.readouterr().err.strip()
@@ -214,7 +208,7 @@ def test_samples_too_large_for_float32_are_refused_at_the_manifold(tmp_path, cap
     mesh = tmp_path / "huge.obj"
     mesh.write_text("v 0 0 0\nv 1e20 0 0\nv 0 1e20 0\nv 0 0 1e20\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n")
     text = TINY.replace("{type: circle, radius: 1.5, samples: 256}", f"{{type: mesh, path: {mesh}, normalise: false}}")
-    spec = write(tmp_path, text)
+    spec = write(tmp_path, "tiny.yaml", text)
     assert main(["run", str(spec), "-o", str(tmp_path / "run")]) == 2
     assert sorted(path.name for path in tmp_path.iterdir()) == ["huge.obj", "tiny.yaml"]
     err = capsys.readouterr().err
@@ -224,7 +218,7 @@ def test_samples_too_large_for_float32_are_refused_at_the_manifold(tmp_path, cap
 def test_a_mesh_path_that_is_a_directory_is_named_so(tmp_path, capsys):
     (tmp_path / "meshes").mkdir()
     text = TINY.replace("{type: circle, radius: 1.5, samples: 256}", f"{{type: mesh, path: {tmp_path / 'meshes'}}}")
-    spec = write(tmp_path, text)
+    spec = write(tmp_path, "tiny.yaml", text)
     assert main(["run", str(spec), "-o", str(tmp_path / "run")]) == 2
     assert sorted(path.name for path in tmp_path.iterdir()) == ["meshes", "tiny.yaml"]
     assert f"expected a mesh file. Received: path={str(tmp_path / 'meshes')!r}, which is a directory." in (

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from geokeras.cli import main
 from geokeras.spec import json_schema
+from tests.conftest import write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,15 +26,9 @@ report: {figures: false}
 """
 
 
-def write(directory: Path, text: str, name: str = "spec.yaml") -> Path:
-    path = directory / name
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
 def test_validate_ok_and_bad(tmp_path, capsys):
-    good = write(tmp_path, GOOD)
-    bad = write(tmp_path, GOOD.replace("latent_dim: 2", "latent_dim: -2"), "bad.yaml")
+    good = write(tmp_path, "spec.yaml", GOOD)
+    bad = write(tmp_path, "bad.yaml", GOOD.replace("latent_dim: 2", "latent_dim: -2"))
     assert main(["validate", str(good)]) == 0
     assert "ok (cli-spec-" in capsys.readouterr().out
     assert main(["validate", str(good), str(bad)]) == 2
@@ -44,7 +38,7 @@ def test_validate_ok_and_bad(tmp_path, capsys):
 
 
 def test_render_prints_resolved_yaml_with_hash(tmp_path, capsys):
-    assert main(["render", str(write(tmp_path, GOOD)), "seed=4"]) == 0
+    assert main(["render", str(write(tmp_path, "spec.yaml", GOOD)), "seed=4"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("# cli-spec-") and "# sha256: " in out
     assert "seed: 4" in out and "samples: 64" in out
@@ -70,7 +64,7 @@ def test_schema_matches_the_committed_file(capsys):
     ],
 )
 def test_run_with_bad_spec_exits_2_and_writes_nothing(tmp_path, capsys, replace, fragment):
-    spec = write(tmp_path, GOOD.replace(*replace))
+    spec = write(tmp_path, "spec.yaml", GOOD.replace(*replace))
     out = tmp_path / "run"
     assert main(["run", str(spec), "-o", str(out)]) == 2
     err = capsys.readouterr().err
@@ -87,7 +81,7 @@ def test_run_with_bad_yaml_lambda_or_cycle_exits_2(tmp_path, capsys):
         "cycle.yaml": ("extends: cycle.yaml\n" + GOOD, "extends cycle"),
     }
     for name, (text, fragment) in cases.items():
-        spec = write(tmp_path, text, name)
+        spec = write(tmp_path, name, text)
         assert main(["run", str(spec), "-o", str(tmp_path / "run")]) == 2, name
         err = capsys.readouterr().err
         assert fragment in err and f"{spec}:" in err and "Traceback" not in err, err
@@ -95,7 +89,7 @@ def test_run_with_bad_yaml_lambda_or_cycle_exits_2(tmp_path, capsys):
 
 
 def test_bad_override_exits_2(tmp_path, capsys):
-    spec = write(tmp_path, GOOD)
+    spec = write(tmp_path, "spec.yaml", GOOD)
     assert main(["run", str(spec), "train.epochs=zero", "-o", str(tmp_path / "run")]) == 2
     assert "<command line> 'train.epochs=zero': train.epochs" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
@@ -112,14 +106,14 @@ def test_compare_needs_run_directories(tmp_path, capsys):
 
 
 def test_console_script_exit_code_without_traceback(tmp_path):
-    bad = write(tmp_path, "name: [\n")
+    bad = write(tmp_path, "spec.yaml", "name: [\n")
     result = subprocess.run([sys.executable, "-m", "geokeras.cli", "validate", str(bad)], capture_output=True, text=True)
     assert result.returncode == 2
     assert "malformed YAML" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_run_into_a_symlink_exits_2_before_any_work(tmp_path, capsys):
-    spec = write(tmp_path, GOOD)
+    spec = write(tmp_path, "spec.yaml", GOOD)
     (tmp_path / "out").symlink_to(tmp_path / "nowhere")
     assert main(["run", str(spec), "-o", str(tmp_path / "out")]) == 2
     assert "Received a symlink (to " in capsys.readouterr().err

@@ -186,6 +186,11 @@ class KerasLayersParams(SpecModel):
     type: Literal["keras_layers"] = "keras_layers"
     layers: list[KerasLayerConfig] = Field(min_length=1, description="Layers, input side first.")
 
+    @classmethod
+    def example(cls) -> "KerasLayersParams":
+        """One Dense layer of width 2 (a linear map onto a 2-dimensional code)."""
+        return cls(layers=[KerasLayerConfig(class_name="Dense", config={"units": 2})])
+
 
 @DECODERS.register("mirror", implementation="geokeras.models.builder:build_mirror")
 class MirrorParams(SpecModel):
@@ -219,6 +224,11 @@ class ExponentialDecayParams(SpecModel):
     decay_rate: PositiveFloat
     staircase: bool = False
 
+    @classmethod
+    def example(cls) -> "ExponentialDecayParams":
+        """Halve 1e-3 every 1000 steps."""
+        return cls(initial_learning_rate=1e-3, decay_steps=1000, decay_rate=0.5)
+
 
 @LEARNING_RATE_SCHEDULES.register(
     "cosine_decay", implementation="keras.optimizers.schedules:CosineDecay"
@@ -241,6 +251,11 @@ class CosineDecayParams(SpecModel):
                 f"warmup_steps > 0. Received: warmup_steps={self.warmup_steps}, warmup_target=null."
             )
         return self
+
+    @classmethod
+    def example(cls) -> "CosineDecayParams":
+        """From 1e-3 to 0 over 1000 steps."""
+        return cls(initial_learning_rate=1e-3, decay_steps=1000)
 
 
 @LEARNING_RATE_SCHEDULES.register(
@@ -265,6 +280,11 @@ class PiecewiseConstantParams(SpecModel):
                 f"expected strictly increasing boundaries. Received: boundaries={self.boundaries}."
             )
         return self
+
+    @classmethod
+    def example(cls) -> "PiecewiseConstantParams":
+        """1e-3 for the first 100 steps, then 1e-4."""
+        return cls(boundaries=[100], values=[1e-3, 1e-4])
 
 
 LearningRate = Union[PositiveFloat, union_of(LEARNING_RATE_SCHEDULES)]

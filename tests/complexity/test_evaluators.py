@@ -101,7 +101,6 @@ def test_without_polyline_or_mesh_the_count_is_sampled_and_the_manifold_rlc_unav
 
 
 def test_surfaces_are_counted_exactly_on_their_mesh(tmp_path):
-    pytest.importorskip("geokeras.complexity.mesh")
     disk = make({"type": "disk"})
     context = context_for(disk, tmp_path / "figures", latent_dim=2)
     metrics = run_evaluators([{"type": "rlc_on_manifold", "mesh_resolution": 6, "samples": 0}], context)["rlc_on_manifold"]

@@ -159,7 +159,7 @@ def test_invalid_curve_inputs():
 
 
 def test_surfaces_are_delegated_to_the_surface_module():
-    surface = pytest.importorskip("geokeras.complexity.surface_rlc")
+    from geokeras.complexity import surface_rlc as surface
     sphere = make({"type": "sphere"})
     result = manifold_rlc(sphere, resolution=8)
     vertices, faces = sphere.mesh(8)

@@ -211,7 +211,7 @@ def test_invalid_inputs_are_reported():
 
 
 def test_keras_models_are_lowered_and_counted():
-    keras = pytest.importorskip("keras")
+    import keras
     inputs = keras.Input((1,))
     hidden = keras.layers.Dense(2, activation="relu")(inputs)
     model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
@@ -237,7 +237,7 @@ def test_polyline_count_equals_the_mesh_count_of_a_box_whose_cells_are_strips():
     # Hidden units that ignore x2 make every cell a vertical strip, so the box [-1, 1]^2 is
     # cut into exactly the intervals of its bottom edge: the 1-D count is the 2-D count of
     # the degenerate (x2-independent) case.
-    mesh = pytest.importorskip("geokeras.complexity.mesh")
+    from geokeras.complexity import mesh
     rng = np.random.default_rng(4)
     network = random_network(rng, [2, 12, 12, 1], scale=2.0)
     first = network.layers[0]

@@ -11,6 +11,7 @@ import pytest
 from geokeras.errors import SpecError
 from geokeras.manifolds import make
 from geokeras.manifolds.images import DIGITS_TRAIN_SIZE, Digits, FashionMnist, Mnist
+from tests.conftest import fake_keras_data
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DIGITS_COUNT = 1797
@@ -111,15 +112,6 @@ def test_bad_image_parameters_name_the_key(mapping, path, message):
 
 
 # ----------------------------------------------------------------------------- keras data sets
-def fake_keras_data(train: int, test: int, seed: int = 0):
-    """Tiny (x_train, y_train), (x_test, y_test) shaped as keras.datasets returns them."""
-    rng = np.random.default_rng(seed)
-    return (
-        (rng.integers(0, 256, size=(train, 28, 28), dtype=np.uint8), np.arange(train, dtype=np.uint8) % 10),
-        (rng.integers(0, 256, size=(test, 28, 28), dtype=np.uint8), np.arange(test, dtype=np.uint8) % 3),
-    )
-
-
 @pytest.mark.parametrize("name, cls", [("mnist", Mnist), ("fashion_mnist", FashionMnist)])
 def test_keras_data_set_uses_what_keras_loads(monkeypatch, name, cls):
     import keras

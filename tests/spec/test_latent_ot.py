@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from geokeras.errors import SpecError, SpecErrors
+from geokeras.errors import SpecErrors
 from geokeras.spec import load_spec
+from tests.conftest import load_error
+from tests.conftest import write as write_file
 
 BASE = """\
 spec_version: 1
@@ -23,15 +25,8 @@ model:
 
 
 def write(directory: Path, extra: str, name: str = "s.yaml") -> Path:
-    path = directory / name
-    path.write_text(BASE + textwrap.dedent(extra), encoding="utf-8")
-    return path
-
-
-def load_error(path: Path, overrides=()) -> SpecError:
-    with pytest.raises(SpecError) as caught:
-        load_spec(path, overrides)
-    return caught.value
+    """The spec file ``BASE`` followed by ``extra``."""
+    return write_file(directory, name, BASE + textwrap.dedent(extra))
 
 
 def test_latent_ot_defaults_to_null_and_an_empty_mapping_takes_every_default(tmp_path):

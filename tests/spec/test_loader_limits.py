@@ -19,7 +19,7 @@ from geokeras.errors import GeokerasInputError, SpecError, SpecErrors
 from geokeras.spec import load_spec
 from geokeras.spec.resolve import check_plain_values
 from geokeras.spec.yaml_source import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, Positions, parse_yaml
-from tests.spec.files import load_error, write
+from tests.conftest import load_error, write
 
 MINIMAL = """\
 name: tiny

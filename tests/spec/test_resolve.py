@@ -13,7 +13,7 @@ from geokeras.errors import SpecError, SpecErrors
 from geokeras.spec import SPEC_VERSION, load_spec, spec_from_mapping
 from geokeras.spec import upgrade as upgrade_module
 from geokeras.spec.resolve import parse_override
-from tests.spec.files import load_error, write
+from tests.conftest import load_error, write
 
 MINIMAL = """\
 spec_version: 1

@@ -67,6 +67,11 @@ class VonMisesFisherParams(SpecModel):
             )
         return value
 
+    @classmethod
+    def example(cls) -> "VonMisesFisherParams":
+        """Concentrated around the north pole of the 2-sphere."""
+        return cls(mean_direction=[0.0, 0.0, 1.0], concentration=4.0)
+
 
 @DENSITIES.register("bump_mixture", implementation="geokeras.manifolds.measures:BumpMixtureDensity")
 class BumpMixtureParams(SpecModel):
@@ -122,6 +127,11 @@ class BumpMixtureParams(SpecModel):
     def bump_weights(self) -> list[float]:
         """w_k, with the default 1 filled in."""
         return list(self.weights) if self.weights is not None else [1.0] * len(self.centers)
+
+    @classmethod
+    def example(cls) -> "BumpMixtureParams":
+        """Two bumps, at a quarter and three quarters of the curve."""
+        return cls(centers=[0.25, 0.75], widths=[0.05, 0.1])
 
 
 DensityParams = union_of(DENSITIES)

@@ -31,3 +31,8 @@ class MeshParams(ManifoldParams):
             "diagonal is 1; false keeps the file's coordinates."
         ),
     )
+
+    @classmethod
+    def example(cls) -> "MeshParams":
+        """The repository's bumpy cup (a path relative to the repository root)."""
+        return cls(path="specs/data/bumpy_cup.obj")
