@@ -210,7 +210,7 @@ def test_adam_state_is_algorithm_1_and_meets_keras_adam_when_its_epsilon_is_resc
             steps.append(before - variable.numpy())
         return steps
 
-    for theirs, mine in zip(keras_steps(rescale=True), ours):
+    for theirs, mine in zip(keras_steps(rescale=True), ours, strict=True):
         np.testing.assert_allclose(theirs, mine, rtol=1e-5, atol=1e-9)
     # One epsilon for both: Keras' weighs 1 / sqrt(1 - beta_2) ~ 32 times more (the 3e-3 gradient's step shrinks).
     same_epsilon = keras_steps(rescale=False)[0]
