@@ -44,10 +44,17 @@ State (h, Adam moments, h_bar, counters, the schedule) lives in ``tf.Variable`` 
 ``tf.train.Checkpoint`` after every check when ``checkpoint_dir`` is given; a solve of the same
 problem (same targets, weights, source, solver keys and seed) resumes from it and produces the
 same heights as an uninterrupted solve.
+
+Code: :func:`_setup` (sizes, scales, initial heights), :class:`_State` (the variables and the
+optimizer step; Adam itself in :mod:`geokeras.ot.adam_state`, which says how it differs from
+``keras.optimizers.Adam``), :class:`_GradientEstimator` (steps 1-2), :func:`_compile_block` (the
+``tf.function``), :func:`_open_checkpoint`, :func:`_check_loop` (schedule, stopping rule, limits,
+progress) and :func:`_result` (the warning).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -59,6 +66,7 @@ from typing import Any, Optional
 import numpy as np
 import tensorflow as tf
 
+from geokeras.ot.adam_state import AdamState
 from geokeras.ot.assignment import (
     assign_sharded,
     assign_tile,
@@ -131,25 +139,221 @@ def _fingerprint(targets: np.ndarray, nu: np.ndarray, source: Any, params: Monte
     return int.from_bytes(digest.digest()[:8], "little") >> 2
 
 
-class _State(tf.Module):
-    """Every variable of a solve; what ``tf.train.Checkpoint`` saves."""
+@dataclasses.dataclass(frozen=True)
+class _Setup:
+    """What a solve derives from its inputs before the first step; fixed for the whole solve.
 
-    def __init__(self, h0: np.ndarray, samples_tiles: int, learning_rate: float, fingerprint: int):
-        super().__init__(name="monte_carlo_adam")
-        n = h0.shape[0]
-        self.h = tf.Variable(h0.astype(np.float32), name="h")
-        self.m = tf.Variable(tf.zeros([n]), name="m")
-        self.v = tf.Variable(tf.zeros([n]), name="v")
-        self.h_bar = tf.Variable(h0.astype(np.float32), name="h_bar")
-        self.adam_t = tf.Variable(0, dtype=tf.int64, name="adam_t")
+    Attributes:
+        targets: shape=[N, d] float32; nu: shape=[N] float64, the target weights.
+        tile: source points per tile; a step's sample is two halves of (tiles / 2) * tile points.
+        first_tiles, max_tiles: tiles per step at the start and at most (both even, >= 2).
+        step_scale: sigma_x * rms|y - mean y|, the score scale; Adam's step size is learning_rate times it.
+        epsilon: Adam's epsilon, ``params.epsilon / N`` (gradients scale like 1/N).
+        heights: shape=[N] float64, the initial heights (``params.init``).
+        fingerprint: :func:`_fingerprint` of the problem (checked before resuming a checkpoint).
+    """
+
+    targets: np.ndarray
+    nu: np.ndarray
+    tile: int
+    first_tiles: int
+    max_tiles: int
+    step_scale: float
+    epsilon: float
+    heights: np.ndarray
+    fingerprint: int
+
+    @property
+    def count(self) -> int:
+        return self.targets.shape[0]
+
+
+def _setup(targets: Any, weights: Any, source: Any, params: MonteCarloAdamParams, seed: int) -> _Setup:
+    """Targets, weights, sample sizes (powers of two), step scale, epsilon and initial heights."""
+    targets = np.asarray(targets, np.float32)
+    nu = np.asarray(weights, np.float64)
+    sample_tile = _power_of_two_at_least(params.sample_tile)
+    first_samples = _power_of_two_at_least(params.samples)
+    max_samples = min(_power_of_two_at_least(params.max_samples), POINTS_PER_SCRAMBLE)
+    # A step's sample is two halves of (tiles / 2) * tile points each (tiles even, >= 2).
+    first_samples = max(first_samples, 2)
+    tile = min(sample_tile, first_samples // 2)
+    y = targets.astype(np.float64)
+    spread = math.sqrt(float(np.mean(np.sum((y - y.mean(0)) ** 2, axis=1)))) or 1.0
+    return _Setup(
+        targets=targets,
+        nu=nu,
+        tile=tile,
+        first_tiles=first_samples // tile,
+        max_tiles=max(max_samples // tile, first_samples // tile),
+        step_scale=source.coordinate_std() * spread,
+        epsilon=params.epsilon / targets.shape[0],
+        heights=initial_heights(targets, source, params.init),
+        fingerprint=_fingerprint(targets, nu, source, params, seed),
+    )
+
+
+class _State(AdamState):
+    """Every variable of a solve (Adam's m, v, adam_t and those below); what ``tf.train.Checkpoint`` saves.
+
+    h: the iterate; h_bar: the running mean of the last ``average_window`` iterates (since
+    ``since_reset`` steps); step, samples_used: counters; tiles, learning_rate, best_monitor,
+    stalls: the schedule (:func:`_update_schedule`); fingerprint: the problem's (:func:`_fingerprint`).
+    """
+
+    def __init__(self, setup: _Setup, params: MonteCarloAdamParams):
+        super().__init__(setup.count, params.beta_1, params.beta_2, setup.epsilon, name="monte_carlo_adam")
+        self.h = tf.Variable(setup.heights.astype(np.float32), name="h")
+        self.h_bar = tf.Variable(setup.heights.astype(np.float32), name="h_bar")
         self.step = tf.Variable(0, dtype=tf.int64, name="step")
         self.since_reset = tf.Variable(0, dtype=tf.int64, name="since_reset")
         self.samples_used = tf.Variable(0, dtype=tf.int64, name="samples_used")
-        self.tiles = tf.Variable(samples_tiles, dtype=tf.int32, name="tiles")
-        self.learning_rate = tf.Variable(learning_rate, dtype=tf.float32, name="learning_rate")
+        self.tiles = tf.Variable(setup.first_tiles, dtype=tf.int32, name="tiles")
+        self.learning_rate = tf.Variable(params.learning_rate, dtype=tf.float32, name="learning_rate")
         self.best_monitor = tf.Variable(np.inf, dtype=tf.float64, name="best_monitor")
         self.stalls = tf.Variable(0, dtype=tf.int64, name="stalls")
-        self.fingerprint = tf.Variable(fingerprint, dtype=tf.int64, name="fingerprint")
+        self.fingerprint = tf.Variable(setup.fingerprint, dtype=tf.int64, name="fingerprint")
+
+    def apply_gradient(self, gradient: Any, step_scale: float, tile: int, average_window: int) -> None:
+        """One optimizer step (graph code): h <- h - Adam delta, re-centred to mean 0; h_bar, counters.
+
+        The Adam step size is learning_rate * step_scale (module docstring, step 3); h_bar moves
+        by 1/min(since_reset, average_window) of its distance to h (a running mean of the window).
+        """
+        h = self.h - self.adam_delta(gradient, self.learning_rate * step_scale)
+        h = self.h.assign(h - tf.reduce_mean(h))
+        since = self.since_reset.assign_add(1)
+        weight = 1.0 / tf.cast(tf.minimum(since, average_window), tf.float32)
+        self.h_bar.assign(self.h_bar + weight * (h - self.h_bar))
+        self.step.assign_add(1)
+        self.samples_used.assign_add(tf.cast(self.tiles * tile, tf.int64))
+
+
+def _open_checkpoint(state: _State, folder: Any, fingerprint: int) -> tf.train.CheckpointManager:
+    """A manager keeping the latest checkpoint of ``state`` in ``folder``; restores one found there.
+
+    Raises:
+        ValueError: the folder holds a checkpoint of a different problem (another fingerprint).
+    """
+    checkpoint = tf.train.Checkpoint(state=state)
+    manager = tf.train.CheckpointManager(checkpoint, str(Path(folder)), max_to_keep=1)
+    if manager.latest_checkpoint:
+        saved_fingerprint = tf.train.load_variable(
+            manager.latest_checkpoint, "state/fingerprint/.ATTRIBUTES/VARIABLE_VALUE"
+        )
+        if int(saved_fingerprint) != fingerprint:
+            raise ValueError(
+                f"Expected the checkpoint in {folder} to hold this problem (same targets, weights, source, "
+                f"solver keys and seed). Received: a checkpoint of a different problem; use another folder."
+            )
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    return manager
+
+
+class _GradientEstimator:
+    """The Monte-Carlo gradient of the dual energy at the current heights (module docstring, steps 1-2).
+
+    grad E(h)_i = mu(W_i(h)) - nu_i (Gu, Luo, Sun, Yau 2016; AE-OT, An et al. 2020) is estimated on
+    two independent halves A, B of a step's sample: g = 1/2 (w^A + w^B) - nu, and
+    chi2 = sum_i (w^A_i - nu_i)(w^B_i - nu_i) / nu_i, the monitor's unbiased estimate of chi^2(w || nu).
+    The targets stay resident: tiled on the default device, or sharded across the strategy's devices.
+    """
+
+    def __init__(self, setup: _Setup, state: _State, source: Any, params: MonteCarloAdamParams, seed: int,
+                 strategy: Optional[Any]):
+        count, targets = setup.count, setup.targets
+        devices = _strategy_devices(strategy if strategy is not None else tf.distribute.get_strategy())
+        shards = shard_targets(count, devices) if len(devices) > 1 else None
+        if shards is not None and params.float64_ties:
+            raise ValueError(
+                f"Expected float64_ties=False with targets sharded across {len(shards)} devices. Received: float64_ties=True."
+            )
+        shard_constants = []
+        for shard in shards or ():
+            with tf.device(shard.device):  # resident on its device for the whole solve
+                shard_constants.append(tf.identity(tf.constant(targets[shard.start : shard.stop])))
+        self.shards, self.shard_constants = shards, shard_constants
+        self.target_tiles = tile_targets(targets, np.zeros(count, np.float32), params.target_tile)
+        self.targets_tiled = tf.constant(self.target_tiles.targets)
+        self.pad_heights = self.target_tiles.heights - 0.0  # zeros, -inf on padding
+        self.nu = tf.constant(setup.nu, tf.float32)
+        self.train_key = tf.constant(seed_pair(seed, TRAINING_STREAM))
+        self.count, self.tile, self.state, self.source, self.params = count, setup.tile, state, source, params
+
+    def streams(self) -> list:
+        """One matrix scramble per half for a block of steps, keyed by its first step (graph code).
+
+        Every step re-randomises it with its own digital shift (quasi_random.net_tile).
+        """
+        step = self.state.step
+        return [self.source.stream(stream_key(self.train_key, step, -1 - half), self.tile) for half in (0, 1)]
+
+    def _tiled(self, h: Any) -> Any:
+        """Heights ``h`` (shape=[N]) in the tiles of the targets (-inf on the padding)."""
+        shape = self.target_tiles.heights.shape
+        padded = tf.concat([h, tf.zeros([shape[0] * shape[1] - self.count])], 0)
+        return type(self.target_tiles)(self.targets_tiled, tf.reshape(padded, shape) + self.pad_heights, self.count)
+
+    def _half_counts(self, half: int, nets: list, tiles: Any, half_tiles: Any) -> Any:
+        """#{x in W_i} over the ``half_tiles`` tiles of one half of the step's sample, shape=[N] float32."""
+        state = self.state
+        # The two halves of a step are independent scrambles (keys (step, 0), (step, 1)):
+        # the product of their errors is unbiased for chi^2 (the monitor).
+        shift_key = stream_key(self.train_key, state.step, half)
+
+        def body(t: Any, counts: Any) -> tuple[Any, Any]:
+            x = self.source.tile_points(nets[half], t, shift_key)
+            if self.shards is not None:
+                index = assign_sharded(x, self.shard_constants, state.h, self.shards, self.params.target_tile)
+            else:
+                index = assign_tile(x, tiles, float64_ties=self.params.float64_ties)
+            # A segment sum, not tf.math.bincount: XLA needs the output size at compile time.
+            return t + 1, counts + tf.math.unsorted_segment_sum(tf.ones_like(index), index, self.count)
+
+        _, counts = tf.while_loop(lambda t, _: t < half_tiles, body, (tf.constant(0), tf.zeros([self.count], tf.int32)))
+        return tf.cast(counts, tf.float32)
+
+    def __call__(self, nets: list) -> tuple[Any, Any]:
+        """(g, chi2) at the current ``state.h`` for step ``state.step`` (graph code)."""
+        tiles = self._tiled(self.state.h.read_value())
+        half_tiles = self.state.tiles // 2
+        half_samples = tf.cast(half_tiles * self.tile, tf.float32)
+        half_a = self._half_counts(0, nets, tiles, half_tiles) / half_samples
+        half_b = self._half_counts(1, nets, tiles, half_tiles) / half_samples
+        gradient = 0.5 * (half_a + half_b) - self.nu
+        chi2 = tf.reduce_sum((half_a - self.nu) * (half_b - self.nu) / self.nu)
+        return gradient, chi2
+
+
+def _compile_block(setup: _Setup, state: _State, estimate: _GradientEstimator, params: MonteCarloAdamParams) -> Any:
+    """``run_steps(steps)``: ``steps`` (a Python int, static) gradient + Adam steps in one ``tf.while_loop``.
+
+    Returns the ``tf.function``; each call returns the steps' chi2 monitor values and
+    max_i |g_i| / nu_i (shape=[steps] float32 each). No host round trip inside a block.
+    """
+
+    def one_step(record_index: Any, monitor: Any, inf_norm: Any, nets: list) -> tuple[Any, Any, Any]:
+        gradient, chi2 = estimate(nets)
+        state.apply_gradient(gradient, setup.step_scale, setup.tile, params.average_window)
+        return (
+            record_index + 1,
+            monitor.write(record_index, chi2),
+            inf_norm.write(record_index, tf.reduce_max(tf.abs(gradient) / estimate.nu)),
+        )
+
+    @tf.function(jit_compile=params.jit_compile or None)
+    def run_steps(steps: Any) -> tuple[Any, Any]:
+        monitor = tf.TensorArray(tf.float32, size=steps)
+        inf_norm = tf.TensorArray(tf.float32, size=steps)
+        nets = estimate.streams()
+        _, monitor, inf_norm = tf.while_loop(
+            lambda i, *_: i < steps,
+            lambda i, monitor, inf_norm: one_step(i, monitor, inf_norm, nets),
+            (tf.constant(0), monitor, inf_norm),
+        )
+        return monitor.stack(), inf_norm.stack()
+
+    return run_steps
 
 
 def solve_monte_carlo_adam(
@@ -183,131 +387,30 @@ def solve_monte_carlo_adam(
     """
     started = time.perf_counter()
     disable_tensor_float_32()
-    targets = np.asarray(targets, np.float32)
-    nu = np.asarray(weights, np.float64)
-    count = targets.shape[0]
-
-    sample_tile = _power_of_two_at_least(params.sample_tile)
-    first_samples = _power_of_two_at_least(params.samples)
-    max_samples = min(_power_of_two_at_least(params.max_samples), POINTS_PER_SCRAMBLE)
-    # A step's sample is two halves of (tiles / 2) * tile points each (tiles even, >= 2).
-    first_samples = max(first_samples, 2)
-    tile = min(sample_tile, first_samples // 2)
-    max_tiles = max(max_samples // tile, first_samples // tile)
-
-    y = targets.astype(np.float64)
-    spread = math.sqrt(float(np.mean(np.sum((y - y.mean(0)) ** 2, axis=1)))) or 1.0
-    step_scale = source.coordinate_std() * spread  # the score scale: the step is learning_rate times it
-    epsilon = params.epsilon / count
-    fingerprint = _fingerprint(targets, nu, source, params, seed)
-    state = _State(
-        initial_heights(targets, source, params.init), first_samples // tile, params.learning_rate, fingerprint
-    )
-
-    manager = None
+    setup = _setup(targets, weights, source, params, seed)
+    state = _State(setup, params)
     folder = checkpoint_dir if checkpoint_dir is not None else params.checkpoint_dir
-    if folder is not None:
-        checkpoint = tf.train.Checkpoint(state=state)
-        manager = tf.train.CheckpointManager(checkpoint, str(Path(folder)), max_to_keep=1)
-        if manager.latest_checkpoint:
-            saved_fingerprint = tf.train.load_variable(manager.latest_checkpoint, "state/fingerprint/.ATTRIBUTES/VARIABLE_VALUE")
-            if int(saved_fingerprint) != fingerprint:
-                raise ValueError(
-                    f"Expected the checkpoint in {folder} to hold this problem (same targets, weights, source, "
-                    f"solver keys and seed). Received: a checkpoint of a different problem; use another folder."
-                )
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    manager = _open_checkpoint(state, folder, setup.fingerprint) if folder is not None else None
+    run_steps = _compile_block(setup, state, _GradientEstimator(setup, state, source, params, seed, strategy), params)
+    evaluate = _Evaluator(source, setup.targets, setup.nu, params, seed)
+    history = _empty_history()
+    converged, stop, quality = _check_loop(state, run_steps, evaluate, history, setup, params, manager, started)
+    return _result(state, setup, source, params, evaluate, history, converged, stop, quality, started)
 
-    devices = _strategy_devices(strategy if strategy is not None else tf.distribute.get_strategy())
-    shards = shard_targets(count, devices) if len(devices) > 1 else None
-    if shards is not None and params.float64_ties:
-        raise ValueError(
-            f"Expected float64_ties=False with targets sharded across {len(shards)} devices. Received: float64_ties=True."
-        )
-    shard_constants = []
-    for shard in shards or ():
-        with tf.device(shard.device):  # resident on its device for the whole solve
-            shard_constants.append(tf.identity(tf.constant(targets[shard.start : shard.stop])))
 
-    tiles_of_targets = tile_targets(targets, np.zeros(count, np.float32), params.target_tile)
-    targets_tiled = tf.constant(tiles_of_targets.targets)
-    pad_heights = tiles_of_targets.heights - 0.0  # zeros, -inf on padding
-    nu_tensor = tf.constant(nu, tf.float32)
-    train_key = tf.constant(seed_pair(seed, TRAINING_STREAM))
-    beta_1, beta_2 = params.beta_1, params.beta_2
+def _check_loop(
+    state: _State, run_steps: Any, evaluate: _Evaluator, history: dict, setup: _Setup, params: MonteCarloAdamParams,
+    manager: Optional[tf.train.CheckpointManager], started: float,
+) -> tuple[bool, str, Optional[dict]]:
+    """Run blocks of ``check_every`` steps until the stopping rule holds or a limit is reached.
 
-    def tiled(h: Any) -> Any:
-        padded = tf.concat([h, tf.zeros([tiles_of_targets.heights.shape[0] * tiles_of_targets.heights.shape[1] - count])], 0)
-        return type(tiles_of_targets)(
-            targets_tiled, tf.reshape(padded, tiles_of_targets.heights.shape) + pad_heights, count
-        )
+    Between blocks, on the host: the clock (``time_limit``) and a progress line; after each block
+    the monitor (mean chi2 of the block), the evaluation of h_bar when the monitor's TV bound is
+    within ``_EVALUATE_BELOW`` tol, the schedule and a checkpoint.
 
-    def one_step(record_index: Any, monitor: Any, inf_norm: Any, nets: Any) -> tuple[Any, Any, Any]:
-        tiles = tiled(state.h.read_value())
-        half_tiles = state.tiles // 2
-
-        def half_counts(half: int) -> Any:
-            # The two halves of a step are independent scrambles (keys (step, 0), (step, 1)):
-            # the product of their errors is unbiased for chi^2 (the monitor).
-            shift_key = stream_key(train_key, state.step, half)
-
-            def body(t: Any, counts: Any) -> tuple[Any, Any]:
-                x = source.tile_points(nets[half], t, shift_key)
-                if shards is not None:
-                    index = assign_sharded(x, shard_constants, state.h, shards, params.target_tile)
-                else:
-                    index = assign_tile(x, tiles, float64_ties=params.float64_ties)
-                # A segment sum, not tf.math.bincount: XLA needs the output size at compile time.
-                return t + 1, counts + tf.math.unsorted_segment_sum(tf.ones_like(index), index, count)
-
-            _, counts = tf.while_loop(
-                lambda t, _: t < half_tiles, body, (tf.constant(0), tf.zeros([count], tf.int32))
-            )
-            return tf.cast(counts, tf.float32)
-
-        half_samples = tf.cast(half_tiles * tile, tf.float32)
-        half_a, half_b = half_counts(0) / half_samples, half_counts(1) / half_samples
-        gradient = 0.5 * (half_a + half_b) - nu_tensor
-        chi2 = tf.reduce_sum((half_a - nu_tensor) * (half_b - nu_tensor) / nu_tensor)
-
-        t = state.adam_t.assign_add(1)
-        m = state.m.assign(beta_1 * state.m + (1.0 - beta_1) * gradient)
-        v = state.v.assign(beta_2 * state.v + (1.0 - beta_2) * tf.square(gradient))
-        t_float = tf.cast(t, tf.float32)
-        m_hat = m / (1.0 - tf.pow(beta_1, t_float))
-        v_hat = v / (1.0 - tf.pow(beta_2, t_float))
-        h = state.h - state.learning_rate * step_scale * m_hat / (tf.sqrt(v_hat) + epsilon)
-        h = state.h.assign(h - tf.reduce_mean(h))
-        since = state.since_reset.assign_add(1)
-        weight = 1.0 / tf.cast(tf.minimum(since, params.average_window), tf.float32)
-        state.h_bar.assign(state.h_bar + weight * (h - state.h_bar))
-        state.step.assign_add(1)
-        state.samples_used.assign_add(tf.cast(state.tiles * tile, tf.int64))
-        return (
-            record_index + 1,
-            monitor.write(record_index, chi2),
-            inf_norm.write(record_index, tf.reduce_max(tf.abs(gradient) / nu_tensor)),
-        )
-
-    @tf.function(jit_compile=params.jit_compile or None)
-    def run_steps(steps: Any) -> tuple[Any, Any]:
-        monitor = tf.TensorArray(tf.float32, size=steps)
-        inf_norm = tf.TensorArray(tf.float32, size=steps)
-        # One matrix scramble per half for this block of steps (keyed by its first step); every
-        # step re-randomises it with its own digital shift (quasi_random.net_tile).
-        nets = [source.stream(stream_key(train_key, state.step, -1 - half), tile) for half in (0, 1)]
-        _, monitor, inf_norm = tf.while_loop(
-            lambda i, *_: i < steps,
-            lambda i, monitor, inf_norm: one_step(i, monitor, inf_norm, nets),
-            (tf.constant(0), monitor, inf_norm),
-        )
-        return monitor.stack(), inf_norm.stack()
-
-    evaluate = _Evaluator(source, targets, nu, params, seed)
-    history: dict[str, list] = {
-        "step": [], "samples": [], "learning_rate": [], "chi2": [], "max_rel_gradient": [],
-        "check_step": [], "check_tv_bound": [], "check_tv": [], "check_max_rel_mass_error": [], "check_empty_cells": [],
-    }
+    Returns:
+        (converged, why it stopped otherwise, the last evaluation or None when the last block had none).
+    """
     converged = False
     stop = f"max_steps={params.max_steps} reached"
     quality: Optional[dict] = None
@@ -321,17 +424,7 @@ def solve_monte_carlo_adam(
             last_progress = now
             _progress(state, history, now - started, params)
         steps = min(params.check_every, params.max_steps - int(state.step.numpy()))
-        first = int(state.step.numpy())
-        samples_now = int(state.tiles.numpy()) * tile
-        rate_now = float(state.learning_rate.numpy())
-        chi2, max_rel = (value.numpy() for value in run_steps(steps))  # steps: static (XLA)
-        history["step"].extend(range(first + 1, first + steps + 1))
-        history["samples"].extend([samples_now] * steps)
-        history["learning_rate"].extend([rate_now] * steps)
-        history["chi2"].extend(chi2.astype(float).tolist())
-        history["max_rel_gradient"].extend(max_rel.astype(float).tolist())
-
-        monitor = float(np.mean(chi2))
+        monitor = _run_block(state, run_steps, steps, setup.tile, history)
         monitor_bound = 0.5 * math.sqrt(max(monitor, 0.0))
         if monitor_bound <= _EVALUATE_BELOW * params.tol:
             quality = evaluate(state.h_bar)
@@ -340,12 +433,34 @@ def solve_monte_carlo_adam(
         else:
             quality = None
         if not converged:
-            _update_schedule(state, monitor, params, max_tiles)
+            _update_schedule(state, monitor, params, setup.max_tiles)
         if manager is not None:
             manager.save(checkpoint_number=int(state.step.numpy()))
         if converged:
             break
+    return converged, stop, quality
 
+
+def _run_block(state: _State, run_steps: Any, steps: int, tile: int, history: dict) -> float:
+    """Run ``steps`` steps in one call, record them in ``history``; return the monitor (their mean chi2)."""
+    first = int(state.step.numpy())
+    samples_now = int(state.tiles.numpy()) * tile
+    rate_now = float(state.learning_rate.numpy())
+    chi2, max_rel = (value.numpy() for value in run_steps(steps))  # steps: static (XLA)
+    history["step"].extend(range(first + 1, first + steps + 1))
+    history["samples"].extend([samples_now] * steps)
+    history["learning_rate"].extend([rate_now] * steps)
+    history["chi2"].extend(chi2.astype(float).tolist())
+    history["max_rel_gradient"].extend(max_rel.astype(float).tolist())
+    return float(np.mean(chi2))
+
+
+def _result(
+    state: _State, setup: _Setup, source: Any, params: MonteCarloAdamParams, evaluate: _Evaluator, history: dict,
+    converged: bool, stop: str, quality: Optional[dict], started: float,
+) -> OTResult:
+    """The OTResult at h_bar (re-centred in float64), evaluated now if the last block was not, with a warning
+    when the stopping rule does not hold."""
     if quality is None:
         quality = evaluate(state.h_bar)
         _record_check(history, int(state.step.numpy()), quality)
@@ -361,8 +476,8 @@ def solve_monte_carlo_adam(
         )
     return OTResult(
         heights=heights - heights.mean(),
-        targets=targets,
-        weights=nu,
+        targets=setup.targets,
+        weights=setup.nu,
         source=source,
         solver="monte_carlo_adam",
         max_rel_mass_error=quality["max_rel_mass_error"],
@@ -377,6 +492,14 @@ def solve_monte_carlo_adam(
         history=history,
         warning=warning,
     )
+
+
+def _empty_history() -> dict[str, list]:
+    """Per step: step, samples, learning_rate, chi2, max_rel_gradient; per evaluation: check_*."""
+    return {
+        "step": [], "samples": [], "learning_rate": [], "chi2": [], "max_rel_gradient": [],
+        "check_step": [], "check_tv_bound": [], "check_tv": [], "check_max_rel_mass_error": [], "check_empty_cells": [],
+    }
 
 
 def _progress(state: _State, history: dict, elapsed: float, params: MonteCarloAdamParams) -> None:

@@ -1,6 +1,8 @@
-"""Monte-Carlo Adam: known answers in 1-D and 2-D, the stopping rule, checkpoint resume."""
+"""Monte-Carlo Adam: known answers in 1-D and 2-D, the stopping rule, checkpoint resume, pinned iterates."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -157,3 +159,59 @@ def test_progress_lines_go_to_stderr_between_blocks(capsys):
     from geokeras.ot.params import MonteCarloAdamParams
 
     assert MonteCarloAdamParams().progress_seconds == 10.0  # quick solves print nothing
+
+
+# The heights of the small solve below, computed by the solver before its split into setup, step,
+# checkpointing and check loop; any change to the iterates (however small) shows here.
+PINNED_HEIGHTS = [
+    "-0x1.040d460000000p-6", "-0x1.97adda8000000p-4", "-0x1.7f645e8000000p-4",
+    "0x1.7c4f49c000000p-3", "-0x1.e250688000000p-4", "0x1.20e3afc000000p-3",
+]
+
+
+def test_a_small_solve_reproduces_the_pinned_heights_bit_for_bit():
+    import tensorflow as tf
+
+    targets = np.array([[0.3, -1.2], [1.5, 0.4], [-0.7, 0.9], [0.1, 0.2], [-1.1, -0.6], [0.8, -0.3]], np.float32)
+    with tf.device("/CPU:0"):  # the pinned values are CPU float32 arithmetic
+        result = solve(targets, max_steps=40, check_every=5, samples=256, sample_tile=128, stall_checks=1,
+                       average_window=10, tol=1e-3, eval_samples=4096, seed=3)
+    # Two schedule changes (256 -> 512 -> 1024 samples per step, learning rate halved each time).
+    assert result.steps == 40 and not result.converged and result.samples == 17920
+    assert sorted(set(result.history["samples"])) == [256, 512, 1024]
+    np.testing.assert_array_equal(result.heights, [float.fromhex(value) for value in PINNED_HEIGHTS])
+
+
+def test_adam_state_is_algorithm_1_and_meets_keras_adam_when_its_epsilon_is_rescaled():
+    # Algorithm 1 adds epsilon to sqrt(v_hat); Keras adds it to sqrt(v) = sqrt(1 - beta_2^t) sqrt(v_hat),
+    # so Keras with epsilon sqrt(1 - beta_2^t) takes the same step t (up to float32 rounding).
+    import keras
+    import tensorflow as tf
+
+    from geokeras.ot.adam_state import AdamState
+
+    beta_1, beta_2, epsilon, lr = 0.9, 0.999, 1e-2, 0.05
+    gradients = [tf.constant([0.1, -0.2, 3e-3, 0.0]), tf.constant([-0.05, -0.1, 4e-3, 1e-3])]
+    adam = AdamState(4, beta_1, beta_2, epsilon)
+    ours = [adam.adam_delta(gradient, tf.constant(lr)).numpy() for gradient in gradients]
+    g = gradients[0].numpy().astype(np.float64)  # step 1: m_hat = g, v_hat = g^2
+    # rtol: in float32, 1 - float32(0.999) and float32(1 - 0.999) differ by 1.3e-5 relative.
+    np.testing.assert_allclose(ours[0], lr * g / (np.abs(g) + epsilon), rtol=2e-5)
+    assert int(adam.adam_t.numpy()) == 2
+
+    def keras_steps(rescale: bool) -> list:
+        variable = tf.Variable(tf.zeros([4]))
+        optimizer = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+        steps = []
+        for t, gradient in enumerate(gradients, start=1):
+            optimizer.epsilon = epsilon * math.sqrt(1 - beta_2**t) if rescale else epsilon
+            before = variable.numpy()
+            optimizer.apply_gradients([(gradient, variable)])
+            steps.append(before - variable.numpy())
+        return steps
+
+    for theirs, mine in zip(keras_steps(rescale=True), ours, strict=True):
+        np.testing.assert_allclose(theirs, mine, rtol=1e-5, atol=1e-9)
+    # One epsilon for both: Keras' weighs 1 / sqrt(1 - beta_2) ~ 32 times more (the 3e-3 gradient's step shrinks).
+    same_epsilon = keras_steps(rescale=False)[0]
+    assert same_epsilon[2] < 0.5 * ours[0][2]
