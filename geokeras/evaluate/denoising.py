@@ -62,6 +62,7 @@ import numpy as np
 from geokeras.evaluate.context import EvaluationContext, derived_seed
 from geokeras.evaluate.params import DenoisingParams
 from geokeras.manifolds.base import check_count
+from geokeras.manifolds.geometry import CURVE, exact_geometry
 from geokeras.registry import NOISES
 
 SEED_PURPOSE = "evaluate.denoising"
@@ -205,20 +206,15 @@ class ManifoldDistance:
         self._mesh: Optional[tuple[np.ndarray, np.ndarray]] = None
         self._sample: Optional[np.ndarray] = None
         dim, ambient = manifold.intrinsic_dim, manifold.ambient_dim
-        if hasattr(manifold, "polyline") and dim == 1:
+        geometry = exact_geometry(manifold, params.resolution, params.mesh_resolution)
+        if geometry is not None and geometry.kind == CURVE:
             self.method, self.resolution = "exact_polyline", int(params.resolution)
-            vertices, closed = manifold.polyline(params.resolution)
-            self._polyline = (np.asarray(vertices, dtype=np.float64), bool(closed))
+            self._polyline = (geometry.vertices, geometry.closed)
             return
-        if hasattr(manifold, "mesh") and dim == 2:
-            try:
-                vertices, faces = manifold.mesh(params.mesh_resolution)
-            except Exception:  # noqa: BLE001 - a type without a mesh of this shape: sample instead
-                pass
-            else:
-                self.method, self.resolution = "exact_mesh", int(params.mesh_resolution)
-                self._mesh = (np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64))
-                return
+        if geometry is not None:
+            self.method, self.resolution = "exact_mesh", int(params.mesh_resolution)
+            self._mesh = (geometry.vertices, np.asarray(geometry.faces, dtype=np.int64))
+            return
         if dim is None or dim >= ambient:
             self.method, self.resolution = "unavailable", None
             self.reason = (
