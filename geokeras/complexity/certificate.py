@@ -44,6 +44,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from geokeras.complexity.bounds import UPPER_BOUNDS, tightest_upper_bound, trained_network_bounds
+from geokeras.manifolds.capabilities import is_closed_manifold, orientability
 
 PROVABLY_NOT_ENCODABLE = "provably_not_encodable"
 NOT_EXCLUDED = "not_excluded"
@@ -56,21 +57,15 @@ def _count(name: str, value: Any) -> int:
     return value
 
 
-def manifold_is_closed(manifold: Any) -> bool:
-    """Whether a geokeras manifold is known to be compact without boundary (False when unknown).
-
-    Curves say so with ``closed``; surfaces and meshes with ``boundary_components == 0``.
-    """
-    if getattr(manifold, "intrinsic_dim", None) == 1:
-        return bool(getattr(manifold, "closed", False))
-    return getattr(manifold, "boundary_components", None) == 0
-
-
 def manifold_obstruction(manifold: Any, latent_dim: int) -> dict[str, str] | None:
-    """:func:`topological_obstruction` for a geokeras manifold (None when its dimension is unknown)."""
-    if getattr(manifold, "intrinsic_dim", None) is None:
+    """:func:`topological_obstruction` for a geokeras manifold (None when its dimension is unknown).
+
+    Closed and orientable as the manifold's :class:`~geokeras.manifolds.capabilities.KnownTopology`
+    declares them (not closed, orientability unknown for a manifold without it).
+    """
+    if manifold.intrinsic_dim is None:
         return None
-    closed, orientable = manifold_is_closed(manifold), getattr(manifold, "orientable", None)
+    closed, orientable = is_closed_manifold(manifold), orientability(manifold)
     return topological_obstruction(manifold.intrinsic_dim, latent_dim, closed, orientable)
 
 
@@ -155,7 +150,13 @@ def encodable_certificate(
     return result
 
 
-def architecture_certificate(manifold: Any, widths: Any, *, resolution: int | None = None) -> dict[str, Any]:
+def architecture_certificate(
+    manifold: Any,
+    widths: Any,
+    *,
+    resolution: int | None = None,
+    geometry_and_lower: tuple[Any, int | None] | None = None,
+) -> dict[str, Any]:
     """Can any encoder with these widths encode the manifold? Decided for every weight.
 
     Combines :func:`topological_obstruction` with :func:`encodable_certificate` for the
@@ -169,7 +170,10 @@ def architecture_certificate(manifold: Any, widths: Any, *, resolution: int | No
         widths: the encoder's widths [n_0, n_1, ..., n_L, k], n_0 the ambient dimension and k
             the latent dimension.
         resolution: segments of a smooth curve's polyline / a surface's mesh resolution for the
-            manifold's RLC (see :func:`geokeras.complexity.manifold_rlc.manifold_geometry`).
+            manifold's RLC (see :func:`geokeras.manifolds.geometry.exact_geometry`).
+        geometry_and_lower: the manifold's exact geometry (or None) and its RLC lower bound
+            when already computed (an evaluation context shares them between evaluators);
+            ``resolution`` is then not used.
 
     Returns:
         The certificate dict of :func:`encodable_certificate` with ``regions_lower_method``;
@@ -195,14 +199,14 @@ def architecture_certificate(manifold: Any, widths: Any, *, resolution: int | No
             f"Expected widths starting with the manifold's ambient dimension {manifold.ambient_dim}. "
             f"Received: widths={widths!r}."
         )
-    from geokeras.complexity.manifold_rlc import curve_rlc, manifold_geometry, surface_rlc_of
+    from geokeras.complexity.manifold_rlc import geometry_rlc
+    from geokeras.manifolds.geometry import exact_geometry
 
-    geometry = manifold_geometry(manifold, resolution, resolution)
-    manifold_lower = None
-    if geometry is not None and geometry.kind == "curve":
-        manifold_lower = int(curve_rlc(geometry.vertices, geometry.closed).pieces)
-    elif geometry is not None:
-        manifold_lower = int(surface_rlc_of(geometry.vertices, geometry.faces)["lower"])
+    if geometry_and_lower is None:
+        geometry = exact_geometry(manifold, resolution, resolution)
+        manifold_lower = None if geometry is None else int(geometry_rlc(manifold, geometry)["lower"])
+    else:
+        geometry, manifold_lower = geometry_and_lower
     return certificate_from_geometry(manifold, widths, geometry, manifold_lower, bounds=bounds)
 
 
@@ -237,7 +241,7 @@ def regions_lower_bound(manifold: Any, geometry: Any, manifold_lower: int, laten
     larger latent space a single affine map may already be injective: nothing is proven (1).
 
     Args:
-        manifold: the manifold. geometry: its :class:`~geokeras.complexity.manifold_rlc.ManifoldGeometry`.
+        manifold: the manifold. geometry: its :class:`~geokeras.manifolds.geometry.ExactGeometry`.
         manifold_lower: a proven lower bound on N(R^n, Σ). latent_dim: k.
     """
     if latent_dim != manifold.intrinsic_dim:

@@ -18,6 +18,7 @@ which is the encoder's input space, so every count is in the encoder's input spa
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -26,11 +27,7 @@ import numpy as np
 from geokeras.complexity.bounds import rlc_bounds, tightest_upper_bound, trained_network_bounds
 from geokeras.complexity.certificate import certificate_from_geometry
 from geokeras.complexity.lowering import LoweredNetwork, lower
-from geokeras.complexity.manifold_rlc import (
-    curve_rlc,
-    manifold_geometry,
-    surface_rlc_of,
-)
+from geokeras.complexity.manifold_rlc import DEFAULT_ANGLE_TOL, geometry_rlc
 from geokeras.complexity.params import (
     ManifoldRlcParams,
     RlcBoundsParams,
@@ -40,6 +37,8 @@ from geokeras.complexity.polyline import count_regions_on_polyline
 from geokeras.complexity.sampled import count_regions_sampled
 from geokeras.errors import GeokerasInputError
 from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.manifolds.capabilities import ExactCurve, ExactPolygon
+from geokeras.manifolds.geometry import CURVE, ExactGeometry, geometry_key, no_geometry_reason
 
 MAX_EXACT_DIGITS = 4000
 """Bounds with more decimal digits are written as a rounded string ("1.234567e+5678") and
@@ -134,7 +133,8 @@ def evaluate_rlc_on_manifold(params: RlcOnManifoldParams, context: EvaluationCon
     exact: Any = None
     geometry = None
     if params.method != "sampled":
-        geometry = manifold_geometry(manifold, params.resolution if _is_smooth_curve(manifold) else None, params.mesh_resolution)
+        resolution = params.resolution if _is_smooth_curve(manifold) else None
+        geometry = context.exact_geometry(resolution, params.mesh_resolution)
         if geometry is None and params.method == "exact":
             raise GeokerasInputError(
                 f"rlc_on_manifold with method: exact needs a curve (with a polyline) or a surface "
@@ -174,7 +174,8 @@ def _backend(choice: str) -> str:
 
 
 def _is_smooth_curve(manifold: Any) -> bool:
-    return manifold.intrinsic_dim == 1 and not hasattr(manifold, "natural_vertices")
+    """A curve inscribed at a resolution (a polygonal curve is counted on its own vertices)."""
+    return isinstance(manifold, ExactCurve) and not isinstance(manifold, ExactPolygon)
 
 
 def _draw_figures(params, context, network, geometry, exact, sampled) -> None:
@@ -224,25 +225,10 @@ def evaluate_manifold_rlc(params: ManifoldRlcParams, context: EvaluationContext)
         curve when latent_dim is 1.
     """
     manifold = context.manifold
-    geometry = manifold_geometry(manifold, params.resolution, params.resolution)
+    geometry, metrics = shared_manifold_rlc(context, params.resolution, angle_tol=params.angle_tol)
     if geometry is None:
-        return {
-            "pieces": None,
-            "lower": None,
-            "upper": None,
-            "method": "unavailable",
-            "reason": (
-                f"manifold type {manifold.params.type!r} (intrinsic_dim={manifold.intrinsic_dim!r}) "
-                f"has neither a polyline nor a mesh"
-            ),
-        }
-    if geometry.kind == "curve":
-        metrics = curve_rlc(geometry.vertices, geometry.closed, angle_tol=params.angle_tol).as_metrics()
-        if hasattr(manifold, "units"):
-            metrics["units"] = int(manifold.units)
-    else:
-        metrics = surface_rlc_of(geometry.vertices, geometry.faces)
-    metrics["resolution"] = geometry.resolution
+        reason = no_geometry_reason(manifold)
+        return {"pieces": None, "lower": None, "upper": None, "method": "unavailable", "reason": reason}
     lower_bound = metrics.get("lower")
     if params.certificate and lower_bound is not None and context.encoder is not None:
         network = lower(context.encoder)
@@ -253,6 +239,32 @@ def evaluate_manifold_rlc(params: ManifoldRlcParams, context: EvaluationContext)
             trained_bounds=trained_network_bounds(widths, ranks),
         )
     return metrics
+
+
+def shared_manifold_rlc(
+    context: EvaluationContext, resolution: int | None = None, *, angle_tol: float = DEFAULT_ANGLE_TOL
+) -> tuple[ExactGeometry | None, dict[str, Any]]:
+    """The manifold's exact geometry and N(R^n, Σ) on it, computed once per run and resolution.
+
+    ``resolution`` as the ``manifold_rlc`` evaluator's (a smooth curve's segments or a surface's
+    mesh resolution). The ``manifold_rlc`` and ``learnability`` evaluators both ask for it, so a
+    spec with both computes the manifold's RLC once and their certificates start from the same
+    count.
+
+    Returns:
+        ``(geometry, metrics)``: ``metrics`` a fresh copy of
+        :func:`~geokeras.complexity.manifold_rlc.geometry_rlc`'s dict; ``(None, {})`` for a
+        manifold without exact geometry.
+    """
+    geometry = context.exact_geometry(resolution, resolution)
+    if geometry is None:
+        return None, {}
+    key = geometry_key(context.manifold, resolution, resolution)
+    tolerance = angle_tol if geometry.kind == CURVE else None  # the surface count has no angle tolerance
+    metrics = context.remember(
+        ("manifold_rlc", key, tolerance), lambda: geometry_rlc(context.manifold, geometry, angle_tol=angle_tol)
+    )
+    return geometry, copy.deepcopy(metrics)
 
 
 def _encoder_pieces(network: LoweredNetwork, manifold: Any, geometry: Any) -> int | None:

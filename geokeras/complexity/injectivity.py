@@ -64,6 +64,8 @@ from geokeras.complexity.lowering import LoweredNetwork, lower
 from geokeras.complexity.polyline import (
     PolylineRegions, count_regions_on_polyline, exact_cell_boundary, polyline_segments,
 )
+from geokeras.manifolds.capabilities import ExactPolygon
+from geokeras.manifolds.geometry import exact_geometry, no_geometry_reason
 
 __all__ = ["CurveInjectivity", "polyline_injectivity", "curve_injectivity", "decide_curve_injectivity"]
 
@@ -534,26 +536,31 @@ def curve_injectivity(
 ) -> CurveInjectivity:
     """Is φ injective on the curve manifold ``curve``? On its polyline Σ_h, and when proven, on Σ.
 
-    A polygonal curve (it has ``natural_vertices``: hilbert, peano, koch) embedded by the
+    A polygonal curve (an :class:`~geokeras.manifolds.capabilities.ExactPolygon`: hilbert, peano, koch) embedded by the
     identity is its own polyline: its vertices (``resolution=None``) or their subdivision into
     at least ``resolution`` collinear parts (the same set of points) are the curve, and the
     verdict holds for the manifold. Otherwise the polyline of ``resolution`` segments at equal
     arc-length spacing is decided and ``holds_for`` is ``"polyline(h=...)"`` with the longest
     chord h (module docstring: why no claim for the smooth curve is made).
     """
-    polygonal = hasattr(curve, "natural_vertices")
-    if resolution is None and not polygonal:
+    if resolution is None and not isinstance(curve, ExactPolygon):
         resolution = 4096
-    vertices, closed = curve.polyline(resolution)
-    vertices = np.asarray(vertices, dtype=np.float64)
-    label = _holds_for(curve, vertices, bool(closed))
-    return polyline_injectivity(encoder, vertices, bool(closed), backend=backend, holds_for=label)
+    geometry = exact_geometry(curve, resolution)
+    if geometry is None or geometry.kind != "curve":
+        raise ValueError(f"Expected a curve with an exact polyline. Received: {no_geometry_reason(curve)}.")
+    return curve_injectivity_on(encoder, curve, geometry, backend=backend)
+
+
+def curve_injectivity_on(encoder: Any, curve: Any, geometry: Any, *, backend: str = "numpy") -> CurveInjectivity:
+    """:func:`curve_injectivity` on a polyline of ``curve`` already built (an
+    :class:`~geokeras.manifolds.geometry.ExactGeometry` of kind ``curve``)."""
+    label = _holds_for(curve, geometry.vertices, geometry.closed)
+    return polyline_injectivity(encoder, geometry.vertices, geometry.closed, backend=backend, holds_for=label)
 
 
 def _holds_for(curve: Any, vertices: np.ndarray, closed: bool) -> str:
     """``"manifold"`` for a polygonal curve embedded by the identity, else ``"polyline(h=...)"``."""
-    identity = bool(getattr(getattr(curve, "_embedding", None), "is_identity", False))
-    if hasattr(curve, "natural_vertices") and identity:
+    if isinstance(curve, ExactPolygon) and curve.embedding.is_identity:
         return "manifold"
     ring = np.concatenate([vertices, vertices[:1]]) if closed else vertices
     return f"polyline(h={float(np.linalg.norm(np.diff(ring, axis=0), axis=1).max()):.3g})"
@@ -565,7 +572,7 @@ def decide_curve_injectivity(network: Any, manifold: Any, geometry: Any, max_pie
     Args:
         network: the lowered encoder.
         manifold: the curve manifold.
-        geometry: its :class:`~geokeras.complexity.manifold_rlc.ManifoldGeometry` (the polyline).
+        geometry: its :class:`~geokeras.manifolds.geometry.ExactGeometry` (the polyline).
         max_pieces: undecided (``injective`` None, with ``reason``) above this many parts.
     """
     regions = count_regions_on_polyline(network, geometry.vertices, geometry.closed)

@@ -56,12 +56,12 @@ from typing import Any
 import numpy as np
 
 from geokeras.complexity.polyline import polyline_segments
+from geokeras.manifolds.base import Manifold
+from geokeras.manifolds.capabilities import NonRectifiableUnits
+from geokeras.manifolds.geometry import CURVE, ExactGeometry, exact_geometry
 
 DEFAULT_ANGLE_TOL = 1e-9
 """Windows whose directions span an angle within this of pi count as not rectifiable."""
-DEFAULT_CURVE_RESOLUTION = 1024
-"""Segments of a smooth curve's polyline when none is asked for."""
-DEFAULT_MESH_RESOLUTION = 32
 
 
 @dataclass(frozen=True)
@@ -281,61 +281,6 @@ def _greedy_starts(jump: np.ndarray, start: int, target: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- manifolds
-@dataclass(frozen=True)
-class ManifoldGeometry:
-    """A manifold's exact geometry in the ambient space: a polyline or a triangle mesh.
-
-    Attributes:
-        kind: ``"curve"`` or ``"surface"``.
-        vertices: shape=[n, ambient_dim].
-        closed: for a curve, whether the polyline is closed.
-        faces: for a surface, shape=[f, 3] int.
-        resolution: the resolution asked of the manifold (None: a polygonal curve's own vertices).
-    """
-
-    kind: str
-    vertices: np.ndarray
-    closed: bool = False
-    faces: np.ndarray | None = None
-    resolution: int | None = None
-
-
-def geometry_kind(manifold: Any) -> str | None:
-    """``"curve"`` (a polyline exists), ``"surface"`` (a mesh exists) or None: what
-    :func:`manifold_geometry` returns, known without building it."""
-    dim = getattr(manifold, "intrinsic_dim", None)
-    if dim == 1 and hasattr(manifold, "polyline"):
-        return "curve"
-    if dim == 2 and hasattr(manifold, "mesh"):
-        return "surface"
-    return None
-
-
-def manifold_geometry(
-    manifold: Any, curve_resolution: int | None = None, mesh_resolution: int | None = None
-) -> ManifoldGeometry | None:
-    """The polyline of a curve or the mesh of a surface, or None for anything else.
-
-    A polygonal curve (hilbert, peano, koch: it has ``natural_vertices``) uses its own
-    vertices unless ``curve_resolution`` is given; a smooth curve uses ``curve_resolution``
-    segments (default :data:`DEFAULT_CURVE_RESOLUTION`), a surface ``mesh_resolution``
-    (default :data:`DEFAULT_MESH_RESOLUTION`).
-    """
-    kind = geometry_kind(manifold)
-    if kind == "curve":
-        if hasattr(manifold, "natural_vertices"):
-            vertices, closed = manifold.polyline(curve_resolution)
-        else:
-            curve_resolution = DEFAULT_CURVE_RESOLUTION if curve_resolution is None else curve_resolution
-            vertices, closed = manifold.polyline(curve_resolution)
-        return ManifoldGeometry("curve", np.asarray(vertices, np.float64), bool(closed), None, curve_resolution)
-    if kind == "surface":
-        mesh_resolution = DEFAULT_MESH_RESOLUTION if mesh_resolution is None else mesh_resolution
-        vertices, faces = manifold.mesh(mesh_resolution)
-        return ManifoldGeometry("surface", np.asarray(vertices, np.float64), False, np.asarray(faces), mesh_resolution)
-    return None
-
-
 def manifold_rlc(
     manifold_or_vertices: Any,
     faces: Any = None,
@@ -352,7 +297,7 @@ def manifold_rlc(
         faces: with vertices, shape=[f, 3] int: a triangle mesh (a surface).
         closed: with vertices and no faces, whether the polyline is closed.
         resolution: segments of a smooth curve's polyline or mesh resolution of a surface
-            (see :func:`manifold_geometry`).
+            (see :func:`geokeras.manifolds.geometry.exact_geometry`).
         angle_tol: see :func:`curve_rlc`.
 
     Returns:
@@ -368,20 +313,29 @@ def manifold_rlc(
     """
     if faces is not None:
         return surface_rlc_of(manifold_or_vertices, faces)
-    if not hasattr(manifold_or_vertices, "intrinsic_dim"):
+    if not isinstance(manifold_or_vertices, Manifold):
         return curve_rlc(manifold_or_vertices, closed, angle_tol=angle_tol).as_metrics()
     manifold = manifold_or_vertices
-    geometry = manifold_geometry(manifold, resolution, resolution)
+    geometry = exact_geometry(manifold, resolution, resolution)
     if geometry is None:
-        kind = getattr(getattr(manifold, "params", None), "type", type(manifold).__name__)
         raise ValueError(
             f"Expected a curve (intrinsic_dim 1, with a polyline) or a surface (intrinsic_dim 2, "
             f"with a mesh) to compute its rectified linear complexity. Received: manifold type "
-            f"{kind!r} with intrinsic_dim={manifold.intrinsic_dim!r}."
+            f"{manifold.params.type!r} with intrinsic_dim={manifold.intrinsic_dim!r}."
         )
-    if geometry.kind == "curve":
+    return geometry_rlc(manifold, geometry, angle_tol=angle_tol)
+
+
+def geometry_rlc(manifold: Any, geometry: ExactGeometry, *, angle_tol: float = DEFAULT_ANGLE_TOL) -> dict[str, Any]:
+    """N(R^n, Σ) on the manifold's exact geometry: the dict :func:`manifold_rlc` returns.
+
+    A curve: :meth:`CurveRLC.as_metrics` of its polyline, with the manifold's ``units`` when it
+    has :class:`~geokeras.manifolds.capabilities.NonRectifiableUnits`; a surface:
+    :func:`surface_rlc_of` its mesh (``angle_tol`` does not apply). Both with ``resolution``.
+    """
+    if geometry.kind == CURVE:
         result = curve_rlc(geometry.vertices, geometry.closed, angle_tol=angle_tol).as_metrics()
-        if hasattr(manifold, "units"):
+        if isinstance(manifold, NonRectifiableUnits):
             result["units"] = int(manifold.units)
     else:
         result = surface_rlc_of(geometry.vertices, geometry.faces)

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 from geokeras.errors import SpecError
 from geokeras.limits import MAX_MESH_RESOLUTION
+from geokeras.manifolds.geometry import SURFACE, geometry_kind
 
 
 def check_evaluators(evaluators: Sequence[Any], manifold: Any) -> None:
@@ -21,8 +22,6 @@ def check_evaluators(evaluators: Sequence[Any], manifold: Any) -> None:
     Raises:
         SpecError: at ``evaluate[i].<key>`` for the first evaluator that cannot apply.
     """
-    from geokeras.complexity.manifold_rlc import geometry_kind
-
     kind = geometry_kind(manifold)
     described = f"manifold type {manifold.params.type!r} (intrinsic_dim={manifold.intrinsic_dim!r})"
     for index, params in enumerate(evaluators):
@@ -40,7 +39,7 @@ def check_evaluators(evaluators: Sequence[Any], manifold: Any) -> None:
                     f"only one. Received: samples=0.",
                     key + ("samples",),
                 )
-        elif params.type == "manifold_rlc" and kind == "surface" and (params.resolution or 0) > MAX_MESH_RESOLUTION:
+        elif params.type == "manifold_rlc" and kind == SURFACE and (params.resolution or 0) > MAX_MESH_RESOLUTION:
             raise SpecError(
                 f"expected a mesh resolution of at most {MAX_MESH_RESOLUTION:,} on a surface (the mesh has "
                 f"2 x resolution^2 triangles). Received: resolution={params.resolution}.",

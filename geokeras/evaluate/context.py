@@ -6,11 +6,13 @@ import functools
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Hashable, Optional, Union
 
 import numpy as np
 
 from geokeras.manifolds.base import Manifold, check_seed
+from geokeras.manifolds.capabilities import SplitData
+from geokeras.manifolds.geometry import ExactGeometry, exact_geometry, geometry_key
 from geokeras.report.params import ReportSpec
 
 
@@ -51,6 +53,10 @@ class EvaluationContext:
             ``source``, ``heights``, ``steps``, ``seconds``, ...).
         generation: the AE-OT samples (a ``geokeras.ot.generation.GenerationResult``: codes,
             decoded samples, refused share), or ``None``.
+
+    What several evaluators of a run need is computed once (:meth:`remember`): the manifold's
+    exact geometry at a resolution (:meth:`exact_geometry`) and its RLC, so a spec with both
+    ``learnability`` and ``manifold_rlc`` computes the manifold's RLC once.
     """
 
     manifold: Manifold
@@ -65,6 +71,7 @@ class EvaluationContext:
     predict_batch_size: int = 1024
     ot: Any = None
     generation: Any = None
+    _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.seed = check_seed(self.seed)
@@ -90,9 +97,30 @@ class EvaluationContext:
     def held_out_manifold(self) -> Manifold:
         """Where held-out samples come from: a data set's test split when it is trained on
         its train split (so evaluation never sees training images), else the manifold itself."""
-        if getattr(self.manifold.params, "split", None) == "train" and hasattr(self.manifold, "with_split"):
+        if isinstance(self.manifold, SplitData) and self.manifold.split == "train":
             return self.manifold.with_split("test")
         return self.manifold
+
+    def remember(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``key`` is asked in this run; the same object after.
+
+        For deterministic results several evaluators share (no seed is drawn): callers must
+        not change what they get back (copy a dict before adding to it).
+        """
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def exact_geometry(
+        self, resolution: Optional[int] = None, mesh_resolution: Optional[int] = None
+    ) -> Optional[ExactGeometry]:
+        """The manifold's polyline or mesh (:func:`geokeras.manifolds.geometry.exact_geometry`),
+        built once per run for each resolution it resolves to; ``None`` without one."""
+        key = geometry_key(self.manifold, resolution, mesh_resolution)
+        if key is None:
+            return None
+        build = lambda: exact_geometry(self.manifold, resolution, mesh_resolution)  # noqa: E731
+        return self.remember(("exact_geometry", key), build)
 
     def add_figure(self, title: str, path: Union[str, Path]) -> None:
         """Record a figure written under ``figures_dir``, for report.md."""

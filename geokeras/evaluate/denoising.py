@@ -62,6 +62,7 @@ import numpy as np
 from geokeras.evaluate.context import EvaluationContext, derived_seed
 from geokeras.evaluate.params import DenoisingParams
 from geokeras.manifolds.base import check_count
+from geokeras.manifolds.geometry import CURVE, exact_geometry
 from geokeras.registry import NOISES
 
 SEED_PURPOSE = "evaluate.denoising"
@@ -205,20 +206,15 @@ class ManifoldDistance:
         self._mesh: Optional[tuple[np.ndarray, np.ndarray]] = None
         self._sample: Optional[np.ndarray] = None
         dim, ambient = manifold.intrinsic_dim, manifold.ambient_dim
-        if hasattr(manifold, "polyline") and dim == 1:
+        geometry = exact_geometry(manifold, params.resolution, params.mesh_resolution)
+        if geometry is not None and geometry.kind == CURVE:
             self.method, self.resolution = "exact_polyline", int(params.resolution)
-            vertices, closed = manifold.polyline(params.resolution)
-            self._polyline = (np.asarray(vertices, dtype=np.float64), bool(closed))
+            self._polyline = (geometry.vertices, geometry.closed)
             return
-        if hasattr(manifold, "mesh") and dim == 2:
-            try:
-                vertices, faces = manifold.mesh(params.mesh_resolution)
-            except Exception:  # noqa: BLE001 - a type without a mesh of this shape: sample instead
-                pass
-            else:
-                self.method, self.resolution = "exact_mesh", int(params.mesh_resolution)
-                self._mesh = (np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64))
-                return
+        if geometry is not None:
+            self.method, self.resolution = "exact_mesh", int(params.mesh_resolution)
+            self._mesh = (geometry.vertices, np.asarray(geometry.faces, dtype=np.int64))
+            return
         if dim is None or dim >= ambient:
             self.method, self.resolution = "unavailable", None
             self.reason = (
@@ -405,7 +401,9 @@ def plot_denoising(
     """Left: Σ, noisy points (inliers, outliers), their reconstructions and the segments
     joining them (a seeded subsample of ``max_points``); right: histograms of d(·, Σ)
     before and after, on a logarithmic distance axis. Data of 2 or 3 coordinates only."""
-    from geokeras.report.figures import OKABE_ITO, DOUBLE_FIGSIZE, new_figure, shared_limits, save_figure, subsample_indices
+    from geokeras.report.figures import (
+        DOUBLE_FIGSIZE, OKABE_ITO, new_figure, save_figure, shared_limits, subsample_indices,
+    )
 
     dim = noisy.shape[1]
     if dim not in (2, 3):

@@ -43,6 +43,8 @@ import numpy as np
 
 from geokeras.evaluate.context import EvaluationContext, derived_seed
 from geokeras.evaluate.params import LearnabilityParams
+from geokeras.manifolds.capabilities import ExactCurve
+from geokeras.manifolds.geometry import CURVE, SURFACE, geometry_kind
 
 SEED_PURPOSE = "evaluate.learnability"
 
@@ -138,10 +140,10 @@ def _predict(model: Any, x: np.ndarray, batch_size: int) -> np.ndarray:
 def sampled_numbers(params: LearnabilityParams, context: EvaluationContext) -> tuple[dict[str, Any], int]:
     """The ``sampled`` section (module docstring) and the latent dimension of the codes."""
     manifold, batch = context.manifold, context.predict_batch_size
-    if manifold.intrinsic_dim == 1 and hasattr(manifold, "polyline"):
-        vertices, closed = manifold.polyline(params.points)
-        points, positions, length = arc_length_points(vertices, closed, params.points)
-        geodesic = arc_length_distances(positions, length, closed)
+    if isinstance(manifold, ExactCurve):
+        polyline = context.exact_geometry(params.points)
+        points, positions, length = arc_length_points(polyline.vertices, polyline.closed, params.points)
+        geodesic = arc_length_distances(positions, length, polyline.closed)
         geodesics = "arc_length"
     else:
         points = context.held_out_manifold.draw(params.points, derived_seed(context.seed, SEED_PURPOSE)).clean
@@ -172,30 +174,30 @@ def decide_on_manifold_mesh(params: LearnabilityParams, context: EvaluationConte
     ``injective`` is ``None`` (with ``reason``) when no exact decision applies (module docstring).
     """
     from geokeras.complexity.lowering import UnsupportedLayerError, lower
-    from geokeras.complexity.manifold_rlc import manifold_geometry
 
     manifold = context.manifold
-    geometry = manifold_geometry(manifold, params.resolution, params.mesh_resolution)
-    if geometry is None:
+    kind = geometry_kind(manifold)
+    if kind is None:
         return _undecided(
             f"manifold type {manifold.params.type!r} has neither a polyline nor a mesh: "
             f"injectivity is only decided exactly on a curve's polyline or a surface's mesh"
         )
-    if geometry.kind == "surface" and latent_dim != 2:
+    if kind == SURFACE and latent_dim != 2:
         return _undecided(f"a surface into R^{latent_dim}: injectivity on a mesh is decided exactly only into R^2")
     try:
         network = lower(context.encoder)
     except UnsupportedLayerError as error:
         return _undecided(str(error))
-    if geometry.kind == "curve":
-        from geokeras.complexity.injectivity import curve_injectivity
+    if kind == CURVE:
+        from geokeras.complexity.injectivity import curve_injectivity_on
 
-        result = curve_injectivity(network, manifold, resolution=params.resolution or DEFAULT_RESOLUTION)
-        numbers = result.as_metrics()
+        polyline = context.exact_geometry(params.resolution or DEFAULT_RESOLUTION)
+        numbers = curve_injectivity_on(network, manifold, polyline).as_metrics()
     else:
         from geokeras.complexity.mesh import RegionBudgetExceeded
         from geokeras.complexity.surface_injectivity import decide_surface_injectivity
 
+        geometry = context.exact_geometry(mesh_resolution=params.mesh_resolution)
         try:
             result = decide_surface_injectivity(
                 network, geometry.vertices, geometry.faces, max_polygons=params.max_regions
@@ -259,7 +261,7 @@ def _certificate(context: EvaluationContext, latent_dim: int) -> dict[str, Any]:
     from geokeras.complexity import certificate
     from geokeras.complexity.bounds import trained_network_bounds
     from geokeras.complexity.certificate import PROVABLY_NOT_ENCODABLE, manifold_obstruction
-    from geokeras.complexity.evaluators import architecture
+    from geokeras.complexity.evaluators import architecture, shared_manifold_rlc
     from geokeras.complexity.lowering import UnsupportedLayerError, lower
 
     manifold = context.manifold
@@ -269,6 +271,8 @@ def _certificate(context: EvaluationContext, latent_dim: int) -> dict[str, Any]:
         obstruction = manifold_obstruction(manifold, latent_dim)
         status = PROVABLY_NOT_ENCODABLE if obstruction else "unavailable"
         return {"status": status, "obstruction": obstruction, "reason": str(error)}
-    result = certificate(manifold, widths)
+    geometry, rlc = shared_manifold_rlc(context)  # the manifold_rlc evaluator's, when the spec has both
+    manifold_lower = None if geometry is None else int(rlc["lower"])
+    result = certificate(manifold, widths, geometry_and_lower=(geometry, manifold_lower))
     result["trained_network_bounds"] = trained_network_bounds(widths, ranks)
     return result

@@ -34,6 +34,7 @@ from typing import Any, ClassVar, Optional
 import numpy as np
 
 from geokeras.errors import SpecError
+from geokeras.manifolds.capabilities import ExactCurve
 from geokeras.manifolds.params import ManifoldParams
 from geokeras.registry import EMBEDDINGS, NOISES
 
@@ -378,7 +379,7 @@ class Manifold(abc.ABC):
             )
         parameters = self._checked_parameters(parameters)
         n, dim = parameters.shape
-        interval = getattr(self, "parameter_interval", None) if dim == 1 else None
+        interval = self.parameter_interval if dim == 1 and isinstance(self, ExactCurve) else None
         tangents = np.empty((n, dim, self.natural_dim))
         for j in range(dim):  # a loop over the m parameter coordinates, not over samples
             step = _FINITE_DIFFERENCE_STEP * np.maximum(1.0, np.abs(parameters[:, j]))

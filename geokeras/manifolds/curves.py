@@ -25,6 +25,7 @@ import numpy as np
 
 from geokeras.manifolds.arc_length import ArcLengthInverse, PeriodicArcLength
 from geokeras.manifolds.base import Manifold, check_count
+from geokeras.manifolds.capabilities import ExactCurve, KnownTopology, RoundSphere
 from geokeras.manifolds.params import (
     ArchimedeanSpiralParams,
     CircleParams,
@@ -37,7 +38,7 @@ from geokeras.manifolds.params import (
 _EPS = np.finfo(np.float64).eps
 
 
-class Curve(Manifold):
+class Curve(Manifold, ExactCurve, KnownTopology):
     """A curve gamma: I -> R^natural_dim, with exact arc length and polyline.
 
     Subclasses set ``closed`` and implement :attr:`parameter_interval`, :attr:`length`,
@@ -51,6 +52,11 @@ class Curve(Manifold):
     intrinsic_dim: ClassVar[int] = 1
     closed: ClassVar[bool] = False
     """Whether gamma(t_1) = gamma(t_0), i.e. the curve is a loop."""
+
+    @property
+    def closed_manifold(self) -> bool:
+        """A loop is compact without boundary; an arc has two end points (its boundary)."""
+        return bool(self.closed)
 
     @property
     @abc.abstractmethod
@@ -188,7 +194,7 @@ class Curve(Manifold):
         return parameters
 
 
-class Circle(Curve):
+class Circle(Curve, RoundSphere):
     """The circle of radius r in R^2: gamma(t) = r (cos t, sin t), t in [0, 2 pi).
 
     The speed |gamma'(t)| = r is constant, so ``measure: volume`` and ``measure: parameter``

@@ -75,13 +75,14 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from geokeras.manifolds.base import check_count
+from geokeras.manifolds.capabilities import ExactPolygon, NonRectifiableUnits
 from geokeras.manifolds.curves import Curve, _nearest_chords
 from geokeras.manifolds.params import HilbertCurveParams, KochCurveParams, PeanoCurveParams
 
 _EPS = np.finfo(np.float64).eps
 
 
-class PolygonalCurve(Curve):
+class PolygonalCurve(Curve, ExactPolygon):
     """An open curve that is exactly a polyline with equal-length segments.
 
     Parameter: the arc-length fraction u in [0, 1], gamma(u) = v_j + f (v_{j+1} - v_j) with
@@ -198,7 +199,7 @@ class PolygonalCurve(Curve):
         return start + fraction[:, None] * (vertices[index + 1] - start)
 
 
-class SpaceFillingCurve(PolygonalCurve):
+class SpaceFillingCurve(PolygonalCurve, NonRectifiableUnits):
     """A curve through the centres of all cells of a grid {0, ..., base^k - 1}^d, face to face.
 
     ``natural_dim`` is ``dim`` (2 or 3). See the module docstring for the constructions and

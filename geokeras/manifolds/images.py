@@ -43,6 +43,7 @@ import numpy as np
 
 from geokeras.errors import SpecError
 from geokeras.manifolds.base import MANIFOLD_KEY, Manifold
+from geokeras.manifolds.capabilities import LabelledData, SplitData
 from geokeras.manifolds.params import DigitsParams, FashionMnistParams, MnistParams
 
 DIGITS_TRAIN_SIZE = 1438
@@ -128,7 +129,7 @@ def load_keras_split(name: str, display: str, split: str) -> tuple[np.ndarray, n
     return _read_only(np.ascontiguousarray(pixels), np.asarray(labels, dtype=np.int64).reshape(-1))  # type: ignore[return-value]
 
 
-class ImageDataSet(Manifold):
+class ImageDataSet(Manifold, LabelledData, SplitData):
     """An image data set with its empirical measure (module docstring).
 
     Subclasses set ``params_type``, ``height``, ``width``, ``channels``, ``pixel_scale`` and
@@ -204,6 +205,11 @@ class ImageDataSet(Manifold):
                 )
             self._data = (pixels, labels)
         return self._data
+
+    @property
+    def split(self) -> str:
+        """The split the samples are drawn from (``train`` or ``test``)."""
+        return str(self.params.split)
 
     @property
     def size(self) -> int:

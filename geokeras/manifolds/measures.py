@@ -11,7 +11,7 @@ a :class:`~geokeras.errors.SpecError` at ``manifold.measure`` when the manifold 
 
 Densities:
 
-``von_mises_fisher`` {mean_direction mu, concentration kappa} (``type: sphere`` or ``circle``)
+``von_mises_fisher`` {mean_direction mu, concentration kappa} (a round sphere: ``sphere``, ``circle``)
     f(x) = exp(kappa <mu, x / |x|>) on S^m ⊂ R^{m+1}, w.r.t. the area measure; log f_max =
     kappa (Mardia and Jupp, *Directional Statistics*, 2000, section 9.3). On a circle (S^1)
     it is the von Mises distribution of the angle, mean E<mu, x / r> = I_1(kappa) / I_0(kappa);
@@ -42,17 +42,13 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import numpy as np
 
 from geokeras.errors import SpecError
+from geokeras.manifolds.capabilities import ExactCurve, RoundSphere, types_with
 
 if TYPE_CHECKING:  # pragma: no cover
     from geokeras.manifolds.base import Manifold
 
 MANIFOLD_KEY = "manifold"
 MEASURE_PATH = (MANIFOLD_KEY, "measure")
-
-SPHERE_TYPES = ("sphere", "circle")
-"""Manifold types on which ``von_mises_fisher`` applies: spheres S^m (the circle is S^1)
-centred at the origin of their natural space."""
-
 
 class Density(abc.ABC):
     """An unnormalised density f w.r.t. the volume measure of one manifold.
@@ -91,10 +87,11 @@ class VonMisesFisherDensity(Density):
 
     def __init__(self, params: Any, manifold: "Manifold"):
         super().__init__(params, manifold)
-        if manifold.params.type not in SPHERE_TYPES:
+        if not isinstance(manifold, RoundSphere):
             raise self._not_applicable(
                 "it is a density on a sphere S^m centred at the origin (expected type: "
-                f"{' or '.join(SPHERE_TYPES)}). Use bump_mixture for a density along a curve."
+                f"{' or '.join(types_with(RoundSphere))}). "
+                "Use bump_mixture for a density along a curve."
             )
         direction = np.asarray(params.mean_direction, dtype=np.float64)
         if direction.shape != (manifold.natural_dim,):
@@ -130,15 +127,13 @@ class BumpMixtureDensity(Density):
                 f"{manifold.intrinsic_dim}."
             )
         self.position_kind = str(params.position)
-        if self.position_kind == "arc_length" and not (
-            callable(getattr(manifold, "arc_length", None)) and hasattr(type(manifold), "length")
-        ):
+        if self.position_kind == "arc_length" and not isinstance(manifold, ExactCurve):
             raise SpecError(
                 f"position: arc_length needs a curve with an exact arc length; manifold type "
                 f"{manifold.params.type!r} has none. Expected position: parameter.",
                 (*MEASURE_PATH, "position"),
             )
-        if self.position_kind == "parameter" and not hasattr(type(manifold), "parameter_interval"):
+        if self.position_kind == "parameter" and not isinstance(manifold, ExactCurve):
             raise SpecError(
                 f"position: parameter needs a curve with a parameter interval; manifold type "
                 f"{manifold.params.type!r} has none.",

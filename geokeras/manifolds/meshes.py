@@ -30,6 +30,7 @@ import numpy as np
 
 from geokeras.errors import KeyPath, SpecError
 from geokeras.manifolds.base import MANIFOLD_KEY, Manifold, check_count
+from geokeras.manifolds.capabilities import ExactSurface, KnownTopology
 from geokeras.manifolds.params import MeshParams
 
 MESH_FORMATS = (".obj", ".off", ".ply")
@@ -300,7 +301,7 @@ def _merge_duplicate_vertices(vertices: np.ndarray, faces: np.ndarray) -> tuple[
 
 
 # ----------------------------------------------------------------------------- the manifold
-class MeshSurface(Manifold):
+class MeshSurface(Manifold, ExactSurface, KnownTopology):
     """A surface given by a triangle mesh file (``type: mesh``), sampled by area.
 
     The file is read when the manifold is built (:func:`load_triangle_mesh`: errors name
@@ -397,6 +398,11 @@ class MeshSurface(Manifold):
     @property
     def has_boundary(self) -> bool:
         return self._topology.boundary_loops > 0
+
+    @property
+    def closed_manifold(self) -> bool:
+        """Compact without boundary: the file's mesh has no boundary loop."""
+        return self._topology.boundary_loops == 0
 
     @property
     def orientable(self) -> Optional[bool]:

@@ -24,10 +24,11 @@ from typing import ClassVar
 import numpy as np
 
 from geokeras.manifolds.base import Manifold
+from geokeras.manifolds.capabilities import KnownModes
 from geokeras.manifolds.params import GaussianMixtureParams
 
 
-class GaussianMixture(Manifold):
+class GaussianMixture(Manifold, KnownModes):
     """k Gaussians N(c_j, std^2 I_n) with weights w_j (module docstring)."""
 
     params_type = GaussianMixtureParams

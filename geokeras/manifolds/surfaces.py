@@ -41,6 +41,7 @@ import numpy as np
 
 from geokeras.errors import SpecError, SpecErrors
 from geokeras.manifolds.base import MANIFOLD_KEY, Manifold, check_count
+from geokeras.manifolds.capabilities import ExactCurve, ExactSurface, KnownTopology, RoundSphere
 from geokeras.manifolds.params import (
     DiskParams,
     GraphSurfaceParams,
@@ -174,7 +175,7 @@ def _gauss_legendre_box(
 
 
 # ----------------------------------------------------------------------------- the base class
-class ParameterisedManifold(Manifold):
+class ParameterisedManifold(Manifold, ExactSurface, KnownTopology):
     """An m-dimensional manifold f(U), U a box of R^m, with area element, volume and mesh.
 
     Subclasses set ``params_type``, ``natural_dim``, ``intrinsic_dim``, ``parameter_names``,
@@ -201,6 +202,17 @@ class ParameterisedManifold(Manifold):
         """Whether the manifold has a boundary (``None`` when unknown)."""
         count = self.boundary_components
         return None if count is None else count > 0
+
+    @property
+    def closed_manifold(self) -> Optional[bool]:
+        """Compact without boundary: no boundary component (``None`` when unknown)."""
+        count = self.boundary_components
+        return None if count is None else count == 0
+
+    @property
+    def has_mesh(self) -> bool:
+        """A triangle mesh of the parameter grid exists for a 2-dimensional manifold only."""
+        return self.intrinsic_dim == 2
 
     @property
     @abc.abstractmethod
@@ -324,7 +336,7 @@ def _angles_in_period(angles: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- spheres
-class Sphere(ParameterisedManifold):
+class Sphere(ParameterisedManifold, RoundSphere):
     """The round sphere S^m = {x in R^(m+1) : |x| = r} (``dim`` = m >= 1).
 
     Parameters: hyperspherical angles t = (θ_1, ..., θ_(m-1), φ), θ_k in [0, π] (polar
@@ -909,7 +921,7 @@ class GraphSurface(ParameterisedManifold):
 
 
 # ----------------------------------------------------------------------------- products
-class ProductWithInterval(Manifold):
+class ProductWithInterval(Manifold, ExactSurface, KnownTopology):
     """Σ x [0, L]^k for a base manifold Σ: the paper's way to go up in dimension.
 
     Lei, Luo, Yau, Gu (arXiv:1805.10451, after Theorem 4.14) raise the dimension of the
@@ -970,7 +982,7 @@ class ProductWithInterval(Manifold):
             raise SpecError(error.message, (*base_key, *error.path[1:])) from None
         except SpecErrors as errors:
             raise SpecErrors([SpecError(e.message, (*base_key, *e.path[1:])) for e in errors.errors]) from None
-        if not (hasattr(manifold, "polyline") or hasattr(manifold, "mesh")):
+        if not isinstance(manifold, (ExactCurve, ExactSurface)):
             raise SpecError(
                 f"expected a base with exact geometry (a curve with a polyline or a manifold "
                 f"with a mesh). Received: type {base.type!r}.",
@@ -1006,17 +1018,12 @@ class ProductWithInterval(Manifold):
 
     @property
     def _base_is_closed(self) -> Optional[bool]:
-        if hasattr(self._base, "closed"):
-            return bool(self._base.closed)
-        count = getattr(self._base, "boundary_components", None)
-        return None if count is None else count == 0
+        return self._base.closed_manifold if isinstance(self._base, KnownTopology) else None
 
     @property
     def volume(self) -> Optional[float]:
         """vol(base) x L^k (the base's ``length`` for a curve); ``None`` if the base's is unknown."""
-        base_volume = getattr(self._base, "length", None)
-        if base_volume is None:
-            base_volume = getattr(self._base, "volume", None)
+        base_volume = self._base.length if isinstance(self._base, ExactCurve) else self._base.volume
         if base_volume is None:
             return None
         return float(base_volume) * float(self.params.length) ** self.intervals
@@ -1028,15 +1035,15 @@ class ProductWithInterval(Manifold):
 
     @property
     def euler_characteristic(self) -> Optional[int]:
-        if hasattr(self._base, "closed"):
+        if isinstance(self._base, ExactCurve):
             return 0 if self._base.closed else 1
-        return getattr(self._base, "euler_characteristic", None)
+        return self._base.euler_characteristic
 
     @property
-    def orientable(self) -> Optional[bool]:
-        if hasattr(self._base, "closed"):
+    def orientable(self) -> Optional[bool]:  # type: ignore[override]
+        if isinstance(self._base, ExactCurve):
             return True
-        return getattr(self._base, "orientable", None)
+        return self._base.orientable
 
     @property
     def boundary_components(self) -> Optional[int]:
@@ -1048,6 +1055,17 @@ class ProductWithInterval(Manifold):
     @property
     def has_boundary(self) -> bool:
         return True
+
+    @property
+    def closed_manifold(self) -> Optional[bool]:
+        """Never: the interval's end points make a boundary (``None`` when the base's is unknown)."""
+        count = self.boundary_components
+        return None if count is None else count == 0
+
+    @property
+    def has_mesh(self) -> bool:
+        """A mesh exists for a curve times one interval (the 2-dimensional products)."""
+        return self.intrinsic_dim == 2 and isinstance(self._base, ExactCurve)
 
     @property
     def genus(self) -> Optional[int]:
@@ -1081,7 +1099,7 @@ class ProductWithInterval(Manifold):
             SpecError: the product is not 2-dimensional or its base is not a curve.
         """
         resolution = check_count("resolution", resolution, minimum=3)
-        if self.intrinsic_dim != 2 or not hasattr(self._base, "polyline"):
+        if not self.has_mesh:
             raise SpecError(
                 f"a triangle mesh exists only for a curve times one interval. Received: base "
                 f"{self.params.base.type!r} of dimension {self._base.intrinsic_dim} with "

@@ -38,6 +38,7 @@ import numpy as np
 
 from geokeras.errors import SpecError
 from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.manifolds.capabilities import KnownModes, LabelledData
 
 __all__ = [
     "evaluate_generation",
@@ -265,13 +266,12 @@ def _modes_and_off(
         distance, _ = neighbours.kneighbors(points, n_neighbors=1)
         return distance[:, 0] > nn_limit
 
-    if hasattr(manifold, "mode_of") and hasattr(manifold, "off_mode_radius"):
+    if isinstance(manifold, KnownModes):
         radius = manifold.off_mode_radius(params.off_manifold_quantile)
         labeller = lambda points: manifold.mode_of(points)[0]  # noqa: E731
         off = lambda points: manifold.mode_of(points)[1] > radius  # noqa: E731
         return (labeller, manifold.mode_count), off, "manifold"
-    names = tuple(getattr(manifold, "parameter_names", ()) or ())
-    if names and names[0] == "label":
+    if isinstance(manifold, LabelledData):
         labels = held_out_parameters[:, 0].astype(np.int64)
 
         def nearest_label(points: np.ndarray) -> np.ndarray:

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from geokeras.complexity.manifold_rlc import curve_rlc, manifold_geometry, manifold_rlc
+from geokeras.complexity.manifold_rlc import curve_rlc, manifold_rlc
 from geokeras.manifolds import make
+from geokeras.manifolds.geometry import exact_geometry
 
 
 def regular_polygon(sides: int) -> np.ndarray:
@@ -142,13 +143,10 @@ def test_manifold_rlc_of_a_circle_manifold_and_of_vertices():
 
 
 def test_geometry_of_manifolds_without_polyline_or_mesh_is_none_and_rlc_refuses():
-    class Cloud:
-        intrinsic_dim = None
-        params = type("P", (), {"type": "digits"})()
-
-    assert manifold_geometry(Cloud()) is None
-    with pytest.raises(ValueError, match="Received: manifold type 'digits' with intrinsic_dim=None"):
-        manifold_rlc(Cloud())
+    mixture = make({"type": "gaussian_mixture"})  # a distribution on R^2: no polyline, no mesh
+    assert exact_geometry(mixture) is None
+    with pytest.raises(ValueError, match="Received: manifold type 'gaussian_mixture' with intrinsic_dim=2"):
+        manifold_rlc(mixture)
 
 
 def test_invalid_curve_inputs():
