@@ -21,16 +21,10 @@ from geokeras.errors import SpecError
 from geokeras.limits import MAX_SAMPLE_MAGNITUDE
 from geokeras.report.provenance import collect_provenance, now_utc
 from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, TRAINING_METRICS, StagedRunDirectory, write_json
+from geokeras.seeds import EVALUATION_STREAM, OT_GENERATE_STREAM, OT_SOLVE_STREAM, TRAINING_DATA_STREAM, stream_seed
 from geokeras.spec import Spec, load_spec, spec_from_mapping
 
 DEFAULT_RUNS_ROOT = Path("runs")
-
-# Independent streams derived from the spec's seed: changing how many training samples are
-# drawn never changes the held-out samples, and vice versa.
-TRAINING_DATA_STREAM = 0
-EVALUATION_STREAM = 1
-OT_SOLVE_STREAM = 2
-OT_GENERATE_STREAM = 3
 
 
 @dataclass(frozen=True)
@@ -52,13 +46,6 @@ def resolve(spec_or_path: Union[Spec, dict, str, Path], overrides: Iterable[str]
     if isinstance(spec_or_path, dict):
         return spec_from_mapping(spec_or_path, overrides)
     return load_spec(spec_or_path, overrides)
-
-
-def derived_seed(seed: int, stream: int) -> int:
-    """A seed for one random stream of a run, derived from the spec's seed (numpy SeedSequence)."""
-    import numpy as np
-
-    return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
 
 
 def run(
@@ -137,13 +124,13 @@ def _prepare(spec: Spec) -> dict[str, Any]:
     check_evaluators(spec.evaluate, manifold)
     seeds = {
         "spec": spec.seed,
-        "training_data": derived_seed(spec.seed, TRAINING_DATA_STREAM),
-        "evaluation": derived_seed(spec.seed, EVALUATION_STREAM),
+        "training_data": stream_seed(spec.seed, TRAINING_DATA_STREAM),
+        "evaluation": stream_seed(spec.seed, EVALUATION_STREAM),
     }
     if spec.latent_ot is not None:
         _check_latent_ot(spec)
-        seeds["ot_solve"] = derived_seed(spec.seed, OT_SOLVE_STREAM)
-        seeds["ot_generate"] = derived_seed(spec.seed, OT_GENERATE_STREAM)
+        seeds["ot_solve"] = stream_seed(spec.seed, OT_SOLVE_STREAM)
+        seeds["ot_generate"] = stream_seed(spec.seed, OT_GENERATE_STREAM)
     x_train, parameters = manifold.sample_with_parameters(spec.manifold.samples, seeds["training_data"])
     peak = float(np.max(np.abs(x_train))) if np.size(x_train) else 0.0
     if not peak <= MAX_SAMPLE_MAGNITUDE:  # NaN fails this comparison too
