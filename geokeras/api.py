@@ -250,20 +250,16 @@ def _sample_training_data(spec: Spec, manifold: Manifold, seed: int) -> tuple[np
 
 
 def _check_latent_ot(spec: Spec) -> None:
-    """Fail before any file is written when the latent_ot section cannot apply to this model."""
-    from geokeras.ot.solve import make_solver_params
+    """Fail before any file is written when the latent_ot section cannot apply to this model:
+    the source must exist in the latent dimension and the solver must accept the problem."""
     from geokeras.ot.sources import make_source
 
-    latent_dim = spec.model.latent_dim
-    make_source(spec.latent_ot.source, latent_dim)
-    solver = make_solver_params(spec.latent_ot.solver)
-    if solver.type == "newton" and (latent_dim != 2 or spec.latent_ot.source.type != "uniform_cube"):
-        raise SpecError(
-            f"expected model.latent_dim = 2 and a uniform_cube source for the newton solver (exact "
-            f"power cells in the plane). Received: latent_dim={latent_dim}, source type "
-            f"{spec.latent_ot.source.type!r}; use monte_carlo_adam.",
-            ("latent_ot", "solver", "type"),
-        )
+    section, latent_dim = spec.latent_ot, spec.model.latent_dim
+    make_source(section.source, latent_dim)
+    try:
+        section.solver.check_applicable(latent_dim, section.source)
+    except SpecError as error:
+        raise SpecError(error.message, ("latent_ot", "solver", *error.path)) from None
 
 
 # ----------------------------------------------------------------------------- the run directory
@@ -336,7 +332,7 @@ def _solve_latent_ot(spec: Spec, prepared: PreparedRun, codes: LatentCodes, stag
         source=section.source,
         solver=section.solver,
         seed=prepared.seeds["ot_solve"],
-        checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.type == "monte_carlo_adam" else None,
+        checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.resumable else None,
     )
     inputs = keras.Input(shape=(targets.shape[1],), name="source_samples")
     keras.Model(inputs, result.layer(inputs), name="ot_map").save(staging / "models" / "ot.keras")
