@@ -1,8 +1,9 @@
 """``geokeras.run``: one spec in, one run directory out.
 
-The pipeline::
+The pipeline, one short function per stage, each handing the next a frozen record::
 
-    spec -> manifold samples -> Keras encoder/decoder -> fit -> evaluators -> run directory
+    spec -> PreparedRun -> TrainingResult (models saved) -> LatentCodes -> OTOutcome
+         -> Evaluations -> metrics.json, history.json, provenance.json, report.md
 
 Everything that can fail on bad input (the spec, the manifold's parameters, the model's
 layers) is checked before the run directory's staging folder is created, so a bad spec
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 import yaml
 
@@ -21,16 +22,22 @@ from geokeras.errors import SpecError
 from geokeras.limits import MAX_SAMPLE_MAGNITUDE
 from geokeras.report.provenance import collect_provenance, now_utc
 from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, TRAINING_METRICS, StagedRunDirectory, write_json
+from geokeras.seeds import EVALUATION_STREAM, OT_GENERATE_STREAM, OT_SOLVE_STREAM, TRAINING_DATA_STREAM, stream_seed
 from geokeras.spec import Spec, load_spec, spec_from_mapping
+
+if TYPE_CHECKING:  # annotations only: running imports TensorFlow, importing geokeras does not
+    import numpy as np
+
+    from geokeras.manifolds import Manifold
+    from geokeras.models.builder import Autoencoder
+    from geokeras.models.training import TrainingResult
+    from geokeras.ot.generation import GenerationResult
+    from geokeras.ot.solve import OTResult
 
 DEFAULT_RUNS_ROOT = Path("runs")
 
-# Independent streams derived from the spec's seed: changing how many training samples are
-# drawn never changes the held-out samples, and vice versa.
-TRAINING_DATA_STREAM = 0
-EVALUATION_STREAM = 1
-OT_SOLVE_STREAM = 2
-OT_GENERATE_STREAM = 3
+Figures = tuple[tuple[str, str], ...]
+"""``(title, path relative to the run directory)`` of each figure, in report order."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,57 @@ class RunResult:
     run_dir: Path
     metrics: dict[str, Any]
     spec: Spec
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """Everything checked and built before a file is written.
+
+    Attributes:
+        strategy: the ``tf.distribute`` strategy the models are built and trained under.
+        manifold: the data's manifold.
+        x_train: the training samples, shape=[n, *sample_shape].
+        parameters: their manifold parameters, shape=[n, intrinsic parameters] (figure colours).
+        bundle: the untrained encoder, decoder and autoencoder.
+        seeds: ``{"spec", "training_data", "evaluation"[, "ot_solve", "ot_generate"]}``, for
+            provenance.json (see :mod:`geokeras.seeds`).
+        devices: the devices the run sees, for provenance.json.
+    """
+
+    strategy: Any
+    manifold: Manifold
+    x_train: np.ndarray
+    parameters: np.ndarray
+    bundle: Autoencoder
+    seeds: Mapping[str, int]
+    devices: list[str]
+
+
+@dataclass(frozen=True)
+class LatentCodes:
+    """The training samples under the trained encoder, shape=[n, latent_dim] float32, encoded once."""
+
+    codes: np.ndarray
+
+
+@dataclass(frozen=True)
+class OTOutcome:
+    """The latent OT map onto the codes and the AE-OT samples it generated."""
+
+    result: OTResult
+    generation: GenerationResult
+
+    def to_metrics(self) -> dict[str, Any]:
+        """The ``ot`` section of metrics.json, generation as its ``generate`` entry."""
+        return {**self.result.to_metrics(), "generate": self.generation.to_metrics()}
+
+
+@dataclass(frozen=True)
+class Evaluations:
+    """``{evaluator type: its metrics}`` in spec order, and the figures the evaluators drew."""
+
+    metrics: dict[str, dict]
+    figures: Figures
 
 
 def resolve(spec_or_path: Union[Spec, dict, str, Path], overrides: Iterable[str] = ()) -> Spec:
@@ -52,13 +110,6 @@ def resolve(spec_or_path: Union[Spec, dict, str, Path], overrides: Iterable[str]
     if isinstance(spec_or_path, dict):
         return spec_from_mapping(spec_or_path, overrides)
     return load_spec(spec_or_path, overrides)
-
-
-def derived_seed(seed: int, stream: int) -> int:
-    """A seed for one random stream of a run, derived from the spec's seed (numpy SeedSequence)."""
-    import numpy as np
-
-    return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
 
 
 def run(
@@ -94,16 +145,31 @@ def run(
         prepared = _prepare(spec)
     with run_directory as staging:
         _write_spec_files(spec, staging)
-        metrics = _train_and_evaluate(spec, prepared, staging, resume=run_directory.resumed)
+        training = _train(spec, prepared, staging, resume=run_directory.resumed)
+        _save_models(prepared.bundle, staging)
+        figures_dir = staging / "figures" if spec.report.figures else None
+        codes = _encode_training_set(prepared) if spec.latent_ot is not None or figures_dir is not None else None
+        ot = None
+        if spec.latent_ot is not None:
+            with _locate_spec_errors(spec):
+                ot = _solve_latent_ot(spec, prepared, codes, staging)
+        if figures_dir is not None:
+            figures_dir.mkdir(exist_ok=True)
+        evaluations = _evaluate(spec, prepared, ot, figures_dir)
+        standard = _standard_figures(spec, prepared, training, codes, figures_dir) if figures_dir is not None else ()
+        _remove_checkpoints(staging)
+        metrics = _metrics(spec, training, ot, evaluations)
+        write_json(staging / "metrics.json", metrics)
+        write_json(staging / "history.json", training.history)
         provenance = collect_provenance(
-            seeds=prepared["seeds"],
-            devices=prepared["devices"],
+            seeds=dict(prepared.seeds),
+            devices=prepared.devices,
             started=started,
             finished=now_utc(),
             resumed=run_directory.resumed,
         )
         write_json(staging / "provenance.json", provenance)
-        _write_report(spec, metrics, prepared["figures"], provenance, staging)
+        _write_report(spec, metrics, [*standard, *evaluations.figures], provenance, staging)
     return RunResult(run_dir=final_path, metrics=metrics, spec=spec)
 
 
@@ -122,11 +188,12 @@ class _locate_spec_errors:
         return False
 
 
-def _prepare(spec: Spec) -> dict[str, Any]:
+# ----------------------------------------------------------------------------- before any file
+
+
+def _prepare(spec: Spec) -> PreparedRun:
     """Everything that validates input: runtime, manifold, evaluators against the manifold, finite
     samples, the model's size and layers (no files written)."""
-    import numpy as np
-
     from geokeras.evaluate.compatibility import check_evaluators
     from geokeras.manifolds import make
     from geokeras.models.builder import build_autoencoder
@@ -135,16 +202,41 @@ def _prepare(spec: Spec) -> dict[str, Any]:
     strategy = configure_runtime(spec.runtime, spec.seed)
     manifold = make(spec.manifold)
     check_evaluators(spec.evaluate, manifold)
-    seeds = {
-        "spec": spec.seed,
-        "training_data": derived_seed(spec.seed, TRAINING_DATA_STREAM),
-        "evaluation": derived_seed(spec.seed, EVALUATION_STREAM),
-    }
     if spec.latent_ot is not None:
         _check_latent_ot(spec)
-        seeds["ot_solve"] = derived_seed(spec.seed, OT_SOLVE_STREAM)
-        seeds["ot_generate"] = derived_seed(spec.seed, OT_GENERATE_STREAM)
-    x_train, parameters = manifold.sample_with_parameters(spec.manifold.samples, seeds["training_data"])
+    seeds = _run_seeds(spec)
+    x_train, parameters = _sample_training_data(spec, manifold, seeds["training_data"])
+    with strategy.scope():
+        bundle = build_autoencoder(spec.model, tuple(x_train.shape[1:]), code_l1=spec.train.loss.code_l1)
+    return PreparedRun(
+        strategy=strategy,
+        manifold=manifold,
+        x_train=x_train,
+        parameters=parameters,
+        bundle=bundle,
+        seeds=seeds,
+        devices=device_summary(),
+    )
+
+
+def _run_seeds(spec: Spec) -> dict[str, int]:
+    """The spec's seed and the seeds of the run's streams (:mod:`geokeras.seeds`)."""
+    seeds = {
+        "spec": spec.seed,
+        "training_data": stream_seed(spec.seed, TRAINING_DATA_STREAM),
+        "evaluation": stream_seed(spec.seed, EVALUATION_STREAM),
+    }
+    if spec.latent_ot is not None:
+        seeds["ot_solve"] = stream_seed(spec.seed, OT_SOLVE_STREAM)
+        seeds["ot_generate"] = stream_seed(spec.seed, OT_GENERATE_STREAM)
+    return seeds
+
+
+def _sample_training_data(spec: Spec, manifold: Manifold, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(samples, parameters)`` of the training data, refused when float32 cannot hold them."""
+    import numpy as np
+
+    x_train, parameters = manifold.sample_with_parameters(spec.manifold.samples, seed)
     peak = float(np.max(np.abs(x_train))) if np.size(x_train) else 0.0
     if not peak <= MAX_SAMPLE_MAGNITUDE:  # NaN fails this comparison too
         raise SpecError(
@@ -154,18 +246,23 @@ def _prepare(spec: Spec) -> dict[str, Any]:
             f"embedding scale smaller.",
             ("manifold",),
         )
-    with strategy.scope():
-        bundle = build_autoencoder(spec.model, tuple(x_train.shape[1:]), code_l1=spec.train.loss.code_l1)
-    return {
-        "strategy": strategy,
-        "manifold": manifold,
-        "x_train": x_train,
-        "parameters": parameters,
-        "bundle": bundle,
-        "seeds": seeds,
-        "devices": device_summary(),
-        "figures": [],
-    }
+    return x_train, parameters
+
+
+def _check_latent_ot(spec: Spec) -> None:
+    """Fail before any file is written when the latent_ot section cannot apply to this model:
+    the source must exist in the latent dimension and the solver must accept the problem."""
+    from geokeras.ot.sources import make_source
+
+    section, latent_dim = spec.latent_ot, spec.model.latent_dim
+    make_source(section.source, latent_dim)
+    try:
+        section.solver.check_applicable(latent_dim, section.source)
+    except SpecError as error:
+        raise SpecError(error.message, ("latent_ot", "solver", *error.path)) from None
+
+
+# ----------------------------------------------------------------------------- the run directory
 
 
 def _write_spec_files(spec: Spec, staging: Path) -> None:
@@ -178,17 +275,15 @@ def _write_spec_files(spec: Spec, staging: Path) -> None:
     (staging / "overrides.yaml").write_text(yaml.safe_dump(overrides, sort_keys=False), encoding="utf-8")
 
 
-def _train_and_evaluate(spec: Spec, prepared: dict[str, Any], staging: Path, *, resume: bool) -> dict[str, Any]:
-    from geokeras.evaluate import run_evaluators
-    from geokeras.evaluate.context import EvaluationContext
+def _train(spec: Spec, prepared: PreparedRun, staging: Path, *, resume: bool) -> TrainingResult:
+    """Fit the autoencoder (checkpoints and TensorBoard logs in the staging folder)."""
     from geokeras.models.runtime import jit_compile_setting
     from geokeras.models.training import train_autoencoder
 
-    bundle = prepared["bundle"]
-    with prepared["strategy"].scope():
-        training = train_autoencoder(
-            bundle,
-            prepared["x_train"],
+    with prepared.strategy.scope():
+        return train_autoencoder(
+            prepared.bundle,
+            prepared.x_train,
             spec.train,
             jit_compile=jit_compile_setting(spec.runtime),
             checkpoint_dir=staging / "checkpoints",
@@ -196,71 +291,30 @@ def _train_and_evaluate(spec: Spec, prepared: dict[str, Any], staging: Path, *, 
             resume=resume,
             seed=spec.seed,
         )
+
+
+def _save_models(bundle: Autoencoder, staging: Path) -> None:
+    """``models/{encoder,decoder,autoencoder}.keras``."""
     models_dir = staging / "models"
     models_dir.mkdir(exist_ok=True)
     for name in ("encoder", "decoder", "autoencoder"):
         getattr(bundle, name).save(models_dir / f"{name}.keras")
-    ot_result, generation = None, None
-    if spec.latent_ot is not None:
-        with _locate_spec_errors(spec):
-            ot_result, generation = _solve_latent_ot(spec, prepared, staging)
-
-    figures_dir = staging / "figures" if spec.report.figures else None
-    if figures_dir is not None:
-        figures_dir.mkdir(exist_ok=True)
-    context = EvaluationContext(
-        manifold=prepared["manifold"],
-        encoder=bundle.encoder,
-        decoder=bundle.decoder,
-        autoencoder=bundle.autoencoder,
-        x_train=prepared["x_train"],
-        seed=prepared["seeds"]["evaluation"],
-        report=spec.report,
-        figures_dir=figures_dir,
-        ot=ot_result,
-        generation=generation,
-    )
-    evaluations = run_evaluators(spec.evaluate, context)
-    prepared["figures"].extend(context.figures)
-    if figures_dir is not None:
-        prepared["figures"][:0] = _standard_figures(spec, prepared, training, figures_dir)
-
-    import shutil
-
-    shutil.rmtree(staging / "checkpoints", ignore_errors=True)
-    metrics = {
-        "spec": {"name": spec.name, "hash": spec.content_hash},
-        "training": {name: getattr(training, name) for name in TRAINING_METRICS},
-        **({"ot": {**ot_result.to_metrics(), "generate": generation.to_metrics()}} if ot_result is not None else {}),
-        **evaluations,
-    }
-    write_json(staging / "metrics.json", metrics)
-    write_json(staging / "history.json", training.history)
-    return metrics
 
 
-def _check_latent_ot(spec: Spec) -> None:
-    """Fail before any file is written when the latent_ot section cannot apply to this model."""
-    from geokeras.ot.solve import make_solver_params
-    from geokeras.ot.sources import make_source
+def _encode_training_set(prepared: PreparedRun) -> LatentCodes:
+    """The codes of the training samples under the trained encoder (for OT and the latent figure)."""
+    import numpy as np
 
-    latent_dim = spec.model.latent_dim
-    make_source(spec.latent_ot.source, latent_dim)
-    solver = make_solver_params(spec.latent_ot.solver)
-    if solver.type == "newton" and (latent_dim != 2 or spec.latent_ot.source.type != "uniform_cube"):
-        raise SpecError(
-            f"expected model.latent_dim = 2 and a uniform_cube source for the newton solver (exact "
-            f"power cells in the plane). Received: latent_dim={latent_dim}, source type "
-            f"{spec.latent_ot.source.type!r}; use monte_carlo_adam.",
-            ("latent_ot", "solver", "type"),
-        )
+    codes = prepared.bundle.encoder.predict(prepared.x_train, batch_size=4096, verbose=0)
+    codes = np.asarray(codes, dtype=np.float32)
+    return LatentCodes(codes.reshape(codes.shape[0], -1))
 
 
-def _solve_latent_ot(spec: Spec, prepared: dict[str, Any], staging: Path) -> tuple[Any, Any]:
-    """Encode the training data, solve semi-discrete OT onto the codes, generate (AE-OT).
+def _solve_latent_ot(spec: Spec, prepared: PreparedRun, codes: LatentCodes, staging: Path) -> OTOutcome:
+    """Solve semi-discrete OT onto the codes, then generate (AE-OT).
 
     Saves the OT map as ``models/ot.keras`` (a Keras model around the SemiDiscreteOT layer,
-    source samples in, codes out). Returns ``(OTResult, GenerationResult)``.
+    source samples in, codes out).
     """
     import keras
     import numpy as np
@@ -269,41 +323,61 @@ def _solve_latent_ot(spec: Spec, prepared: dict[str, Any], staging: Path) -> tup
     from geokeras.ot.solve import solve
 
     section = spec.latent_ot
-    bundle = prepared["bundle"]
-    codes = np.asarray(bundle.encoder.predict(prepared["x_train"], batch_size=4096, verbose=0), dtype=np.float32)
-    codes = codes.reshape(codes.shape[0], -1)
-    if section.max_codes is not None and codes.shape[0] > section.max_codes:
-        rng = np.random.Generator(np.random.PCG64(prepared["seeds"]["ot_solve"]))
-        codes = codes[np.sort(rng.choice(codes.shape[0], section.max_codes, replace=False))]
+    targets = codes.codes
+    if section.max_codes is not None and targets.shape[0] > section.max_codes:
+        rng = np.random.Generator(np.random.PCG64(prepared.seeds["ot_solve"]))
+        targets = targets[np.sort(rng.choice(targets.shape[0], section.max_codes, replace=False))]
     result = solve(
-        codes,
+        targets,
         source=section.source,
         solver=section.solver,
-        seed=prepared["seeds"]["ot_solve"],
-        checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.type == "monte_carlo_adam" else None,
+        seed=prepared.seeds["ot_solve"],
+        checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.resumable else None,
     )
-    inputs = keras.Input(shape=(codes.shape[1],), name="source_samples")
+    inputs = keras.Input(shape=(targets.shape[1],), name="source_samples")
     keras.Model(inputs, result.layer(inputs), name="ot_map").save(staging / "models" / "ot.keras")
     generation = generate(
         result.targets,
         result.heights,
         result.source,
         section.generate,
-        seed=prepared["seeds"]["ot_generate"],
-        decoder=bundle.decoder,
+        seed=prepared.seeds["ot_generate"],
+        decoder=prepared.bundle.decoder,
     )
-    return result, generation
+    return OTOutcome(result, generation)
 
 
-def _standard_figures(spec: Spec, prepared: dict[str, Any], training: Any, figures_dir: Path) -> list[tuple[str, str]]:
+def _evaluate(spec: Spec, prepared: PreparedRun, ot: Optional[OTOutcome], figures_dir: Optional[Path]) -> Evaluations:
+    """Run the spec's evaluators on the trained models (and the OT map, when there is one)."""
+    from geokeras.evaluate import run_evaluators
+    from geokeras.evaluate.context import EvaluationContext
+
+    context = EvaluationContext(
+        manifold=prepared.manifold,
+        encoder=prepared.bundle.encoder,
+        decoder=prepared.bundle.decoder,
+        autoencoder=prepared.bundle.autoencoder,
+        x_train=prepared.x_train,
+        seed=prepared.seeds["evaluation"],
+        report=spec.report,
+        figures_dir=figures_dir,
+        ot=ot.result if ot is not None else None,
+        generation=ot.generation if ot is not None else None,
+    )
+    metrics = run_evaluators(spec.evaluate, context)
+    return Evaluations(metrics, tuple(context.figures))
+
+
+def _standard_figures(
+    spec: Spec, prepared: PreparedRun, training: TrainingResult, codes: LatentCodes, figures_dir: Path
+) -> Figures:
     """The figures every run shows: loss curve, the data, its latent codes."""
     from geokeras.report import figures
 
     dpi, max_points = spec.report.dpi, spec.report.max_points
-    x_train, parameters = prepared["x_train"], prepared["parameters"]
-    label = (prepared["manifold"].parameter_names or (None,))[0]  # the colour is column 1
-    image_shape = prepared["manifold"].image_shape  # (H, W, C) for image data, else None
-    codes = prepared["bundle"].encoder.predict(x_train, batch_size=4096, verbose=0)
+    x_train, parameters = prepared.x_train, prepared.parameters
+    label = (prepared.manifold.parameter_names or (None,))[0]  # the colour is column 1
+    image_shape = prepared.manifold.image_shape  # (H, W, C) for image data, else None
     drawn = [
         ("Training loss", figures.plot_training_curves(training.history, figures_dir / "training_loss.png", dpi)),
         ("Training data", figures.plot_manifold(
@@ -311,12 +385,29 @@ def _standard_figures(spec: Spec, prepared: dict[str, Any], training: Any, figur
             title=f"Training data: {spec.manifold.type}")) if image_shape is None else
         ("Training data and reconstructions", figures.plot_image_grid(
             x_train[:64], figures_dir / "manifold.png", dpi, image_shape=image_shape, labels=parameters[:64, 0],
-            reconstructions=prepared["bundle"].autoencoder.predict(x_train[:64], verbose=0),
+            reconstructions=prepared.bundle.autoencoder.predict(x_train[:64], verbose=0),
             title=f"Training data (left) and reconstructions (right): {spec.manifold.type}")),
         ("Latent codes", figures.plot_latent_codes(
-            codes, parameters, figures_dir / "latent_codes.png", dpi, max_points, parameter_label=label)),
+            codes.codes, parameters, figures_dir / "latent_codes.png", dpi, max_points, parameter_label=label)),
     ]
-    return [(title, Path(path).relative_to(figures_dir.parent).as_posix()) for title, path in drawn]
+    return tuple((title, Path(path).relative_to(figures_dir.parent).as_posix()) for title, path in drawn)
+
+
+def _remove_checkpoints(staging: Path) -> None:
+    """A finished run keeps its models, not the checkpoints it could have resumed from."""
+    import shutil
+
+    shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+
+
+def _metrics(spec: Spec, training: TrainingResult, ot: Optional[OTOutcome], evaluations: Evaluations) -> dict:
+    """The content of metrics.json: the spec's identity, training, the OT map, each evaluator."""
+    return {
+        "spec": {"name": spec.name, "hash": spec.content_hash},
+        "training": {name: getattr(training, name) for name in TRAINING_METRICS},
+        **({"ot": ot.to_metrics()} if ot is not None else {}),
+        **evaluations.metrics,
+    }
 
 
 def _write_report(spec: Spec, metrics: dict[str, Any], figures: list, provenance: dict, staging: Path) -> None:

@@ -224,3 +224,13 @@ def test_a_mesh_path_that_is_a_directory_is_named_so(tmp_path, capsys):
     assert f"expected a mesh file. Received: path={str(tmp_path / 'meshes')!r}, which is a directory." in (
         capsys.readouterr().err
     )
+
+
+def test_a_solver_that_cannot_solve_the_latent_problem_is_refused_before_training(tmp_path, capsys):
+    text = TINY + "latent_ot:\n  source: {type: gaussian}\n  solver: {type: newton}\n"
+    err = refused(tmp_path, capsys, text)
+    assert err == (
+        f"geokeras: error: {tmp_path / 'tiny.yaml'}:13:12: latent_ot.solver.type: expected model.latent_dim = 2 and "
+        f"a uniform_cube source for the newton solver (exact power cells in the plane). Received: latent_dim=2, "
+        f"source type 'gaussian'; use monte_carlo_adam."
+    )

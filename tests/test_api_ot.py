@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 import geokeras  # noqa: E402
 from geokeras.errors import SpecErrors  # noqa: E402
 from geokeras.report.compare import TIMING_METRICS, flatten_metrics  # noqa: E402
+from geokeras.seeds import TRAINING_DATA_STREAM, stream_seed  # noqa: E402
 
 TINY_AEOT = """\
 spec_version: 1
@@ -86,7 +87,7 @@ def test_saved_ot_map_reloads_with_identical_outputs(aeot_run):
     # The targets are the codes of the training data under the saved encoder.
     spec = aeot_run.spec
     manifold = geokeras.manifolds.make(spec.manifold)
-    x_train = manifold.sample(spec.manifold.samples, geokeras.api.derived_seed(spec.seed, geokeras.api.TRAINING_DATA_STREAM))
+    x_train = manifold.sample(spec.manifold.samples, stream_seed(spec.seed, TRAINING_DATA_STREAM))
     encoder = keras.models.load_model(aeot_run.run_dir / "models" / "encoder.keras")
     np.testing.assert_allclose(targets, encoder.predict(x_train, batch_size=4096, verbose=0), rtol=1e-6, atol=1e-6)
 

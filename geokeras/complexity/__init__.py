@@ -31,9 +31,7 @@ or ``from geokeras.complexity.manifold_rlc import curve_rlc``).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from geokeras._lazy import lazy_attributes
 from geokeras.complexity.bounds import rlc_bounds
 from geokeras.complexity.certificate import architecture_certificate as certificate
 from geokeras.complexity.certificate import encodable_certificate, topological_obstruction
@@ -49,15 +47,15 @@ from geokeras.complexity.sampled import SampledRegions, count_regions_sampled
 from geokeras.complexity.separation import line_separation_bound
 
 _LAZY = {
-    "count_regions_on_mesh": "mesh",
-    "count_regions_in_box": "mesh",
-    "MeshRegions": "mesh",
-    "RegionBudgetExceeded": "mesh",
-    "CurveInjectivity": "injectivity",
-    "curve_injectivity": "injectivity",
-    "polyline_injectivity": "injectivity",
-    "SurfaceInjectivity": "surface_injectivity",
-    "decide_surface_injectivity": "surface_injectivity",
+    "count_regions_on_mesh": "geokeras.complexity.mesh",
+    "count_regions_in_box": "geokeras.complexity.mesh",
+    "MeshRegions": "geokeras.complexity.mesh",
+    "RegionBudgetExceeded": "geokeras.complexity.mesh",
+    "CurveInjectivity": "geokeras.complexity.injectivity",
+    "curve_injectivity": "geokeras.complexity.injectivity",
+    "polyline_injectivity": "geokeras.complexity.injectivity",
+    "SurfaceInjectivity": "geokeras.complexity.surface_injectivity",
+    "decide_surface_injectivity": "geokeras.complexity.surface_injectivity",
 }
 
 __all__ = [
@@ -88,14 +86,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geokeras.complexity' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"geokeras.complexity.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, __all__)

@@ -36,9 +36,10 @@ from geokeras.complexity.params import (
 from geokeras.complexity.polyline import count_regions_on_polyline
 from geokeras.complexity.sampled import count_regions_sampled
 from geokeras.errors import GeokerasInputError
-from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.evaluate.context import EvaluationContext
 from geokeras.manifolds.capabilities import ExactCurve, ExactPolygon
 from geokeras.manifolds.geometry import CURVE, ExactGeometry, geometry_key, no_geometry_reason
+from geokeras.seeds import purpose_seed
 
 MAX_EXACT_DIGITS = 4000
 """Bounds with more decimal digits are written as a rounded string ("1.234567e+5678") and
@@ -46,7 +47,7 @@ listed under ``rounded``: Python's int -> str conversion, which json uses, stops
 digits by default (a conv encoder on MNIST reaches that)."""
 
 SEED_PURPOSE = "evaluate.rlc_on_manifold"
-"""Held-out samples of the sampled count are drawn with ``derived_seed(run seed, SEED_PURPOSE)``."""
+"""Held-out samples of the sampled count are drawn with ``purpose_seed(run seed, SEED_PURPOSE)``."""
 
 
 def _network(context: EvaluationContext, which: str) -> LoweredNetwork:
@@ -152,7 +153,7 @@ def evaluate_rlc_on_manifold(params: RlcOnManifoldParams, context: EvaluationCon
         metrics = {"method": "exact_mesh", "exact": True, **exact.as_metrics(), "mesh_resolution": geometry.resolution}
     sampled = None
     if params.samples > 0:
-        draw = manifold.draw(params.samples, derived_seed(context.seed, SEED_PURPOSE))
+        draw = manifold.draw(params.samples, purpose_seed(context.seed, SEED_PURPOSE))
         sampled = count_regions_sampled(network, draw.clean)
         metrics["sampled"] = sampled.as_metrics()
     if sampled is None and exact is None:

@@ -6,7 +6,7 @@ The implementations live in :mod:`geokeras.complexity.evaluators`; see docs/comp
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,7 @@ class RlcBoundsParams(SpecModel):
     """Upper and lower bounds of the encoder architecture's RLC N(N), exact integers."""
 
     type: Literal["rlc_bounds"] = "rlc_bounds"
+    needs_latent_ot: ClassVar[bool] = False
     network: Literal["encoder", "autoencoder"] = Field(
         "encoder", description="The network whose lowered widths [n_0, ..., n_out] are bounded."
     )
@@ -29,6 +30,7 @@ class RlcOnManifoldParams(SpecModel):
     """Cells and affine pieces of the trained network met by the manifold: exact on curves and meshes."""
 
     type: Literal["rlc_on_manifold"] = "rlc_on_manifold"
+    needs_latent_ot: ClassVar[bool] = False
     network: Literal["encoder", "autoencoder"] = Field(
         "encoder", description="The network whose cells are counted (the autoencoder's refine the encoder's)."
     )
@@ -60,6 +62,7 @@ class ManifoldRlcParams(SpecModel):
     """The manifold's own RLC N(R^n, Σ) and the encodable-condition certificate (Theorem 4.12)."""
 
     type: Literal["manifold_rlc"] = "manifold_rlc"
+    needs_latent_ot: ClassVar[bool] = False
     resolution: Resolution | None = Field(
         None,
         description=(

@@ -17,10 +17,10 @@ from pydantic import ValidationError
 
 from geokeras.errors import SpecError
 from geokeras.evaluate import params as _params  # registers the evaluator types
-from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.evaluate.context import EvaluationContext
 from geokeras.registry import EVALUATORS
 
-__all__ = ["EvaluationContext", "derived_seed", "learnability", "run_evaluators", "plain_metrics"]
+__all__ = ["EvaluationContext", "learnability", "run_evaluators", "plain_metrics"]
 
 del _params
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Hashable, Optional, Union
@@ -16,19 +15,6 @@ from geokeras.manifolds.geometry import ExactGeometry, exact_geometry, geometry_
 from geokeras.report.params import ReportSpec
 
 
-def derived_seed(seed: int, purpose: str) -> int:
-    """A seed for one purpose of a run, independent of ``seed`` itself and of other purposes.
-
-    ``SeedSequence([seed, crc32(purpose)])`` hashes both into a new 63-bit seed, so the
-    held-out samples of ``derived_seed(seed, "evaluate.reconstruction")`` are drawn from a
-    different stream than the training samples drawn with ``seed`` (independent, never the
-    same points), and are the same in every run with that seed.
-    """
-    entropy = [check_seed(seed), zlib.crc32(purpose.encode("utf-8"))]
-    state = np.random.SeedSequence(entropy).generate_state(2, dtype=np.uint32)
-    return (int(state[0]) << 31) ^ int(state[1])
-
-
 @dataclass
 class EvaluationContext:
     """Everything an evaluator may use; evaluators return metrics and append figures.
@@ -39,7 +25,7 @@ class EvaluationContext:
         decoder: keras.Model, R^latent_dim -> R^ambient_dim (the parameterisation psi).
         autoencoder: keras.Model, decoder after encoder.
         x_train: the training samples, shape=[n, ambient_dim].
-        seed: the run's seed; evaluators derive their own with :func:`derived_seed`.
+        seed: the run's seed; evaluators derive their own with :func:`geokeras.seeds.purpose_seed`.
         report: the ``report:`` spec section (figures on or off, dpi, max_points).
         figures_dir: where evaluators save PNGs (``<run dir>/figures``); ``None`` draws no
             figures.

@@ -6,7 +6,7 @@ psi(phi(R^n)) ≈ Σ; so a noisy point, or an outlier far from Σ, is pulled ont
 This evaluator measures that, for test points drawn for the purpose:
 
 1. n clean samples c_i of Σ (the run's manifold without its own noise), seed
-   ``derived_seed(run seed, "evaluate.denoising")``, stream 0 of that seed (as every draw);
+   ``purpose_seed(run seed, "evaluate.denoising")``, stream 0 of that seed (as every draw);
 2. the noisy points x_i = noise(c_i), the noise model of the ``noise:`` parameter (the same
    schema and the same code as the manifold's ``noise:``, :mod:`geokeras.manifolds.noise`:
    Gaussian, isotropic or normal, and ``outliers``, exactly round(fraction * n) of them
@@ -28,7 +28,7 @@ The reference Σ (``method``):
 * ``exact_mesh``: a surface by its triangle mesh (``mesh(mesh_resolution)``), d(y, M) exact;
 * ``dense_sample``: other manifolds of known dimension m < D (spheres S^m, m != 2; products
   with several intervals) by ``reference_samples`` clean samples S (seed
-  ``derived_seed(run seed, "evaluate.denoising.reference")``), d(y, S) the nearest one;
+  ``purpose_seed(run seed, "evaluate.denoising.reference")``), d(y, S) the nearest one;
 * ``unavailable``: data sets and full-dimensional mixtures (Σ unknown): no distances.
 
 Error bound. For a reference R (polyline, mesh or sample) the triangle inequality gives
@@ -59,14 +59,15 @@ from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.evaluate.context import EvaluationContext
 from geokeras.evaluate.params import DenoisingParams
 from geokeras.manifolds.base import check_count
 from geokeras.manifolds.geometry import CURVE, exact_geometry
 from geokeras.registry import NOISES
+from geokeras.seeds import purpose_seed
 
 SEED_PURPOSE = "evaluate.denoising"
-"""Test points are drawn with ``derived_seed(run seed, SEED_PURPOSE)``."""
+"""Test points are drawn with ``purpose_seed(run seed, SEED_PURPOSE)``."""
 REFERENCE_SEED_PURPOSE = "evaluate.denoising.reference"
 """The dense sample standing in for Σ (``method: dense_sample``) uses this purpose."""
 
@@ -224,7 +225,7 @@ class ManifoldDistance:
             )
             return
         self.method, self.resolution = "dense_sample", int(params.reference_samples)
-        drawn = manifold.draw(params.reference_samples, derived_seed(seed, REFERENCE_SEED_PURPOSE))
+        drawn = manifold.draw(params.reference_samples, purpose_seed(seed, REFERENCE_SEED_PURPOSE))
         self._sample = np.asarray(drawn.clean, dtype=np.float64).reshape(params.reference_samples, -1)
 
     @property
@@ -344,7 +345,7 @@ def evaluate_denoising(params: DenoisingParams, context: EvaluationContext) -> d
         distances are absent and ``reason`` says why.
     """
     manifold = context.manifold
-    seed = derived_seed(context.seed, SEED_PURPOSE)
+    seed = purpose_seed(context.seed, SEED_PURPOSE)
     clean, noisy, outliers = noisy_test_points(manifold, params, seed)
     metrics: dict[str, Any] = {
         "samples": int(params.samples),

@@ -41,10 +41,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.evaluate.context import EvaluationContext
 from geokeras.evaluate.params import LearnabilityParams
 from geokeras.manifolds.capabilities import ExactCurve
 from geokeras.manifolds.geometry import CURVE, SURFACE, geometry_kind
+from geokeras.seeds import purpose_seed
 
 SEED_PURPOSE = "evaluate.learnability"
 
@@ -146,7 +147,7 @@ def sampled_numbers(params: LearnabilityParams, context: EvaluationContext) -> t
         geodesic = arc_length_distances(positions, length, polyline.closed)
         geodesics = "arc_length"
     else:
-        points = context.held_out_manifold.draw(params.points, derived_seed(context.seed, SEED_PURPOSE)).clean
+        points = context.held_out_manifold.draw(params.points, purpose_seed(context.seed, SEED_PURPOSE)).clean
         geodesic = graph_geodesics(points.reshape(len(points), -1), params.neighbours)
         geodesics = f"knn_graph(k={params.neighbours})"
     codes = _predict(context.encoder, points, batch)

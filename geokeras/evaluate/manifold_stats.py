@@ -43,12 +43,13 @@ from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.evaluate.context import EvaluationContext
 from geokeras.evaluate.params import ManifoldStatsParams
 from geokeras.manifolds.base import check_count
+from geokeras.seeds import purpose_seed
 
 SEED_PURPOSE = "evaluate.manifold_stats"
-"""The subsample of the training samples is drawn with ``derived_seed(run seed, SEED_PURPOSE)``."""
+"""The subsample of the training samples is drawn with ``purpose_seed(run seed, SEED_PURPOSE)``."""
 
 
 def _distinct_points(points: Any) -> np.ndarray:
@@ -125,7 +126,7 @@ def evaluate_manifold_stats(params: ManifoldStatsParams, context: EvaluationCont
     """Estimate the intrinsic dimension of (a subsample of) the training samples.
 
     The subsample: when there are more than ``params.samples`` training samples, that many
-    are drawn without replacement with ``derived_seed(context.seed, SEED_PURPOSE)`` (the
+    are drawn without replacement with ``purpose_seed(context.seed, SEED_PURPOSE)`` (the
     same points in every run with the same seed); then duplicates are dropped.
 
     Returns:
@@ -137,7 +138,7 @@ def evaluate_manifold_stats(params: ManifoldStatsParams, context: EvaluationCont
     x = np.asarray(context.x_train, dtype=np.float64)
     x = x.reshape(x.shape[0], -1)
     if x.shape[0] > params.samples:
-        rng = np.random.Generator(np.random.PCG64(derived_seed(context.seed, SEED_PURPOSE)))
+        rng = np.random.Generator(np.random.PCG64(purpose_seed(context.seed, SEED_PURPOSE)))
         x = x[np.sort(rng.choice(x.shape[0], size=params.samples, replace=False))]
     distinct = _distinct_points(x)
     true_dim = context.manifold.intrinsic_dim

@@ -9,7 +9,7 @@ evaluator's parameters (``{type: reconstruction, samples: 5000}``).
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import ClassVar, Literal, Optional
 
 from pydantic import Field
 
@@ -23,6 +23,7 @@ class ReconstructionParams(SpecModel):
     """MSE, Chamfer and Hausdorff distance between held-out samples and their reconstructions."""
 
     type: Literal["reconstruction"] = "reconstruction"
+    needs_latent_ot: ClassVar[bool] = False
     samples: SampleCount = Field(2000, description="Held-out samples drawn from the manifold.")
     tile_size: BatchSize = Field(1024, description="Rows per tile of the pairwise-distance computation.")
 
@@ -35,6 +36,7 @@ class ManifoldStatsParams(SpecModel):
     """Intrinsic dimension of the training samples (TwoNN, Levina-Bickel MLE) beside the true one."""
 
     type: Literal["manifold_stats"] = "manifold_stats"
+    needs_latent_ot: ClassVar[bool] = False
     samples: SampleCount = Field(
         2000, description="Training samples used (a seeded subsample without replacement; all when fewer)."
     )
@@ -57,6 +59,7 @@ class LearnabilityParams(SpecModel):
     """
 
     type: Literal["learnability"] = "learnability"
+    needs_latent_ot: ClassVar[bool] = False
     points: int = Field(
         600, ge=20, le=4000,
         description=(
@@ -100,6 +103,7 @@ class DenoisingParams(SpecModel):
     """
 
     type: Literal["denoising"] = "denoising"
+    needs_latent_ot: ClassVar[bool] = False
     samples: SampleCount = Field(
         2000, description="Test points: clean samples of the manifold, then perturbed by `noise`."
     )

@@ -30,12 +30,13 @@ from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.evaluate.context import EvaluationContext
 from geokeras.evaluate.params import ReconstructionParams
 from geokeras.manifolds.base import check_count
+from geokeras.seeds import purpose_seed
 
 SEED_PURPOSE = "evaluate.reconstruction"
-"""Held-out samples are drawn with ``derived_seed(run seed, SEED_PURPOSE)``: a stream
+"""Held-out samples are drawn with ``purpose_seed(run seed, SEED_PURPOSE)``: a stream
 independent of the training samples (drawn with the run seed itself)."""
 
 
@@ -192,7 +193,7 @@ def evaluate_reconstruction(params: ReconstructionParams, context: EvaluationCon
     """Reconstruction metrics on ``params.samples`` held-out samples (see the module docstring).
 
     Held-out samples come from ``context.held_out_manifold`` (a data set's test split, else
-    the manifold itself; same measure, embedding and noise as the training data) with seed ``derived_seed(context.seed, "evaluate.reconstruction")``. When
+    the manifold itself; same measure, embedding and noise as the training data) with seed ``purpose_seed(context.seed, "evaluate.reconstruction")``. When
     figures are on, writes ``reconstruction.png`` (data vs reconstruction).
 
     Returns:
@@ -201,7 +202,7 @@ def evaluate_reconstruction(params: ReconstructionParams, context: EvaluationCon
         are NaN and ``mse`` is what the arithmetic gives.
     """
     x, parameters = context.held_out_manifold.sample_with_parameters(
-        params.samples, derived_seed(context.seed, SEED_PURPOSE)
+        params.samples, purpose_seed(context.seed, SEED_PURPOSE)
     )
     x_hat = reconstruct(context.autoencoder, x, context.predict_batch_size)
     if x_hat.shape != x.shape:

@@ -11,8 +11,7 @@ Importing this package does not import TensorFlow: the names above are loaded on
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from geokeras._lazy import lazy_attributes
 
 _LAZY_NAMES = {
     "Autoencoder": "geokeras.models.builder",
@@ -28,12 +27,4 @@ _LAZY_NAMES = {
 __all__ = sorted(_LAZY_NAMES)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY_NAMES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'geokeras.models' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY_NAMES, __all__)

@@ -16,7 +16,7 @@ Modules: ``sources`` (source measures), ``quasi_random`` (scrambled Sobol points
 
 from __future__ import annotations
 
-from typing import Any
+from geokeras._lazy import lazy_attributes
 
 __all__ = ["OTResult", "SemiDiscreteOT", "assign_cells", "cell_masses", "make_source", "solve", "top_k_cells"]
 
@@ -33,9 +33,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'geokeras.ot' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, __all__)

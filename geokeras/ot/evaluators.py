@@ -37,8 +37,9 @@ from typing import Any, Optional
 import numpy as np
 
 from geokeras.errors import SpecError
-from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.evaluate.context import EvaluationContext
 from geokeras.manifolds.capabilities import KnownModes, LabelledData
+from geokeras.seeds import purpose_seed
 
 __all__ = [
     "evaluate_generation",
@@ -216,7 +217,7 @@ def evaluate_ot_quality(params: Any, context: EvaluationContext) -> dict[str, An
     count = targets.shape[0]
     heights = np.asarray(result.heights, dtype=np.float32)
     weights = np.asarray(result.weights, dtype=np.float64)
-    seed = derived_seed(context.seed, "evaluate.ot_quality")
+    seed = purpose_seed(context.seed, "evaluate.ot_quality")
     masses = cell_masses(result.source, targets, heights, samples=params.samples, seed=seed)
     used = params.samples
     tv, max_rel = mass_errors(masses, weights)
@@ -318,7 +319,7 @@ def evaluate_generation(params: Any, context: EvaluationContext) -> dict[str, An
     generation = context.generation
     if generation is None or generation.samples is None:
         raise ValueError("Expected generated samples in the evaluation context (context.generation); received none.")
-    seed = derived_seed(context.seed, "evaluate.generation")
+    seed = purpose_seed(context.seed, "evaluate.generation")
     drawn = context.held_out_manifold.draw(params.samples, seed)
     held_out = _flat("held_out", drawn.points)
     generated = _flat("generated", generation.samples)

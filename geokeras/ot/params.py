@@ -20,10 +20,11 @@ The evaluators ``ot_quality`` and ``generation`` are registered here too (implem
 from __future__ import annotations
 
 import math
-from typing import Literal, Optional
+from typing import ClassVar, Literal, Optional
 
 from pydantic import Field, PositiveFloat, model_validator
 
+from geokeras.errors import SpecError
 from geokeras.limits import BatchSize, Coefficient, Count, SampleCount, Scale, StepCount
 from geokeras.registry import EVALUATORS, OT_SOLVERS, OT_SOURCES, SpecModel, union_of
 
@@ -102,7 +103,10 @@ OTSourceSpec = union_of(OT_SOURCES, default="uniform_cube")
 
 
 class OTSolverParams(SpecModel):
-    """Keys every solver shares."""
+    """Keys every solver shares, and what a solver asks of the problem."""
+
+    resumable: ClassVar[bool] = False
+    """The solver checkpoints its state and resumes from a ``checkpoint_dir`` (an interrupted run too)."""
 
     max_steps: StepCount = Field(20000, description="Most optimisation steps before giving up (converged: false).")
     init: Literal["voronoi", "zeros"] = Field(
@@ -114,12 +118,21 @@ class OTSolverParams(SpecModel):
         ),
     )
 
+    def check_applicable(self, latent_dim: int, source: OTSourceParams) -> None:
+        """Refuse a problem this solver cannot solve, before anything runs: codes of ``latent_dim``
+        coordinates from the measure ``source``. Every solver of the base class solves any.
+
+        Raises:
+            SpecError: at the offending key, relative to the solver's own section (``("type",)``).
+        """
+
 
 @OT_SOLVERS.register("monte_carlo_adam", implementation="geokeras.ot.monte_carlo_adam:solve_monte_carlo_adam")
 class MonteCarloAdamParams(OTSolverParams):
     """Monte-Carlo gradient (w_hat - nu) with bias-corrected Adam, any dimension."""
 
     type: Literal["monte_carlo_adam"] = "monte_carlo_adam"
+    resumable: ClassVar[bool] = True
     tol: float = Field(
         0.02,
         gt=0.0,
@@ -242,6 +255,16 @@ class NewtonParams(OTSolverParams):
         1e-10, description="Give up (converged: false) when the damping halves the step below this."
     )
 
+    def check_applicable(self, latent_dim: int, source: OTSourceParams) -> None:
+        """Exact power cells are clipped polygons: 2-D codes and a square source only."""
+        if latent_dim != 2 or source.type != "uniform_cube":
+            raise SpecError(
+                f"expected model.latent_dim = 2 and a uniform_cube source for the newton solver (exact "
+                f"power cells in the plane). Received: latent_dim={latent_dim}, source type "
+                f"{source.type!r}; use monte_carlo_adam.",
+                ("type",),
+            )
+
 
 OTSolverSpec = union_of(OT_SOLVERS, default="monte_carlo_adam")
 """Any registered solver, chosen by ``type`` (default ``monte_carlo_adam``)."""
@@ -307,6 +330,7 @@ class OTQualityParams(SpecModel):
     """Mass errors, total variation, empty cells and transport cost of the latent OT map."""
 
     type: Literal["ot_quality"] = "ot_quality"
+    needs_latent_ot: ClassVar[bool] = True
     samples: SampleCount = Field(
         1 << 18, description="Independent source samples for the cell masses and the transport cost."
     )
@@ -317,6 +341,7 @@ class GenerationEvaluatorParams(SpecModel):
     """Generated samples vs held-out data: MMD, sliced Wasserstein, mode coverage, off-manifold rate."""
 
     type: Literal["generation"] = "generation"
+    needs_latent_ot: ClassVar[bool] = True
     samples: SampleCount = Field(2000, description="Held-out data samples (and generated samples compared).")
     modes: Optional[Count] = Field(
         None,

@@ -33,8 +33,8 @@ from geokeras.report.params import ReportSpec
 EvaluatorSpec = union_of(EVALUATORS)
 """Any registered evaluator, chosen by its ``type`` key."""
 
-OT_EVALUATORS = ("ot_quality", "generation")
-"""Evaluators that need the ``latent_ot`` section."""
+LATENT_OT_EVALUATORS = tuple(name for name in EVALUATORS.names() if EVALUATORS[name].params.needs_latent_ot)
+"""Evaluators whose parameter model declares ``needs_latent_ot``: they need the ``latent_ot`` section."""
 
 SPEC_VERSION = 2
 """The spec_version this geokeras writes; older specs are upgraded (see ``spec/upgrade.py``)."""
@@ -75,7 +75,7 @@ class Spec(SpecModel):
         None,
         description=(
             "Semi-discrete optimal transport from a source measure onto the latent codes, and "
-            "AE-OT generation (docs/ot.md); null: none. Needed by the ot_quality and generation "
+            f"AE-OT generation (docs/ot.md); null: none. Needed by the {' and '.join(LATENT_OT_EVALUATORS)} "
             "evaluators."
         ),
     )
@@ -184,7 +184,7 @@ class Spec(SpecModel):
                 input=item.type,
             )
             for index, item in enumerate(value)
-            if item.type in OT_EVALUATORS
+            if type(item).needs_latent_ot
         ]
         if problems:
             raise ValidationError.from_exception_data("evaluate", problems)

@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 
-from geokeras.api import EVALUATION_STREAM, OT_GENERATE_STREAM, OT_SOLVE_STREAM, TRAINING_DATA_STREAM, derived_seed
+from geokeras.seeds import EVALUATION_STREAM, OT_GENERATE_STREAM, OT_SOLVE_STREAM, TRAINING_DATA_STREAM, stream_seed
 from geokeras.evaluate import run_evaluators
 from geokeras.evaluate.compatibility import check_evaluators
 from geokeras.evaluate.context import EvaluationContext
@@ -41,12 +41,12 @@ def context_parts():
 
     keras.utils.set_random_seed(SPEC_SEED)
     manifold = make({"type": "circle"})
-    x_train = manifold.sample(TRAINING_SAMPLES, derived_seed(SPEC_SEED, TRAINING_DATA_STREAM))
+    x_train = manifold.sample(TRAINING_SAMPLES, stream_seed(SPEC_SEED, TRAINING_DATA_STREAM))
     bundle = build_autoencoder(ModelSpec(latent_dim=LATENT_DIM, encoder=MLPParams(widths=[8, 8])), (2,))
     codes = np.asarray(bundle.encoder.predict(x_train, verbose=0), dtype=np.float32)
-    ot = solve(codes, source="uniform_cube", solver="newton", seed=derived_seed(SPEC_SEED, OT_SOLVE_STREAM))
+    ot = solve(codes, source="uniform_cube", solver="newton", seed=stream_seed(SPEC_SEED, OT_SOLVE_STREAM))
     generation = generate(ot.targets, ot.heights, ot.source, GenerateSpec(samples=64),
-                          seed=derived_seed(SPEC_SEED, OT_GENERATE_STREAM), decoder=bundle.decoder)
+                          seed=stream_seed(SPEC_SEED, OT_GENERATE_STREAM), decoder=bundle.decoder)
     return {"manifold": manifold, "bundle": bundle, "x_train": x_train, "ot": ot, "generation": generation}
 
 
@@ -58,7 +58,7 @@ def context_of(parts) -> EvaluationContext:
         decoder=bundle.decoder,
         autoencoder=bundle.autoencoder,
         x_train=parts["x_train"],
-        seed=derived_seed(SPEC_SEED, EVALUATION_STREAM),
+        seed=stream_seed(SPEC_SEED, EVALUATION_STREAM),
         report=ReportSpec(figures=False),
         ot=parts["ot"],
         generation=parts["generation"],

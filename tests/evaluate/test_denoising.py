@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from geokeras.evaluate import derived_seed, run_evaluators
+from geokeras.evaluate import run_evaluators
 from geokeras.evaluate.denoising import (
     SEED_PURPOSE,
     distances_to_mesh,
@@ -19,6 +19,7 @@ from geokeras.evaluate.denoising import (
 )
 from geokeras.evaluate.params import DenoisingParams
 from geokeras.manifolds import make
+from geokeras.seeds import purpose_seed
 from tests.evaluate.test_reconstruction_evaluator import context_for
 
 CIRCLE_CHORD_SAGITTA = 1.0 - math.cos(math.pi / 4096)  # max distance of the unit circle from its 4096-gon
@@ -138,10 +139,10 @@ def test_normal_gaussian_noise_on_the_unit_circle_gives_half_normal_distances():
     assert metrics["all"]["before"]["median"] == pytest.approx(std * 0.6744897501960817, rel=0.06)
 
 
-def test_test_points_use_the_derived_seed_and_the_shared_noise_models():
+def test_test_points_use_the_purpose_seed_and_the_shared_noise_models():
     circle = make({"type": "circle", "noise": {"std": 0.3}})  # the training noise is not used
     p = params(noise={"type": "outliers", "fraction": 0.1, "std": 0.05})
-    seed = derived_seed(5, SEED_PURPOSE)
+    seed = purpose_seed(5, SEED_PURPOSE)
     clean, noisy, outliers = noisy_test_points(circle, p, seed)
     same = make({"type": "circle", "noise": {"type": "outliers", "fraction": 0.1, "std": 0.05}}).draw(400, seed)
     np.testing.assert_array_equal(clean, same.clean)

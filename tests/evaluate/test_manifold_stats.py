@@ -137,11 +137,11 @@ def test_evaluator_subsample_is_seeded_and_reproducible():
     other = evaluate_manifold_stats(params, context_for({"type": "torus"}, samples=3000, seed=8))
     assert first == again and first["samples"] == 500 and "mle" not in first
     assert first["two_nn"] != other["two_nn"]
-    # The subsample is the documented one: derived_seed(seed, SEED_PURPOSE), without replacement.
-    from geokeras.evaluate.context import derived_seed
+    # The subsample is the documented one: purpose_seed(seed, SEED_PURPOSE), without replacement.
+    from geokeras.seeds import purpose_seed
 
     context = context_for({"type": "torus"}, samples=3000, seed=7)
-    rng = np.random.Generator(np.random.PCG64(derived_seed(7, SEED_PURPOSE)))
+    rng = np.random.Generator(np.random.PCG64(purpose_seed(7, SEED_PURPOSE)))
     chosen = context.x_train[np.sort(rng.choice(3000, size=500, replace=False))]
     assert first["two_nn"] == two_nn_dimension(chosen)
 

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from geokeras.errors import SpecError
-from geokeras.evaluate import EvaluationContext, derived_seed, plain_metrics, run_evaluators
+from geokeras.evaluate import EvaluationContext, plain_metrics, run_evaluators
 from geokeras.evaluate.params import ReconstructionParams
 from geokeras.evaluate.reconstruction import SEED_PURPOSE, evaluate_reconstruction
 from geokeras.manifolds import make
 from geokeras.report.params import ReportSpec
+from geokeras.seeds import purpose_seed
 
 
 def scaling_autoencoder(dim: int, factor: float) -> keras.Model:
@@ -70,15 +71,8 @@ def test_held_out_samples_are_not_the_training_samples(monkeypatch):
 
     monkeypatch.setattr(type(spiral), "sample_with_parameters", spy)
     evaluate_reconstruction(ReconstructionParams(samples=50), context)
-    assert drawn == [derived_seed(3, SEED_PURPOSE)] and drawn[0] != 3
+    assert drawn == [purpose_seed(3, SEED_PURPOSE)] and drawn[0] != 3
     assert not np.allclose(spiral.sample(50, drawn[0]), spiral.sample(50, 3))
-
-
-def test_derived_seed_is_deterministic_and_purpose_specific():
-    assert derived_seed(7, "evaluate.reconstruction") == derived_seed(7, "evaluate.reconstruction")
-    assert derived_seed(7, "evaluate.reconstruction") != derived_seed(8, "evaluate.reconstruction")
-    assert derived_seed(7, "evaluate.reconstruction") != derived_seed(7, "evaluate.other")
-    assert 0 <= derived_seed(0, "x") < 2**63
 
 
 def test_figure_written_only_when_a_figures_dir_is_set(tmp_path: Path):

@@ -108,3 +108,20 @@ def test_validating_latent_ot_does_not_import_tensorflow(tmp_path):
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.split() == ["False", "False"]
 
+
+
+def test_evaluators_and_solvers_declare_what_they_need():
+    from geokeras.ot.params import GaussianSourceParams, MonteCarloAdamParams, NewtonParams, UniformCubeSourceParams
+    from geokeras.registry import EVALUATORS
+    from geokeras.spec.schema import LATENT_OT_EVALUATORS
+
+    declared = {name: EVALUATORS[name].params.needs_latent_ot for name in EVALUATORS.names()}
+    assert all(isinstance(value, bool) for value in declared.values())
+    assert LATENT_OT_EVALUATORS == ("generation", "ot_quality") == tuple(name for name in declared if declared[name])
+    assert (MonteCarloAdamParams.resumable, NewtonParams.resumable) == (True, False)
+    MonteCarloAdamParams().check_applicable(5, GaussianSourceParams())  # any dimension, any source
+    NewtonParams().check_applicable(2, UniformCubeSourceParams())
+    with pytest.raises(SpecError) as caught:
+        NewtonParams().check_applicable(3, UniformCubeSourceParams())
+    assert caught.value.path == ("type",)
+    assert "Received: latent_dim=3, source type 'uniform_cube'" in caught.value.message
