@@ -13,13 +13,13 @@ import json
 import numpy as np
 import pytest
 
-from geokeras.seeds import EVALUATION_STREAM, OT_GENERATE_STREAM, OT_SOLVE_STREAM, TRAINING_DATA_STREAM, stream_seed
 from geokeras.evaluate import run_evaluators
 from geokeras.evaluate.compatibility import check_evaluators
 from geokeras.evaluate.context import EvaluationContext
 from geokeras.manifolds import make
 from geokeras.report.compare import without_timings
 from geokeras.report.params import ReportSpec
+from geokeras.seeds import EVALUATION_STREAM, OT_GENERATE_STREAM, OT_SOLVE_STREAM, TRAINING_DATA_STREAM, stream_seed
 from tests.contracts.registries import entries, example
 
 SPEC_SEED = 3

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from geokeras.errors import SpecErrors
+from geokeras.errors import SpecError, SpecErrors
 from geokeras.spec import load_spec
 from tests.conftest import load_error
 from tests.conftest import write as write_file
