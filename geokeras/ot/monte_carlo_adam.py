@@ -470,7 +470,7 @@ def _result(
     if not converged:
         warning = (
             f"monte_carlo_adam did not converge: {stop} after {int(state.step.numpy())} steps "
-            f"({time.perf_counter() - started:.1f} s) with TV bound {quality['tv_bound']:.3g} (tol={params.tol:g}), "
+            f"with TV bound {quality['tv_bound']:.3g} (tol={params.tol:g}), "
             f"TV {quality['tv']:.3g}, max relative mass error {quality['max_rel_mass_error']:.3g}; "
             f"the OT map is approximate."
         )
