@@ -11,13 +11,14 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any, Iterable, Iterator, Union
 
 import yaml
 
-from geokeras.errors import SpecError
+from geokeras.errors import SpecError, SpecErrors, located_under
 from geokeras.limits import MAX_SAMPLE_MAGNITUDE
 from geokeras.report.provenance import collect_provenance, now_utc
 from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, TRAINING_METRICS, StagedRunDirectory, write_json
@@ -107,19 +108,24 @@ def run(
     return RunResult(run_dir=final_path, metrics=metrics, spec=spec)
 
 
-class _locate_spec_errors:
-    """Give SpecErrors raised while building (no file position yet) the spec's position."""
+@contextmanager
+def _locate_spec_errors(spec: Spec) -> Iterator[None]:
+    """Give the SpecError(s) raised while building the spec's file position.
 
-    def __init__(self, spec: Spec):
-        self.spec = spec
+    Domain code raises errors at key paths relative to its parameters; the calls inside put them
+    under the spec section they came from (``located_under("manifold")``), and this adds where
+    that key was written.
+    """
 
-    def __enter__(self) -> None:
-        return None
+    def located(error: SpecError) -> SpecError:
+        return spec.error(error.message, error.path) if error.location is None and error.path else error
 
-    def __exit__(self, exc_type, exc, traceback) -> bool:
-        if isinstance(exc, SpecError) and exc.location is None and exc.path:
-            raise self.spec.error(exc.message, exc.path) from None
-        return False
+    try:
+        yield
+    except SpecError as error:
+        raise located(error) from None
+    except SpecErrors as errors:
+        raise SpecErrors([located(error) for error in errors.errors]) from None
 
 
 def _prepare(spec: Spec) -> dict[str, Any]:
@@ -133,8 +139,10 @@ def _prepare(spec: Spec) -> dict[str, Any]:
     from geokeras.models.runtime import configure_runtime, device_summary
 
     strategy = configure_runtime(spec.runtime, spec.seed)
-    manifold = make(spec.manifold)
-    check_evaluators(spec.evaluate, manifold)
+    with located_under("manifold"):
+        manifold = make(spec.manifold)
+    with located_under("evaluate"):
+        check_evaluators(spec.evaluate, manifold)
     seeds = {
         "spec": spec.seed,
         "training_data": derived_seed(spec.seed, TRAINING_DATA_STREAM),
@@ -144,7 +152,8 @@ def _prepare(spec: Spec) -> dict[str, Any]:
         _check_latent_ot(spec)
         seeds["ot_solve"] = derived_seed(spec.seed, OT_SOLVE_STREAM)
         seeds["ot_generate"] = derived_seed(spec.seed, OT_GENERATE_STREAM)
-    x_train, parameters = manifold.sample_with_parameters(spec.manifold.samples, seeds["training_data"])
+    with located_under("manifold"):
+        x_train, parameters = manifold.sample_with_parameters(spec.manifold.samples, seeds["training_data"])
     peak = float(np.max(np.abs(x_train))) if np.size(x_train) else 0.0
     if not peak <= MAX_SAMPLE_MAGNITUDE:  # NaN fails this comparison too
         raise SpecError(
@@ -220,7 +229,8 @@ def _train_and_evaluate(spec: Spec, prepared: dict[str, Any], staging: Path, *, 
         ot=ot_result,
         generation=generation,
     )
-    evaluations = run_evaluators(spec.evaluate, context)
+    with located_under("evaluate"):
+        evaluations = run_evaluators(spec.evaluate, context)
     prepared["figures"].extend(context.figures)
     if figures_dir is not None:
         prepared["figures"][:0] = _standard_figures(spec, prepared, training, figures_dir)
@@ -245,8 +255,10 @@ def _check_latent_ot(spec: Spec) -> None:
     from geokeras.ot.sources import make_source
 
     latent_dim = spec.model.latent_dim
-    make_source(spec.latent_ot.source, latent_dim)
-    solver = make_solver_params(spec.latent_ot.solver)
+    with located_under("latent_ot", "source"):
+        make_source(spec.latent_ot.source, latent_dim)
+    with located_under("latent_ot", "solver"):
+        solver = make_solver_params(spec.latent_ot.solver)
     if solver.type == "newton" and (latent_dim != 2 or spec.latent_ot.source.type != "uniform_cube"):
         raise SpecError(
             f"expected model.latent_dim = 2 and a uniform_cube source for the newton solver (exact "
@@ -275,13 +287,14 @@ def _solve_latent_ot(spec: Spec, prepared: dict[str, Any], staging: Path) -> tup
     if section.max_codes is not None and codes.shape[0] > section.max_codes:
         rng = np.random.Generator(np.random.PCG64(prepared["seeds"]["ot_solve"]))
         codes = codes[np.sort(rng.choice(codes.shape[0], section.max_codes, replace=False))]
-    result = solve(
-        codes,
-        source=section.source,
-        solver=section.solver,
-        seed=prepared["seeds"]["ot_solve"],
-        checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.type == "monte_carlo_adam" else None,
-    )
+    with located_under("latent_ot", "solver"):  # the source was checked before training
+        result = solve(
+            codes,
+            source=section.source,
+            solver=section.solver,
+            seed=prepared["seeds"]["ot_solve"],
+            checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.type == "monte_carlo_adam" else None,
+        )
     inputs = keras.Input(shape=(codes.shape[1],), name="source_samples")
     keras.Model(inputs, result.layer(inputs), name="ot_map").save(staging / "models" / "ot.keras")
     generation = generate(

@@ -37,10 +37,6 @@ from geokeras.errors import SpecError
 from geokeras.manifolds.params import ManifoldParams
 from geokeras.registry import EMBEDDINGS, NOISES
 
-MANIFOLD_KEY = "manifold"
-"""The spec section whose keys :class:`~geokeras.errors.SpecError` paths start with."""
-
-
 def check_count(name: str, value: Any, minimum: int = 1) -> int:
     """``value`` as a Python int >= ``minimum``, or a ValueError naming received vs expected."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -145,7 +141,7 @@ class Manifold(abc.ABC):
             raise SpecError(
                 f"expected a {self.params_type.__name__} for {type(self).__name__}. "
                 f"Received: {type(params).__name__}.",
-                (MANIFOLD_KEY,),
+                (),
             )
         self._params = params
         self._embedding_seed = None if embedding_seed is None else check_seed(embedding_seed)
@@ -159,7 +155,7 @@ class Manifold(abc.ABC):
                 f"expected direction: isotropic for manifold type {params.type!r}: normal noise "
                 f"needs the manifold's tangent space, which a {params.type} does not provide. "
                 f"Received: direction={params.noise.direction!r}.",
-                (MANIFOLD_KEY, "noise", "direction"),
+                ("noise", "direction"),
             )
         self._density: Any = None
         if not isinstance(params.measure, str):
@@ -374,7 +370,7 @@ class Manifold(abc.ABC):
             raise SpecError(
                 f"manifold type {self._params.type!r} has no tangent space (it is not given by "
                 f"a smooth parameterisation). Expected direction: isotropic.",
-                (MANIFOLD_KEY, "noise", "direction"),
+                ("noise", "direction"),
             )
         parameters = self._checked_parameters(parameters)
         n, dim = parameters.shape

@@ -42,7 +42,7 @@ from typing import Any, ClassVar, Optional
 import numpy as np
 
 from geokeras.errors import SpecError
-from geokeras.manifolds.base import MANIFOLD_KEY, Manifold
+from geokeras.manifolds.base import Manifold
 from geokeras.manifolds.params import DigitsParams, FashionMnistParams, MnistParams
 
 DIGITS_TRAIN_SIZE = 1438
@@ -103,7 +103,7 @@ def missing_keras_data_error(name: str, display: str, error: BaseException) -> S
         f"keras.datasets.{name}.load_data()\"` on a machine with internet and copy its "
         f"~/.keras/datasets folder here; or set KERAS_HOME to a folder whose datasets/ holds "
         f"them. (type: digits needs no download.)",
-        (MANIFOLD_KEY, "type"),
+        ("type",),
     )
 
 
@@ -190,7 +190,7 @@ class ImageDataSet(Manifold):
                     f"images of shape [N, {', '.join(map(str, expected))}] and N labels. "
                     f"Received: images {list(pixels.shape)}, labels {list(labels.shape)}. "
                     f"Delete the cached files to download them again.",
-                    (MANIFOLD_KEY, "type"),
+                    ("type",),
                 )
             pixels = pixels.reshape(pixels.shape[0], -1)
             if self.params.classes is not None:
@@ -200,7 +200,7 @@ class ImageDataSet(Manifold):
                 raise SpecError(
                     f"expected classes present in the {self.params.split} split. Received: "
                     f"classes={self.params.classes}, which leave no image.",
-                    (MANIFOLD_KEY, "classes"),
+                    ("classes",),
                 )
             self._data = (pixels, labels)
         return self._data

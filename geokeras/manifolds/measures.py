@@ -46,8 +46,7 @@ from geokeras.errors import SpecError
 if TYPE_CHECKING:  # pragma: no cover
     from geokeras.manifolds.base import Manifold
 
-MANIFOLD_KEY = "manifold"
-MEASURE_PATH = (MANIFOLD_KEY, "measure")
+MEASURE_PATH = ("measure",)
 
 SPHERE_TYPES = ("sphere", "circle")
 """Manifold types on which ``von_mises_fisher`` applies: spheres S^m (the circle is S^1)

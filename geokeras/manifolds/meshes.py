@@ -29,7 +29,7 @@ from typing import Optional, Union
 import numpy as np
 
 from geokeras.errors import KeyPath, SpecError
-from geokeras.manifolds.base import MANIFOLD_KEY, Manifold, check_count
+from geokeras.manifolds.base import Manifold, check_count
 from geokeras.manifolds.params import MeshParams
 
 MESH_FORMATS = (".obj", ".off", ".ply")
@@ -193,7 +193,7 @@ def mesh_topology(faces: np.ndarray) -> MeshTopology:
 
 # ----------------------------------------------------------------------------- loading
 def load_triangle_mesh(
-    path: Union[str, os.PathLike], key: KeyPath = (MANIFOLD_KEY, "path")
+    path: Union[str, os.PathLike], key: KeyPath = ("path",)
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read a triangle mesh from an OBJ, PLY or OFF file and check that it is a manifold mesh.
 
