@@ -138,7 +138,8 @@ def _prepare(spec: Spec) -> dict[str, Any]:
     from geokeras.models.builder import build_autoencoder
     from geokeras.models.runtime import configure_runtime, device_summary
 
-    strategy = configure_runtime(spec.runtime, spec.seed)
+    with located_under("runtime"):
+        strategy = configure_runtime(spec.runtime, spec.seed)
     with located_under("manifold"):
         manifold = make(spec.manifold)
     with located_under("evaluate"):
@@ -163,7 +164,7 @@ def _prepare(spec: Spec) -> dict[str, Any]:
             f"embedding scale smaller.",
             ("manifold",),
         )
-    with strategy.scope():
+    with strategy.scope(), located_under("model"):
         bundle = build_autoencoder(spec.model, tuple(x_train.shape[1:]), code_l1=spec.train.loss.code_l1)
     return {
         "strategy": strategy,
@@ -194,12 +195,14 @@ def _train_and_evaluate(spec: Spec, prepared: dict[str, Any], staging: Path, *, 
     from geokeras.models.training import train_autoencoder
 
     bundle = prepared["bundle"]
-    with prepared["strategy"].scope():
+    with located_under("runtime"):
+        jit_compile = jit_compile_setting(spec.runtime)
+    with prepared["strategy"].scope(), located_under("train"):
         training = train_autoencoder(
             bundle,
             prepared["x_train"],
             spec.train,
-            jit_compile=jit_compile_setting(spec.runtime),
+            jit_compile=jit_compile,
             checkpoint_dir=staging / "checkpoints",
             log_dir=staging / "logs",
             resume=resume,

@@ -38,7 +38,7 @@ import keras
 # Keras itself uses in ``load_model``) sets the flag for the duration of a block and restores it.
 from keras.src.saving.serialization_lib import SafeModeScope
 
-from geokeras.errors import KeyPath, SpecError
+from geokeras.errors import KeyPath, SpecError, located_under
 from geokeras.limits import MAX_PARAMETERS
 from geokeras.models.params import (
     FORBIDDEN_KERAS_LAYERS,
@@ -126,7 +126,7 @@ def build_autoencoder(
 
     Raises:
         SpecError: the spec asks for a model that cannot be built (the error's ``path`` names
-            the key, e.g. ``("model", "decoder", "type")``).
+            the key of ``model_spec``, e.g. ``("decoder", "type")``).
     """
     input_shape = _checked_shape(input_shape, "input_shape")
     if not (isinstance(code_l1, (int, float)) and math.isfinite(code_l1) and code_l1 >= 0):
@@ -137,18 +137,20 @@ def build_autoencoder(
     latent_shape = (int(model_spec.latent_dim),)
     check_parameter_budget(model_spec, input_shape)  # before any layer allocates its weights
 
-    encoder_builder = _implementation(ENCODERS, model_spec.encoder, ("model", "encoder", "type"))
-    encoder = encoder_builder(
-        model_spec.encoder, input_shape=input_shape, output_shape=latent_shape, role="encoder"
-    )
-    decoder_builder = _implementation(DECODERS, model_spec.decoder, ("model", "decoder", "type"))
-    decoder = decoder_builder(
-        model_spec.decoder,
-        input_shape=latent_shape,
-        output_shape=input_shape,
-        role="decoder",
-        encoder_params=model_spec.encoder,
-    )
+    with located_under("encoder"):
+        encoder_builder = _implementation(ENCODERS, model_spec.encoder)
+        encoder = encoder_builder(
+            model_spec.encoder, input_shape=input_shape, output_shape=latent_shape, role="encoder"
+        )
+    with located_under("decoder"):
+        decoder_builder = _implementation(DECODERS, model_spec.decoder)
+        decoder = decoder_builder(
+            model_spec.decoder,
+            input_shape=latent_shape,
+            output_shape=input_shape,
+            role="decoder",
+            encoder_params=model_spec.encoder,
+        )
 
     inputs = keras.Input(shape=input_shape, name="autoencoder_input")
     codes = encoder(inputs)
@@ -176,10 +178,10 @@ def _check_built_size(model_spec: ModelSpec, encoder: keras.Model, decoder: kera
         )
 
 
-def _implementation(registry: Registry, params: Any, path: KeyPath) -> Any:
+def _implementation(registry: Registry, params: Any) -> Any:
     kind = getattr(params, "type", None)
     if kind not in registry:
-        raise SpecError(registry.unknown_message(kind), path=path)
+        raise SpecError(registry.unknown_message(kind), path=("type",))
     return registry[kind].load()
 
 
@@ -259,13 +261,13 @@ def build_conv(
         raise SpecError(
             f"type conv needs image data of shape [H, W, C]. Received data of shape "
             f"{list(image_shape)}. Expected type: mlp (or keras_layers) for vector data.",
-            path=("model", role, "type"),
+            path=("type",),
         )
     if not params.filters:
         raise SpecError(
             "expected at least one convolution for type conv. Received: filters=[]. "
             "Use type: mlp for a network without convolutions.",
-            path=("model", role, "filters"),
+            path=("filters",),
         )
     if role == "encoder":
         return _conv_encoder(params, input_shape, output_shape)
@@ -368,7 +370,7 @@ def build_mirror(
     if role != "decoder":
         raise SpecError(
             "type mirror is a decoder type: it mirrors the encoder. Received it as the encoder.",
-            path=("model", role, "type"),
+            path=("type",),
         )
     if encoder_params is None:
         raise ValueError("build_mirror needs `encoder_params`, the encoder's parameters.")
@@ -388,7 +390,7 @@ def build_mirror(
         f"decoder type mirror needs an mlp or conv encoder to mirror. Received encoder type "
         f"{received!r}. Expected an explicit decoder, e.g. decoder: {{type: keras_layers, "
         f"layers: [...]}} or decoder: {{type: mlp, widths: [...]}}.",
-        path=("model", "decoder", "type"),
+        path=("type",),
     )
 
 
@@ -417,7 +419,7 @@ def build_keras_layers(
     x = inputs
     weights = 0
     for index, layer_spec in enumerate(params.layers):
-        path = ("model", role, "layers", index)
+        path = ("layers", index)
         layer = deserialize_keras_layer(layer_spec.class_name, layer_spec.config, path=path)
         weights += layer_parameter_estimate(layer, tuple(x.shape))
         if weights > MAX_PARAMETERS:  # checked before the layer is built: building allocates
@@ -441,14 +443,14 @@ def build_keras_layers(
         raise SpecError(
             f"expected the last layer to output shape {_shape_text((None,) + tuple(output_shape))} "
             f"({what}). Received: output shape {_shape_text(x.shape)}.",
-            path=("model", role, "layers"),
+            path=("layers",),
         )
     if x.dtype != "float32":
         x = keras.layers.Activation("linear", dtype="float32", name=f"{role}_float32_output")(x)
     try:
         return keras.Model(inputs, x, name=role)
     except ValueError as error:  # e.g. two layers given the same name
-        raise SpecError(_first_line(error), path=("model", role, "layers")) from error
+        raise SpecError(_first_line(error), path=("layers",)) from error
 
 
 def deserialize_keras_layer(
