@@ -14,7 +14,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_LAZY_NAMES = {"RunResult": "geokeras.api", "run": "geokeras.api", "Spec": "geokeras.spec", "load_spec": "geokeras.spec"}
+_LAZY_NAMES = {
+    "RunResult": "geokeras.api", "run": "geokeras.api", "Spec": "geokeras.spec", "load_spec": "geokeras.spec",
+}
 _LAZY_MODULES = ("api", "spec")
 
 __all__ = ["RunResult", "Spec", "__version__", "load_spec", "run"]

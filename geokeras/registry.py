@@ -126,7 +126,9 @@ class Registry:
         with located_under(*key_path):
             return self._resolve(value, default)
 
-    def build(self, value: Any, *args: Any, default: Optional[str] = None, key_path: KeyPath = (), **kwargs: Any) -> Any:
+    def build(
+        self, value: Any, *args: Any, default: Optional[str] = None, key_path: KeyPath = (), **kwargs: Any
+    ) -> Any:
         """Call the implementation of ``value``'s type with its parameters and extra arguments.
 
         ``value`` is anything :meth:`resolve` takes; errors the implementation raises while it

@@ -15,14 +15,16 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from geokeras.complexity import params as _complexity_params  # registers the complexity evaluators
 from geokeras.errors import SpecError, SpecErrors, located_under
 from geokeras.evaluate import params as _params  # registers the evaluator types
 from geokeras.evaluate.context import EvaluationContext, derived_seed
+from geokeras.ot import params as _ot_params  # registers the OT evaluators
 from geokeras.registry import EVALUATORS
 
 __all__ = ["EvaluationContext", "derived_seed", "learnability", "run_evaluators", "plain_metrics"]
 
-del _params
+del _params, _complexity_params, _ot_params
 
 
 def run_evaluators(evaluator_specs: Sequence[Any], context: EvaluationContext) -> dict[str, dict]:

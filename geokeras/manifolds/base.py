@@ -113,9 +113,9 @@ class Manifold(abc.ABC):
     function of the parameters (no tangent space from it), ``analytic = False`` for data.
 
     Raises:
-        SpecError: at ``manifold.embed.ambient_dim`` when D < natural_dim, at
-            ``manifold.measure`` when a density does not apply to this manifold, at
-            ``manifold.noise.direction`` when normal noise is asked of a manifold without a
+        SpecError: at ``embed.ambient_dim`` when D < natural_dim, at
+            ``measure`` when a density does not apply to this manifold, at
+            ``noise.direction`` when normal noise is asked of a manifold without a
             tangent space, or at ``manifold`` when ``params`` is of the wrong type.
     """
 
@@ -363,7 +363,7 @@ class Manifold(abc.ABC):
         t +- h would leave it. Subclasses with a closed-form derivative override this.
 
         Raises:
-            SpecError: at ``manifold.noise.direction`` when the manifold has no tangent
+            SpecError: at ``noise.direction`` when the manifold has no tangent
                 space (a data set, or a parameterisation that is not smooth).
         """
         if not self.has_tangent_space:

@@ -55,7 +55,7 @@ class IsometricEmbedding:
         manifold_type: names the manifold in error messages.
 
     Raises:
-        SpecError: at ``manifold.embed.ambient_dim`` when D < k.
+        SpecError: at ``embed.ambient_dim`` when D < k.
     """
 
     def __init__(self, params: Any, natural_dim: int, *, seed: Optional[int] = None, manifold_type: str = "manifold"):

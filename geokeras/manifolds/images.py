@@ -26,7 +26,7 @@ Data:
     ``$KERAS_HOME/datasets`` (default ``~/.keras/datasets``: ``mnist.npz``;
     ``fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz``) and downloads the files
     there when they are missing. When that fails (no cached file and no network), a
-    :class:`~geokeras.errors.SpecError` at ``manifold.type`` says where the files are expected
+    :class:`~geokeras.errors.SpecError` at ``type`` says where the files are expected
     and how to put them there. The data are loaded on first use (the first sample), not when
     the manifold is built, and kept by the manifold object.
 """
@@ -91,7 +91,7 @@ def load_digits_split(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def missing_keras_data_error(name: str, display: str, error: BaseException) -> SpecError:
-    """The SpecError at ``manifold.type`` for a keras.datasets set that could not be loaded."""
+    """The SpecError at ``type`` for a keras.datasets set that could not be loaded."""
     folder = keras_home() / "datasets"
     files = [folder / relative for relative in KERAS_DATA_FILES[name]]
     urls = ", ".join(KERAS_ORIGIN + Path(relative).name for relative in KERAS_DATA_FILES[name])
@@ -113,7 +113,7 @@ def load_keras_split(name: str, display: str, split: str) -> tuple[np.ndarray, n
     Keras reads its cache and downloads only what is missing (checking MNIST's sha256).
 
     Raises:
-        SpecError: at ``manifold.type`` when the data is neither cached nor downloadable.
+        SpecError: at ``type`` when the data is neither cached nor downloadable.
     """
     try:
         import keras
@@ -178,7 +178,7 @@ class ImageDataSet(Manifold):
     def data(self) -> tuple[np.ndarray, np.ndarray]:
         """(pixels uint8 shape=[N, H W C], labels int64 shape=[N]) after the class filter.
 
-        Loaded on first use; raises SpecError at ``manifold.type`` when the files are
+        Loaded on first use; raises SpecError at ``type`` when the files are
         missing and cannot be downloaded.
         """
         if self._data is None:

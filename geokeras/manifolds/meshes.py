@@ -304,7 +304,7 @@ class MeshSurface(Manifold):
     """A surface given by a triangle mesh file (``type: mesh``), sampled by area.
 
     The file is read when the manifold is built (:func:`load_triangle_mesh`: errors name
-    ``manifold.path``). With ``normalise: true`` (default) the mesh is centred at its
+    the key ``path``). With ``normalise: true`` (default) the mesh is centred at its
     area-weighted centroid c = Σ A_k (A + B + C)_k / 3 / Σ A_k (the mean of the uniform
     area measure, so the samples have mean about 0) and scaled by 1 / d, d the diagonal of
     its axis-aligned bounding box (the normalised mesh's box has diagonal 1): the natural

@@ -929,9 +929,9 @@ class ProductWithInterval(Manifold):
     product): the base's polyline times the interval's grid.
 
     Raises:
-        SpecError: a base with noise or a conflicting measure (at ``manifold.base``), a base
+        SpecError: a base with noise or a conflicting measure (at ``base``), a base
             without polyline or mesh, or any error of the base (its path prefixed by
-            ``manifold.base``).
+            ``base``).
     """
 
     params_type = ProductWithIntervalParams

@@ -38,7 +38,7 @@ import keras
 # Keras itself uses in ``load_model``) sets the flag for the duration of a block and restores it.
 from keras.src.saving.serialization_lib import SafeModeScope
 
-from geokeras.errors import KeyPath, SpecError, located_under
+from geokeras.errors import KeyPath, SpecError
 from geokeras.limits import MAX_PARAMETERS
 from geokeras.models.params import (
     FORBIDDEN_KERAS_LAYERS,
@@ -53,7 +53,7 @@ from geokeras.models.params import (
     nested_config_problem,
 )
 from geokeras.models.size import check_parameter_budget, width_key
-from geokeras.registry import DECODERS, ENCODERS, Registry, did_you_mean
+from geokeras.registry import DECODERS, ENCODERS, did_you_mean
 
 Shape = tuple[int, ...]
 ROLES = ("encoder", "decoder")
@@ -137,20 +137,17 @@ def build_autoencoder(
     latent_shape = (int(model_spec.latent_dim),)
     check_parameter_budget(model_spec, input_shape)  # before any layer allocates its weights
 
-    with located_under("encoder"):
-        encoder_builder = _implementation(ENCODERS, model_spec.encoder)
-        encoder = encoder_builder(
-            model_spec.encoder, input_shape=input_shape, output_shape=latent_shape, role="encoder"
-        )
-    with located_under("decoder"):
-        decoder_builder = _implementation(DECODERS, model_spec.decoder)
-        decoder = decoder_builder(
-            model_spec.decoder,
-            input_shape=latent_shape,
-            output_shape=input_shape,
-            role="decoder",
-            encoder_params=model_spec.encoder,
-        )
+    encoder = ENCODERS.build(
+        model_spec.encoder, input_shape=input_shape, output_shape=latent_shape, role="encoder", key_path=("encoder",)
+    )
+    decoder = DECODERS.build(
+        model_spec.decoder,
+        input_shape=latent_shape,
+        output_shape=input_shape,
+        role="decoder",
+        encoder_params=model_spec.encoder,
+        key_path=("decoder",),
+    )
 
     inputs = keras.Input(shape=input_shape, name="autoencoder_input")
     codes = encoder(inputs)
@@ -176,13 +173,6 @@ def _check_built_size(model_spec: ModelSpec, encoder: keras.Model, decoder: kera
             f"(encoder {counts['encoder']:,}, decoder {counts['decoder']:,}); use smaller widths.",
             width_key(model_spec, role),
         )
-
-
-def _implementation(registry: Registry, params: Any) -> Any:
-    kind = getattr(params, "type", None)
-    if kind not in registry:
-        raise SpecError(registry.unknown_message(kind), path=("type",))
-    return registry[kind].load()
 
 
 # ------------------------------------------------------------------------------ mlp

@@ -133,7 +133,7 @@ def test_ot_quality_of_the_exact_quadrant_solution(tmp_path):
 
 def test_ot_evaluators_without_latent_ot_say_what_is_missing():
     for evaluate, params in ((evaluate_ot_quality, OTQualityParams()), (evaluate_generation, GenerationEvaluatorParams())):
-        with pytest.raises(SpecError, match=r"^the .* evaluator needs the latent OT map.*Expected a `latent_ot` section"):
+        with pytest.raises(SpecError, match=r"^the .* evaluator needs the latent OT map\. Expected a `latent_ot`"):
             evaluate(params, context(make({"type": "circle"})))
 
 
