@@ -4,12 +4,31 @@
     spec = geokeras.load_spec("specs/quickstart.yaml", overrides=["train.epochs=5"])
     result = geokeras.run(spec)          # result.run_dir, result.metrics
 
-Importing geokeras does not import TensorFlow; running a spec does.
+Importing geokeras does not import TensorFlow; running a spec does. The names below are
+loaded on first use, so that importing a domain package (``geokeras.manifolds``,
+``geokeras.ot``, ...) does not import the spec language.
 """
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-from geokeras.api import RunResult, run  # noqa: E402
-from geokeras.spec import Spec, load_spec  # noqa: E402
+_LAZY_NAMES = {
+    "RunResult": "geokeras.api", "run": "geokeras.api", "Spec": "geokeras.spec", "load_spec": "geokeras.spec",
+}
+_LAZY_MODULES = ("api", "spec")
 
 __all__ = ["RunResult", "Spec", "__version__", "load_spec", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"geokeras.{name}")
+    raise AttributeError(f"module 'geokeras' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -12,13 +12,14 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Union
 
 import yaml
 
-from geokeras.errors import SpecError
+from geokeras.errors import SpecError, SpecErrors, located_under
 from geokeras.limits import MAX_SAMPLE_MAGNITUDE
 from geokeras.report.provenance import collect_provenance, now_utc
 from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, TRAINING_METRICS, StagedRunDirectory, write_json
@@ -141,51 +142,61 @@ def run(
     run_directory.check_available()
     started = now_utc()
 
-    with _locate_spec_errors(spec):
+    with _locate_spec_errors(spec):  # errors of any stage, at the key and line of the spec
         prepared = _prepare(spec)
-    with run_directory as staging:
-        _write_spec_files(spec, staging)
-        training = _train(spec, prepared, staging, resume=run_directory.resumed)
-        _save_models(prepared.bundle, staging)
-        figures_dir = staging / "figures" if spec.report.figures else None
-        codes = _encode_training_set(prepared) if spec.latent_ot is not None or figures_dir is not None else None
-        ot = None
-        if spec.latent_ot is not None:
-            with _locate_spec_errors(spec):
-                ot = _solve_latent_ot(spec, prepared, codes, staging)
-        if figures_dir is not None:
-            figures_dir.mkdir(exist_ok=True)
-        evaluations = _evaluate(spec, prepared, ot, figures_dir)
-        standard = _standard_figures(spec, prepared, training, codes, figures_dir) if figures_dir is not None else ()
-        _remove_checkpoints(staging)
-        metrics = _metrics(spec, training, ot, evaluations)
-        write_json(staging / "metrics.json", metrics)
-        write_json(staging / "history.json", training.history)
-        provenance = collect_provenance(
-            seeds=dict(prepared.seeds),
-            devices=prepared.devices,
-            started=started,
-            finished=now_utc(),
-            resumed=run_directory.resumed,
-        )
-        write_json(staging / "provenance.json", provenance)
-        _write_report(spec, metrics, [*standard, *evaluations.figures], provenance, staging)
+        with run_directory as staging:
+            metrics = _run_stages(spec, prepared, staging, resumed=run_directory.resumed, started=started)
     return RunResult(run_dir=final_path, metrics=metrics, spec=spec)
 
 
-class _locate_spec_errors:
-    """Give SpecErrors raised while building (no file position yet) the spec's position."""
+def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bool, started: str) -> dict[str, Any]:
+    """Train, save, encode, solve OT, evaluate and report into ``staging``; returns metrics.json's content."""
+    _write_spec_files(spec, staging)
+    training = _train(spec, prepared, staging, resume=resumed)
+    _save_models(prepared.bundle, staging)
+    figures_dir = staging / "figures" if spec.report.figures else None
+    codes = _encode_training_set(prepared) if spec.latent_ot is not None or figures_dir is not None else None
+    ot = None
+    if spec.latent_ot is not None:
+        ot = _solve_latent_ot(spec, prepared, codes, staging)
+    if figures_dir is not None:
+        figures_dir.mkdir(exist_ok=True)
+    evaluations = _evaluate(spec, prepared, ot, figures_dir)
+    standard = _standard_figures(spec, prepared, training, codes, figures_dir) if figures_dir is not None else ()
+    _remove_checkpoints(staging)
+    metrics = _metrics(spec, training, ot, evaluations)
+    write_json(staging / "metrics.json", metrics)
+    write_json(staging / "history.json", training.history)
+    provenance = collect_provenance(
+        seeds=dict(prepared.seeds),
+        devices=prepared.devices,
+        started=started,
+        finished=now_utc(),
+        resumed=resumed,
+    )
+    write_json(staging / "provenance.json", provenance)
+    _write_report(spec, metrics, [*standard, *evaluations.figures], provenance, staging)
+    return metrics
 
-    def __init__(self, spec: Spec):
-        self.spec = spec
 
-    def __enter__(self) -> None:
-        return None
+@contextmanager
+def _locate_spec_errors(spec: Spec) -> Iterator[None]:
+    """Give the SpecError(s) raised while building the spec's file position.
 
-    def __exit__(self, exc_type, exc, traceback) -> bool:
-        if isinstance(exc, SpecError) and exc.location is None and exc.path:
-            raise self.spec.error(exc.message, exc.path) from None
-        return False
+    Domain code raises errors at key paths relative to its parameters; the calls inside put them
+    under the spec section they came from (``located_under("manifold")``), and this adds where
+    that key was written.
+    """
+
+    def located(error: SpecError) -> SpecError:
+        return spec.error(error.message, error.path) if error.location is None and error.path else error
+
+    try:
+        yield
+    except SpecError as error:
+        raise located(error) from None
+    except SpecErrors as errors:
+        raise SpecErrors([located(error) for error in errors.errors]) from None
 
 
 # ----------------------------------------------------------------------------- before any file
@@ -199,14 +210,17 @@ def _prepare(spec: Spec) -> PreparedRun:
     from geokeras.models.builder import build_autoencoder
     from geokeras.models.runtime import configure_runtime, device_summary
 
-    strategy = configure_runtime(spec.runtime, spec.seed)
-    manifold = make(spec.manifold)
-    check_evaluators(spec.evaluate, manifold)
+    with located_under("runtime"):
+        strategy = configure_runtime(spec.runtime, spec.seed)
+    with located_under("manifold"):
+        manifold = make(spec.manifold)
+    with located_under("evaluate"):
+        check_evaluators(spec.evaluate, manifold)
     if spec.latent_ot is not None:
         _check_latent_ot(spec)
     seeds = _run_seeds(spec)
     x_train, parameters = _sample_training_data(spec, manifold, seeds["training_data"])
-    with strategy.scope():
+    with strategy.scope(), located_under("model"):
         bundle = build_autoencoder(spec.model, tuple(x_train.shape[1:]), code_l1=spec.train.loss.code_l1)
     return PreparedRun(
         strategy=strategy,
@@ -236,7 +250,8 @@ def _sample_training_data(spec: Spec, manifold: Manifold, seed: int) -> tuple[np
     """``(samples, parameters)`` of the training data, refused when float32 cannot hold them."""
     import numpy as np
 
-    x_train, parameters = manifold.sample_with_parameters(spec.manifold.samples, seed)
+    with located_under("manifold"):
+        x_train, parameters = manifold.sample_with_parameters(spec.manifold.samples, seed)
     peak = float(np.max(np.abs(x_train))) if np.size(x_train) else 0.0
     if not peak <= MAX_SAMPLE_MAGNITUDE:  # NaN fails this comparison too
         raise SpecError(
@@ -255,11 +270,10 @@ def _check_latent_ot(spec: Spec) -> None:
     from geokeras.ot.sources import make_source
 
     section, latent_dim = spec.latent_ot, spec.model.latent_dim
-    make_source(section.source, latent_dim)
-    try:
+    with located_under("latent_ot", "source"):
+        make_source(section.source, latent_dim)
+    with located_under("latent_ot", "solver"):
         section.solver.check_applicable(latent_dim, section.source)
-    except SpecError as error:
-        raise SpecError(error.message, ("latent_ot", "solver", *error.path)) from None
 
 
 # ----------------------------------------------------------------------------- the run directory
@@ -280,12 +294,14 @@ def _train(spec: Spec, prepared: PreparedRun, staging: Path, *, resume: bool) ->
     from geokeras.models.runtime import jit_compile_setting
     from geokeras.models.training import train_autoencoder
 
-    with prepared.strategy.scope():
+    with located_under("runtime"):
+        jit_compile = jit_compile_setting(spec.runtime)
+    with prepared.strategy.scope(), located_under("train"):
         return train_autoencoder(
             prepared.bundle,
             prepared.x_train,
             spec.train,
-            jit_compile=jit_compile_setting(spec.runtime),
+            jit_compile=jit_compile,
             checkpoint_dir=staging / "checkpoints",
             log_dir=staging / "logs",
             resume=resume,
@@ -327,23 +343,25 @@ def _solve_latent_ot(spec: Spec, prepared: PreparedRun, codes: LatentCodes, stag
     if section.max_codes is not None and targets.shape[0] > section.max_codes:
         rng = np.random.Generator(np.random.PCG64(prepared.seeds["ot_solve"]))
         targets = targets[np.sort(rng.choice(targets.shape[0], section.max_codes, replace=False))]
-    result = solve(
-        targets,
-        source=section.source,
-        solver=section.solver,
-        seed=prepared.seeds["ot_solve"],
-        checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.resumable else None,
-    )
+    with located_under("latent_ot", "solver"):  # the source was checked before training
+        result = solve(
+            targets,
+            source=section.source,
+            solver=section.solver,
+            seed=prepared.seeds["ot_solve"],
+            checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.resumable else None,
+        )
     inputs = keras.Input(shape=(targets.shape[1],), name="source_samples")
     keras.Model(inputs, result.layer(inputs), name="ot_map").save(staging / "models" / "ot.keras")
-    generation = generate(
-        result.targets,
-        result.heights,
-        result.source,
-        section.generate,
-        seed=prepared.seeds["ot_generate"],
-        decoder=prepared.bundle.decoder,
-    )
+    with located_under("latent_ot", "generate"):
+        generation = generate(
+            result.targets,
+            result.heights,
+            result.source,
+            section.generate,
+            seed=prepared.seeds["ot_generate"],
+            decoder=prepared.bundle.decoder,
+        )
     return OTOutcome(result, generation)
 
 
@@ -364,7 +382,8 @@ def _evaluate(spec: Spec, prepared: PreparedRun, ot: Optional[OTOutcome], figure
         ot=ot.result if ot is not None else None,
         generation=ot.generation if ot is not None else None,
     )
-    metrics = run_evaluators(spec.evaluate, context)
+    with located_under("evaluate"):
+        metrics = run_evaluators(spec.evaluate, context)
     return Evaluations(metrics, tuple(context.figures))
 
 

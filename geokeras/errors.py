@@ -7,7 +7,8 @@ is a bug or an environment failure (exit code 1).
 
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from contextlib import contextmanager
+from typing import Iterator, Optional, Sequence, Union
 
 KeyPath = tuple[Union[str, int], ...]
 
@@ -51,6 +52,14 @@ class SpecError(GeokerasInputError):
         """A copy of this error carrying ``location`` (file:line:column)."""
         return SpecError(self.message, self.path, location or self.location)
 
+    def under(self, prefix: Sequence[Union[str, int]]) -> "SpecError":
+        """This error with its key path inside ``prefix``: ``("tol",)`` under ``("latent_ot", "solver")``
+        is ``latent_ot.solver.tol``. An error that already carries a file location is placed in its
+        spec already, and is returned unchanged."""
+        if self.location is not None or not prefix:
+            return self
+        return SpecError(self.message, (*prefix, *self.path))
+
 
 class SpecErrors(GeokerasInputError):
     """Several spec problems found at once, reported together."""
@@ -63,6 +72,28 @@ class SpecErrors(GeokerasInputError):
         count = len(self.errors)
         header = f"{count} problem{'s' if count > 1 else ''} in the spec:\n" if count > 1 else ""
         return header + "\n".join(str(error) for error in self.errors)
+
+    def under(self, prefix: Sequence[Union[str, int]]) -> "SpecErrors":
+        """Every error under ``prefix`` (:meth:`SpecError.under`)."""
+        return SpecErrors([error.under(prefix) for error in self.errors])
+
+
+@contextmanager
+def located_under(*prefix: Union[str, int]) -> Iterator[None]:
+    """Put the SpecError(s) raised inside under the key path ``prefix``.
+
+    Domain code raises errors at key paths relative to its own parameters (``("tol",)``); the
+    caller that knows where those parameters sit in a spec says so::
+
+        with located_under("latent_ot", "solver"):
+            solve(codes, solver=spec.latent_ot.solver)   # an error at tol -> latent_ot.solver.tol
+    """
+    try:
+        yield
+    except (SpecError, SpecErrors) as error:
+        if not prefix:
+            raise
+        raise error.under(prefix) from error.__cause__
 
 
 class TrainingDivergedError(GeokerasInputError):

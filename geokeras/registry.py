@@ -11,6 +11,11 @@ Wherever a spec offers a choice of implementation, a ``type:`` key names it, e.g
 The dotted path is internal to geokeras: a spec can only ever name a registered type,
 never an import path, so loading a shared spec cannot run arbitrary code.
 
+:meth:`Registry.resolve` turns what a caller holds -- a type name, a mapping with ``type``, or
+an already validated parameter model -- into the validated parameter model, and
+:meth:`Registry.build` calls the implementation with it. Their errors are SpecErrors at key
+paths relative to the parameters (``("radius",)``), or under ``key_path`` when given.
+
 Later modules extend a registry with the :meth:`Registry.register` decorator::
 
     @MANIFOLDS.register("circle", implementation="geokeras.manifolds.curves:Circle")
@@ -21,12 +26,15 @@ Later modules extend a registry with the :meth:`Registry.register` decorator::
 
 from __future__ import annotations
 
-import difflib
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Union
+from typing import Annotated, Any, Callable, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from geokeras.errors import KeyPath, SpecError, located_under
+from geokeras.validation import did_you_mean, validate_model
 
 
 @dataclass(frozen=True)
@@ -99,9 +107,62 @@ class Registry:
         suggestion = did_you_mean(str(name), self.names())
         return f"{message}{suggestion}"
 
-    def build(self, params: Any, *args: Any, **kwargs: Any) -> Any:
-        """Call the implementation of ``params.type`` with ``params`` and extra arguments."""
-        return self[params.type].load()(params, *args, **kwargs)
+    def resolve(self, value: Any, *, default: Optional[str] = None, key_path: KeyPath = ()) -> Any:
+        """The validated parameter model of ``value``.
+
+        Args:
+            value: a registered type name (``"circle"``), a mapping as a spec holds it
+                (``{"type": "circle", "radius": 2}``), or a parameter model of a registered type
+                (returned as it is: pydantic validated it when it was made).
+            default: the type of a mapping without ``type`` and of ``None`` (all defaults);
+                without one, both are errors.
+            key_path: where ``value`` sits in a spec, e.g. ``("manifold",)``; errors are
+                located under it.
+
+        Raises:
+            SpecError (one problem) or SpecErrors (every problem of the mapping): an unknown
+            type (with a did-you-mean), unknown keys, invalid values.
+        """
+        with located_under(*key_path):
+            return self._resolve(value, default)
+
+    def build(
+        self, value: Any, *args: Any, default: Optional[str] = None, key_path: KeyPath = (), **kwargs: Any
+    ) -> Any:
+        """Call the implementation of ``value``'s type with its parameters and extra arguments.
+
+        ``value`` is anything :meth:`resolve` takes; errors the implementation raises while it
+        is built are located under ``key_path`` too.
+        """
+        with located_under(*key_path):
+            params = self._resolve(value, default)
+            return self[params.type].load()(params, *args, **kwargs)
+
+    def _resolve(self, value: Any, default: Optional[str]) -> Any:
+        if value is None and default is not None:
+            value = {}
+        if isinstance(value, str):
+            value = {"type": value}
+        if isinstance(value, Mapping):
+            name = value.get("type", default)
+            if "type" not in value and name is None:
+                raise SpecError(
+                    f"expected a `type` key naming one of: {', '.join(self.names())}. "
+                    f"Received keys: {', '.join(map(str, value)) or '(none)'}.",
+                    ("type",),
+                )
+            if not isinstance(name, str) or name not in self:
+                raise SpecError(self.unknown_message(name), ("type",))
+            return validate_model(self[name].params, {**value, "type": name})
+        if isinstance(value, BaseModel) and "type" in type(value).model_fields:
+            if value.type not in self:
+                raise SpecError(self.unknown_message(value.type), ("type",))
+            if isinstance(value, self[value.type].params):
+                return value
+        raise SpecError(
+            f"expected a {self.kind} type name, a mapping with a `type` key or a {self.kind} parameter "
+            f"model. Received: {type(value).__name__}."
+        )
 
 
 class SpecModel(BaseModel):
@@ -133,12 +194,6 @@ def union_of(registry: Registry, default: str | None = None) -> Any:
 
     tagged = tuple(Annotated[model, Tag(model.model_fields["type"].default)] for model in models)
     return Annotated[Union[tagged], Discriminator(type_of)]
-
-
-def did_you_mean(received: str, candidates: list[str]) -> str:
-    """`` Did you mean 'x'?`` for the closest candidate, or an empty string."""
-    close = difflib.get_close_matches(received, candidates, n=1, cutoff=0.6)
-    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 MANIFOLDS = Registry("manifold")

@@ -15,14 +15,16 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from geokeras.errors import SpecError
+from geokeras.complexity import params as _complexity_params  # registers the complexity evaluators
+from geokeras.errors import SpecError, SpecErrors, located_under
 from geokeras.evaluate import params as _params  # registers the evaluator types
 from geokeras.evaluate.context import EvaluationContext
+from geokeras.ot import params as _ot_params  # registers the OT evaluators
 from geokeras.registry import EVALUATORS
 
 __all__ = ["EvaluationContext", "learnability", "run_evaluators", "plain_metrics"]
 
-del _params
+del _params, _complexity_params, _ot_params
 
 
 def run_evaluators(evaluator_specs: Sequence[Any], context: EvaluationContext) -> dict[str, dict]:
@@ -36,13 +38,19 @@ def run_evaluators(evaluator_specs: Sequence[Any], context: EvaluationContext) -
     Returns:
         ``{name: {metric: number}}``, every value a plain Python ``int``/``float``/``bool``/
         ``str`` (or list / dict of them), ready for ``json.dump``.
+
+    Raises:
+        SpecError / SpecErrors: every invalid entry, checked before any evaluator runs, and
+            an evaluator's own refusal; key paths start at the entry's index in the list
+            (``(0, "samples")``).
     """
+    resolved = _resolved(evaluator_specs)
     results: dict[str, dict] = {}
-    for index, spec in enumerate(evaluator_specs):
-        params = _as_params(spec, index)
+    for index, params in enumerate(resolved):
         if params.type in results:
             raise ValueError(f"Evaluator {params.type!r} appears twice in the evaluate list.")
-        metrics = EVALUATORS[params.type].load()(params, context)
+        with located_under(index):
+            metrics = EVALUATORS.build(params, context)
         if not isinstance(metrics, Mapping):
             raise TypeError(
                 f"Evaluator {params.type!r} must return a dict of metrics. "
@@ -52,26 +60,21 @@ def run_evaluators(evaluator_specs: Sequence[Any], context: EvaluationContext) -
     return results
 
 
-def _as_params(spec: Any, index: int) -> Any:
-    if isinstance(spec, str):
-        spec = {"type": spec}
-    if isinstance(spec, Mapping):
-        name = spec.get("type")
-        if name not in EVALUATORS:
-            raise SpecError(EVALUATORS.unknown_message(name), ("evaluate", index, "type"))
+def _resolved(evaluator_specs: Sequence[Any]) -> list[Any]:
+    """The parameter model of every entry; the problems of all entries raised together."""
+    resolved, problems = [], []
+    for index, spec in enumerate(evaluator_specs):
         try:
-            return EVALUATORS[name].params.model_validate(dict(spec))
-        except ValidationError as error:
-            detail = error.errors()[0]
-            raise SpecError(
-                f"{detail['msg']}. Received: {detail.get('input')!r}.",
-                ("evaluate", index, *detail["loc"]),
-            ) from None
-    if getattr(spec, "type", None) not in EVALUATORS:
-        raise SpecError(
-            EVALUATORS.unknown_message(getattr(spec, "type", spec)), ("evaluate", index, "type")
-        )
-    return spec
+            resolved.append(EVALUATORS.resolve(spec, key_path=(index,)))
+        except SpecError as error:
+            problems.append(error)
+        except SpecErrors as errors:
+            problems.extend(errors.errors)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise SpecErrors(problems)
+    return resolved
 
 
 def plain_metrics(value: Any, where: str = "metrics") -> Any:

@@ -4,7 +4,7 @@ An evaluator that cannot apply to the spec's manifold (an exact cell count on an
 noise normal to a manifold without tangent space) would otherwise fail after the whole training
 run, with the run directory half written. :func:`check_evaluators` runs once the manifold is
 built and before anything is written (``geokeras.api``); each problem is a SpecError at the
-evaluator's key.
+evaluator's key, its path starting at the evaluator's index in the list (``(0, "method")``).
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ def check_evaluators(evaluators: Sequence[Any], manifold: Any) -> None:
     """Refuse evaluators (the spec's validated ``evaluate`` list) that cannot run on ``manifold``.
 
     Raises:
-        SpecError: at ``evaluate[i].<key>`` for the first evaluator that cannot apply.
+        SpecError: at ``(i, <key>)`` (``evaluate[i].<key>`` in a spec) for the first evaluator
+            that cannot apply.
     """
     kind = geometry_kind(manifold)
     described = f"manifold type {manifold.params.type!r} (intrinsic_dim={manifold.intrinsic_dim!r})"
     for index, params in enumerate(evaluators):
-        key = ("evaluate", index)
+        key = (index,)
         if params.type == "rlc_on_manifold":
             if params.method == "exact" and kind is None:
                 raise SpecError(

@@ -38,10 +38,6 @@ from geokeras.manifolds.capabilities import ExactCurve
 from geokeras.manifolds.params import ManifoldParams
 from geokeras.registry import EMBEDDINGS, NOISES
 
-MANIFOLD_KEY = "manifold"
-"""The spec section whose keys :class:`~geokeras.errors.SpecError` paths start with."""
-
-
 def check_count(name: str, value: Any, minimum: int = 1) -> int:
     """``value`` as a Python int >= ``minimum``, or a ValueError naming received vs expected."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -118,9 +114,9 @@ class Manifold(abc.ABC):
     function of the parameters (no tangent space from it), ``analytic = False`` for data.
 
     Raises:
-        SpecError: at ``manifold.embed.ambient_dim`` when D < natural_dim, at
-            ``manifold.measure`` when a density does not apply to this manifold, at
-            ``manifold.noise.direction`` when normal noise is asked of a manifold without a
+        SpecError: at ``embed.ambient_dim`` when D < natural_dim, at
+            ``measure`` when a density does not apply to this manifold, at
+            ``noise.direction`` when normal noise is asked of a manifold without a
             tangent space, or at ``manifold`` when ``params`` is of the wrong type.
     """
 
@@ -146,7 +142,7 @@ class Manifold(abc.ABC):
             raise SpecError(
                 f"expected a {self.params_type.__name__} for {type(self).__name__}. "
                 f"Received: {type(params).__name__}.",
-                (MANIFOLD_KEY,),
+                (),
             )
         self._params = params
         self._embedding_seed = None if embedding_seed is None else check_seed(embedding_seed)
@@ -160,7 +156,7 @@ class Manifold(abc.ABC):
                 f"expected direction: isotropic for manifold type {params.type!r}: normal noise "
                 f"needs the manifold's tangent space, which a {params.type} does not provide. "
                 f"Received: direction={params.noise.direction!r}.",
-                (MANIFOLD_KEY, "noise", "direction"),
+                ("noise", "direction"),
             )
         self._density: Any = None
         if not isinstance(params.measure, str):
@@ -368,14 +364,14 @@ class Manifold(abc.ABC):
         t +- h would leave it. Subclasses with a closed-form derivative override this.
 
         Raises:
-            SpecError: at ``manifold.noise.direction`` when the manifold has no tangent
+            SpecError: at ``noise.direction`` when the manifold has no tangent
                 space (a data set, or a parameterisation that is not smooth).
         """
         if not self.has_tangent_space:
             raise SpecError(
                 f"manifold type {self._params.type!r} has no tangent space (it is not given by "
                 f"a smooth parameterisation). Expected direction: isotropic.",
-                (MANIFOLD_KEY, "noise", "direction"),
+                ("noise", "direction"),
             )
         parameters = self._checked_parameters(parameters)
         n, dim = parameters.shape

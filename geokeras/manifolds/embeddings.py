@@ -40,7 +40,6 @@ import numpy as np
 
 from geokeras.errors import SpecError
 
-MANIFOLD_KEY = "manifold"
 _WARP_TAG = 0x6E6C  # "nl": separates the warp's random matrices from the frame's
 _CHUNK_ROWS = 1 << 16
 """Rows per chunk of the warp: memory stays O(chunk * (D + K)) however many samples."""
@@ -56,7 +55,7 @@ class IsometricEmbedding:
         manifold_type: names the manifold in error messages.
 
     Raises:
-        SpecError: at ``manifold.embed.ambient_dim`` when D < k.
+        SpecError: at ``embed.ambient_dim`` when D < k.
     """
 
     def __init__(self, params: Any, natural_dim: int, *, seed: Optional[int] = None, manifold_type: str = "manifold"):
@@ -68,7 +67,7 @@ class IsometricEmbedding:
                 f"expected an ambient dimension of at least {self.natural_dim} (the dimension "
                 f"of the space the {manifold_type} lives in; an embedding cannot lower it). "
                 f"Received: ambient_dim={ambient_dim}.",
-                (MANIFOLD_KEY, "embed", "ambient_dim"),
+                ("embed", "ambient_dim"),
             )
         self.ambient_dim = ambient_dim
         self.seed = seed

@@ -26,7 +26,7 @@ Data:
     ``$KERAS_HOME/datasets`` (default ``~/.keras/datasets``: ``mnist.npz``;
     ``fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz``) and downloads the files
     there when they are missing. When that fails (no cached file and no network), a
-    :class:`~geokeras.errors.SpecError` at ``manifold.type`` says where the files are expected
+    :class:`~geokeras.errors.SpecError` at ``type`` says where the files are expected
     and how to put them there. The data are loaded on first use (the first sample), not when
     the manifold is built, and kept by the manifold object.
 """
@@ -42,7 +42,7 @@ from typing import Any, ClassVar, Optional
 import numpy as np
 
 from geokeras.errors import SpecError
-from geokeras.manifolds.base import MANIFOLD_KEY, Manifold
+from geokeras.manifolds.base import Manifold
 from geokeras.manifolds.capabilities import LabelledData, SplitData
 from geokeras.manifolds.params import DigitsParams, FashionMnistParams, MnistParams
 
@@ -92,7 +92,7 @@ def load_digits_split(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def missing_keras_data_error(name: str, display: str, error: BaseException) -> SpecError:
-    """The SpecError at ``manifold.type`` for a keras.datasets set that could not be loaded."""
+    """The SpecError at ``type`` for a keras.datasets set that could not be loaded."""
     folder = keras_home() / "datasets"
     files = [folder / relative for relative in KERAS_DATA_FILES[name]]
     urls = ", ".join(KERAS_ORIGIN + Path(relative).name for relative in KERAS_DATA_FILES[name])
@@ -104,7 +104,7 @@ def missing_keras_data_error(name: str, display: str, error: BaseException) -> S
         f"keras.datasets.{name}.load_data()\"` on a machine with internet and copy its "
         f"~/.keras/datasets folder here; or set KERAS_HOME to a folder whose datasets/ holds "
         f"them. (type: digits needs no download.)",
-        (MANIFOLD_KEY, "type"),
+        ("type",),
     )
 
 
@@ -114,7 +114,7 @@ def load_keras_split(name: str, display: str, split: str) -> tuple[np.ndarray, n
     Keras reads its cache and downloads only what is missing (checking MNIST's sha256).
 
     Raises:
-        SpecError: at ``manifold.type`` when the data is neither cached nor downloadable.
+        SpecError: at ``type`` when the data is neither cached nor downloadable.
     """
     try:
         import keras
@@ -179,7 +179,7 @@ class ImageDataSet(Manifold, LabelledData, SplitData):
     def data(self) -> tuple[np.ndarray, np.ndarray]:
         """(pixels uint8 shape=[N, H W C], labels int64 shape=[N]) after the class filter.
 
-        Loaded on first use; raises SpecError at ``manifold.type`` when the files are
+        Loaded on first use; raises SpecError at ``type`` when the files are
         missing and cannot be downloaded.
         """
         if self._data is None:
@@ -191,7 +191,7 @@ class ImageDataSet(Manifold, LabelledData, SplitData):
                     f"images of shape [N, {', '.join(map(str, expected))}] and N labels. "
                     f"Received: images {list(pixels.shape)}, labels {list(labels.shape)}. "
                     f"Delete the cached files to download them again.",
-                    (MANIFOLD_KEY, "type"),
+                    ("type",),
                 )
             pixels = pixels.reshape(pixels.shape[0], -1)
             if self.params.classes is not None:
@@ -201,7 +201,7 @@ class ImageDataSet(Manifold, LabelledData, SplitData):
                 raise SpecError(
                     f"expected classes present in the {self.params.split} split. Received: "
                     f"classes={self.params.classes}, which leave no image.",
-                    (MANIFOLD_KEY, "classes"),
+                    ("classes",),
                 )
             self._data = (pixels, labels)
         return self._data

@@ -7,7 +7,7 @@ manifold gets it for free by rejection sampling (von Neumann 1951): draw x from 
 manifold's volume measure, accept it with probability f(x) / f_max (f_max >= sup f), repeat
 in seeded batches until n are accepted. The accepted points are i.i.d. with density
 f / int f dvol w.r.t. the volume measure; a density that does not apply to the manifold is
-a :class:`~geokeras.errors.SpecError` at ``manifold.measure`` when the manifold is built.
+a :class:`~geokeras.errors.SpecError` at ``measure`` when the manifold is built.
 
 Densities:
 
@@ -47,8 +47,7 @@ from geokeras.manifolds.capabilities import ExactCurve, RoundSphere, types_with
 if TYPE_CHECKING:  # pragma: no cover
     from geokeras.manifolds.base import Manifold
 
-MANIFOLD_KEY = "manifold"
-MEASURE_PATH = (MANIFOLD_KEY, "measure")
+MEASURE_PATH = ("measure",)
 
 class Density(abc.ABC):
     """An unnormalised density f w.r.t. the volume measure of one manifold.
@@ -58,7 +57,7 @@ class Density(abc.ABC):
         manifold: the manifold it lives on; the constructor checks that it applies.
 
     Raises:
-        SpecError: at ``manifold.measure`` (or one of its keys) when it does not apply.
+        SpecError: at ``measure`` (or one of its keys) when it does not apply.
     """
 
     def __init__(self, params: Any, manifold: "Manifold"):
@@ -225,7 +224,7 @@ def rejection_sample(
         (parameters shape=[n, p], natural points shape=[n, k]).
 
     Raises:
-        SpecError: at ``manifold.measure`` when more than ``max_proposals`` (default
+        SpecError: at ``measure`` when more than ``max_proposals`` (default
             1000 n + 10^6) proposals were needed: the density is too concentrated to sample
             this way (the message gives the measured acceptance rate).
     """

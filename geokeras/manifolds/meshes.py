@@ -29,7 +29,7 @@ from typing import Optional, Union
 import numpy as np
 
 from geokeras.errors import KeyPath, SpecError
-from geokeras.manifolds.base import MANIFOLD_KEY, Manifold, check_count
+from geokeras.manifolds.base import Manifold, check_count
 from geokeras.manifolds.capabilities import ExactSurface, KnownTopology
 from geokeras.manifolds.params import MeshParams
 
@@ -194,7 +194,7 @@ def mesh_topology(faces: np.ndarray) -> MeshTopology:
 
 # ----------------------------------------------------------------------------- loading
 def load_triangle_mesh(
-    path: Union[str, os.PathLike], key: KeyPath = (MANIFOLD_KEY, "path")
+    path: Union[str, os.PathLike], key: KeyPath = ("path",)
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read a triangle mesh from an OBJ, PLY or OFF file and check that it is a manifold mesh.
 
@@ -305,7 +305,7 @@ class MeshSurface(Manifold, ExactSurface, KnownTopology):
     """A surface given by a triangle mesh file (``type: mesh``), sampled by area.
 
     The file is read when the manifold is built (:func:`load_triangle_mesh`: errors name
-    ``manifold.path``). With ``normalise: true`` (default) the mesh is centred at its
+    the key ``path``). With ``normalise: true`` (default) the mesh is centred at its
     area-weighted centroid c = Σ A_k (A + B + C)_k / 3 / Σ A_k (the mean of the uniform
     area measure, so the samples have mean about 0) and scaled by 1 / d, d the diagonal of
     its axis-aligned bounding box (the normalised mesh's box has diagonal 1): the natural

@@ -39,8 +39,8 @@ from typing import Callable, ClassVar, Optional
 
 import numpy as np
 
-from geokeras.errors import SpecError, SpecErrors
-from geokeras.manifolds.base import MANIFOLD_KEY, Manifold, check_count
+from geokeras.errors import SpecError, located_under
+from geokeras.manifolds.base import Manifold, check_count
 from geokeras.manifolds.capabilities import ExactCurve, ExactSurface, KnownTopology, RoundSphere
 from geokeras.manifolds.params import (
     DiskParams,
@@ -325,7 +325,7 @@ class ParameterisedManifold(Manifold, ExactSurface, KnownTopology):
         return SpecError(
             f"a triangle mesh exists only for 2-dimensional manifolds. Received: "
             f"{self.params.type} of intrinsic dimension {self.intrinsic_dim}.",
-            (MANIFOLD_KEY, "type"),
+            ("type",),
         )
 
 
@@ -463,7 +463,7 @@ class Sphere(ParameterisedManifold, RoundSphere):
             raise SpecError(
                 f"a triangle mesh exists only for the 2-sphere. Received: dim={self.dim} "
                 f"(S^{self.dim} has no triangle mesh; use dim: 2).",
-                (MANIFOLD_KEY, "dim"),
+                ("dim",),
             )
         return super().mesh(resolution)
 
@@ -849,7 +849,7 @@ def _graph_function(function) -> tuple[Callable, Callable, Callable[[float], flo
         )
     raise SpecError(
         f"unknown graph function {kind!r}. Expected one of: gaussian_bump, paraboloid, saddle, sine_ripple.",
-        (MANIFOLD_KEY, "function", "type"),
+        ("function", "type"),
     )
 
 
@@ -941,9 +941,9 @@ class ProductWithInterval(Manifold, ExactSurface, KnownTopology):
     product): the base's polyline times the interval's grid.
 
     Raises:
-        SpecError: a base with noise or a conflicting measure (at ``manifold.base``), a base
+        SpecError: a base with noise or a conflicting measure (at ``base``), a base
             without polyline or mesh, or any error of the base (its path prefixed by
-            ``manifold.base``).
+            ``base``).
     """
 
     params_type = ProductWithIntervalParams
@@ -959,7 +959,7 @@ class ProductWithInterval(Manifold, ExactSurface, KnownTopology):
     def _build_base(params: ProductWithIntervalParams, embedding_seed: Optional[int]) -> Manifold:
         from geokeras.manifolds import make
 
-        base_key = (MANIFOLD_KEY, "base")
+        base_key = ("base",)
         base = params.base
         noise = base.noise
         if getattr(noise, "type", "gaussian") != "gaussian" or float(getattr(noise, "std", 0.0)) > 0.0:
@@ -976,12 +976,8 @@ class ProductWithInterval(Manifold, ExactSurface, KnownTopology):
                 f"{base.measure!r} with product measure {params.measure!r}.",
                 (*base_key, "measure"),
             )
-        try:
+        with located_under(*base_key):
             manifold = make(base.model_copy(update={"measure": wanted}), embedding_seed=embedding_seed)
-        except SpecError as error:
-            raise SpecError(error.message, (*base_key, *error.path[1:])) from None
-        except SpecErrors as errors:
-            raise SpecErrors([SpecError(e.message, (*base_key, *e.path[1:])) for e in errors.errors]) from None
         if not isinstance(manifold, (ExactCurve, ExactSurface)):
             raise SpecError(
                 f"expected a base with exact geometry (a curve with a polyline or a manifold "
@@ -1104,7 +1100,7 @@ class ProductWithInterval(Manifold, ExactSurface, KnownTopology):
                 f"a triangle mesh exists only for a curve times one interval. Received: base "
                 f"{self.params.base.type!r} of dimension {self._base.intrinsic_dim} with "
                 f"intervals={self.intervals} (intrinsic dimension {self.intrinsic_dim}).",
-                (MANIFOLD_KEY, "intervals") if self.intervals > 1 else (MANIFOLD_KEY, "base", "type"),
+                ("intervals",) if self.intervals > 1 else ("base", "type"),
             )
         polyline, closed = self._base.polyline(resolution)
         polyline = np.asarray(polyline, dtype=np.float64)

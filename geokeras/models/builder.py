@@ -53,7 +53,7 @@ from geokeras.models.params import (
     nested_config_problem,
 )
 from geokeras.models.size import check_parameter_budget, width_key
-from geokeras.registry import DECODERS, ENCODERS, Registry, did_you_mean
+from geokeras.registry import DECODERS, ENCODERS, did_you_mean
 
 Shape = tuple[int, ...]
 ROLES = ("encoder", "decoder")
@@ -126,7 +126,7 @@ def build_autoencoder(
 
     Raises:
         SpecError: the spec asks for a model that cannot be built (the error's ``path`` names
-            the key, e.g. ``("model", "decoder", "type")``).
+            the key of ``model_spec``, e.g. ``("decoder", "type")``).
     """
     input_shape = _checked_shape(input_shape, "input_shape")
     if not (isinstance(code_l1, (int, float)) and math.isfinite(code_l1) and code_l1 >= 0):
@@ -137,17 +137,16 @@ def build_autoencoder(
     latent_shape = (int(model_spec.latent_dim),)
     check_parameter_budget(model_spec, input_shape)  # before any layer allocates its weights
 
-    encoder_builder = _implementation(ENCODERS, model_spec.encoder, ("model", "encoder", "type"))
-    encoder = encoder_builder(
-        model_spec.encoder, input_shape=input_shape, output_shape=latent_shape, role="encoder"
+    encoder = ENCODERS.build(
+        model_spec.encoder, input_shape=input_shape, output_shape=latent_shape, role="encoder", key_path=("encoder",)
     )
-    decoder_builder = _implementation(DECODERS, model_spec.decoder, ("model", "decoder", "type"))
-    decoder = decoder_builder(
+    decoder = DECODERS.build(
         model_spec.decoder,
         input_shape=latent_shape,
         output_shape=input_shape,
         role="decoder",
         encoder_params=model_spec.encoder,
+        key_path=("decoder",),
     )
 
     inputs = keras.Input(shape=input_shape, name="autoencoder_input")
@@ -174,13 +173,6 @@ def _check_built_size(model_spec: ModelSpec, encoder: keras.Model, decoder: kera
             f"(encoder {counts['encoder']:,}, decoder {counts['decoder']:,}); use smaller widths.",
             width_key(model_spec, role),
         )
-
-
-def _implementation(registry: Registry, params: Any, path: KeyPath) -> Any:
-    kind = getattr(params, "type", None)
-    if kind not in registry:
-        raise SpecError(registry.unknown_message(kind), path=path)
-    return registry[kind].load()
 
 
 # ------------------------------------------------------------------------------ mlp
@@ -259,13 +251,13 @@ def build_conv(
         raise SpecError(
             f"type conv needs image data of shape [H, W, C]. Received data of shape "
             f"{list(image_shape)}. Expected type: mlp (or keras_layers) for vector data.",
-            path=("model", role, "type"),
+            path=("type",),
         )
     if not params.filters:
         raise SpecError(
             "expected at least one convolution for type conv. Received: filters=[]. "
             "Use type: mlp for a network without convolutions.",
-            path=("model", role, "filters"),
+            path=("filters",),
         )
     if role == "encoder":
         return _conv_encoder(params, input_shape, output_shape)
@@ -368,7 +360,7 @@ def build_mirror(
     if role != "decoder":
         raise SpecError(
             "type mirror is a decoder type: it mirrors the encoder. Received it as the encoder.",
-            path=("model", role, "type"),
+            path=("type",),
         )
     if encoder_params is None:
         raise ValueError("build_mirror needs `encoder_params`, the encoder's parameters.")
@@ -388,7 +380,7 @@ def build_mirror(
         f"decoder type mirror needs an mlp or conv encoder to mirror. Received encoder type "
         f"{received!r}. Expected an explicit decoder, e.g. decoder: {{type: keras_layers, "
         f"layers: [...]}} or decoder: {{type: mlp, widths: [...]}}.",
-        path=("model", "decoder", "type"),
+        path=("type",),
     )
 
 
@@ -417,7 +409,7 @@ def build_keras_layers(
     x = inputs
     weights = 0
     for index, layer_spec in enumerate(params.layers):
-        path = ("model", role, "layers", index)
+        path = ("layers", index)
         layer = deserialize_keras_layer(layer_spec.class_name, layer_spec.config, path=path)
         weights += layer_parameter_estimate(layer, tuple(x.shape))
         if weights > MAX_PARAMETERS:  # checked before the layer is built: building allocates
@@ -441,14 +433,14 @@ def build_keras_layers(
         raise SpecError(
             f"expected the last layer to output shape {_shape_text((None,) + tuple(output_shape))} "
             f"({what}). Received: output shape {_shape_text(x.shape)}.",
-            path=("model", role, "layers"),
+            path=("layers",),
         )
     if x.dtype != "float32":
         x = keras.layers.Activation("linear", dtype="float32", name=f"{role}_float32_output")(x)
     try:
         return keras.Model(inputs, x, name=role)
     except ValueError as error:  # e.g. two layers given the same name
-        raise SpecError(_first_line(error), path=("model", role, "layers")) from error
+        raise SpecError(_first_line(error), path=("layers",)) from error
 
 
 def deserialize_keras_layer(

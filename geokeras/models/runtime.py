@@ -53,7 +53,7 @@ def configure_runtime(runtime_spec: RuntimeSpec, seed: int) -> tf.distribute.Str
         The strategy; build the models inside ``strategy.scope()``.
 
     Raises:
-        SpecError: at ``("runtime", "strategy")`` when ``gpu`` is asked for and there is none.
+        SpecError: at ``("strategy",)`` when ``gpu`` is asked for and there is none.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(
@@ -89,7 +89,7 @@ def jit_compile_setting(runtime_spec: RuntimeSpec) -> Union[bool, str]:
         return value
     raise SpecError(
         f"expected auto, true or false. Received: jit_compile={value!r}",
-        path=("runtime", "jit_compile"),
+        path=("jit_compile",),
     )
 
 
@@ -109,7 +109,7 @@ def _strategy(name: str, gpus: list) -> tf.distribute.Strategy:
                 "Received strategy: gpu, but TensorFlow sees no GPU on this machine "
                 f"(devices: {', '.join(device_summary())}). Expected auto or cpu here, or a "
                 "machine with a GPU and a GPU build of TensorFlow.",
-                path=("runtime", "strategy"),
+                path=("strategy",),
             )
         return tf.distribute.OneDeviceStrategy(gpus[0].name)
     if name == "mirrored":
@@ -125,7 +125,7 @@ def _strategy(name: str, gpus: list) -> tf.distribute.Strategy:
             ) from error
     raise SpecError(
         f"Unknown strategy {name!r}. Expected one of: auto, cpu, gpu, mirrored, multi_worker.",
-        path=("runtime", "strategy"),
+        path=("strategy",),
     )
 
 

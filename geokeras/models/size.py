@@ -46,7 +46,7 @@ def check_parameter_budget(
     does not draw samples), so the count is a lower bound and the message says so.
 
     Raises:
-        SpecError: at ``model.encoder.widths`` (or ``filters``, ``dense``; the decoder's when it is
+        SpecError: at ``("encoder", "widths")`` (or ``filters``, ``dense``; the decoder's when it is
             the larger and not a mirror), naming the count, the bound and the input shape.
     """
     counts = parameter_counts(model_spec, input_shape)
@@ -65,7 +65,8 @@ def check_parameter_budget(
 
 
 def width_key(model_spec: Any, role: str) -> KeyPath:
-    """The key holding a network's widths: ``model.<role>.widths``, ``filters`` or ``layers``.
+    """The key of the model section holding a network's widths: ``(<role>, "widths")``, ``filters``
+    or ``layers``.
 
     A ``mirror`` decoder's widths are the encoder's: its key is the encoder's.
     """
@@ -75,7 +76,7 @@ def width_key(model_spec: Any, role: str) -> KeyPath:
     name = {"mlp": "widths", "conv": "filters", "keras_layers": "layers"}.get(params.type, "type")
     if params.type == "conv" and params.dense and max(params.dense) > max(params.filters or [0]):
         name = "dense"
-    return ("model", role, name)
+    return (role, name)
 
 
 def _shown(count: Optional[int]) -> str:

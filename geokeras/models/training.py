@@ -79,7 +79,7 @@ def reconstruction_loss(name: str) -> keras.losses.Loss:
     if name not in losses:
         raise SpecError(
             f"Unknown reconstruction loss {name!r}. Expected one of: {', '.join(losses)}.",
-            path=("train", "loss", "reconstruction"),
+            path=("loss", "reconstruction"),
         )
     return losses[name]()
 
@@ -141,7 +141,7 @@ def train_autoencoder(
                 "early stopping on val_loss needs validation samples. Received "
                 f"validation_split: {train_spec.validation_split}. Expected "
                 "train.validation_split > 0, or early_stopping.monitor: loss.",
-                path=("train", "early_stopping", "monitor"),
+                path=("early_stopping", "monitor"),
             )
 
     with model.distribute_strategy.scope():
@@ -246,7 +246,7 @@ def split_validation(
             f"validation_split {validation_split} of {count} samples leaves "
             f"{held_out} validation and {count - held_out} training samples. Expected at "
             "least one of each: raise the split or the number of samples.",
-            path=("train", "validation_split"),
+            path=("validation_split",),
         )
     permutation = np.random.default_rng(seed).permutation(count)
     validation_indices = np.sort(permutation[:held_out])

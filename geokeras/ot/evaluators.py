@@ -191,8 +191,7 @@ def _require_ot(context: EvaluationContext, name: str) -> Any:
     if getattr(context, "ot", None) is None:
         raise SpecError(
             f"the {name} evaluator needs the latent OT map. Expected a `latent_ot` section in the spec. "
-            f"Received: latent_ot=null.",
-            ("latent_ot",),
+            f"Received: latent_ot=null."
         )
     return context.ot
 

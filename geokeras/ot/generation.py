@@ -56,6 +56,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from geokeras.errors import located_under
+
 __all__ = [
     "CodeNormalisation",
     "ExtendedMap",
@@ -397,9 +399,9 @@ def generate(
     if params is None:
         params = GenerateSpec()
     elif not isinstance(params, GenerateSpec):
-        from geokeras.spec.validation import validate_model
+        from geokeras.validation import validate_model
 
-        params = validate_model(GenerateSpec, dict(params), prefix=("latent_ot", "generate"))
+        params = validate_model(GenerateSpec, dict(params))
     targets = np.asarray(targets, dtype=np.float32)
     if targets.ndim != 2:
         raise ValueError(f"Expected targets of shape [N, d]. Received: shape={list(targets.shape)}.")
@@ -408,7 +410,8 @@ def generate(
     if heights.shape != (count,):
         raise ValueError(f"Expected heights of shape [{count}]. Received: shape={list(heights.shape)}.")
     if not isinstance(source, Source):
-        source = make_source(source, dim)
+        with located_under("source"):
+            source = make_source(source, dim)
     n = int(samples if samples is not None else params.samples)
     started = time.perf_counter()
     if centres is None:

@@ -215,7 +215,7 @@ def solve_newton(
         raise SpecError(
             f"expected a 2-D uniform_cube source for the newton solver (exact polygonal cells). "
             f"Received: a {source.dim}-D {source.params.type} source; use solver monte_carlo_adam.",
-            ("latent_ot", "solver", "type"),
+            ("type",),
         )
     y = np.asarray(targets, np.float64)
     nu = np.asarray(weights, np.float64)

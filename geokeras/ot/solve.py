@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from geokeras.errors import SpecError
+from geokeras.errors import located_under
 from geokeras.ot import params as _params  # registers the solvers and sources
 from geokeras.ot.params import OTSolverParams
 from geokeras.registry import OT_SOLVERS
@@ -43,7 +43,8 @@ if TYPE_CHECKING:  # annotations only: numpy is imported where it is used
 
 __all__ = ["OTResult", "make_solver_params", "mass_errors", "normalised_weights", "solve"]
 
-SOLVER_KEY: tuple = ("latent_ot", "solver")
+DEFAULT_SOLVER = "monte_carlo_adam"
+"""The solver of a mapping without ``type`` and of ``None``."""
 
 
 @dataclass
@@ -186,28 +187,15 @@ def checked_targets(targets: Any) -> np.ndarray:
 def make_solver_params(solver: Union[str, Mapping[str, Any], OTSolverParams, None], **options: Any) -> OTSolverParams:
     """The solver parameter model from a name, a spec mapping or a model, with ``options`` applied.
 
-    Raises:
-        SpecError: unknown solver or keys (key path under ``latent_ot.solver``).
-    """
-    if solver is None:
-        solver = {}
-    if isinstance(solver, str):
-        solver = {"type": solver}
-    if isinstance(solver, OTSolverParams):
-        solver = solver.model_dump()
-    if not isinstance(solver, Mapping):
-        raise SpecError(
-            f"expected a solver name, a mapping with a `type` key or a solver parameter model. "
-            f"Received: {type(solver).__name__}.",
-            SOLVER_KEY,
-        )
-    data = {"type": "monte_carlo_adam", **dict(solver), **options}
-    name = data["type"]
-    if not isinstance(name, str) or name not in OT_SOLVERS:
-        raise SpecError(OT_SOLVERS.unknown_message(name), SOLVER_KEY + ("type",))
-    from geokeras.spec.validation import validate_model
+    ``None`` and a mapping without ``type`` mean ``monte_carlo_adam``.
 
-    return validate_model(OT_SOLVERS[name].params, data, prefix=SOLVER_KEY)
+    Raises:
+        SpecError: unknown solver or keys (key paths relative to the solver's keys, e.g. ``("tol",)``).
+    """
+    params = OT_SOLVERS.resolve(solver, default=DEFAULT_SOLVER)
+    if not options:
+        return params
+    return OT_SOLVERS.resolve({**params.model_dump(), **options})
 
 
 def solve(
@@ -243,7 +231,8 @@ def solve(
         and ``.target_index`` maps each given target to its merged one.
 
     Raises:
-        SpecError: unknown source or solver names or keys; ValueError: bad targets or weights;
+        SpecError: unknown source or solver names or keys, at the solver's keys (``tol``) or under
+            ``source`` (``source.low``); ValueError: bad targets or weights;
         GeokerasInputError: two or more targets, all the same point.
 
     Example::
@@ -259,7 +248,8 @@ def solve(
     targets = checked_targets(targets)
     nu = normalised_weights(weights, targets.shape[0])
     if not isinstance(source, Source):
-        source = make_source(source, targets.shape[1])
+        with located_under("source"):
+            source = make_source(source, targets.shape[1])
     elif source.dim != targets.shape[1]:
         raise ValueError(
             f"Expected a source of the targets' dimension {targets.shape[1]}. Received: source.dim={source.dim}."

@@ -29,7 +29,6 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from geokeras.errors import SpecError
 from geokeras.ot import params as _params
 from geokeras.ot.params import (
     GaussianSourceParams,
@@ -41,7 +40,8 @@ from geokeras.registry import OT_SOURCES
 
 __all__ = ["Gaussian", "Source", "UniformBall", "UniformCube", "make_source"]
 
-SOURCE_KEY: tuple = ("latent_ot", "source")
+DEFAULT_SOURCE = "uniform_cube"
+"""The source of a mapping without ``type`` and of ``None``."""
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -56,31 +56,13 @@ def make_source(params: Union[OTSourceParams, Mapping[str, Any], str, None], dim
         dim: the dimension d of the latent codes (a positive integer).
 
     Raises:
-        SpecError: unknown type or keys, invalid values (key path under ``latent_ot.source``).
+        SpecError: unknown type or keys, invalid values (key paths relative to the source's
+            keys, e.g. ``("low",)``).
         ValueError: ``dim`` is not a positive integer.
     """
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
         raise ValueError(f"Expected a positive integer latent dimension. Received: dim={dim!r}.")
-    if params is None:
-        params = {}
-    if isinstance(params, str):
-        params = {"type": params}
-    if isinstance(params, Mapping):
-        name = params.get("type", "uniform_cube")
-        if not isinstance(name, str) or name not in OT_SOURCES:
-            raise SpecError(OT_SOURCES.unknown_message(name), SOURCE_KEY + ("type",))
-        from geokeras.spec.validation import validate_model
-
-        params = validate_model(OT_SOURCES[name].params, {"type": name, **dict(params)}, prefix=SOURCE_KEY)
-    elif not isinstance(params, OTSourceParams):
-        raise SpecError(
-            f"expected a source name, a mapping with a `type` key or a source parameter model. "
-            f"Received: {type(params).__name__}.",
-            SOURCE_KEY,
-        )
-    if params.type not in OT_SOURCES:
-        raise SpecError(OT_SOURCES.unknown_message(params.type), SOURCE_KEY + ("type",))
-    return OT_SOURCES[params.type].load()(params, int(dim))
+    return OT_SOURCES.build(params, int(dim), default=DEFAULT_SOURCE)
 
 
 class Source(abc.ABC):

@@ -23,7 +23,7 @@ import yaml
 from geokeras.errors import KeyPath, SpecError, SpecErrors, format_key_path
 from geokeras.spec.schema import SPEC_VERSION, Spec, SpecOrigin
 from geokeras.spec.upgrade import upgrade_to_current
-from geokeras.spec.validation import validate_model
+from geokeras.validation import validate_model
 from geokeras.spec.yaml_source import MAX_DEPTH, MAX_FILE_BYTES, Positions, parse_yaml, read_yaml_file
 
 OVERRIDE_SOURCE = "<command line>"

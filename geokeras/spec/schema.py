@@ -130,7 +130,7 @@ class Spec(SpecModel):
         try:  # a lower bound: the data have at least embed.ambient_dim (or 1) coordinates
             check_parameter_budget(self.model, (ambient_dim,), least_shape=True)
         except SpecError as error:
-            problems.append((error.path, error.message, None))
+            problems.append((("model", *error.path), error.message, None))
         split, samples = self.train.validation_split, self.manifold.samples
         held_out = math.floor(split * samples)
         if split > 0 and not 0 < held_out < samples:

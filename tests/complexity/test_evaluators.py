@@ -137,9 +137,9 @@ def test_the_autoencoder_refines_the_encoder_cells():
 
 def test_invalid_parameters_are_spec_errors_with_their_key_path():
     context = context_for(make({"type": "circle"}))
-    with pytest.raises(SpecError, match=r"evaluate\[0\].resolution"):
+    with pytest.raises(SpecError, match=r"^\[0\]\.resolution: "):
         run_evaluators([{"type": "rlc_on_manifold", "resolution": 0}], context)
-    with pytest.raises(SpecError, match=r"evaluate\[0\].angle_tol"):
+    with pytest.raises(SpecError, match=r"^\[0\]\.angle_tol: "):
         run_evaluators([{"type": "manifold_rlc", "angle_tol": 1.0}], context)
 
 

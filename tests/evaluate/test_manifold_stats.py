@@ -175,10 +175,10 @@ def test_undefined_estimates_are_null():
 @pytest.mark.parametrize(
     "entry, path, message",
     [
-        ({"type": "manifold_stats", "k": 1}, ("evaluate", 0, "k"), "greater than or equal to 2"),
-        ({"type": "manifold_stats", "estimators": ["pca"]}, ("evaluate", 0, "estimators", 0), "two_nn"),
-        ({"type": "manifold_stats", "estimators": []}, ("evaluate", 0, "estimators"), "at least 1"),
-        ({"type": "manifold_stats", "two_nn_discard": 1.0}, ("evaluate", 0, "two_nn_discard"), "less than 1"),
+        ({"type": "manifold_stats", "k": 1}, (0, "k"), "greater than or equal to 2"),
+        ({"type": "manifold_stats", "estimators": ["pca"]}, (0, "estimators", 0), "two_nn"),
+        ({"type": "manifold_stats", "estimators": []}, (0, "estimators"), "at least 1"),
+        ({"type": "manifold_stats", "two_nn_discard": 1.0}, (0, "two_nn_discard"), "less than 1"),
     ],
 )
 def test_bad_parameters_name_the_key(entry, path, message):

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from geokeras.errors import SpecError
+from geokeras.errors import SpecError, SpecErrors
 from geokeras.evaluate import EvaluationContext, plain_metrics, run_evaluators
 from geokeras.evaluate.params import ReconstructionParams
 from geokeras.evaluate.reconstruction import SEED_PURPOSE, evaluate_reconstruction
@@ -119,10 +119,13 @@ def test_run_evaluators_rejects_unknown_or_invalid_evaluators():
     context = context_for(make({"type": "circle"}), scaling_autoencoder(2, 1.0))
     with pytest.raises(SpecError, match="Did you mean 'reconstruction'") as info:
         run_evaluators(["reconstructon"], context)
-    assert info.value.path == ("evaluate", 0, "type")
+    assert info.value.path == (0, "type")
     with pytest.raises(SpecError) as info:
         run_evaluators([{"type": "reconstruction", "samples": 0}], context)
-    assert info.value.path == ("evaluate", 0, "samples")
+    assert info.value.path == (0, "samples")
+    with pytest.raises(SpecErrors) as many:  # every invalid entry, before any evaluator runs
+        run_evaluators(["reconstructon", {"type": "reconstruction", "samples": 0}], context)
+    assert [error.path for error in many.value.errors] == [(0, "type"), (1, "samples")]
 
 
 def test_plain_metrics_converts_numpy_and_rejects_objects():

@@ -385,17 +385,17 @@ def test_new_curves_polylines_converge_quadratically(keys):
 @pytest.mark.parametrize(
     "mapping, path, message",
     [
-        ({"type": "ellipse", "a": 0.0}, ("manifold", "a"), "greater than 0"),
-        ({"type": "ellipse", "b": -2}, ("manifold", "b"), "greater than 0"),
-        ({"type": "helix", "radius": -1}, ("manifold", "radius"), "greater than 0"),
-        ({"type": "helix", "pitch": 0}, ("manifold", "pitch"), "greater than 0"),
-        ({"type": "helix", "turns": 0}, ("manifold", "turns"), "greater than 0"),
-        ({"type": "torus_knot", "p": 2, "q": 4}, ("manifold", "q"), r"coprime .* Received: p=2, q=4, gcd 2"),
-        ({"type": "torus_knot", "p": 6, "q": 9}, ("manifold", "q"), "gcd 3"),
-        ({"type": "torus_knot", "p": 0}, ("manifold", "p"), "greater than 0"),
-        ({"type": "torus_knot", "R": 1.0, "r": 1.0}, ("manifold", "r"), "below the centre-line radius R = 1.0"),
-        ({"type": "trefoil", "r": 2.5}, ("manifold", "r"), "Received: r=2.5"),
-        ({"type": "trefoil", "p": 2}, ("manifold", "p"), "unknown key"),
+        ({"type": "ellipse", "a": 0.0}, ("a",), "greater than 0"),
+        ({"type": "ellipse", "b": -2}, ("b",), "greater than 0"),
+        ({"type": "helix", "radius": -1}, ("radius",), "greater than 0"),
+        ({"type": "helix", "pitch": 0}, ("pitch",), "greater than 0"),
+        ({"type": "helix", "turns": 0}, ("turns",), "greater than 0"),
+        ({"type": "torus_knot", "p": 2, "q": 4}, ("q",), r"coprime .* Received: p=2, q=4, gcd 2"),
+        ({"type": "torus_knot", "p": 6, "q": 9}, ("q",), "gcd 3"),
+        ({"type": "torus_knot", "p": 0}, ("p",), "greater than 0"),
+        ({"type": "torus_knot", "R": 1.0, "r": 1.0}, ("r",), "below the centre-line radius R = 1.0"),
+        ({"type": "trefoil", "r": 2.5}, ("r",), "Received: r=2.5"),
+        ({"type": "trefoil", "p": 2}, ("p",), "unknown key"),
     ],
 )
 def test_bad_curve_parameters_name_the_key(mapping, path, message):
@@ -494,13 +494,13 @@ def test_make_builds_every_curve_type(name, cls):
 @pytest.mark.parametrize(
     "mapping, path, message",
     [
-        ({"type": "circle", "radius": -1.0}, ("manifold", "radius"), "greater than 0. Received: -1.0"),
-        ({"type": "archimedean_spiral", "a": -0.5}, ("manifold", "a"), "greater than or equal to 0"),
-        ({"type": "archimedean_spiral", "b": 0.0}, ("manifold", "b"), "greater than 0"),
-        ({"type": "archimedean_spiral", "w": -1.0}, ("manifold", "w"), "greater than 0"),
-        ({"type": "archimedean_spiral", "turns": 0}, ("manifold", "turns"), "greater than 0"),
-        ({"type": "archimedean_spiral", "turns": 3, "embed": {"ambient_dim": 1}}, ("manifold", "embed", "ambient_dim"), "at least 2"),
-        ({"type": "torus_knot", "R": -2.0}, ("manifold", "R"), "greater than 0"),
+        ({"type": "circle", "radius": -1.0}, ("radius",), "greater than 0. Received: -1.0"),
+        ({"type": "archimedean_spiral", "a": -0.5}, ("a",), "greater than or equal to 0"),
+        ({"type": "archimedean_spiral", "b": 0.0}, ("b",), "greater than 0"),
+        ({"type": "archimedean_spiral", "w": -1.0}, ("w",), "greater than 0"),
+        ({"type": "archimedean_spiral", "turns": 0}, ("turns",), "greater than 0"),
+        ({"type": "archimedean_spiral", "turns": 3, "embed": {"ambient_dim": 1}}, ("embed", "ambient_dim"), "at least 2"),
+        ({"type": "torus_knot", "R": -2.0}, ("R",), "greater than 0"),
     ],
 )
 def test_more_bad_curve_parameters_name_the_key(mapping, path, message):

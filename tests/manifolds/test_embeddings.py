@@ -133,15 +133,15 @@ def test_warp_is_computed_in_chunks_without_changing_the_result():
 @pytest.mark.parametrize(
     "mapping, path, message",
     [
-        ({"type": "helix", "embed": {"ambient_dim": 2}}, ("manifold", "embed", "ambient_dim"), "at least 3 .* Received: ambient_dim=2"),
-        ({"type": "circle", "embed": {"ambient_dim": 1}}, ("manifold", "embed", "ambient_dim"), "at least 2"),
-        ({"type": "peano", "dim": 3, "order": 1, "embed": {"type": "nonlinear", "ambient_dim": 2}}, ("manifold", "embed", "ambient_dim"), "at least 3"),
-        ({"type": "circle", "embed": {"ambient_dim": 0}}, ("manifold", "embed", "ambient_dim"), "greater than 0"),
-        ({"type": "circle", "embed": {"type": "nonlinear", "strength": 1.0}}, ("manifold", "embed", "strength"), "less than 1"),
-        ({"type": "circle", "embed": {"type": "nonlinear", "scale": -1.0}}, ("manifold", "embed", "scale"), "greater than 0"),
-        ({"type": "circle", "embed": {"type": "nonlinear", "features": 0}}, ("manifold", "embed", "features"), "greater than 0"),
-        ({"type": "circle", "embed": {"type": "isometric", "strength": 0.5}}, ("manifold", "embed", "strength"), "unknown key"),
-        ({"type": "circle", "embed": {"type": "curvy"}}, ("manifold", "embed", "type"), "isometric"),
+        ({"type": "helix", "embed": {"ambient_dim": 2}}, ("embed", "ambient_dim"), "at least 3 .* Received: ambient_dim=2"),
+        ({"type": "circle", "embed": {"ambient_dim": 1}}, ("embed", "ambient_dim"), "at least 2"),
+        ({"type": "peano", "dim": 3, "order": 1, "embed": {"type": "nonlinear", "ambient_dim": 2}}, ("embed", "ambient_dim"), "at least 3"),
+        ({"type": "circle", "embed": {"ambient_dim": 0}}, ("embed", "ambient_dim"), "greater than 0"),
+        ({"type": "circle", "embed": {"type": "nonlinear", "strength": 1.0}}, ("embed", "strength"), "less than 1"),
+        ({"type": "circle", "embed": {"type": "nonlinear", "scale": -1.0}}, ("embed", "scale"), "greater than 0"),
+        ({"type": "circle", "embed": {"type": "nonlinear", "features": 0}}, ("embed", "features"), "greater than 0"),
+        ({"type": "circle", "embed": {"type": "isometric", "strength": 0.5}}, ("embed", "strength"), "unknown key"),
+        ({"type": "circle", "embed": {"type": "curvy"}}, ("embed", "type"), "isometric"),
     ],
 )
 def test_bad_embeddings_name_the_key(mapping, path, message):

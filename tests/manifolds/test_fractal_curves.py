@@ -342,16 +342,16 @@ def test_fractal_curves_expose_exact_arc_length():
 @pytest.mark.parametrize(
     "mapping, path, message",
     [
-        ({"type": "hilbert", "order": 0}, ("manifold", "order"), "greater than 0. Received: 0"),
-        ({"type": "peano", "order": 0}, ("manifold", "order"), "greater than 0. Received: 0"),
-        ({"type": "koch", "order": 0}, ("manifold", "order"), "greater than 0. Received: 0"),
-        ({"type": "koch", "order": 12}, ("manifold", "order"), r"at most 11 .* Received: order=12"),
-        ({"type": "hilbert", "dim": 3, "order": 8}, ("manifold", "order"), r"at most 7 for a 3-D hilbert"),
-        ({"type": "peano", "dim": 2, "order": 8}, ("manifold", "order"), r"at most 7 for a 2-D peano"),
-        ({"type": "hilbert", "dim": 4}, ("manifold", "dim"), "2 or 3. Received: 4"),
-        ({"type": "peano", "size": -1.0}, ("manifold", "size"), "greater than 0"),
-        ({"type": "hilbert", "dim": 3, "embed": {"ambient_dim": 2}}, ("manifold", "embed", "ambient_dim"), "at least 3"),
-        ({"type": "koch", "dim": 2}, ("manifold", "dim"), "unknown key"),
+        ({"type": "hilbert", "order": 0}, ("order",), "greater than 0. Received: 0"),
+        ({"type": "peano", "order": 0}, ("order",), "greater than 0. Received: 0"),
+        ({"type": "koch", "order": 0}, ("order",), "greater than 0. Received: 0"),
+        ({"type": "koch", "order": 12}, ("order",), r"at most 11 .* Received: order=12"),
+        ({"type": "hilbert", "dim": 3, "order": 8}, ("order",), r"at most 7 for a 3-D hilbert"),
+        ({"type": "peano", "dim": 2, "order": 8}, ("order",), r"at most 7 for a 2-D peano"),
+        ({"type": "hilbert", "dim": 4}, ("dim",), "2 or 3. Received: 4"),
+        ({"type": "peano", "size": -1.0}, ("size",), "greater than 0"),
+        ({"type": "hilbert", "dim": 3, "embed": {"ambient_dim": 2}}, ("embed", "ambient_dim"), "at least 3"),
+        ({"type": "koch", "dim": 2}, ("dim",), "unknown key"),
     ],
 )
 def test_bad_fractal_parameters_name_the_key(mapping, path, message):

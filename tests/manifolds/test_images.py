@@ -91,17 +91,17 @@ def test_digits_with_noise_and_embedding():
 @pytest.mark.parametrize(
     "mapping, path, message",
     [
-        ({"type": "digits", "shape": "image", "embed": {"ambient_dim": 100}}, ("manifold", "shape"), "shape: flat"),
-        ({"type": "digits", "noise": {"std": 0.1, "direction": "normal"}}, ("manifold", "noise"), "isotropic"),
+        ({"type": "digits", "shape": "image", "embed": {"ambient_dim": 100}}, ("shape",), "shape: flat"),
+        ({"type": "digits", "noise": {"std": 0.1, "direction": "normal"}}, ("noise",), "isotropic"),
         (
             {"type": "digits", "measure": {"type": "von_mises_fisher", "mean_direction": [1, 0]}},
-            ("manifold", "measure"),
+            ("measure",),
             "empirical measure",
         ),
-        ({"type": "digits", "classes": [3, 3]}, ("manifold", "classes"), "distinct"),
-        ({"type": "digits", "classes": [10]}, ("manifold", "classes", 0), "less than or equal to 9"),
-        ({"type": "digits", "split": "validation"}, ("manifold", "split"), "validation"),
-        ({"type": "digits", "shape": "hwc"}, ("manifold", "shape"), "hwc"),
+        ({"type": "digits", "classes": [3, 3]}, ("classes",), "distinct"),
+        ({"type": "digits", "classes": [10]}, ("classes", 0), "less than or equal to 9"),
+        ({"type": "digits", "split": "validation"}, ("split",), "validation"),
+        ({"type": "digits", "shape": "hwc"}, ("shape",), "hwc"),
     ],
 )
 def test_bad_image_parameters_name_the_key(mapping, path, message):
@@ -136,7 +136,7 @@ def test_keras_data_set_uses_what_keras_loads(monkeypatch, name, cls):
 
     with pytest.raises(SpecError, match="classes=\\[9\\], which leave no image") as caught:
         make({"type": name, "split": "test", "classes": [9]}).sample(1, seed=0)
-    assert caught.value.path == ("manifold", "classes")
+    assert caught.value.path == ("classes",)
 
 
 @pytest.mark.parametrize("name, expected_file", [("mnist", "mnist.npz"), ("fashion_mnist", "train-images-idx3-ubyte.gz")])
@@ -152,9 +152,9 @@ def test_keras_data_set_offline_without_cache_is_a_clear_spec_error(monkeypatch,
     with pytest.raises(SpecError) as caught:
         manifold.sample(10, seed=0)
     error = caught.value
-    assert error.path == ("manifold", "type")
+    assert error.path == ("type",)
     text = str(error)
-    assert text.startswith("manifold.type: could not load the")
+    assert text.startswith("type: could not load the")
     assert expected_file in text and str(tmp_path / "keras-home" / "datasets") in text
     assert "Temporary failure in name resolution" in text  # the cause, verbatim
     assert f"keras.datasets.{name}.load_data()" in text and "KERAS_HOME" in text and "type: digits" in text

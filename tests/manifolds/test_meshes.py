@@ -293,17 +293,17 @@ def test_bad_mesh_files_are_spec_errors_at_manifold_path(tmp_path, case):
     path = make_file(tmp_path)
     with pytest.raises(SpecError, match=message) as info:
         make({"type": "mesh", "path": str(path)})
-    assert info.value.path == ("manifold", "path")
-    assert str(info.value).startswith("manifold.path: ")
+    assert info.value.path == ("path",)
+    assert str(info.value).startswith("path: ")
 
 
 def test_missing_or_empty_path_key():
     with pytest.raises(SpecError, match="missing required key 'path'") as info:
         make({"type": "mesh"})
-    assert info.value.path == ("manifold", "path")
+    assert info.value.path == ("path",)
     with pytest.raises(SpecError) as info:
         make({"type": "mesh", "path": ""})
-    assert info.value.path == ("manifold", "path")
+    assert info.value.path == ("path",)
 
 
 def test_missing_relative_path_names_the_current_directory(tmp_path, monkeypatch):
@@ -316,7 +316,7 @@ def test_missing_relative_path_names_the_current_directory(tmp_path, monkeypatch
 def test_bad_mesh_parameters(tmp_path):
     with pytest.raises(SpecError, match="at least 3") as info:
         make({"type": "mesh", "path": str(CUP), "embed": {"ambient_dim": 2}})
-    assert info.value.path == ("manifold", "embed", "ambient_dim")
+    assert info.value.path == ("embed", "ambient_dim")
     with pytest.raises(ValueError, match="resolution"):
         make({"type": "mesh", "path": str(CUP)}).mesh(0)
 

@@ -97,7 +97,7 @@ def test_normal_noise_needs_a_tangent_space():
     # A data set has no tangent space: normal noise is a spec error naming the noise.
     with pytest.raises(SpecError, match="Received: direction='normal'") as info:
         make({"type": "digits", "noise": {"std": 0.1, "direction": "normal"}})
-    assert info.value.path[:2] == ("manifold", "noise")
+    assert info.value.path[:2] == ("noise",)
 
 
 # ---------------------------------------------------------------- outliers
@@ -149,12 +149,12 @@ def test_same_seed_same_noise():
 @pytest.mark.parametrize(
     "mapping, path, message",
     [
-        ({"type": "circle", "noise": {"std": -0.1}}, ("manifold", "noise", "std"), "greater than or equal to 0"),
-        ({"type": "circle", "noise": {"direction": "radial"}}, ("manifold", "noise", "direction"), "'isotropic' or 'normal'"),
-        ({"type": "circle", "noise": {"type": "outliers", "fraction": 1.5}}, ("manifold", "noise", "fraction"), "less than or equal to 1"),
-        ({"type": "circle", "noise": {"type": "outliers", "box_margin": -0.1}}, ("manifold", "noise", "box_margin"), "greater than or equal to 0"),
-        ({"type": "circle", "noise": {"type": "gaussian", "fraction": 0.1}}, ("manifold", "noise", "fraction"), "unknown key"),
-        ({"type": "circle", "noise": {"type": "salt"}}, ("manifold", "noise", "type"), "gaussian"),
+        ({"type": "circle", "noise": {"std": -0.1}}, ("noise", "std"), "greater than or equal to 0"),
+        ({"type": "circle", "noise": {"direction": "radial"}}, ("noise", "direction"), "'isotropic' or 'normal'"),
+        ({"type": "circle", "noise": {"type": "outliers", "fraction": 1.5}}, ("noise", "fraction"), "less than or equal to 1"),
+        ({"type": "circle", "noise": {"type": "outliers", "box_margin": -0.1}}, ("noise", "box_margin"), "greater than or equal to 0"),
+        ({"type": "circle", "noise": {"type": "gaussian", "fraction": 0.1}}, ("noise", "fraction"), "unknown key"),
+        ({"type": "circle", "noise": {"type": "salt"}}, ("noise", "type"), "gaussian"),
     ],
 )
 def test_bad_noise_names_the_key(mapping, path, message):

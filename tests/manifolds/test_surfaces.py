@@ -484,25 +484,25 @@ def test_every_surface_type_is_built_by_make():
 @pytest.mark.parametrize(
     "mapping, path, message",
     [
-        ({"type": "sphere", "radius": -1.0}, ("manifold", "radius"), "greater than 0. Received: -1"),
-        ({"type": "hemisphere", "radius": 0}, ("manifold", "radius"), "greater than 0. Received: 0"),
-        ({"type": "disk", "radius": -2}, ("manifold", "radius"), "Received: -2"),
-        ({"type": "sphere", "dim": 0}, ("manifold", "dim"), "Received: 0"),
-        ({"type": "torus", "R": 1.0, "r": 1.0}, ("manifold", "r"), r"expected r < R = 1.0 .* Received: r=1.0, R=1.0"),
-        ({"type": "torus", "R": 1.0, "r": 3.0}, ("manifold", "r"), "Received: r=3.0"),
-        ({"type": "klein_bottle", "R": 0.5}, ("manifold", "r"), "expected r < R"),
-        ({"type": "mobius", "radius": 1.0, "width": 2.0}, ("manifold", "width"), r"expected width < 2 \* radius"),
-        ({"type": "swiss_roll", "turns": 0}, ("manifold", "turns"), "Received: 0"),
-        ({"type": "swiss_roll", "start_turns": -1}, ("manifold", "start_turns"), "Received: -1"),
-        ({"type": "graph_surface", "extent": 0}, ("manifold", "extent"), "Received: 0"),
-        ({"type": "graph_surface", "function": {"type": "cubic"}}, ("manifold", "function", "type"), "paraboloid"),
-        ({"type": "graph_surface", "function": {"type": "saddle", "curvatur": 1}}, ("manifold", "function", "curvatur"), "curvature"),
-        ({"type": "product_with_interval", "intervals": 0}, ("manifold", "intervals"), "Received: 0"),
-        ({"type": "product_with_interval", "length": -1}, ("manifold", "length"), "Received: -1"),
-        ({"type": "sphere", "embed": {"ambient_dim": 2}}, ("manifold", "embed", "ambient_dim"), "at least 3"),
-        ({"type": "sphere", "dim": 4, "embed": {"ambient_dim": 4}}, ("manifold", "embed", "ambient_dim"), "at least 5"),
-        ({"type": "klein_bottle", "embed": {"ambient_dim": 3}}, ("manifold", "embed", "ambient_dim"), "at least 4"),
-        ({"type": "disk", "embed": {"ambient_dim": 1}}, ("manifold", "embed", "ambient_dim"), "at least 2"),
+        ({"type": "sphere", "radius": -1.0}, ("radius",), "greater than 0. Received: -1"),
+        ({"type": "hemisphere", "radius": 0}, ("radius",), "greater than 0. Received: 0"),
+        ({"type": "disk", "radius": -2}, ("radius",), "Received: -2"),
+        ({"type": "sphere", "dim": 0}, ("dim",), "Received: 0"),
+        ({"type": "torus", "R": 1.0, "r": 1.0}, ("r",), r"expected r < R = 1.0 .* Received: r=1.0, R=1.0"),
+        ({"type": "torus", "R": 1.0, "r": 3.0}, ("r",), "Received: r=3.0"),
+        ({"type": "klein_bottle", "R": 0.5}, ("r",), "expected r < R"),
+        ({"type": "mobius", "radius": 1.0, "width": 2.0}, ("width",), r"expected width < 2 \* radius"),
+        ({"type": "swiss_roll", "turns": 0}, ("turns",), "Received: 0"),
+        ({"type": "swiss_roll", "start_turns": -1}, ("start_turns",), "Received: -1"),
+        ({"type": "graph_surface", "extent": 0}, ("extent",), "Received: 0"),
+        ({"type": "graph_surface", "function": {"type": "cubic"}}, ("function", "type"), "paraboloid"),
+        ({"type": "graph_surface", "function": {"type": "saddle", "curvatur": 1}}, ("function", "curvatur"), "curvature"),
+        ({"type": "product_with_interval", "intervals": 0}, ("intervals",), "Received: 0"),
+        ({"type": "product_with_interval", "length": -1}, ("length",), "Received: -1"),
+        ({"type": "sphere", "embed": {"ambient_dim": 2}}, ("embed", "ambient_dim"), "at least 3"),
+        ({"type": "sphere", "dim": 4, "embed": {"ambient_dim": 4}}, ("embed", "ambient_dim"), "at least 5"),
+        ({"type": "klein_bottle", "embed": {"ambient_dim": 3}}, ("embed", "ambient_dim"), "at least 4"),
+        ({"type": "disk", "embed": {"ambient_dim": 1}}, ("embed", "ambient_dim"), "at least 2"),
     ],
 )
 def test_bad_parameters_name_the_key(mapping, path, message):
@@ -514,11 +514,11 @@ def test_bad_parameters_name_the_key(mapping, path, message):
 @pytest.mark.parametrize(
     "base, path, message",
     [
-        ({"type": "circle", "radius": -1}, ("manifold", "base", "radius"), "Received: -1"),
-        ({"type": "torus", "r": 5}, ("manifold", "base", "r"), "expected r < R"),
-        ({"type": "circle", "noise": {"std": 0.1}}, ("manifold", "base", "noise"), "expected no noise on the base"),
-        ({"type": "circle", "measure": "parameter"}, ("manifold", "base", "measure"), "left at 'volume'"),
-        ({"type": "sphere", "embed": {"ambient_dim": 2}}, ("manifold", "base", "embed", "ambient_dim"), "at least 3"),
+        ({"type": "circle", "radius": -1}, ("base", "radius"), "Received: -1"),
+        ({"type": "torus", "r": 5}, ("base", "r"), "expected r < R"),
+        ({"type": "circle", "noise": {"std": 0.1}}, ("base", "noise"), "expected no noise on the base"),
+        ({"type": "circle", "measure": "parameter"}, ("base", "measure"), "left at 'volume'"),
+        ({"type": "sphere", "embed": {"ambient_dim": 2}}, ("base", "embed", "ambient_dim"), "at least 3"),
     ],
 )
 def test_bad_product_base_names_the_key_under_base(base, path, message):
@@ -530,10 +530,10 @@ def test_bad_product_base_names_the_key_under_base(base, path, message):
 def test_mesh_of_a_manifold_that_is_not_a_surface_is_an_error():
     with pytest.raises(SpecError, match="dim=3") as info:
         make({"type": "sphere", "dim": 3}).mesh(8)
-    assert info.value.path == ("manifold", "dim")
+    assert info.value.path == ("dim",)
     with pytest.raises(SpecError, match="curve times one interval") as info:
         make({"type": "product_with_interval", "base": {"type": "disk"}}).mesh(8)
-    assert info.value.path == ("manifold", "base", "type")
+    assert info.value.path == ("base", "type")
     with pytest.raises(ValueError, match="Received: resolution=2"):
         make({"type": "torus"}).mesh(2)
 

@@ -50,7 +50,7 @@ def test_the_cap_is_checked_before_building_with_the_real_input_shape():
     check_parameter_budget(spec, (10,))  # 2*(10*30000) + ...: about 0.7 million, accepted
     with pytest.raises(SpecError) as caught:
         build_autoencoder(spec, (1000,))  # refused before a single layer exists
-    assert caught.value.path == ("model", "encoder", "widths")
+    assert caught.value.path == ("encoder", "widths")
     assert caught.value.message == (
         "expected an autoencoder of at most 50,000,000 parameters (the weights, their gradients and the "
         "optimizer's moments must fit in memory). Received: 60,181,002 parameters for samples of shape [1000] "
@@ -65,4 +65,4 @@ def test_an_explicit_decoder_past_the_cap_is_named():
     })
     with pytest.raises(SpecError) as caught:
         check_parameter_budget(spec, (28, 28, 1))
-    assert caught.value.path == ("model", "decoder", "dense")
+    assert caught.value.path == ("decoder", "dense")

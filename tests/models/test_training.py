@@ -194,13 +194,13 @@ def test_early_stopping_on_val_loss_needs_a_validation_split():
     spec = train_spec().model_copy(update={"early_stopping": EarlyStoppingSpec(monitor="val_loss")})
     with pytest.raises(SpecError) as caught:
         train_autoencoder(fresh_bundle(), circle(), spec)
-    assert caught.value.path == ("train", "early_stopping", "monitor")
+    assert caught.value.path == ("early_stopping", "monitor")
 
 
 def test_validation_split_too_small_is_a_spec_error():
     with pytest.raises(SpecError) as caught:
         train_autoencoder(fresh_bundle(), circle(10), train_spec(validation_split=0.05))
-    assert caught.value.path == ("train", "validation_split")
+    assert caught.value.path == ("validation_split",)
 
 
 # ------------------------------------------------------------------------------ determinism

@@ -131,9 +131,9 @@ def test_ot_quality_of_the_exact_quadrant_solution(tmp_path):
     assert (tmp_path / "ot_power_diagram.png").is_file()
 
 
-def test_ot_evaluators_without_latent_ot_name_the_section():
+def test_ot_evaluators_without_latent_ot_say_what_is_missing():
     for evaluate, params in ((evaluate_ot_quality, OTQualityParams()), (evaluate_generation, GenerationEvaluatorParams())):
-        with pytest.raises(SpecError, match=r"^latent_ot: the .* evaluator needs the latent OT map"):
+        with pytest.raises(SpecError, match=r"^the .* evaluator needs the latent OT map\. Expected a `latent_ot`"):
             evaluate(params, context(make({"type": "circle"})))
 
 

@@ -129,7 +129,7 @@ def test_no_interpolation_across_the_gap_between_two_modes():
 
 
 def test_invalid_settings_name_what_was_received():
-    with pytest.raises(SpecError, match=r"latent_ot.generate.angle_threshold"):
+    with pytest.raises(SpecError, match=r"^angle_threshold: "):
         generate(QUADRANTS, np.zeros(4), "uniform_cube", {"angle_threshold": -0.1})
     with pytest.raises(ValueError, match=r"Received: interpolation='linear'"):
         ExtendedMap(QUADRANTS, np.zeros(4), QUADRANTS, interpolation="linear")

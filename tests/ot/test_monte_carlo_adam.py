@@ -138,7 +138,7 @@ def test_time_limit_must_be_positive_and_finite():
     from geokeras.ot.params import MonteCarloAdamParams
 
     assert MonteCarloAdamParams().time_limit == 600.0
-    key = r"^latent_ot\.solver\.time_limit: "
+    key = r"^time_limit: "
     with pytest.raises(SpecError, match=key + r"input should be greater than 0\. Received: 0\.$"):
         solve(QUADRANT_TARGETS, time_limit=0)
     finite = r"expected a finite number \(NaN and infinities are refused\)\. Received: inf\.$"

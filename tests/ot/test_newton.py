@@ -57,7 +57,7 @@ def test_random_targets_converge_quadratically_to_exact_masses():
 
 
 def test_newton_needs_a_two_dimensional_cube_source():
-    with pytest.raises(SpecError, match=r"latent_ot\.solver\.type: expected a 2-D uniform_cube source.*gaussian"):
+    with pytest.raises(SpecError, match=r"^type: expected a 2-D uniform_cube source.*gaussian"):
         solve(QUADRANT_TARGETS, source="gaussian", solver="newton")
     with pytest.raises(SpecError, match="3-D uniform_cube"):
         solve(np.zeros((4, 3)) + np.arange(4)[:, None], solver="newton")

@@ -4,19 +4,33 @@
 error into a :class:`~geokeras.errors.SpecError` that names the key path the user wrote (union
 tags and member names that pydantic adds are dropped), its file:line:column, what was
 received and what was expected, and for unknown keys and type names a did-you-mean.
+
+The spec validates whole specs with it, :class:`~geokeras.registry.Registry` the parameters of
+one type; it imports nothing of :mod:`geokeras.spec`, so every package can use it.
 """
 
 from __future__ import annotations
 
 import re
 import typing
-from typing import Any, Optional, Union
+import difflib
+from typing import Any, Optional, Protocol, Union
 
 from pydantic import BaseModel, ValidationError
 
 from geokeras.errors import KeyPath, SpecError, SpecErrors
-from geokeras.registry import did_you_mean
-from geokeras.spec.yaml_source import Positions
+
+
+class Positions(Protocol):
+    """Where each key of the data was written (the spec's YAML positions)."""
+
+    def locate(self, path: KeyPath) -> Optional[str]:
+        """``"file:line:column"`` of the key at ``path``, or None."""
+
+
+class _Nowhere:
+    def locate(self, path: KeyPath) -> Optional[str]:
+        return None
 
 
 def validate_model(model: type[BaseModel], data: Any, positions: Optional[Positions] = None, prefix: KeyPath = ()) -> Any:
@@ -25,13 +39,14 @@ def validate_model(model: type[BaseModel], data: Any, positions: Optional[Positi
     Args:
         model: :class:`Spec`, or the parameter model of one section (a manifold type, say).
         data: the plain data to validate.
-        positions: where each key was written, keyed by the full path (``prefix`` included).
+        positions: where each key was written, keyed by the full path (``prefix`` included);
+            None: no positions (errors carry key paths only).
         prefix: the key path of ``data`` inside a spec, e.g. ``("manifold",)``.
 
     Raises:
         SpecError (one problem) or SpecErrors (several), with key paths and positions.
     """
-    positions = positions if positions is not None else Positions()
+    positions = positions if positions is not None else _Nowhere()
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -194,3 +209,9 @@ def _union_tags(root: type, schema_path: tuple) -> list[str]:
 def _short_repr(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def did_you_mean(received: str, candidates: list[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(received, candidates, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
