@@ -368,7 +368,7 @@ def _solve_latent_ot(spec: Spec, prepared: PreparedRun, codes: LatentCodes, stag
 def _evaluate(spec: Spec, prepared: PreparedRun, ot: Optional[OTOutcome], figures_dir: Optional[Path]) -> Evaluations:
     """Run the spec's evaluators on the trained models (and the OT map, when there is one)."""
     from geokeras.evaluate import run_evaluators
-    from geokeras.evaluate.context import EvaluationContext
+    from geokeras.evaluation import EvaluationContext
 
     context = EvaluationContext(
         manifold=prepared.manifold,

@@ -56,19 +56,36 @@ class RegistryEntry:
 class Registry:
     """Named types for one choice point of the spec language.
 
+    The types are registered by the parameter modules named in ``providers`` (each decorates
+    its models with :meth:`register`); the registry imports them the first time it is read, the
+    way packaging entry points work, so that no module has to import another one for its side
+    effect and no package imports the packages that plug into it.
+
     Args:
         kind: what the registry holds, used in messages (``"manifold"``, ``"optimizer"``).
+        providers: the modules whose import registers the types.
     """
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, providers: tuple[str, ...] = ()):
         self.kind = kind
-        self._entries: dict[str, RegistryEntry] = {}
+        self.providers = tuple(providers)
+        self._registered: dict[str, RegistryEntry] = {}
+        self._providers_loaded = not self.providers
+
+    @property
+    def _entries(self) -> dict[str, RegistryEntry]:
+        """Every registered entry, after importing the providers once."""
+        if not self._providers_loaded:
+            self._providers_loaded = True  # first: a provider's own register calls come back here
+            for module in self.providers:
+                importlib.import_module(module)
+        return self._registered
 
     def register(self, name: str, *, implementation: str | None = None) -> Callable[[type], type]:
         """Class decorator registering ``params`` (a pydantic model) under ``name``."""
 
         def decorator(params: type) -> type:
-            if name in self._entries:
+            if name in self._registered:
                 raise ValueError(f"{self.kind} type {name!r} is registered twice.")
             type_field = getattr(params, "model_fields", {}).get("type")
             if type_field is None or type_field.default != name:
@@ -76,7 +93,7 @@ class Registry:
                     f"The parameter model for {self.kind} type {name!r} must declare "
                     f"`type: Literal[{name!r}] = {name!r}`."
                 )
-            self._entries[name] = RegistryEntry(name, params, implementation)
+            self._registered[name] = RegistryEntry(name, params, implementation)
             return params
 
         return decorator
@@ -196,14 +213,16 @@ def union_of(registry: Registry, default: str | None = None) -> Any:
     return Annotated[Union[tagged], Discriminator(type_of)]
 
 
-MANIFOLDS = Registry("manifold")
-NOISES = Registry("noise")
-DENSITIES = Registry("density")
-EMBEDDINGS = Registry("embedding")
-ENCODERS = Registry("encoder")
-DECODERS = Registry("decoder")
-OPTIMIZERS = Registry("optimizer")
-LEARNING_RATE_SCHEDULES = Registry("learning-rate schedule")
-EVALUATORS = Registry("evaluator")
-OT_SOURCES = Registry("OT source")
-OT_SOLVERS = Registry("OT solver")
+MANIFOLDS = Registry("manifold", providers=("geokeras.manifolds.params",))
+NOISES = Registry("noise", providers=("geokeras.manifolds.params",))
+DENSITIES = Registry("density", providers=("geokeras.manifolds.params",))
+EMBEDDINGS = Registry("embedding", providers=("geokeras.manifolds.params",))
+ENCODERS = Registry("encoder", providers=("geokeras.models.params",))
+DECODERS = Registry("decoder", providers=("geokeras.models.params",))
+OPTIMIZERS = Registry("optimizer", providers=("geokeras.models.params",))
+LEARNING_RATE_SCHEDULES = Registry("learning-rate schedule", providers=("geokeras.models.params",))
+EVALUATORS = Registry(
+    "evaluator", providers=("geokeras.evaluate.params", "geokeras.complexity.params", "geokeras.ot.params")
+)
+OT_SOURCES = Registry("OT source", providers=("geokeras.ot.params",))
+OT_SOLVERS = Registry("OT solver", providers=("geokeras.ot.params",))

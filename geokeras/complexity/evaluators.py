@@ -36,7 +36,7 @@ from geokeras.complexity.params import (
 from geokeras.complexity.polyline import count_regions_on_polyline
 from geokeras.complexity.sampled import count_regions_sampled
 from geokeras.errors import GeokerasInputError
-from geokeras.evaluate.context import EvaluationContext
+from geokeras.evaluation import EvaluationContext
 from geokeras.manifolds.capabilities import ExactCurve, ExactPolygon
 from geokeras.manifolds.geometry import CURVE, ExactGeometry, geometry_key, no_geometry_reason
 from geokeras.seeds import purpose_seed

@@ -59,7 +59,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.evaluate.context import EvaluationContext
+from geokeras.evaluation import EvaluationContext
 from geokeras.evaluate.params import DenoisingParams
 from geokeras.manifolds.base import check_count
 from geokeras.manifolds.geometry import CURVE, exact_geometry

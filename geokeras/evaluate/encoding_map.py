@@ -41,7 +41,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.evaluate.context import EvaluationContext
+from geokeras.evaluation import EvaluationContext
 from geokeras.evaluate.params import LearnabilityParams
 from geokeras.manifolds.capabilities import ExactCurve
 from geokeras.manifolds.geometry import CURVE, SURFACE, geometry_kind

@@ -43,7 +43,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.evaluate.context import EvaluationContext
+from geokeras.evaluation import EvaluationContext
 from geokeras.evaluate.params import ManifoldStatsParams
 from geokeras.manifolds.base import check_count
 from geokeras.seeds import purpose_seed

@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.evaluate.context import EvaluationContext
+from geokeras.evaluation import EvaluationContext
 from geokeras.evaluate.params import ReconstructionParams
 from geokeras.manifolds.base import check_count
 from geokeras.seeds import purpose_seed

@@ -14,14 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional, Union
 
-from geokeras.manifolds import params as _params  # registers the manifold types
 from geokeras.manifolds.base import Manifold
 from geokeras.manifolds.params import ManifoldParams
 from geokeras.registry import MANIFOLDS
 
 __all__ = ["Manifold", "make"]
 
-del _params
 
 
 def make(

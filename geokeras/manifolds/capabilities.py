@@ -180,7 +180,6 @@ def types_with(capability: type) -> list[str]:
 
     Imports every manifold module (numpy only): meant for messages and documentation.
     """
-    from geokeras.manifolds import params as _params  # noqa: F401  (registers the manifold types)
     from geokeras.registry import MANIFOLDS
 
     return [name for name in MANIFOLDS.names() if issubclass(MANIFOLDS[name].load(), capability)]

@@ -37,7 +37,7 @@ from typing import Any, Optional
 import numpy as np
 
 from geokeras.errors import SpecError
-from geokeras.evaluate.context import EvaluationContext
+from geokeras.evaluation import EvaluationContext
 from geokeras.manifolds.capabilities import KnownModes, LabelledData
 from geokeras.seeds import purpose_seed
 

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from geokeras.errors import located_under
-from geokeras.ot import params as _params  # registers the solvers and sources
 from geokeras.ot.params import OTSolverParams
 from geokeras.registry import OT_SOLVERS
 
@@ -288,4 +287,3 @@ def initial_heights(targets: np.ndarray, source: Any, init: str) -> np.ndarray:
     return h - h.mean()
 
 
-del _params

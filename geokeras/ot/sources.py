@@ -29,7 +29,6 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from geokeras.ot import params as _params
 from geokeras.ot.params import (
     GaussianSourceParams,
     OTSourceParams,
@@ -282,4 +281,3 @@ class UniformBall(Source):
         return tf.where(inside, tf.constant(-self.log_volume(), tf.float32), tf.constant(-math.inf, tf.float32))
 
 
-del _params

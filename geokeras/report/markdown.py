@@ -140,7 +140,6 @@ def _warning_lines(metrics: Mapping[str, Any]) -> list[str]:
 
 
 def _evaluator_names() -> set[str]:
-    from geokeras.evaluate import params  # noqa: F401  (registers the evaluators; pydantic only)
     from geokeras.registry import EVALUATORS
 
     return set(EVALUATORS.names())

@@ -21,7 +21,6 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from geokeras.errors import KeyPath, SpecError
 from geokeras.limits import Seed
 
-import geokeras.complexity.params  # noqa: F401  (registers the complexity evaluators)
 from geokeras.evaluate.params import ReconstructionParams
 from geokeras.manifolds.params import ManifoldSpec
 from geokeras.models.params import ModelSpec, RuntimeSpec, TrainSpec

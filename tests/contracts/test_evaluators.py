@@ -15,7 +15,7 @@ import pytest
 
 from geokeras.evaluate import run_evaluators
 from geokeras.evaluate.compatibility import check_evaluators
-from geokeras.evaluate.context import EvaluationContext
+from geokeras.evaluation import EvaluationContext
 from geokeras.manifolds import make
 from geokeras.report.compare import without_timings
 from geokeras.report.params import ReportSpec

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from geokeras.errors import SpecError  # noqa: E402
-from geokeras.evaluate.context import EvaluationContext  # noqa: E402
+from geokeras.evaluation import EvaluationContext  # noqa: E402
 from geokeras.manifolds import make  # noqa: E402
 from geokeras.ot.evaluators import (  # noqa: E402
     evaluate_generation,

@@ -1,17 +1,29 @@
-"""What an evaluator receives: the trained models, the data, the seed and the report settings."""
+"""The evaluator framework: what an evaluator receives, and running a spec's evaluators.
+
+An evaluator is registered in :data:`geokeras.registry.EVALUATORS` with a parameter model and an
+implementation ``f(params, context) -> dict``; the packages that provide evaluators
+(``geokeras.evaluate``, ``geokeras.complexity``, ``geokeras.ot``) import this module, never the
+other way round. :func:`run_evaluators` runs a spec's list of them on an
+:class:`EvaluationContext` (the trained models, the data, the seed and the report settings).
+Importing this module never imports TensorFlow.
+"""
 
 from __future__ import annotations
 
 import functools
+import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Hashable, Optional, Union
 
 import numpy as np
 
+from geokeras.errors import SpecError, SpecErrors, located_under
 from geokeras.manifolds.base import Manifold, check_seed
 from geokeras.manifolds.capabilities import SplitData
 from geokeras.manifolds.geometry import ExactGeometry, exact_geometry, geometry_key
+from geokeras.registry import EVALUATORS
 from geokeras.report.params import ReportSpec
 
 
@@ -117,3 +129,80 @@ class EvaluationContext:
             )
         root = self.figures_dir.resolve().parent
         self.figures.append((title, Path(path).resolve().relative_to(root).as_posix()))
+
+
+def run_evaluators(evaluator_specs: Sequence[Any], context: EvaluationContext) -> dict[str, dict]:
+    """Run each evaluator in order; return ``{evaluator type: its metrics}``.
+
+    Args:
+        evaluator_specs: the spec's ``evaluate`` list: parameter models (as validated by
+            the spec), or mappings ``{"type": name, ...}``, or bare names.
+        context: the trained models, the data and the report settings.
+
+    Returns:
+        ``{name: {metric: number}}``, every value a plain Python ``int``/``float``/``bool``/
+        ``str`` (or list / dict of them), ready for ``json.dump``.
+
+    Raises:
+        SpecError / SpecErrors: every invalid entry, checked before any evaluator runs, and
+            an evaluator's own refusal; key paths start at the entry's index in the list
+            (``(0, "samples")``).
+    """
+    resolved = _resolved(evaluator_specs)
+    results: dict[str, dict] = {}
+    for index, params in enumerate(resolved):
+        if params.type in results:
+            raise ValueError(f"Evaluator {params.type!r} appears twice in the evaluate list.")
+        with located_under(index):
+            metrics = EVALUATORS.build(params, context)
+        if not isinstance(metrics, Mapping):
+            raise TypeError(
+                f"Evaluator {params.type!r} must return a dict of metrics. "
+                f"Received: {type(metrics).__name__}."
+            )
+        results[params.type] = plain_metrics(metrics, params.type)
+    return results
+
+
+def _resolved(evaluator_specs: Sequence[Any]) -> list[Any]:
+    """The parameter model of every entry; the problems of all entries raised together."""
+    resolved, problems = [], []
+    for index, spec in enumerate(evaluator_specs):
+        try:
+            resolved.append(EVALUATORS.resolve(spec, key_path=(index,)))
+        except SpecError as error:
+            problems.append(error)
+        except SpecErrors as errors:
+            problems.extend(errors.errors)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise SpecErrors(problems)
+    return resolved
+
+
+def plain_metrics(value: Any, where: str = "metrics") -> Any:
+    """``value`` with numpy scalars and arrays turned into Python numbers and lists.
+
+    Raises:
+        TypeError: for anything that is not a number, bool, string, None, or a list /
+            mapping of them (``where`` names the offending entry).
+    """
+    if isinstance(value, Mapping):
+        return {str(key): plain_metrics(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, np.ndarray):
+        return plain_metrics(value.tolist(), where)
+    if isinstance(value, (list, tuple)):
+        return [plain_metrics(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    raise TypeError(
+        f"Expected a JSON-serializable metric (number, bool, string, list, dict) at {where}. "
+        f"Received: {type(value).__name__}."
+    )
