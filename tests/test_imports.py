@@ -82,3 +82,48 @@ def test_no_domain_error_names_a_spec_section():
                     if isinstance(first, ast.Constant) and first.value in SPEC_SECTIONS:
                         offenders.append(f"{module_name_of(path)}:{node.lineno}")
     assert offenders == []
+
+
+def package_graph() -> dict[str, set[str]]:
+    """``{first-level module of geokeras: the other first-level modules it imports}`` (any import, anywhere)."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE_ROOT.rglob("*.py"):
+        name = module_name_of(path)
+        package = name.split(".")[1] if "." in name else name
+        targets = {
+            module.split(".")[1] for module in imported_modules(ast.parse(path.read_text(encoding="utf-8")), name)
+            if module.startswith("geokeras.")
+        }
+        graph.setdefault(package, set()).update(targets - {package})
+    return graph
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of ``graph`` as a path ``[a, b, ..., a]``, or ``[]`` when it has none (depth-first search)."""
+    state: dict[str, str] = {}
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        state[node] = "open"
+        for successor in sorted(graph.get(node, ())):
+            if state.get(successor) == "open":
+                return path[path.index(successor):] + [successor]
+            if successor not in state:
+                found = visit(successor, path + [successor])
+                if found:
+                    return found
+        state[node] = "done"
+        return []
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node, [node])
+            if found:
+                return found
+    return []
+
+
+def test_no_import_cycle_between_packages():
+    graph = package_graph()
+    assert {"api", "spec", "evaluation", "evaluate", "complexity", "ot", "manifolds", "registry"} <= set(graph)
+    assert import_cycle(graph) == []
+    assert import_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
