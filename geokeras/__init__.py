@@ -15,7 +15,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY_NAMES = {
-    "RunResult": "geokeras.api", "run": "geokeras.api", "Spec": "geokeras.spec", "load_spec": "geokeras.spec",
+    "RunResult": "geokeras.api",
+    "run": "geokeras.api",
+    "Spec": "geokeras.spec",
+    "load_spec": "geokeras.spec",
 }
 _LAZY_MODULES = ("api", "spec")
 

@@ -399,15 +399,37 @@ def _standard_figures(
     image_shape = prepared.manifold.image_shape  # (H, W, C) for image data, else None
     drawn = [
         ("Training loss", figures.plot_training_curves(training.history, figures_dir / "training_loss.png", dpi)),
-        ("Training data", figures.plot_manifold(
-            x_train, parameters, figures_dir / "manifold.png", dpi, max_points, parameter_label=label,
-            title=f"Training data: {spec.manifold.type}")) if image_shape is None else
-        ("Training data and reconstructions", figures.plot_image_grid(
-            x_train[:64], figures_dir / "manifold.png", dpi, image_shape=image_shape, labels=parameters[:64, 0],
-            reconstructions=prepared.bundle.autoencoder.predict(x_train[:64], verbose=0),
-            title=f"Training data (left) and reconstructions (right): {spec.manifold.type}")),
-        ("Latent codes", figures.plot_latent_codes(
-            codes.codes, parameters, figures_dir / "latent_codes.png", dpi, max_points, parameter_label=label)),
+        (
+            "Training data",
+            figures.plot_manifold(
+                x_train,
+                parameters,
+                figures_dir / "manifold.png",
+                dpi,
+                max_points,
+                parameter_label=label,
+                title=f"Training data: {spec.manifold.type}",
+            ),
+        )
+        if image_shape is None
+        else (
+            "Training data and reconstructions",
+            figures.plot_image_grid(
+                x_train[:64],
+                figures_dir / "manifold.png",
+                dpi,
+                image_shape=image_shape,
+                labels=parameters[:64, 0],
+                reconstructions=prepared.bundle.autoencoder.predict(x_train[:64], verbose=0),
+                title=f"Training data (left) and reconstructions (right): {spec.manifold.type}",
+            ),
+        ),
+        (
+            "Latent codes",
+            figures.plot_latent_codes(
+                codes.codes, parameters, figures_dir / "latent_codes.png", dpi, max_points, parameter_label=label
+            ),
+        ),
     ]
     return tuple((title, Path(path).relative_to(figures_dir.parent).as_posix()) for title, path in drawn)
 

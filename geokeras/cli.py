@@ -27,7 +27,9 @@ DEFAULT_SPEC = Path("specs/quickstart.yaml")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="geokeras", description="Geometric deep learning experiments from YAML specs.")
+    parser = argparse.ArgumentParser(
+        prog="geokeras", description="Geometric deep learning experiments from YAML specs."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a spec and write its run directory")
@@ -51,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sweep = commands.add_parser("sweep", help="run a spec over a grid of overrides; summary table and phase diagram")
     sweep.add_argument("spec", type=Path, help="the spec file every point starts from")
-    sweep.add_argument("grid", nargs="+", metavar="key=v1,v2,...", help="one grid axis per key, e.g. manifold.turns=1,2,3")
+    sweep.add_argument(
+        "grid", nargs="+", metavar="key=v1,v2,...", help="one grid axis per key, e.g. manifold.turns=1,2,3"
+    )
     sweep.add_argument("--runs-root", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
     sweep.add_argument("--jobs", type=int, default=1, help="points run at once, each in its own process (default 1)")
     sweep.add_argument("--metric", default=None, help="metric of the phase diagram, e.g. reconstruction.mse")
@@ -76,7 +80,6 @@ def _run(arguments: argparse.Namespace) -> int:
     # set TF_CPP_MIN_LOG_LEVEL yourself to see it.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from geokeras.api import run
-
     from geokeras.report.markdown import metric_warnings
 
     result = run(arguments.spec, arguments.out, arguments.overrides, resume=arguments.resume)
@@ -135,7 +138,9 @@ def _compare(arguments: argparse.Namespace) -> int:
 def _sweep(arguments: argparse.Namespace) -> int:
     from geokeras.sweep import sweep
 
-    result = sweep(arguments.spec, arguments.grid, runs_root=arguments.runs_root, jobs=arguments.jobs, metric=arguments.metric)
+    result = sweep(
+        arguments.spec, arguments.grid, runs_root=arguments.runs_root, jobs=arguments.jobs, metric=arguments.metric
+    )
     for point in result.points:
         values = ", ".join(f"{key}={value}" for key, value in point.values.items())
         print(f"{point.status:>7}  {values}  {point.detail or point.run_dir}")
@@ -144,7 +149,12 @@ def _sweep(arguments: argparse.Namespace) -> int:
 
 
 _COMMANDS = {
-    "run": _run, "validate": _validate, "render": _render, "schema": _schema, "compare": _compare, "sweep": _sweep,
+    "run": _run,
+    "validate": _validate,
+    "render": _render,
+    "schema": _schema,
+    "compare": _compare,
+    "sweep": _sweep,
 }
 
 

@@ -124,8 +124,7 @@ class EvaluationContext:
         """Record a figure written under ``figures_dir``, for report.md."""
         if self.figures_dir is None:
             raise ValueError(
-                f"Expected a figures_dir to record a figure. "
-                f"Received: figures_dir=None, path={str(path)!r}."
+                f"Expected a figures_dir to record a figure. Received: figures_dir=None, path={str(path)!r}."
             )
         root = self.figures_dir.resolve().parent
         self.figures.append((title, Path(path).resolve().relative_to(root).as_posix()))
@@ -157,8 +156,7 @@ def run_evaluators(evaluator_specs: Sequence[Any], context: EvaluationContext) -
             metrics = EVALUATORS.build(params, context)
         if not isinstance(metrics, Mapping):
             raise TypeError(
-                f"Evaluator {params.type!r} must return a dict of metrics. "
-                f"Received: {type(metrics).__name__}."
+                f"Evaluator {params.type!r} must return a dict of metrics. Received: {type(metrics).__name__}."
             )
         results[params.type] = plain_metrics(metrics, params.type)
     return results

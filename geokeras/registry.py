@@ -118,8 +118,7 @@ class Registry:
     def unknown_message(self, name: object) -> str:
         """A message for an unknown type name, with a did-you-mean suggestion."""
         message = (
-            f"Unknown {self.kind} type {name!r}. Expected one of: "
-            f"{', '.join(self.names()) or '(none registered)'}."
+            f"Unknown {self.kind} type {name!r}. Expected one of: {', '.join(self.names()) or '(none registered)'}."
         )
         suggestion = did_you_mean(str(name), self.names())
         return f"{message}{suggestion}"

@@ -212,7 +212,9 @@ def sweep(
 
         plot_phase_diagram(
             [(point.values[swept[0]], point.values[swept[1]], _metric_value(point, chosen)) for point in points],
-            swept, chosen, sweep_dir / "phase.png",
+            swept,
+            chosen,
+            sweep_dir / "phase.png",
         )
     elif metric is not None:
         _check_metric(points, metric)
@@ -232,7 +234,9 @@ def _run_point(point: SweepPoint, spec_path: Path, sweep_dir: Path) -> None:
     log_path = sweep_dir / "logs" / f"{point.spec.run_name}.log"
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
     with open(log_path, "w", encoding="utf-8") as log:
-        finished = subprocess.run(point_command(spec_path, point), check=False, stdout=log, stderr=subprocess.STDOUT, env=environment)
+        finished = subprocess.run(
+            point_command(spec_path, point), check=False, stdout=log, stderr=subprocess.STDOUT, env=environment
+        )
     if finished.returncode == 0 and metrics_file.is_file():
         point.status, point.metrics = DONE, _read_metrics(metrics_file)
         return
@@ -281,8 +285,13 @@ def _write_summary(points: Sequence[SweepPoint], keys: Sequence[str], sweep_dir:
         metric_names.extend(name for name in point.metrics if name not in metric_names)
     header = [*keys, "status", "run_dir", *metric_names, "detail"]
     rows = [
-        [*(point.values[key] for key in keys), point.status, str(point.run_dir),
-         *(point.metrics.get(name, "") for name in metric_names), point.detail]
+        [
+            *(point.values[key] for key in keys),
+            point.status,
+            str(point.run_dir),
+            *(point.metrics.get(name, "") for name in metric_names),
+            point.detail,
+        ]
         for point in points
     ]
     buffer = io.StringIO()

@@ -11,9 +11,9 @@ one type; it imports nothing of :mod:`geokeras.spec`, so every package can use i
 
 from __future__ import annotations
 
+import difflib
 import re
 import typing
-import difflib
 from typing import Any, Optional, Protocol, Union
 
 from pydantic import BaseModel, ValidationError
@@ -33,7 +33,9 @@ class _Nowhere:
         return None
 
 
-def validate_model(model: type[BaseModel], data: Any, positions: Optional[Positions] = None, prefix: KeyPath = ()) -> Any:
+def validate_model(
+    model: type[BaseModel], data: Any, positions: Optional[Positions] = None, prefix: KeyPath = ()
+) -> Any:
     """Validate ``data`` with the pydantic ``model``, turning its errors into SpecErrors.
 
     Args:
@@ -87,7 +89,7 @@ def _spec_error(item: dict[str, Any], data: Any, positions: Positions, root: typ
         )
     else:
         text = item["msg"]
-        text = text[len("Value error, "):] if text.startswith("Value error, ") else text
+        text = text[len("Value error, ") :] if text.startswith("Value error, ") else text
         text = text[0].lower() + text[1:] if text else text
         message = text.rstrip(".") + "."
         if kind != "value_error" or "Received" not in message:
@@ -126,7 +128,16 @@ def _key_path(loc: tuple, data: Any, names_a_key: bool = True) -> tuple[KeyPath,
     return tuple(path), tuple(loc)
 
 
-_SCALAR_MEMBER_NAMES = {"float", "int", "str", "bool", "none", "constrained-float", "constrained-int", "constrained-str"}
+_SCALAR_MEMBER_NAMES = {
+    "float",
+    "int",
+    "str",
+    "bool",
+    "none",
+    "constrained-float",
+    "constrained-int",
+    "constrained-str",
+}
 _UNION_MEMBER_NAMES = _SCALAR_MEMBER_NAMES | {"dict", "list"}
 
 

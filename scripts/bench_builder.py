@@ -89,9 +89,7 @@ def run_spec(x: np.ndarray, runtime: RuntimeSpec, train: TrainSpec, seed: int) -
     with strategy.scope():
         bundle = build_autoencoder(model_spec, x.shape[1:])
     timer = EpochTimer()
-    train_autoencoder(
-        bundle, x, train, jit_compile=jit_compile_setting(runtime), seed=seed, callbacks=[timer]
-    )
+    train_autoencoder(bundle, x, train, jit_compile=jit_compile_setting(runtime), seed=seed, callbacks=[timer])
     return steady_throughput(timer, len(x))
 
 
@@ -103,9 +101,7 @@ def run_hand(x: np.ndarray, runtime: RuntimeSpec, train: TrainSpec, seed: int) -
     layers += [keras.layers.Dense(width, activation="relu") for width in reversed(HIDDEN_WIDTHS)]
     layers += [keras.layers.Dense(AMBIENT_DIM)]
     model = keras.Sequential(layers)
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3), loss="mse", jit_compile=jit_compile_setting(runtime)
-    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse", jit_compile=jit_compile_setting(runtime))
     timer = EpochTimer()
     model.fit(
         x,
@@ -151,8 +147,7 @@ def main() -> None:
             else:
                 hand_rates.append(run_hand(x, runtime, train, seed=round_index))
         print(
-            f"round {round_index + 1}: spec {spec_rates[-1]:,.0f} samples/s, "
-            f"hand {hand_rates[-1]:,.0f} samples/s",
+            f"round {round_index + 1}: spec {spec_rates[-1]:,.0f} samples/s, hand {hand_rates[-1]:,.0f} samples/s",
             flush=True,
         )
     spec_median = statistics.median(spec_rates)
@@ -160,8 +155,7 @@ def main() -> None:
     ratio = spec_median / hand_median
     print()
     print(
-        "| model | data | batch | timed epochs x rounds | spec samples/s (median) "
-        "| hand samples/s (median) | ratio |"
+        "| model | data | batch | timed epochs x rounds | spec samples/s (median) | hand samples/s (median) | ratio |"
     )
     print("|---|---|---|---|---|---|---|")
     widths = "-".join(map(str, [AMBIENT_DIM, *HIDDEN_WIDTHS, LATENT_DIM]))
@@ -170,8 +164,10 @@ def main() -> None:
         f"| {args.epochs - 1} x {args.rounds} | {spec_median:,.0f} | {hand_median:,.0f} | {ratio:.3f} |"
     )
     print()
-    print(f"ratio spec/hand = {ratio:.3f} (goal >= 0.97); per-round ratios: "
-          + ", ".join(f"{s / h:.3f}" for s, h in zip(spec_rates, hand_rates)))
+    print(
+        f"ratio spec/hand = {ratio:.3f} (goal >= 0.97); per-round ratios: "
+        + ", ".join(f"{s / h:.3f}" for s, h in zip(spec_rates, hand_rates))
+    )
     print(
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, devices {[d.name for d in tf.config.list_logical_devices()]}; "

@@ -91,7 +91,10 @@ def main() -> None:
     print(f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}")
     print()
     if args.baseline:
-        print(f"| network | regions (current / {args.baseline}) | CPU s current (median) | CPU s {args.baseline} (median) | ratio | repeats |")
+        print(
+            f"| network | regions (current / {args.baseline}) | CPU s current (median) | CPU s "
+            f"{args.baseline} (median) | ratio | repeats |"
+        )
         print("|---|---|---|---|---|---|")
     else:
         print("| network | regions | cells | pieces | wall s (median) | CPU s (median) | repeats |")

@@ -87,10 +87,14 @@ def main() -> None:
         exact_cpu.append(time.process_time() - cpu)
     exact_seconds = float(np.median(exact_times))
     exact_cpu_seconds = float(np.median(exact_cpu))
-    print(f"network {'-'.join(map(str, widths))} (He-normal, seed {args.seed}); curve: spiral, {args.segments} segments")
-    print(f"exact: intervals={exact.intervals} cells={exact.cells} pieces={exact.pieces} "
-          f"median {exact_seconds:.3f} s wall, {exact_cpu_seconds:.3f} s CPU over {args.repeats} "
-          f"(wall: {', '.join(f'{t:.3f}' for t in exact_times)})")
+    print(
+        f"network {'-'.join(map(str, widths))} (He-normal, seed {args.seed}); curve: spiral, {args.segments} segments"
+    )
+    print(
+        f"exact: intervals={exact.intervals} cells={exact.cells} pieces={exact.pieces} "
+        f"median {exact_seconds:.3f} s wall, {exact_cpu_seconds:.3f} s CPU over {args.repeats} "
+        f"(wall: {', '.join(f'{t:.3f}' for t in exact_times)})"
+    )
 
     tf_times, tf_cpu = [], []
     count_regions_on_polyline(network, vertices, closed, backend="tensorflow")  # warm-up
@@ -100,8 +104,10 @@ def main() -> None:
         tf_times.append(time.perf_counter() - start)
         tf_cpu.append(time.process_time() - cpu)
     assert (same.intervals, same.cells, same.pieces) == (exact.intervals, exact.cells, exact.pieces)
-    print(f"exact, backend tensorflow: median {float(np.median(tf_times)):.3f} s wall, "
-          f"{float(np.median(tf_cpu)):.3f} s CPU over {args.repeats}")
+    print(
+        f"exact, backend tensorflow: median {float(np.median(tf_times)):.3f} s wall, "
+        f"{float(np.median(tf_cpu)):.3f} s CPU over {args.repeats}"
+    )
 
     target = 0.99 * exact.intervals
     count = 10_000
@@ -114,8 +120,10 @@ def main() -> None:
             walls.append(time.perf_counter() - start)
             cpus.append(time.process_time() - cpu)
         seconds, cpu_seconds = float(np.median(walls)), float(np.median(cpus))
-        print(f"sampled M={count:>9}: runs={runs} ({runs / exact.intervals:.1%} of intervals) "
-              f"cells={distinct} ({distinct / exact.cells:.1%}) median {seconds:.3f} s wall, {cpu_seconds:.3f} s CPU")
+        print(
+            f"sampled M={count:>9}: runs={runs} ({runs / exact.intervals:.1%} of intervals) "
+            f"cells={distinct} ({distinct / exact.cells:.1%}) median {seconds:.3f} s wall, {cpu_seconds:.3f} s CPU"
+        )
         if runs >= target or count >= 1 << 27:
             break
         count *= 2

@@ -62,7 +62,9 @@ def time_type(name: str, samples: int, repeats: int) -> dict:
     note = ""
     if name in EXTRA_PARAMETERS:
         params.update(EXTRA_PARAMETERS[name])
-        note = ", ".join(f"{key}={Path(value).name if key == 'path' else value}" for key, value in EXTRA_PARAMETERS[name].items())
+        note = ", ".join(
+            f"{key}={Path(value).name if key == 'path' else value}" for key, value in EXTRA_PARAMETERS[name].items()
+        )
     start = time.perf_counter()
     manifold = make(params)
     make_seconds = time.perf_counter() - start
@@ -112,7 +114,10 @@ def main() -> int:
         f"Python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} CPUs\n"
     )
     print(f"load average before: {_load_average()}\n")
-    print("| type | intrinsic dim | ambient dim | make (s) | first sample (s) | first sample, CPU (s) | repeat, median (s) | goal |")
+    print(
+        "| type | intrinsic dim | ambient dim | make (s) | first sample (s) | first sample, CPU (s) | "
+        "repeat, median (s) | goal |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     misses = []
     total = time.perf_counter()
@@ -127,8 +132,10 @@ def main() -> int:
             f"{row['first']:.3f} | {row['first_cpu']:.3f} | {row['repeat']:.3f} | {'yes' if ok else 'NO'} |",
             flush=True,
         )
-    print(f"\nTotal {time.perf_counter() - total:.1f} s; load average after: {_load_average()}. "
-          f"Goal: first sample < {arguments.goal} s (wall).")
+    print(
+        f"\nTotal {time.perf_counter() - total:.1f} s; load average after: {_load_average()}. "
+        f"Goal: first sample < {arguments.goal} s (wall)."
+    )
     if misses:
         print(f"Missed the goal: {', '.join(misses)}")
     return 1 if misses else 0

@@ -94,10 +94,14 @@ OTT_OPTIMIZERS: dict[str, Callable[[Any], Any]] = {
     "adam_1e-3_halve_1000": lambda optax: optax.adam(optax.exponential_decay(1e-3, 1000, 0.5)),
 }
 OTT_TUNING = [  # (optimizer, batch size)
-    ("adam_3e-3", 1024), ("adam_1e-3", 4096), ("adam_1e-2_inv_sqrt", 1024),
-    ("adam_3e-3_halve_500", 2048), ("adam_1e-2_halve_250", 2048),
+    ("adam_3e-3", 1024),
+    ("adam_1e-3", 4096),
+    ("adam_1e-2_inv_sqrt", 1024),
+    ("adam_3e-3_halve_500", 2048),
+    ("adam_1e-2_halve_250", 2048),
     # second round, around the first round's best
-    ("adam_3e-3_halve_500", 4096), ("adam_1e-3_halve_1000", 2048),
+    ("adam_3e-3_halve_500", 4096),
+    ("adam_1e-3_halve_1000", 2048),
 ]
 # The setting `tune-ott` found fastest on the 1024x8 case (docs/benchmarks.md gives the sweep).
 OTT_OPTIMIZER = "adam_3e-3_halve_500"
@@ -201,9 +205,11 @@ class SharedEvaluator:
 
         tiles = max(1, (samples or self.samples) // self.tile_rows)
         started = time.perf_counter()
-        counts = self._count_cells(
-            tf.constant(np.asarray(heights, np.float32)), tf.constant(tiles, tf.int32)
-        ).numpy().astype(np.float64)
+        counts = (
+            self._count_cells(tf.constant(np.asarray(heights, np.float32)), tf.constant(tiles, tf.int32))
+            .numpy()
+            .astype(np.float64)
+        )
         used = tiles * self.tile_rows
         w = counts / used
         nu = self.problem.nu
@@ -363,8 +369,12 @@ def run_geokeras(problem: Problem, evaluator: SharedEvaluator, time_cap: float, 
 
     wall, cpu = time.perf_counter(), time.process_time()
     result = solve(
-        problem.targets, source={"type": "uniform_cube", "low": SOURCE_LOW, "high": SOURCE_HIGH},
-        solver="monte_carlo_adam", seed=seed, time_limit=time_cap, **options,
+        problem.targets,
+        source={"type": "uniform_cube", "low": SOURCE_LOW, "high": SOURCE_HIGH},
+        solver="monte_carlo_adam",
+        seed=seed,
+        time_limit=time_cap,
+        **options,
     )
     seconds, cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
     quality = evaluator.quality(result.heights)
@@ -446,8 +456,14 @@ def run_ott(
     chunk = monitor.snapshot_every
     g0 = jnp.zeros(problem.count, jnp.float32)
     state = SemidiscreteState(
-        it=jnp.array(0), epsilon=jnp.array(0.0, jnp.float32), g=g0, g_ema=g0, opt_state=chosen.init(g0),
-        losses=jnp.zeros(1, jnp.float32), grad_norms=jnp.zeros(1, jnp.float32), errors=jnp.zeros(1, jnp.float32),
+        it=jnp.array(0),
+        epsilon=jnp.array(0.0, jnp.float32),
+        g=g0,
+        g_ema=g0,
+        opt_state=chosen.init(g0),
+        losses=jnp.zeros(1, jnp.float32),
+        grad_norms=jnp.zeros(1, jnp.float32),
+        errors=jnp.zeros(1, jnp.float32),
     )
     key = jr.key(seed)
 
@@ -544,12 +560,17 @@ def monitor_for(method: str, problem: Problem, evaluator: SharedEvaluator, time_
     return Monitor(evaluator, time_cap, every, screen, first)
 
 
-def converge(problem: Problem, methods: list[str], time_cap: float, seed: int, eval_samples: int | None = None) -> list[dict]:
+def converge(
+    problem: Problem, methods: list[str], time_cap: float, seed: int, eval_samples: int | None = None
+) -> list[dict]:
     samples = eval_samples or evaluation_samples_for(problem.count)
     evaluator = SharedEvaluator(problem, samples, seed=10_007 + seed)
     screen = max(evaluator.tile_rows, samples // 8)
     floor = noise_floor(problem.count, evaluator.samples)
-    log(f"{problem.name}: N={problem.count} d={problem.dim}, evaluation sample M={evaluator.samples} (noise floor {floor:.4f})")
+    log(
+        f"{problem.name}: N={problem.count} d={problem.dim}, evaluation sample M={evaluator.samples} (noise "
+        f"floor {floor:.4f})"
+    )
     warm = evaluator.quality(np.zeros(problem.count), screen)  # trace the evaluator outside every clock
     log(f"  evaluator traced; screen of {screen} points took {warm['eval_seconds']:.1f} s")
     rows = []
@@ -572,11 +593,19 @@ def converge(problem: Problem, methods: list[str], time_cap: float, seed: int, e
             except (Converged, OutOfTime):
                 pass
             row = dict(monitor.result or {})
-        row.update(method=method, case=problem.name, targets=problem.count, dim=problem.dim,
-                   eval_samples=evaluator.samples, noise_floor=floor, wall_with_evaluation=time.perf_counter() - started)
+        row.update(
+            method=method,
+            case=problem.name,
+            targets=problem.count,
+            dim=problem.dim,
+            eval_samples=evaluator.samples,
+            noise_floor=floor,
+            wall_with_evaluation=time.perf_counter() - started,
+        )
         log(
             f"{problem.name}: {method}: converged={row.get('converged')} {row.get('seconds', float('nan')):.1f} s "
-            f"(cpu {row.get('cpu_seconds', float('nan')):.1f} s), steps {row.get('steps')}, TV {row.get('tv', float('nan')):.4f}, "
+            f"(cpu {row.get('cpu_seconds', float('nan')):.1f} s), steps {row.get('steps')}, TV "
+            f"{row.get('tv', float('nan')):.4f}, "
             f"max rel {row.get('max_rel_mass_error', float('nan')):.3f}"
         )
         rows.append(row)
@@ -597,7 +626,11 @@ def throughput(count: int, dim: int, samples: int, steps: int, seed: int, repeat
     tile_rows = min(defaults.sample_tile, samples)
     targets = gaussian_mixture_codes(count, dim, seed)
     options = {
-        "samples": samples, "max_samples": samples, "check_every": 10**6, "tol": 1e-6, "eval_samples": 8192,
+        "samples": samples,
+        "max_samples": samples,
+        "check_every": 10**6,
+        "tol": 1e-6,
+        "eval_samples": 8192,
         "source": {"type": "uniform_cube", "low": SOURCE_LOW, "high": SOURCE_HIGH},
     }
 
@@ -634,10 +667,18 @@ def throughput(count: int, dim: int, samples: int, steps: int, seed: int, repeat
         raw_steps.append((time.perf_counter() - started) / steps)
     gk, rw = float(np.median(geokeras_steps)), float(np.median(raw_steps))
     return {
-        "targets": count, "dim": dim, "samples": samples, "tile_rows": tile_rows, "steps": steps,
-        "geokeras_step_seconds": gk, "raw_step_seconds": rw,
-        "geokeras_throughput": samples * count / gk, "raw_throughput": samples * count / rw,
-        "ratio": rw / gk, "geokeras_step_samples": geokeras_steps, "raw_step_samples": raw_steps,
+        "targets": count,
+        "dim": dim,
+        "samples": samples,
+        "tile_rows": tile_rows,
+        "steps": steps,
+        "geokeras_step_seconds": gk,
+        "raw_step_seconds": rw,
+        "geokeras_throughput": samples * count / gk,
+        "raw_throughput": samples * count / rw,
+        "ratio": rw / gk,
+        "geokeras_step_samples": geokeras_steps,
+        "raw_step_samples": raw_steps,
     }
 
 
@@ -658,7 +699,11 @@ def memory(count: int, dim: int, steps: int, seed: int) -> dict:
     baseline = peak_rss_bytes()
     started = time.perf_counter()
     result = solve(
-        targets, seed=seed, max_steps=steps, check_every=steps, eval_samples=1 << 14,
+        targets,
+        seed=seed,
+        max_steps=steps,
+        check_every=steps,
+        eval_samples=1 << 14,
         source={"type": "uniform_cube", "low": SOURCE_LOW, "high": SOURCE_HIGH},
     )
     seconds = time.perf_counter() - started
@@ -666,9 +711,15 @@ def memory(count: int, dim: int, steps: int, seed: int) -> dict:
     if tf.config.list_physical_devices("GPU"):
         gpu_peak = int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
     return {
-        "targets": count, "dim": dim, "steps": result.steps, "samples_per_step": result.history["samples"][-1],
-        "seconds": seconds, "step_seconds": seconds / max(1, result.steps),
-        "peak_rss_bytes": peak_rss_bytes(), "rss_before_solve_bytes": baseline, "gpu_peak_bytes": gpu_peak,
+        "targets": count,
+        "dim": dim,
+        "steps": result.steps,
+        "samples_per_step": result.history["samples"][-1],
+        "seconds": seconds,
+        "step_seconds": seconds / max(1, result.steps),
+        "peak_rss_bytes": peak_rss_bytes(),
+        "rss_before_solve_bytes": baseline,
+        "gpu_peak_bytes": gpu_peak,
         "devices": [d.name for d in tf.config.list_physical_devices()],
     }
 
@@ -676,9 +727,24 @@ def memory(count: int, dim: int, steps: int, seed: int) -> dict:
 def memory_in_subprocess(count: int, dim: int, steps: int, seed: int) -> dict:
     """Run :func:`memory` in a fresh interpreter (ru_maxrss is a process-lifetime maximum)."""
     out = subprocess.run(
-        [sys.executable, __file__, "memory", "--targets", str(count), "--dim", str(dim), "--steps", str(steps),
-         "--seed", str(seed), "--json", "-"],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            __file__,
+            "memory",
+            "--targets",
+            str(count),
+            "--dim",
+            str(dim),
+            "--steps",
+            str(steps),
+            "--seed",
+            str(seed),
+            "--json",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])["memory"]
 
@@ -736,7 +802,10 @@ def environment() -> dict:
 
 
 def print_converge_table(rows: list[dict]) -> None:
-    print("\n| case | method | reached TV <= 0.02 | seconds | CPU seconds | steps | TV | max rel. mass error | empty cells | geokeras speed-up |")
+    print(
+        "\n| case | method | reached TV <= 0.02 | seconds | CPU seconds | steps | TV | max rel. mass error | "
+        "empty cells | geokeras speed-up |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     by_case: dict = {}
     for row in rows:
@@ -749,7 +818,8 @@ def print_converge_table(rows: list[dict]) -> None:
             speedup = f"{prefix}{row['seconds'] / gk['seconds']:.2f}x"
         print(
             f"| N={row['targets']}, d={row['dim']} | {row['method']} | {'yes' if row.get('converged') else 'no'} "
-            f"| {row.get('seconds', float('nan')):.1f} | {row.get('cpu_seconds', float('nan')):.1f} | {row.get('steps')} "
+            f"| {row.get('seconds', float('nan')):.1f} | {row.get('cpu_seconds', float('nan')):.1f} | "
+            f"{row.get('steps')} "
             f"| {row.get('tv', float('nan')):.4f} | {row.get('max_rel_mass_error', float('nan')):.3f} "
             f"| {row.get('empty_cells')} | {speedup} |"
         )
@@ -773,7 +843,9 @@ def parse_methods(text: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", nargs="?", default="all", choices=["all", "converge", "throughput", "memory", "tune-ott", "gpu"])
+    parser.add_argument(
+        "command", nargs="?", default="all", choices=["all", "converge", "throughput", "memory", "tune-ott", "gpu"]
+    )
     parser.add_argument("--quick", action="store_true", help="only the N=1024, d=8 case")
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated among " + ", ".join(CASES))
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated among " + ", ".join(METHODS))
@@ -782,7 +854,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=None, help="throughput / memory: d")
     parser.add_argument("--samples", type=int, default=1 << 16, help="throughput: source samples per step")
     parser.add_argument("--steps", type=int, default=None, help="throughput: steps timed; memory: steps run")
-    parser.add_argument("--eval-samples", type=int, default=None, help="converge: override M (the noise floor goal then may fail)")
+    parser.add_argument(
+        "--eval-samples", type=int, default=None, help="converge: override M (the noise floor goal then may fail)"
+    )
     parser.add_argument("--ott-configs", default=None, help="tune-ott: OPTIMIZER:BATCH,... (default: OTT_TUNING)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="write all results as JSON here ('-': stdout, last line)")
@@ -812,7 +886,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("all", "converge"):
         results["converge"] = []
         for name in cases:
-            results["converge"] += converge(make_problem(name, args.seed), parse_methods(args.methods), args.time_cap, args.seed, args.eval_samples)
+            results["converge"] += converge(
+                make_problem(name, args.seed), parse_methods(args.methods), args.time_cap, args.seed, args.eval_samples
+            )
             save()
         print_converge_table(results["converge"])
     if args.command == "gpu":

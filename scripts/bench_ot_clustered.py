@@ -41,9 +41,15 @@ def run(counts: list[int], time_cap: float, seed: int) -> list[dict]:
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             areas, _, _ = power_cells(codes, result.heights, -0.5, 0.5)
             row = {
-                "targets": count, "solver": name, "wall_s": wall, "cpu_s": cpu, "steps": result.steps,
-                "converged": result.converged, "tv": 0.5 * float(np.abs(areas - nu).sum()),
-                "max_rel_mass_error": float(np.max(np.abs(areas - nu) / nu)), "empty_cells": int(np.sum(areas <= 0)),
+                "targets": count,
+                "solver": name,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "steps": result.steps,
+                "converged": result.converged,
+                "tv": 0.5 * float(np.abs(areas - nu).sum()),
+                "max_rel_mass_error": float(np.max(np.abs(areas - nu) / nu)),
+                "empty_cells": int(np.sum(areas <= 0)),
             }
             print(
                 f"N={count:6d} {name:17s} wall {wall:7.1f} s  cpu {cpu:7.1f} s  steps {row['steps']:5d}  "

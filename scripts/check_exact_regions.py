@@ -53,8 +53,10 @@ def exact_box_regions(network, low, high) -> list[tuple[list, tuple]]:
                 parts = split
             for part, bits in parts:
                 scale = [Fraction(1) if bit else slope for bit in bits]
-                masked = ([[row[j] * scale[j] for j in range(len(scale))] for row in z_linear],
-                          [z_offset[j] * scale[j] for j in range(len(scale))])
+                masked = (
+                    [[row[j] * scale[j] for j in range(len(scale))] for row in z_linear],
+                    [z_offset[j] * scale[j] for j in range(len(scale))],
+                )
                 next_polygons.append((part, masked, pattern + bits))
         polygons = next_polygons
     return [(corners, pattern) for corners, _, pattern in polygons]

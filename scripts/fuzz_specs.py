@@ -33,8 +33,8 @@ import signal
 import sys
 import tempfile
 import time
-import tracemalloc
 import traceback
+import tracemalloc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,18 +59,100 @@ SECRET_FILES = {
 }
 
 CONTROL = [chr(code) for code in range(32) if chr(code) not in "\t\n\r"] + ["\x7f", "\x85", "\u2028", "\ufeff"]
-TAGS = ["!!binary", "!!timestamp", "!!set", "!!omap", "!!python/object:os.system", "!foo", "!!int", "!!float",
-        "!!bool", "!!str", "!!null", "!!map", "!!seq", "!<tag:yaml.org,2002:merge>"]
-ODD_SCALARS = [".nan", ".NaN", ".inf", "-.inf", "+.inf", "1e999", "1.0e+999", "-1.0e+999", "0x" + "f" * 40,
-               "1" * 30, "1" * 5000, "0b" + "1" * 200, "190:20:30", "2001-12-14", "=", "~", "null", "'\\ud800'",
-               '"\\ud800"', '"\\x00"', '"\\u2028"', "yes", "No", "0o17", "-0", "1_000", "&a [*a]", "*undefined",
-               "[", "]", "{", "}", "'unclosed", '"unclosed', "|", ">", "- - -", "? x", "<<: {seed: 3}", "%YAML 1.1",
-               "---", "...", "@", "`", "\t1"]
-OVERRIDE_KEYS = ["seed", "name", "manifold", "manifold.type", "manifold.samples", "model.encoder.widths",
-                 "model.encoder.widths.0", "model.encoder.widths.-1", "model.encoder.widths.99",
-                 "train.optimizer.learning_rate", "train.epochs", "evaluate.0", "evaluate.0.type", "latent_ot",
-                 "latent_ot.source", "runtime", "report", "extends", "seed.x", "1", "-1", "a.b.c.d", ".", "..",
-                 "x" * 300, "1" * 30, "a." * 70 + "b", "é", "\u2028"]
+TAGS = [
+    "!!binary",
+    "!!timestamp",
+    "!!set",
+    "!!omap",
+    "!!python/object:os.system",
+    "!foo",
+    "!!int",
+    "!!float",
+    "!!bool",
+    "!!str",
+    "!!null",
+    "!!map",
+    "!!seq",
+    "!<tag:yaml.org,2002:merge>",
+]
+ODD_SCALARS = [
+    ".nan",
+    ".NaN",
+    ".inf",
+    "-.inf",
+    "+.inf",
+    "1e999",
+    "1.0e+999",
+    "-1.0e+999",
+    "0x" + "f" * 40,
+    "1" * 30,
+    "1" * 5000,
+    "0b" + "1" * 200,
+    "190:20:30",
+    "2001-12-14",
+    "=",
+    "~",
+    "null",
+    "'\\ud800'",
+    '"\\ud800"',
+    '"\\x00"',
+    '"\\u2028"',
+    "yes",
+    "No",
+    "0o17",
+    "-0",
+    "1_000",
+    "&a [*a]",
+    "*undefined",
+    "[",
+    "]",
+    "{",
+    "}",
+    "'unclosed",
+    '"unclosed',
+    "|",
+    ">",
+    "- - -",
+    "? x",
+    "<<: {seed: 3}",
+    "%YAML 1.1",
+    "---",
+    "...",
+    "@",
+    "`",
+    "\t1",
+]
+OVERRIDE_KEYS = [
+    "seed",
+    "name",
+    "manifold",
+    "manifold.type",
+    "manifold.samples",
+    "model.encoder.widths",
+    "model.encoder.widths.0",
+    "model.encoder.widths.-1",
+    "model.encoder.widths.99",
+    "train.optimizer.learning_rate",
+    "train.epochs",
+    "evaluate.0",
+    "evaluate.0.type",
+    "latent_ot",
+    "latent_ot.source",
+    "runtime",
+    "report",
+    "extends",
+    "seed.x",
+    "1",
+    "-1",
+    "a.b.c.d",
+    ".",
+    "..",
+    "x" * 300,
+    "1" * 30,
+    "a." * 70 + "b",
+    "é",
+    "\u2028",
+]
 
 
 @dataclass
@@ -91,8 +173,11 @@ def _lines(text: str) -> list[str]:
 
 def _value_line(rng: random.Random, lines: list[str]) -> Optional[int]:
     """A line of the form ``key: value`` (value on the same line), if any."""
-    candidates = [i for i, line in enumerate(lines) if ": " in line and not line.lstrip().startswith("#")
-                  and line.split(": ", 1)[1].strip()]
+    candidates = [
+        i
+        for i, line in enumerate(lines)
+        if ": " in line and not line.lstrip().startswith("#") and line.split(": ", 1)[1].strip()
+    ]
     return rng.choice(candidates) if candidates else None
 
 
@@ -123,7 +208,7 @@ def byte_flip(rng: random.Random, data: bytes, spec: "Context") -> bytes:
 def random_bytes(rng: random.Random, data: bytes, spec: "Context") -> bytes:
     start = rng.randrange(len(data) + 1)
     noise = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
-    return data[:start] + noise + data[start + rng.randint(0, 16):]
+    return data[:start] + noise + data[start + rng.randint(0, 16) :]
 
 
 def truncate(rng: random.Random, data: bytes, spec: "Context") -> bytes:
@@ -182,8 +267,17 @@ def deep_nesting(rng: random.Random, data: bytes, spec: "Context") -> bytes:
 
 
 def huge_number(rng: random.Random, data: bytes, spec: "Context") -> bytes:
-    value = rng.choice(["9" * rng.randint(19, 6000), "1e999", "-1.0e+999", "0x" + "f" * rng.randint(16, 3000),
-                        "1." + "0" * 3000, "0b" + "1" * rng.randint(60, 20000), "-" + "9" * 25])
+    value = rng.choice(
+        [
+            "9" * rng.randint(19, 6000),
+            "1e999",
+            "-1.0e+999",
+            "0x" + "f" * rng.randint(16, 3000),
+            "1." + "0" * 3000,
+            "0b" + "1" * rng.randint(60, 20000),
+            "-" + "9" * 25,
+        ]
+    )
     return _replace_value(rng, data.decode("utf-8", "replace"), value).encode("utf-8")
 
 
@@ -229,12 +323,36 @@ def random_key(rng: random.Random, data: bytes, spec: "Context") -> bytes:
 
 
 def hostile_extends(rng: random.Random, data: bytes, spec: "Context") -> bytes:
-    target = rng.choice([
-        "/etc/passwd", "/etc/hostname", "/dev/zero", "/dev/null", "/proc/self/environ", ".", "..", "/", "/tmp",
-        "nowhere.yaml", spec.origin.name, "secret.txt", "secret_list.yaml", "secret_text.yaml",
-        "secret_broken.yaml", "secret_tagged.yaml", '"a\\0b.yaml"', "a" * 5000 + ".yaml", "[1, 2]", "{a: 1}", "3",
-        "''", "~", spec.sibling(rng), "../" + spec.sibling(rng), "x/" * 300 + "y.yaml",
-    ])
+    target = rng.choice(
+        [
+            "/etc/passwd",
+            "/etc/hostname",
+            "/dev/zero",
+            "/dev/null",
+            "/proc/self/environ",
+            ".",
+            "..",
+            "/",
+            "/tmp",
+            "nowhere.yaml",
+            spec.origin.name,
+            "secret.txt",
+            "secret_list.yaml",
+            "secret_text.yaml",
+            "secret_broken.yaml",
+            "secret_tagged.yaml",
+            '"a\\0b.yaml"',
+            "a" * 5000 + ".yaml",
+            "[1, 2]",
+            "{a: 1}",
+            "3",
+            "''",
+            "~",
+            spec.sibling(rng),
+            "../" + spec.sibling(rng),
+            "x/" * 300 + "y.yaml",
+        ]
+    )
     text = data.decode("utf-8", "replace")
     text = "\n".join(line for line in _lines(text) if not line.startswith("extends:"))
     return (f"extends: {target}\n" + text).encode("utf-8")
@@ -244,14 +362,14 @@ def splice(rng: random.Random, data: bytes, spec: "Context") -> bytes:
     other = spec.texts[rng.randrange(len(spec.texts))].split(b"\n")
     lines = data.split(b"\n")
     start = rng.randrange(len(other))
-    piece = other[start: start + rng.randint(1, 6)]
+    piece = other[start : start + rng.randint(1, 6)]
     position = rng.randrange(len(lines) + 1)
     return b"\n".join(lines[:position] + piece + lines[position:])
 
 
 def unicode_noise(rng: random.Random, data: bytes, spec: "Context") -> bytes:
     text = data.decode("utf-8", "replace")
-    noise = rng.choice(["\ufeff", "\u2028", "\u2029", "\x85", "é", "\U0001F600", "\u0301", "\uffff", "\ue000"])
+    noise = rng.choice(["\ufeff", "\u2028", "\u2029", "\x85", "é", "\U0001f600", "\u0301", "\uffff", "\ue000"])
     position = rng.randrange(len(text) + 1)
     encoded = (text[:position] + noise + text[position:]).encode("utf-8")
     if rng.random() < 0.3:  # a lone surrogate, as Python's surrogatepass writes it: not UTF-8
@@ -261,19 +379,52 @@ def unicode_noise(rng: random.Random, data: bytes, spec: "Context") -> bytes:
 
 MUTATIONS: dict[str, Callable[[random.Random, bytes, "Context"], bytes]] = {
     function.__name__: function
-    for function in (byte_flip, random_bytes, truncate, control_char, delete_line, duplicate_line, reindent,
-                     alias_bomb, deep_nesting, huge_number, non_finite, odd_scalar, tagged, merge_key, random_key,
-                     hostile_extends, splice, unicode_noise)
+    for function in (
+        byte_flip,
+        random_bytes,
+        truncate,
+        control_char,
+        delete_line,
+        duplicate_line,
+        reindent,
+        alias_bomb,
+        deep_nesting,
+        huge_number,
+        non_finite,
+        odd_scalar,
+        tagged,
+        merge_key,
+        random_key,
+        hostile_extends,
+        splice,
+        unicode_noise,
+    )
 }
 
 
 def random_override(rng: random.Random) -> str:
     key = rng.choice(OVERRIDE_KEYS)
-    value = rng.choice(ODD_SCALARS + ["1", "0.5", "-3", "[8, 8]", "{type: sgd}", "circle", "", "[" * 3000,
-                                      "[" * 70 + "]" * 70, "{a: &a [1,1,1,1,1,1], b: [*a,*a,*a,*a,*a,*a]}",
-                                      "".join(rng.choice(CONTROL) for _ in range(2))])
-    return rng.choice([f"{key}={value}", f"{key}", f"={value}", f"{key}=={value}"]) if rng.random() < 0.1 \
+    value = rng.choice(
+        ODD_SCALARS
+        + [
+            "1",
+            "0.5",
+            "-3",
+            "[8, 8]",
+            "{type: sgd}",
+            "circle",
+            "",
+            "[" * 3000,
+            "[" * 70 + "]" * 70,
+            "{a: &a [1,1,1,1,1,1], b: [*a,*a,*a,*a,*a,*a]}",
+            "".join(rng.choice(CONTROL) for _ in range(2)),
+        ]
+    )
+    return (
+        rng.choice([f"{key}={value}", f"{key}", f"={value}", f"{key}=={value}"])
+        if rng.random() < 0.1
         else f"{key}={value}"
+    )
 
 
 @dataclass
@@ -384,8 +535,9 @@ def spec_tree(destination: Path) -> tuple[Path, list[Path]]:
     return tree, originals
 
 
-def fuzz(count: int, seed: int, seconds: float = 5.0, megabytes: float = 200.0,
-         only: Optional[int] = None) -> tuple[collections.Counter, list[tuple[Mutant, Outcome]]]:
+def fuzz(
+    count: int, seed: int, seconds: float = 5.0, megabytes: float = 200.0, only: Optional[int] = None
+) -> tuple[collections.Counter, list[tuple[Mutant, Outcome]]]:
     """Run ``count`` mutants; (outcome counts, the mutants that failed with their outcomes)."""
     counts: collections.Counter = collections.Counter()
     failures: list[tuple[Mutant, Outcome]] = []
@@ -420,21 +572,26 @@ def main(argv: Optional[list[str]] = None) -> int:
     if arguments.only is not None:
         originals = sorted(path.relative_to(ROOT) for path in (ROOT / "specs").rglob("*.yaml"))
         mutant = make_mutant(arguments.only, arguments.seed, originals, [(ROOT / p).read_bytes() for p in originals])
-        print(f"# mutant {mutant.index} of {mutant.origin}: {', '.join(mutant.mutations)}; "
-              f"overrides {mutant.overrides}")
+        print(
+            f"# mutant {mutant.index} of {mutant.origin}: {', '.join(mutant.mutations)}; overrides {mutant.overrides}"
+        )
         print(mutant.data[:2000].decode("utf-8", "backslashreplace"))
     outcomes = ["spec", "error", "crash", "unlocated", "leak", "hang", "memory"]
     mutants = sum(counts[kind] for kind in outcomes)
-    print(f"{mutants} mutants (seed {arguments.seed}) in {total:.1f} s; slowest {counts['slowest_ms']} ms, "
-          f"largest tracemalloc peak {counts['peak_mb']} MB")
+    print(
+        f"{mutants} mutants (seed {arguments.seed}) in {total:.1f} s; slowest {counts['slowest_ms']} ms, "
+        f"largest tracemalloc peak {counts['peak_mb']} MB"
+    )
     for kind in outcomes:
         print(f"  {kind:<10} {counts[kind]}")
     print("mutations applied:")
     for key in sorted(key for key in counts if key.startswith("mutation ")):
-        print(f"  {key[len('mutation '):]:<16} {counts[key]}")
+        print(f"  {key[len('mutation ') :]:<16} {counts[key]}")
     for mutant, outcome in failures[:20]:
-        print(f"\n== mutant {mutant.index} ({mutant.origin}; {', '.join(mutant.mutations)}): {outcome.kind}\n"
-              f"{outcome.detail[:3000]}")
+        print(
+            f"\n== mutant {mutant.index} ({mutant.origin}; {', '.join(mutant.mutations)}): {outcome.kind}\n"
+            f"{outcome.detail[:3000]}"
+        )
     return 1 if failures else 0
 
 

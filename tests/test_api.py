@@ -30,9 +30,20 @@ report: {dpi: 40, max_points: 200}
 """
 
 RUN_FILES = [
-    "spec.yaml", "resolved.yaml", "overrides.yaml", "provenance.json", "metrics.json", "history.json",
-    "report.md", "figures/training_loss.png", "figures/manifold.png", "figures/latent_codes.png",
-    "figures/reconstruction.png", "models/encoder.keras", "models/decoder.keras", "models/autoencoder.keras",
+    "spec.yaml",
+    "resolved.yaml",
+    "overrides.yaml",
+    "provenance.json",
+    "metrics.json",
+    "history.json",
+    "report.md",
+    "figures/training_loss.png",
+    "figures/manifold.png",
+    "figures/latent_codes.png",
+    "figures/reconstruction.png",
+    "models/encoder.keras",
+    "models/decoder.keras",
+    "models/autoencoder.keras",
 ]
 
 
@@ -59,7 +70,9 @@ def test_spec_files_and_provenance(finished_run):
     spec_path, result = finished_run
     run_dir = result.run_dir
     assert (run_dir / "spec.yaml").read_text() == spec_path.read_text()
-    assert json.loads(json.dumps(__import__("yaml").safe_load((run_dir / "overrides.yaml").read_text()))) == ["train.epochs=3"]
+    assert json.loads(json.dumps(__import__("yaml").safe_load((run_dir / "overrides.yaml").read_text()))) == [
+        "train.epochs=3"
+    ]
     resolved = geokeras.load_spec(run_dir / "resolved.yaml")
     assert resolved.content_hash == result.spec.content_hash  # resolved.yaml reproduces the run's spec
     provenance = json.loads((run_dir / "provenance.json").read_text())
@@ -198,7 +211,7 @@ def test_a_model_too_large_for_the_sampled_data_is_refused_before_building(tmp_p
     # The mixture's dimension is known only once the manifold is built: checked after sampling.
     text = TINY.replace("{type: circle, radius: 1.5, samples: 256}", "{type: gaussian_mixture, dim: 1000, samples: 64}")
     err = refused(tmp_path, capsys, text, "model.encoder.widths=[65536]")
-    assert err.startswith(f"geokeras: error: <command line> 'model.encoder.widths=[65536]': model.encoder.widths: ")
+    assert err.startswith("geokeras: error: <command line> 'model.encoder.widths=[65536]': model.encoder.widths: ")
     assert "Received: 131,466,218 parameters for samples of shape [1000] (encoder 65,732,610, decoder 65,733,608)" in (
         err
     )

@@ -75,9 +75,12 @@ def test_run_with_bad_spec_exits_2_and_writes_nothing(tmp_path, capsys, replace,
 def test_run_with_bad_yaml_lambda_or_cycle_exits_2(tmp_path, capsys):
     cases = {
         "malformed.yaml": (GOOD.replace("samples: 64}", "samples: 64"), "malformed YAML"),
-        "lambda.yaml": (GOOD.replace("encoder: {type: mlp, widths: [4]}",
-                                     "encoder: {type: keras_layers, layers: [{class_name: Lambda}]}"),
-                        "model.encoder.layers[0].class_name"),
+        "lambda.yaml": (
+            GOOD.replace(
+                "encoder: {type: mlp, widths: [4]}", "encoder: {type: keras_layers, layers: [{class_name: Lambda}]}"
+            ),
+            "model.encoder.layers[0].class_name",
+        ),
         "cycle.yaml": ("extends: cycle.yaml\n" + GOOD, "extends cycle"),
     }
     for name, (text, fragment) in cases.items():
@@ -107,7 +110,9 @@ def test_compare_needs_run_directories(tmp_path, capsys):
 
 def test_console_script_exit_code_without_traceback(tmp_path):
     bad = write(tmp_path, "spec.yaml", "name: [\n")
-    result = subprocess.run([sys.executable, "-m", "geokeras.cli", "validate", str(bad)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "geokeras.cli", "validate", str(bad)], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "malformed YAML" in result.stderr and "Traceback" not in result.stderr
 

@@ -30,28 +30,43 @@ FLOAT_RTOL = 1e-9
 
 _SMALL_CURVE = ["manifold.samples=256", "train.epochs=2", "report.figures=false"]
 _SMALL_AEOT = [
-    "manifold.samples=128", "train.epochs=2", "latent_ot.generate.samples=128", "report.dpi=30",
+    "manifold.samples=128",
+    "train.epochs=2",
+    "latent_ot.generate.samples=128",
+    "report.dpi=30",
     "report.max_points=100",
 ]
 
 CASES: dict[str, tuple[str, list[str]]] = {
     # name: (spec under specs/, overrides)
     "quickstart": ("quickstart.yaml", ["manifold.samples=256", "train.epochs=2", "report.dpi=30"]),
-    "curve_evaluators": ("quickstart.yaml", [
-        *_SMALL_CURVE,
-        "evaluate=[{type: reconstruction, samples: 128}, {type: manifold_stats, samples: 128},"
-        " {type: learnability, points: 64, resolution: 256}, {type: denoising, samples: 128, resolution: 256},"
-        " rlc_bounds, {type: rlc_on_manifold, resolution: 256, samples: 256}, {type: manifold_rlc, resolution: 256}]",
-    ]),
-    "aeot_newton": ("ot/aeot_gaussians.yaml", [
-        *_SMALL_AEOT, "latent_ot.max_codes=64",
-        "evaluate=[{type: ot_quality, samples: 4096}, {type: generation, samples: 128, projections: 16, modes: 8}]",
-    ]),
-    "aeot_monte_carlo": ("ot/aeot_gaussians.yaml", [
-        *_SMALL_AEOT, "latent_ot.solver={type: monte_carlo_adam, tol: 0.1, max_steps: 30, samples: 1024}",
-        "evaluate=[{type: ot_quality, samples: 4096}, {type: generation, samples: 128, projections: 16}]",
-        "report.figures=false",
-    ]),
+    "curve_evaluators": (
+        "quickstart.yaml",
+        [
+            *_SMALL_CURVE,
+            "evaluate=[{type: reconstruction, samples: 128}, {type: manifold_stats, samples: 128},"
+            " {type: learnability, points: 64, resolution: 256}, {type: denoising, samples: 128, resolution: 256},"
+            " rlc_bounds, {type: rlc_on_manifold, resolution: 256, samples: 256}, {type: manifold_rlc, "
+            "resolution: 256}]",
+        ],
+    ),
+    "aeot_newton": (
+        "ot/aeot_gaussians.yaml",
+        [
+            *_SMALL_AEOT,
+            "latent_ot.max_codes=64",
+            "evaluate=[{type: ot_quality, samples: 4096}, {type: generation, samples: 128, projections: 16, modes: 8}]",
+        ],
+    ),
+    "aeot_monte_carlo": (
+        "ot/aeot_gaussians.yaml",
+        [
+            *_SMALL_AEOT,
+            "latent_ot.solver={type: monte_carlo_adam, tol: 0.1, max_steps: 30, samples: 1024}",
+            "evaluate=[{type: ot_quality, samples: 4096}, {type: generation, samples: 128, projections: 16}]",
+            "report.figures=false",
+        ],
+    ),
 }
 """Every registered evaluator appears in some case (``test_every_evaluator_is_pinned``)."""
 

@@ -91,7 +91,8 @@ def package_graph() -> dict[str, set[str]]:
         name = module_name_of(path)
         package = name.split(".")[1] if "." in name else name
         targets = {
-            module.split(".")[1] for module in imported_modules(ast.parse(path.read_text(encoding="utf-8")), name)
+            module.split(".")[1]
+            for module in imported_modules(ast.parse(path.read_text(encoding="utf-8")), name)
             if module.startswith("geokeras.")
         }
         graph.setdefault(package, set()).update(targets - {package})
@@ -106,7 +107,7 @@ def import_cycle(graph: dict[str, set[str]]) -> list[str]:
         state[node] = "open"
         for successor in sorted(graph.get(node, ())):
             if state.get(successor) == "open":
-                return path[path.index(successor):] + [successor]
+                return path[path.index(successor) :] + [successor]
             if successor not in state:
                 found = visit(successor, path + [successor])
                 if found:

@@ -38,7 +38,6 @@ def test_the_packages_resolve_their_lazy_names():
     import geokeras.complexity
     import geokeras.models
     import geokeras.ot
-
     from geokeras.complexity.mesh import count_regions_on_mesh
     from geokeras.ot.sources import make_source
 

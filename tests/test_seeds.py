@@ -17,7 +17,10 @@ from geokeras.seeds import (
 def test_stream_seed_values_are_pinned():
     # SeedSequence([seed, stream]).generate_state(1)[0], computed once and never to move.
     assert [stream_seed(0, 0), stream_seed(7, 1), stream_seed(7, 3), stream_seed(2**63, 2)] == [
-        2968811710, 369571992, 3466196061, 935617605,
+        2968811710,
+        369571992,
+        3466196061,
+        935617605,
     ]
 
 

@@ -119,12 +119,16 @@ def test_sweep_runs_reuses_and_survives_a_killed_point(spec_path, tmp_path, monk
 
 
 def test_two_key_sweep_draws_the_phase_diagram_and_checks_the_metric(spec_path, tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep_module, "point_command", lambda spec, point: [sys.executable, "-c", "raise SystemExit(2)"])
+    monkeypatch.setattr(
+        sweep_module, "point_command", lambda spec, point: [sys.executable, "-c", "raise SystemExit(2)"]
+    )
     result = sweep(spec_path, ["manifold.radius=1,2", "seed=0,1"], runs_root=tmp_path / "runs")
     log = result.sweep_dir / "logs" / f"{result.points[0].spec.run_name}.log"
     assert len(result.failed) == 4 and result.failed[0].detail == f"exit status 2: no output (log: {log})"
     assert (result.sweep_dir / "phase.png").stat().st_size > 0
-    assert main(["sweep", str(spec_path), "manifold.radius=1,2", "seed=0,1", "--runs-root", str(tmp_path / "runs")]) == 1
+    assert (
+        main(["sweep", str(spec_path), "manifold.radius=1,2", "seed=0,1", "--runs-root", str(tmp_path / "runs")]) == 1
+    )
 
 
 def test_points_with_one_resolved_spec_run_once(spec_path, tmp_path, monkeypatch):

@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from geokeras.complexity.bounds import UPPER_BOUNDS, tightest_upper_bound, trained_network_bounds
+from geokeras.complexity.bounds import UPPER_BOUNDS, tightest_upper_bound
 from geokeras.manifolds.capabilities import is_closed_manifold, orientability
 
 PROVABLY_NOT_ENCODABLE = "provably_not_encodable"
@@ -225,8 +225,11 @@ def certificate_from_geometry(
     if geometry is not None and manifold_lower is not None:
         regions_lower, method = regions_lower_bound(manifold, geometry, manifold_lower, widths[-1])
     result = encodable_certificate(
-        regions_lower, rlc_bounds(widths) if bounds is None else bounds, manifold_lower=manifold_lower,
-        obstruction=manifold_obstruction(manifold, widths[-1]), **extras,
+        regions_lower,
+        rlc_bounds(widths) if bounds is None else bounds,
+        manifold_lower=manifold_lower,
+        obstruction=manifold_obstruction(manifold, widths[-1]),
+        **extras,
     )
     result["regions_lower_method"] = method
     return result

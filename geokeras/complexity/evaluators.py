@@ -235,7 +235,10 @@ def evaluate_manifold_rlc(params: ManifoldRlcParams, context: EvaluationContext)
         network = lower(context.encoder)
         widths, ranks = architecture(network)
         metrics["certificate"] = certificate_from_geometry(
-            manifold, widths, geometry, int(lower_bound),
+            manifold,
+            widths,
+            geometry,
+            int(lower_bound),
             encoder_pieces=_encoder_pieces(network, manifold, geometry),
             trained_bounds=trained_network_bounds(widths, ranks),
         )

@@ -76,7 +76,9 @@ class Dyadic:
         return Dyadic(np.asarray(self.numerators[index], dtype=object), self.exponent)
 
     def __matmul__(self, other: "Dyadic") -> "Dyadic":
-        return Dyadic(np.asarray(np.dot(self.numerators, other.numerators), dtype=object), self.exponent + other.exponent)
+        return Dyadic(
+            np.asarray(np.dot(self.numerators, other.numerators), dtype=object), self.exponent + other.exponent
+        )
 
     def __mul__(self, other: "Dyadic") -> "Dyadic":
         """Elementwise (broadcast) product."""
@@ -110,7 +112,11 @@ class Dyadic:
 
     def to_floats(self) -> np.ndarray:
         """The nearest float64 of each entry (correctly rounded through Fraction)."""
-        return np.vectorize(float, otypes=[np.float64])(self.to_fractions()) if self.numerators.size else np.zeros(self.shape)
+        return (
+            np.vectorize(float, otypes=[np.float64])(self.to_fractions())
+            if self.numerators.size
+            else np.zeros(self.shape)
+        )
 
 
 class ExactNetwork:

@@ -62,7 +62,10 @@ import numpy as np
 from geokeras.complexity.exact import ExactNetwork, dyadic_fractions, segment_maps
 from geokeras.complexity.lowering import LoweredNetwork, lower
 from geokeras.complexity.polyline import (
-    PolylineRegions, count_regions_on_polyline, exact_cell_boundary, polyline_segments,
+    PolylineRegions,
+    count_regions_on_polyline,
+    exact_cell_boundary,
+    polyline_segments,
 )
 from geokeras.manifolds.capabilities import ExactPolygon
 from geokeras.manifolds.geometry import exact_geometry, no_geometry_reason
@@ -578,7 +581,9 @@ def decide_curve_injectivity(network: Any, manifold: Any, geometry: Any, max_pie
     regions = count_regions_on_polyline(network, geometry.vertices, geometry.closed)
     if max_pieces is not None and regions.part_segments.size > int(max_pieces):
         return {
-            "injective": None, "failed": [], "holds_for": None,
+            "injective": None,
+            "failed": [],
+            "holds_for": None,
             "reason": f"{regions.part_segments.size} parts along the polyline exceed max_regions={max_pieces}",
         }
     label = _holds_for(manifold, np.asarray(geometry.vertices, dtype=np.float64), bool(geometry.closed))

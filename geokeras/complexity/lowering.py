@@ -81,9 +81,7 @@ class AffineLayer:
         if not (np.all(np.isfinite(weight)) and np.all(np.isfinite(bias))):
             raise ValueError("Expected finite weights and biases. Received NaN or infinite entries.")
         if self.activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"Expected activation in {_ACTIVATIONS}. Received: activation={self.activation!r}."
-            )
+            raise ValueError(f"Expected activation in {_ACTIVATIONS}. Received: activation={self.activation!r}.")
         slope = float(self.negative_slope) if self.activation == "leaky_relu" else 0.0
         weight.setflags(write=False)
         bias.setflags(write=False)
@@ -139,8 +137,7 @@ class LoweredNetwork:
         for index, layer in enumerate(layers):
             if not isinstance(layer, AffineLayer):
                 raise TypeError(
-                    f"Expected AffineLayer entries. Received: layers[{index}] of type "
-                    f"{type(layer).__name__}."
+                    f"Expected AffineLayer entries. Received: layers[{index}] of type {type(layer).__name__}."
                 )
             if index and layer.n_in != layers[index - 1].n_out:
                 raise ValueError(
@@ -180,9 +177,7 @@ class LoweredNetwork:
         array = np.asarray(x, dtype=np.float64)
         array = array.reshape(array.shape[0], -1) if array.ndim > 1 else array.reshape(1, -1)
         if array.shape[1] != self.input_dim:
-            raise ValueError(
-                f"Expected inputs of shape [n, {self.input_dim}]. Received: shape={list(np.shape(x))}."
-            )
+            raise ValueError(f"Expected inputs of shape [n, {self.input_dim}]. Received: shape={list(np.shape(x))}.")
         return array
 
     def pre_activations(self, x: Any) -> list[np.ndarray]:
@@ -221,8 +216,7 @@ class LoweredNetwork:
         patterns = np.asarray(patterns, dtype=bool)
         if patterns.ndim != 2 or patterns.shape[1] != self.hidden_units:
             raise ValueError(
-                f"Expected patterns of shape [k, {self.hidden_units}]. "
-                f"Received: shape={list(patterns.shape)}."
+                f"Expected patterns of shape [k, {self.hidden_units}]. Received: shape={list(patterns.shape)}."
             )
         count = patterns.shape[0]
         linear = np.broadcast_to(np.eye(self.input_dim), (count, self.input_dim, self.input_dim))
@@ -252,9 +246,7 @@ def lower(model: Any) -> LoweredNetwork:
     import keras
 
     if not isinstance(model, keras.Model):
-        raise TypeError(
-            f"Expected a keras.Model or a LoweredNetwork. Received: {type(model).__name__}."
-        )
+        raise TypeError(f"Expected a keras.Model or a LoweredNetwork. Received: {type(model).__name__}.")
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:]) if _has_inputs(model) else None
     if input_shape is None or any(d is None for d in input_shape):
         raise ValueError(
@@ -263,8 +255,7 @@ def lower(model: Any) -> LoweredNetwork:
         )
     if len(model.outputs) != 1:
         raise UnsupportedLayerError(
-            f"Expected a model with one output. Received: model {model.name!r} with "
-            f"{len(model.outputs)} outputs."
+            f"Expected a model with one output. Received: model {model.name!r} with {len(model.outputs)} outputs."
         )
     builder = _ChainBuilder(input_shape)
     builder.add_model(model)
@@ -390,9 +381,7 @@ class _ChainBuilder:
 
     @staticmethod
     def _unsupported(layer: Any, why: str) -> UnsupportedLayerError:
-        return UnsupportedLayerError(
-            f"Cannot lower layer {layer.name!r} of class {type(layer).__name__}: {why}."
-        )
+        return UnsupportedLayerError(f"Cannot lower layer {layer.name!r} of class {type(layer).__name__}: {why}.")
 
     def _activation(self, layer: Any, activation: Any) -> None:
         name = activation if isinstance(activation, str) else getattr(activation, "__name__", str(activation))
@@ -485,7 +474,10 @@ class _ChainBuilder:
             )
         chunk = max(1, (1 << 22) // max(out_size, 1))  # basis images computed 32 MiB at a time
         matrix = np.concatenate(
-            [tf.reshape(images_of(first, min(chunk, size - first)), (-1, out_size)).numpy() for first in range(0, size, chunk)]
+            [
+                tf.reshape(images_of(first, min(chunk, size - first)), (-1, out_size)).numpy()
+                for first in range(0, size, chunk)
+            ]
         )
         bias = np.zeros(matrix.shape[1])
         if getattr(layer, "bias", None) is not None:
@@ -495,4 +487,3 @@ class _ChainBuilder:
             bias = np.broadcast_to(channel_bias.reshape(shape), out_shape).reshape(-1).copy()
         self._compose(matrix, bias)
         self.shape = out_shape
-

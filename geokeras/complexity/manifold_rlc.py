@@ -240,7 +240,9 @@ def curve_rlc(vertices: Any, closed: bool = False, *, angle_tol: float = DEFAULT
     unit = directions[lengths > 0] / lengths[lengths > 0, None]
     count = unit.shape[0]
     if count == 0:
-        raise ValueError("Expected a polyline with at least one segment of positive length. Received: all vertices equal.")
+        raise ValueError(
+            "Expected a polyline with at least one segment of positive length. Received: all vertices equal."
+        )
     if not closed:
         reach, method = _reaches(unit, np.full(count, count), angle_tol)
         jump = np.concatenate([reach, [count]])

@@ -472,7 +472,10 @@ def _subdivide(
     # The float frame F = p_1 - p_0 is rounded once (relative error <= u); the origin is exact.
     frame_magnitude = np.abs(frames).max(axis=2)
     inputs = _LayerInputs(
-        frames, origins, np.arange(count), np.ones((count, frames.shape[2])),
+        frames,
+        origins,
+        np.arange(count),
+        np.ones((count, frames.shape[2])),
         error=np.concatenate([_ROUNDING * frame_magnitude, np.zeros((count, 1))], axis=1),
         magnitude=np.concatenate([frame_magnitude, np.abs(origins).max(axis=1, keepdims=True)], axis=1),
     )
@@ -503,8 +506,12 @@ def _subdivide(
         growth = max(1.0, abs(slope))
         rounding = _ROUNDING * growth if slope not in (0.0, 1.0) else 0.0
         inputs = _LayerInputs(
-            z_linear, z_offset, source, scale,
-            row_error[source] * growth + rounding * row_magnitude[source], row_magnitude[source] * growth,
+            z_linear,
+            z_offset,
+            source,
+            scale,
+            row_error[source] * growth + rounding * row_magnitude[source],
+            row_magnitude[source] * growth,
         )
         polygons.set_field("pattern", np.concatenate([polygons["pattern"], active], axis=1))
     output_linear, output_offset = inputs.materialised()
@@ -674,7 +681,9 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_d
     values = corners[:, :, 0] * gradient[:, 0, None] + corners[:, :, 1] * gradient[:, 1, None]
     values += layer.offset[source, neuron, None]
     tolerance = _corner_tolerance(
-        np.abs(gradient).sum(axis=1), np.abs(layer.offset[source, neuron]), layer.coefficient_error[source, neuron],
+        np.abs(gradient).sum(axis=1),
+        np.abs(layer.offset[source, neuron]),
+        layer.coefficient_error[source, neuron],
         corner_error,
     )[:, None]
     valid = np.arange(corners.shape[1])[None, :] < counts[:, None]
@@ -688,8 +697,13 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_d
         for row in uncertain.tolist():
             polygon = int(candidates[row])
             row_signs, crossing_mask, crossing_points = exact.signs_and_crossings(
-                corners[row], int(counts[row]), fields["labels"][polygon], int(fields["face"][polygon]),
-                layer.position, int(source[row]), neuron,
+                corners[row],
+                int(counts[row]),
+                fields["labels"][polygon],
+                int(fields["face"][polygon]),
+                layer.position,
+                int(source[row]),
+                neuron,
             )
             signs[row] = row_signs
             exact_points[0][row], exact_points[1][row] = crossing_mask, crossing_points
@@ -980,7 +994,9 @@ def _adjacent_pairs(polygons, points, edges, line_directions, vertices) -> np.nd
     found = []
     for wanted_side in (0, 1):
         chosen = np.flatnonzero(side == wanted_side)
-        found.append(_containing_interval(line[chosen], low[chosen], high[chosen], owner[chosen], query_line, query_position))
+        found.append(
+            _containing_interval(line[chosen], low[chosen], high[chosen], owner[chosen], query_line, query_position)
+        )
     both = (found[0] >= 0) & (found[1] >= 0)
     pairs = np.stack([found[0][both], found[1][both]], axis=1)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
@@ -1022,8 +1038,20 @@ def _components(node_count: int, pairs: np.ndarray) -> tuple[int, np.ndarray]:
 
 
 def _assemble(
-    *, network, polygons, vertices, face_index, origins, frames, face_area, template_area, edges, line_directions,
-    output_linear, output_offset, exact,
+    *,
+    network,
+    polygons,
+    vertices,
+    face_index,
+    origins,
+    frames,
+    face_area,
+    template_area,
+    edges,
+    line_directions,
+    output_linear,
+    output_offset,
+    exact,
 ) -> MeshRegions:
     """Cells, adjacency, regions and pieces of the final polygons; the result object."""
     size = polygons.size
@@ -1063,9 +1091,7 @@ def _assemble(
         for index in np.flatnonzero(maybe).tolist():
             exact.decisions += 1
             maps = [exact.cell_map(unique_patterns[cell]) for cell in (first[index], second[index])]
-            same_map[differ[index]] = all(
-                not np.any((one - other).sign()) for one, other in zip(maps[0], maps[1])
-            )
+            same_map[differ[index]] = all(not np.any((one - other).sign()) for one, other in zip(maps[0], maps[1]))
     piece_count, polygon_pieces = _components(size, pairs[same_map])
 
     polygon_regions, region_first = _numbered_by_first(polygon_regions, region_count)
@@ -1096,5 +1122,3 @@ def _numbered_by_first(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.n
     renumber = np.empty(count, dtype=np.int64)
     renumber[np.argsort(first, kind="stable")] = np.arange(count)
     return renumber[labels], np.sort(first)
-
-

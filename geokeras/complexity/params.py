@@ -44,7 +44,8 @@ class RlcOnManifoldParams(SpecModel):
     resolution: Resolution = Field(4096, description="Segments of a smooth curve's polyline.")
     backend: Literal["auto", "numpy", "tensorflow"] = Field(
         "auto",
-        description="Polyline count backend: numpy (CPU), tensorflow (float64, GPU); auto: tensorflow when a GPU is visible.",
+        description="Polyline count backend: numpy (CPU), tensorflow (float64, GPU); auto: tensorflow when a "
+        "GPU is visible.",
     )
     mesh_resolution: MeshResolution = Field(32, description="Resolution of a surface's triangle mesh.")
     samples: NonNegativeSampleCount = Field(

@@ -314,8 +314,10 @@ def _split_tile(layer: Any, part: dict[str, np.ndarray], column_max: np.ndarray,
             ratio_error = (ez_near * size + np.abs(z_near) * edz_near) / (size * (size - edz_near))
             errors = (ratio_error + 3 * unit * (np.abs(ratio) + np.abs(crossings))) * (1 + 8 * unit)
             errors = np.where(moving, errors, np.inf)
-            inside = moving & (crossings - errors > starts[rows] + start_error[rows]) & (
-                crossings + errors < ends[rows] - end_error[rows]
+            inside = (
+                moving
+                & (crossings - errors > starts[rows] + start_error[rows])
+                & (crossings + errors < ends[rows] - end_error[rows])
             )
             outside = moving & (
                 (crossings + errors < starts[rows] - start_error[rows])
@@ -388,8 +390,10 @@ def _split_tile(layer: Any, part: dict[str, np.ndarray], column_max: np.ndarray,
     size_shift = np.abs(shift)
     growth = 1 + 8 * (layer.n_out + 4) * unit
     part["value_error"] = (
-        (value_bound + size_shift * slope_bound) * weighted[:, 0] + gamma * weighted[:, 1]
-        + 3 * unit * size_shift * slope_sum + 3 * unit * value_sum
+        (value_bound + size_shift * slope_bound) * weighted[:, 0]
+        + gamma * weighted[:, 1]
+        + 3 * unit * size_shift * slope_sum
+        + 3 * unit * value_sum
     ) * growth
     part["slope_error"] = (slope_bound * weighted[:, 0] + unit * slope_sum) * growth
     part["value_sum"], part["slope_sum"] = value_sum, slope_sum
@@ -431,8 +435,18 @@ def _exact_segment(
     return [p[0] for p in parts], [p[1] for p in parts], patterns, maps
 
 
-_KEPT = ("segment", "starts", "ends", "start_error", "end_error", "value", "slope", "value_error", "slope_error",
-         "patterns")
+_KEPT = (
+    "segment",
+    "starts",
+    "ends",
+    "start_error",
+    "end_error",
+    "value",
+    "slope",
+    "value_error",
+    "slope_error",
+    "patterns",
+)
 
 
 def _pack_patterns(patterns: np.ndarray, network: LoweredNetwork) -> np.ndarray:

@@ -39,7 +39,7 @@ import numpy as np
 from geokeras.complexity.exact import Dyadic
 from geokeras.complexity.injectivity import polyline_injectivity
 from geokeras.complexity.lowering import lower
-from geokeras.complexity.polyline import flat_affine_maps, affine_map_error_bound
+from geokeras.complexity.polyline import affine_map_error_bound, flat_affine_maps
 
 __all__ = ["SurfaceInjectivity", "decide_surface_injectivity"]
 
@@ -122,7 +122,9 @@ def decide_surface_injectivity(
     areas = _polygon_areas(regions.polygons, vertices, faces, regions.polygon_face_ids)
     positive, negative = float(areas[signs > 0].sum()), float(areas[signs < 0].sum())
     orientation = {
-        "positive": int(np.sum(signs > 0)), "negative": int(np.sum(signs < 0)), "collapsed": int(np.sum(signs == 0))
+        "positive": int(np.sum(signs > 0)),
+        "negative": int(np.sum(signs < 0)),
+        "collapsed": int(np.sum(signs == 0)),
     }
     common.update(orientation=orientation, exact_decisions=exact_decisions)
     common["folded_area_share"] = min(positive, negative) / float(areas.sum())
@@ -145,7 +147,8 @@ def decide_surface_injectivity(
     if len(loops) > 1:
         return _undecided(
             f"one orientation everywhere, but {len(loops)} boundary loops: their images' nesting is not decided",
-            common, orientation,
+            common,
+            orientation,
         )
     boundary = polyline_injectivity(network, vertices[loops[0]], closed=True, holds_for="mesh boundary")
     failures = [] if boundary.injective else ["boundary_self_intersection"]
@@ -229,9 +232,12 @@ def _polygon_signs(network, vertices, faces, face_signs, regions) -> tuple[np.nd
     local_error = np.abs(frames) @ linear_error + 4 * 2.0**-53 * (np.abs(frames) @ np.abs(linear))
     determinant = local[:, 0, 0] * local[:, 1, 1] - local[:, 0, 1] * local[:, 1, 0]
     bound = (
-        local_error[:, 0, 0] * np.abs(local[:, 1, 1]) + np.abs(local[:, 0, 0]) * local_error[:, 1, 1]
-        + local_error[:, 0, 1] * np.abs(local[:, 1, 0]) + np.abs(local[:, 0, 1]) * local_error[:, 1, 0]
-        + local_error[:, 0, 0] * local_error[:, 1, 1] + local_error[:, 0, 1] * local_error[:, 1, 0]
+        local_error[:, 0, 0] * np.abs(local[:, 1, 1])
+        + np.abs(local[:, 0, 0]) * local_error[:, 1, 1]
+        + local_error[:, 0, 1] * np.abs(local[:, 1, 0])
+        + np.abs(local[:, 0, 1]) * local_error[:, 1, 0]
+        + local_error[:, 0, 0] * local_error[:, 1, 1]
+        + local_error[:, 0, 1] * local_error[:, 1, 0]
         + 4 * 2.0**-53 * (np.abs(local[:, 0, 0] * local[:, 1, 1]) + np.abs(local[:, 0, 1] * local[:, 1, 0]))
     )
     signs = np.sign(determinant).astype(np.int64)

@@ -317,8 +317,11 @@ def _best_direction(normals: np.ndarray) -> tuple[np.ndarray, float]:
     objective = np.array([0.0, 0.0, 0.0, -1.0])
     constraints = np.concatenate([-normals, np.ones((normals.shape[0], 1))], axis=1)
     solution = linprog(
-        objective, A_ub=constraints, b_ub=np.zeros(normals.shape[0]),
-        bounds=[(-1, 1)] * 3 + [(None, 1)], method="highs",
+        objective,
+        A_ub=constraints,
+        b_ub=np.zeros(normals.shape[0]),
+        bounds=[(-1, 1)] * 3 + [(None, 1)],
+        method="highs",
     )
     if solution.status != 0:
         return normals[0], -1.0

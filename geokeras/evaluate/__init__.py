@@ -54,12 +54,17 @@ def learnability(manifold: Any, encoder: Any, decoder: Any = None, *, seed: int 
     except ValidationError as error:
         detail = error.errors()[0]
         key = ".".join(str(part) for part in detail["loc"])
-        raise ValueError(f"Invalid learnability parameter `{key}`: {detail['msg']}. Received: {detail.get('input')!r}.") from None
+        raise ValueError(
+            f"Invalid learnability parameter `{key}`: {detail['msg']}. Received: {detail.get('input')!r}."
+        ) from None
     manifold = manifold if isinstance(manifold, Manifold) else make(manifold)
     context = EvaluationContext(
-        manifold=manifold, encoder=encoder, decoder=decoder,
+        manifold=manifold,
+        encoder=encoder,
+        decoder=decoder,
         autoencoder=None if decoder is None else _Composed(encoder, decoder),
-        x_train=np.zeros((0, manifold.ambient_dim)), seed=seed,
+        x_train=np.zeros((0, manifold.ambient_dim)),
+        seed=seed,
     )
     return plain_metrics(evaluate_learnability(checked, context), "learnability")
 

@@ -59,8 +59,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.evaluation import EvaluationContext
 from geokeras.evaluate.params import DenoisingParams
+from geokeras.evaluation import EvaluationContext
 from geokeras.manifolds.base import check_count
 from geokeras.manifolds.geometry import CURVE, exact_geometry
 from geokeras.registry import NOISES
@@ -339,7 +339,8 @@ def evaluate_denoising(params: DenoisingParams, context: EvaluationContext) -> d
     Returns:
         ``{samples, noise, method, resolution, reference_error, non_finite, clean, all,
         inliers, outliers}``; ``clean`` = ``{mean, median, p90}`` of d(psi(phi(c_i)), Σ) for
-        the clean test points, the floor the learned manifold's own error sets; ``all`` / ``inliers`` / ``outliers`` each ``{count, before: {mean,
+        the clean test points, the floor the learned manifold's own error sets; ``all`` / ``inliers`` / ``outliers``
+        each ``{count, before: {mean,
         median, p90}, after: {...}, ratio, improved_share}`` (``inliers`` and ``outliers``
         only for ``noise: {type: outliers}``). With ``method: unavailable`` (a data set) the
         distances are absent and ``reason`` says why.
@@ -379,8 +380,16 @@ def evaluate_denoising(params: DenoisingParams, context: EvaluationContext) -> d
     path = context.figure_path("denoising")
     if path is not None and noisy.shape[1] in (2, 3):
         plot_denoising(
-            noisy, reconstructed, outliers, before, after, distance, path,
-            dpi=context.report.dpi, max_points=params.figure_points, seed=context.seed,
+            noisy,
+            reconstructed,
+            outliers,
+            before,
+            after,
+            distance,
+            path,
+            dpi=context.report.dpi,
+            max_points=params.figure_points,
+            seed=context.seed,
         )
         context.add_figure("Denoising: noisy points and their reconstructions over Σ", path)
     return metrics
@@ -403,7 +412,12 @@ def plot_denoising(
     joining them (a seeded subsample of ``max_points``); right: histograms of d(·, Σ)
     before and after, on a logarithmic distance axis. Data of 2 or 3 coordinates only."""
     from geokeras.report.figures import (
-        DOUBLE_FIGSIZE, OKABE_ITO, new_figure, save_figure, shared_limits, subsample_indices,
+        DOUBLE_FIGSIZE,
+        OKABE_ITO,
+        new_figure,
+        save_figure,
+        shared_limits,
+        subsample_indices,
     )
 
     dim = noisy.shape[1]
@@ -444,7 +458,10 @@ def plot_denoising(
     values = [np.maximum(before, floor), np.maximum(after[np.isfinite(after)], floor)]
     stacked = np.concatenate(values)
     bins = np.geomspace(stacked.min(), max(stacked.max(), stacked.min() * 10), 40)
-    for data, colour, label in ((values[0], OKABE_ITO[1], "before: d(x, Σ)"), (values[1], OKABE_ITO[0], "after: d(ψ(φ(x)), Σ)")):
+    for data, colour, label in (
+        (values[0], OKABE_ITO[1], "before: d(x, Σ)"),
+        (values[1], OKABE_ITO[0], "after: d(ψ(φ(x)), Σ)"),
+    ):
         if data.size:
             hist.hist(data, bins=bins, color=colour, alpha=0.55, label=f"{label}, mean {data.mean():.3g}")
     hist.set_xscale("log")

@@ -37,12 +37,12 @@ and the autoencoder's ``relative_reconstruction_error`` = RMS |x − ψ(φ(x))| 
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
-from geokeras.evaluation import EvaluationContext
 from geokeras.evaluate.params import LearnabilityParams
+from geokeras.evaluation import EvaluationContext
 from geokeras.manifolds.capabilities import ExactCurve
 from geokeras.manifolds.geometry import CURVE, SURFACE, geometry_kind
 from geokeras.seeds import purpose_seed
@@ -247,8 +247,13 @@ def evaluate_learnability(params: LearnabilityParams, context: EvaluationContext
         reason = injectivity.pop("reason", None)
         verdict = UNDECIDED if decided is None else (ENCODED if decided else NOT_ENCODED)
     metrics.update(
-        verdict=verdict, failed=failed, holds_for=holds_for, reason=reason,
-        certificate=certificate, injectivity=injectivity, sampled=sampled,
+        verdict=verdict,
+        failed=failed,
+        holds_for=holds_for,
+        reason=reason,
+        certificate=certificate,
+        injectivity=injectivity,
+        sampled=sampled,
     )
     return {"verdict": metrics.pop("verdict"), "failed": metrics.pop("failed"), **metrics}
 

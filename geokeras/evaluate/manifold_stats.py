@@ -43,8 +43,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.evaluation import EvaluationContext
 from geokeras.evaluate.params import ManifoldStatsParams
+from geokeras.evaluation import EvaluationContext
 from geokeras.manifolds.base import check_count
 from geokeras.seeds import purpose_seed
 

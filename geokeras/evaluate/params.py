@@ -61,7 +61,9 @@ class LearnabilityParams(SpecModel):
     type: Literal["learnability"] = "learnability"
     needs_latent_ot: ClassVar[bool] = False
     points: int = Field(
-        600, ge=20, le=4000,
+        600,
+        ge=20,
+        le=4000,
         description=(
             "Sample points of the reported (never deciding) numbers: distortion, trustworthiness, "
             "continuity, reconstruction. Equally spaced in arc length on a curve, else clean seeded samples."
@@ -122,7 +124,8 @@ class DenoisingParams(SpecModel):
     )
     reference_samples: SampleCount = Field(
         100000,
-        description="Clean samples standing in for Σ when it has neither polyline nor mesh (distance to the nearest one).",
+        description="Clean samples standing in for Σ when it has neither polyline nor mesh (distance to the "
+        "nearest one).",
     )
     figure_points: SampleCount = Field(
         300, description="Noisy points (a seeded subsample) drawn in the figure with their reconstructions."

@@ -30,8 +30,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from geokeras.evaluation import EvaluationContext
 from geokeras.evaluate.params import ReconstructionParams
+from geokeras.evaluation import EvaluationContext
 from geokeras.manifolds.base import check_count
 from geokeras.seeds import purpose_seed
 
@@ -123,8 +123,7 @@ def _point_set(name: str, points: Any) -> np.ndarray:
     array = np.asarray(points, dtype=np.float64)
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(
-            f"Expected `{name}` of shape [n, dim] with n >= 1 and dim >= 1. "
-            f"Received: shape={list(array.shape)}."
+            f"Expected `{name}` of shape [n, dim] with n >= 1 and dim >= 1. Received: shape={list(array.shape)}."
         )
     if not np.all(np.isfinite(array)):
         raise ValueError(f"Expected finite values in `{name}`. Received NaN or infinite entries.")
@@ -193,7 +192,8 @@ def evaluate_reconstruction(params: ReconstructionParams, context: EvaluationCon
     """Reconstruction metrics on ``params.samples`` held-out samples (see the module docstring).
 
     Held-out samples come from ``context.held_out_manifold`` (a data set's test split, else
-    the manifold itself; same measure, embedding and noise as the training data) with seed ``purpose_seed(context.seed, "evaluate.reconstruction")``. When
+    the manifold itself; same measure, embedding and noise as the training data) with seed
+    ``purpose_seed(context.seed, "evaluate.reconstruction")``. When
     figures are on, writes ``reconstruction.png`` (data vs reconstruction).
 
     Returns:

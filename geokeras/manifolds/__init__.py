@@ -21,10 +21,7 @@ from geokeras.registry import MANIFOLDS
 __all__ = ["Manifold", "make"]
 
 
-
-def make(
-    params: Union[ManifoldParams, Mapping[str, Any], str], *, embedding_seed: Optional[int] = None
-) -> Manifold:
+def make(params: Union[ManifoldParams, Mapping[str, Any], str], *, embedding_seed: Optional[int] = None) -> Manifold:
     """Build the manifold described by ``params``.
 
     Args:

@@ -25,7 +25,6 @@ _EPS = float(np.finfo(np.float64).eps)
 ArrayFunction = Callable[[np.ndarray], np.ndarray]
 
 
-
 def gauss_legendre_unit(points: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of the ``points``-point Gauss-Legendre rule on [0, 1].
 
@@ -194,9 +193,7 @@ class ArcLengthInverse:
             proposal = np.where(bisect, 0.5 * (lo + hi), proposal)
             step = np.abs(proposal - current)
             converged = (
-                (residual == 0.0)
-                | (~bisect & (step <= self._step_tolerance))
-                | (hi - lo <= self._parameter_tolerance)
+                (residual == 0.0) | (~bisect & (step <= self._step_tolerance)) | (hi - lo <= self._parameter_tolerance)
             )
             theta[active] = np.where(residual == 0.0, current, proposal)
             active = active[~converged]

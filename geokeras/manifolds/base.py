@@ -38,6 +38,7 @@ from geokeras.manifolds.capabilities import ExactCurve
 from geokeras.manifolds.params import ManifoldParams
 from geokeras.registry import EMBEDDINGS, NOISES
 
+
 def check_count(name: str, value: Any, minimum: int = 1) -> int:
     """``value`` as a Python int >= ``minimum``, or a ValueError naming received vs expected."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -47,8 +48,7 @@ def check_count(name: str, value: Any, minimum: int = 1) -> int:
         )
     if int(value) < minimum:
         raise ValueError(
-            f"Received an invalid value for `{name}`: expected an integer >= {minimum}. "
-            f"Received: {name}={value!r}."
+            f"Received an invalid value for `{name}`: expected an integer >= {minimum}. Received: {name}={value!r}."
         )
     return int(value)
 
@@ -140,8 +140,7 @@ class Manifold(abc.ABC):
             params = self.params_type()
         if not isinstance(params, self.params_type):
             raise SpecError(
-                f"expected a {self.params_type.__name__} for {type(self).__name__}. "
-                f"Received: {type(params).__name__}.",
+                f"expected a {self.params_type.__name__} for {type(self).__name__}. Received: {type(params).__name__}.",
                 (),
             )
         self._params = params
@@ -290,7 +289,9 @@ class Manifold(abc.ABC):
             rng,
         )
 
-    def _parameters_and_points(self, source: "Manifold", n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _parameters_and_points(
+        self, source: "Manifold", n: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         parameters = np.asarray(source._sample_parameters(n, rng), dtype=np.float64).reshape(n, self.parameter_dim)
         natural = np.asarray(self._embed_natural(parameters), dtype=np.float64)
         return parameters, natural
@@ -326,9 +327,7 @@ class Manifold(abc.ABC):
         if parameters.ndim == 1 and dim == 1:
             parameters = parameters[:, None]
         if parameters.ndim != 2 or parameters.shape[1] != dim:
-            raise ValueError(
-                f"Expected parameters of shape [n, {dim}]. Received: shape={list(parameters.shape)}."
-            )
+            raise ValueError(f"Expected parameters of shape [n, {dim}]. Received: shape={list(parameters.shape)}.")
         return parameters
 
     def embed_natural_points(self, natural: np.ndarray) -> np.ndarray:
@@ -336,8 +335,7 @@ class Manifold(abc.ABC):
         natural = np.asarray(natural, dtype=np.float64)
         if natural.ndim != 2 or natural.shape[1] != self.natural_dim:
             raise ValueError(
-                f"Expected points of shape [n, {self.natural_dim}]. "
-                f"Received: shape={list(natural.shape)}."
+                f"Expected points of shape [n, {self.natural_dim}]. Received: shape={list(natural.shape)}."
             )
         return self._embedding.apply(natural)
 
@@ -350,8 +348,7 @@ class Manifold(abc.ABC):
         points = np.asarray(points, dtype=np.float64)
         if points.ndim != 2 or points.shape[1] != self._ambient_dim:
             raise ValueError(
-                f"Expected points of shape [n, {self._ambient_dim}]. "
-                f"Received: shape={list(points.shape)}."
+                f"Expected points of shape [n, {self._ambient_dim}]. Received: shape={list(points.shape)}."
             )
         return self._embedding.invert(points)
 

@@ -124,14 +124,14 @@ class KnownTopology(abc.ABC):
         """Compact without boundary (True), with boundary (False), unknown (None)."""
 
 
-class RoundSphere(abc.ABC):
+class RoundSphere:
     """A round sphere S^m = {|x| = r} centred at the origin of the natural space (S^1: a circle).
 
     The von Mises-Fisher density exp(kappa <mu, x / |x|>) applies to it.
     """
 
 
-class LabelledData(abc.ABC):
+class LabelledData:
     """A data set whose samples carry a class label: the first parameter column is the label."""
 
 

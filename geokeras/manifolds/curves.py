@@ -188,8 +188,7 @@ class Curve(Manifold, ExactCurve, KnownTopology):
             return parameters[:, 0]
         if parameters.ndim != 1:
             raise ValueError(
-                f"Expected curve parameters of shape [n] or [n, 1]. "
-                f"Received: shape={list(parameters.shape)}."
+                f"Expected curve parameters of shape [n] or [n, 1]. Received: shape={list(parameters.shape)}."
             )
         return parameters
 

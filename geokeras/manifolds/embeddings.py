@@ -225,4 +225,3 @@ def _rows(value: Any, dim: int, what: str) -> np.ndarray:
     if array.ndim != 2 or array.shape[1] != dim:
         raise ValueError(f"Expected {what} of shape [n, {dim}]. Received: shape={list(array.shape)}.")
     return array
-

@@ -100,8 +100,8 @@ def missing_keras_data_error(name: str, display: str, error: BaseException) -> S
         f"could not load the {display} data set (type {name!r}): keras.datasets.{name}.load_data() "
         f"found no cached copy and could not download one ({type(error).__name__}: {error}). "
         f"Expected the file(s) {', '.join(str(path) for path in files)}. To provide them: "
-        f"download {urls} into {files[0].parent}; or run `python -c \"import keras; "
-        f"keras.datasets.{name}.load_data()\"` on a machine with internet and copy its "
+        f'download {urls} into {files[0].parent}; or run `python -c "import keras; '
+        f'keras.datasets.{name}.load_data()"` on a machine with internet and copy its '
         f"~/.keras/datasets folder here; or set KERAS_HOME to a folder whose datasets/ holds "
         f"them. (type: digits needs no download.)",
         ("type",),

@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MEASURE_PATH = ("measure",)
 
+
 class Density(abc.ABC):
     """An unnormalised density f w.r.t. the volume measure of one manifold.
 
@@ -75,8 +76,7 @@ class Density(abc.ABC):
 
     def _not_applicable(self, why: str) -> SpecError:
         return SpecError(
-            f"the {self.params.type} density does not apply to manifold type "
-            f"{self.manifold.params.type!r}: {why}",
+            f"the {self.params.type} density does not apply to manifold type {self.manifold.params.type!r}: {why}",
             MEASURE_PATH,
         )
 

@@ -166,7 +166,10 @@ def mesh_topology(faces: np.ndarray) -> MeshTopology:
         face_a, face_b = first // 3, second // 3
         rows = np.concatenate([face_a, face_a + face_count])
         cols = np.concatenate(
-            [np.where(same_direction, face_b + face_count, face_b), np.where(same_direction, face_b, face_b + face_count)]
+            [
+                np.where(same_direction, face_b + face_count, face_b),
+                np.where(same_direction, face_b, face_b + face_count),
+            ]
         )
         labels = _component_labels(2 * face_count, rows, cols)
         orientable = bool(np.all(labels[:face_count] != labels[face_count:]))
@@ -193,9 +196,7 @@ def mesh_topology(faces: np.ndarray) -> MeshTopology:
 
 
 # ----------------------------------------------------------------------------- loading
-def load_triangle_mesh(
-    path: Union[str, os.PathLike], key: KeyPath = ("path",)
-) -> tuple[np.ndarray, np.ndarray]:
+def load_triangle_mesh(path: Union[str, os.PathLike], key: KeyPath = ("path",)) -> tuple[np.ndarray, np.ndarray]:
     """Read a triangle mesh from an OBJ, PLY or OFF file and check that it is a manifold mesh.
 
     trimesh reads the file (polygons with more than three corners are split into triangle
@@ -221,7 +222,11 @@ def load_triangle_mesh(
     if file.is_dir():
         raise SpecError(f"expected a mesh file. Received: path={shown!r}, which is a directory.", key)
     if not file.is_file():
-        where = "" if file.is_absolute() else f" (relative paths are resolved against the current directory {os.getcwd()!r})"
+        where = (
+            ""
+            if file.is_absolute()
+            else f" (relative paths are resolved against the current directory {os.getcwd()!r})"
+        )
         raise SpecError(f"expected an existing mesh file. Received: path={shown!r}, which does not exist{where}.", key)
     suffix = file.suffix.lower()
     if suffix not in MESH_FORMATS:
@@ -247,7 +252,9 @@ def load_triangle_mesh(
             key,
         )
     if faces.ndim != 2 or faces.shape[1] != 3:
-        raise SpecError(f"expected triangles (3 vertices per face). Received: faces of shape {list(faces.shape)} in {shown!r}.", key)
+        raise SpecError(
+            f"expected triangles (3 vertices per face). Received: faces of shape {list(faces.shape)} in {shown!r}.", key
+        )
     if faces.min() < 0 or faces.max() >= vertices.shape[0]:
         raise SpecError(
             f"expected face indices in [0, {vertices.shape[0]}). Received: indices in "
@@ -452,8 +459,10 @@ class MeshSurface(Manifold, ExactSurface, KnownTopology):
         """
         face_count = self._faces.shape[0]
         if parameters.size and (
-            parameters[:, 0].min() < 0.0 or parameters[:, 0].max() > face_count
-            or parameters[:, 1].min() < 0.0 or parameters[:, 1].max() > 1.0
+            parameters[:, 0].min() < 0.0
+            or parameters[:, 0].max() > face_count
+            or parameters[:, 1].min() < 0.0
+            or parameters[:, 1].max() > 1.0
         ):
             raise ValueError(
                 f"Expected mesh parameters in [0, {face_count}] x [0, 1]. Received: "

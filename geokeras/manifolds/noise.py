@@ -64,7 +64,9 @@ class GaussianNoise:
         """True when the tangent space is needed (``direction: normal`` with std > 0)."""
         return self.direction == "normal" and self.std > 0.0
 
-    def perturb_gaussian(self, clean: np.ndarray, tangents: Optional[TangentFunction], rng: np.random.Generator) -> np.ndarray:
+    def perturb_gaussian(
+        self, clean: np.ndarray, tangents: Optional[TangentFunction], rng: np.random.Generator
+    ) -> np.ndarray:
         """clean (shape=[n, D]) plus the Gaussian part of the noise; a new array."""
         if self.std == 0.0:
             return clean.copy()

@@ -1005,9 +1005,7 @@ class ProductWithInterval(Manifold, ExactSurface, KnownTopology):
 
     @property
     def parameter_names(self) -> tuple[str, ...]:  # type: ignore[override]
-        names = tuple(self._base.parameter_names) or tuple(
-            f"base_{k}" for k in range(1, self._base.intrinsic_dim + 1)
-        )
+        names = tuple(self._base.parameter_names) or tuple(f"base_{k}" for k in range(1, self._base.intrinsic_dim + 1))
         if self.intervals == 1:
             return names + ("s",)
         return names + tuple(f"s_{k}" for k in range(1, self.intervals + 1))

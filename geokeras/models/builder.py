@@ -105,9 +105,7 @@ class Autoencoder:
 
 
 # ------------------------------------------------------------------------------ entry point
-def build_autoencoder(
-    model_spec: ModelSpec, input_shape: Sequence[int], *, code_l1: float = 0.0
-) -> Autoencoder:
+def build_autoencoder(model_spec: ModelSpec, input_shape: Sequence[int], *, code_l1: float = 0.0) -> Autoencoder:
     """Build the encoder, decoder and autoencoder that ``model_spec`` describes.
 
     Build inside ``strategy.scope()`` (see :func:`geokeras.models.runtime.configure_runtime`)
@@ -131,8 +129,7 @@ def build_autoencoder(
     input_shape = _checked_shape(input_shape, "input_shape")
     if not (isinstance(code_l1, (int, float)) and math.isfinite(code_l1) and code_l1 >= 0):
         raise ValueError(
-            f"Received an invalid value for `code_l1`: expected a finite number >= 0. "
-            f"Received: code_l1={code_l1!r}"
+            f"Received an invalid value for `code_l1`: expected a finite number >= 0. Received: code_l1={code_l1!r}"
         )
     latent_shape = (int(model_spec.latent_dim),)
     check_parameter_budget(model_spec, input_shape)  # before any layer allocates its weights
@@ -152,9 +149,7 @@ def build_autoencoder(
     inputs = keras.Input(shape=input_shape, name="autoencoder_input")
     codes = encoder(inputs)
     if code_l1 > 0:
-        codes = keras.layers.ActivityRegularization(
-            l1=float(code_l1), name=CODE_PENALTY_LAYER, dtype="float32"
-        )(codes)
+        codes = keras.layers.ActivityRegularization(l1=float(code_l1), name=CODE_PENALTY_LAYER, dtype="float32")(codes)
     reconstructions = decoder(codes)
     autoencoder = keras.Model(inputs, reconstructions, name="autoencoder")
     _check_built_size(model_spec, encoder, decoder)
@@ -306,17 +301,14 @@ def _conv_decoder(params: ConvParams, code_shape: Shape, image_shape: Shape) -> 
     dense_widths = list(reversed(params.dense)) + [map_height * map_width * params.filters[-1]]
     for index, units in enumerate(dense_widths):
         x = _hidden_block(x, keras.layers.Dense, units, params, role, index, kind="dense")
-    x = keras.layers.Reshape(
-        (map_height, map_width, params.filters[-1]), name=f"{role}_reshape"
-    )(x)
+    x = keras.layers.Reshape((map_height, map_width, params.filters[-1]), name=f"{role}_reshape")(x)
     transposed = _conv_layer(keras.layers.Conv2DTranspose, params)
     for index, filters in enumerate(reversed(params.filters)):
         x = _hidden_block(x, transposed, filters, params, role, index, kind="conv_transpose")
     crop_height, crop_width = upsampled_height - height, upsampled_width - width
     if crop_height or crop_width:
         x = keras.layers.Cropping2D(
-            ((crop_height // 2, crop_height - crop_height // 2),
-             (crop_width // 2, crop_width - crop_width // 2)),
+            ((crop_height // 2, crop_height - crop_height // 2), (crop_width // 2, crop_width - crop_width // 2)),
             name=f"{role}_crop",
         )(x)
     final_conv = _conv_layer(keras.layers.Conv2D, params, strides=1)
@@ -443,9 +435,7 @@ def build_keras_layers(
         raise SpecError(_first_line(error), path=("layers",)) from error
 
 
-def deserialize_keras_layer(
-    class_name: str, config: Mapping[str, Any], *, path: KeyPath = ()
-) -> keras.layers.Layer:
+def deserialize_keras_layer(class_name: str, config: Mapping[str, Any], *, path: KeyPath = ()) -> keras.layers.Layer:
     """Instantiate the Keras layer ``class_name`` from ``config``, with safe mode forced on.
 
     Args:
@@ -607,9 +597,7 @@ def _activation_layer(
 # ------------------------------------------------------------------------------ checks
 def _checked_role(role: str) -> str:
     if role not in ROLES:
-        raise ValueError(
-            f"Received an invalid value for `role`: expected one of {ROLES}. Received: role={role!r}"
-        )
+        raise ValueError(f"Received an invalid value for `role`: expected one of {ROLES}. Received: role={role!r}")
     return role
 
 

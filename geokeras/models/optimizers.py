@@ -2,7 +2,8 @@
 
 The registries :data:`geokeras.registry.OPTIMIZERS` and
 :data:`geokeras.registry.LEARNING_RATE_SCHEDULES` name the Keras classes; the fields of each
-parameter model are that class's keyword arguments. Each learning-rate schedule is a ``keras.optimizers.schedules`` object evaluated
+parameter model are that class's keyword arguments. Each learning-rate schedule is a ``keras.optimizers.schedules``
+object evaluated
 at the optimizer's step counter (the number of batches trained so far, counting every epoch):
 
 * exponential_decay: lr(t) = lr_0 * r^(t / T), with t / T floored when ``staircase``;

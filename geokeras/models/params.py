@@ -61,9 +61,7 @@ class DenseStackParams(SpecModel):
     """Options shared by the dense (MLP) and convolutional stacks."""
 
     activation: Activation = Field("relu", description="Activation after every hidden layer.")
-    negative_slope: NonNegativeFloat = Field(
-        0.2, description="Slope for x < 0 when activation is leaky_relu."
-    )
+    negative_slope: NonNegativeFloat = Field(0.2, description="Slope for x < 0 when activation is leaky_relu.")
     batch_norm: bool = Field(False, description="BatchNormalization after each hidden layer.")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout rate after each hidden layer.")
     output_activation: Activation = Field("linear", description="Activation of the last layer.")
@@ -76,9 +74,7 @@ class MLPParams(DenseStackParams):
     """A stack of Dense layers: hidden widths, then the output width (latent or ambient)."""
 
     type: Literal["mlp"] = "mlp"
-    widths: list[Width] = Field(
-        default_factory=lambda: [64, 64], description="Hidden layer widths, input side first."
-    )
+    widths: list[Width] = Field(default_factory=lambda: [64, 64], description="Hidden layer widths, input side first.")
 
 
 @ENCODERS.register("conv", implementation="geokeras.models.builder:build_conv")
@@ -212,9 +208,7 @@ class ModelSpec(SpecModel):
 
 
 # ----------------------------------------------------------------------------- training
-@LEARNING_RATE_SCHEDULES.register(
-    "exponential_decay", implementation="keras.optimizers.schedules:ExponentialDecay"
-)
+@LEARNING_RATE_SCHEDULES.register("exponential_decay", implementation="keras.optimizers.schedules:ExponentialDecay")
 class ExponentialDecayParams(SpecModel):
     """lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)."""
 
@@ -230,9 +224,7 @@ class ExponentialDecayParams(SpecModel):
         return cls(initial_learning_rate=1e-3, decay_steps=1000, decay_rate=0.5)
 
 
-@LEARNING_RATE_SCHEDULES.register(
-    "cosine_decay", implementation="keras.optimizers.schedules:CosineDecay"
-)
+@LEARNING_RATE_SCHEDULES.register("cosine_decay", implementation="keras.optimizers.schedules:CosineDecay")
 class CosineDecayParams(SpecModel):
     """Cosine decay from initial_learning_rate to alpha * initial over decay_steps, optional warmup."""
 
@@ -276,9 +268,7 @@ class PiecewiseConstantParams(SpecModel):
                 f"{len(self.values)} values and {len(self.boundaries)} boundaries."
             )
         if any(later <= earlier for earlier, later in zip(self.boundaries, self.boundaries[1:])):
-            raise ValueError(
-                f"expected strictly increasing boundaries. Received: boundaries={self.boundaries}."
-            )
+            raise ValueError(f"expected strictly increasing boundaries. Received: boundaries={self.boundaries}.")
         return self
 
     @classmethod

@@ -56,9 +56,7 @@ def configure_runtime(runtime_spec: RuntimeSpec, seed: int) -> tf.distribute.Str
         SpecError: at ``("strategy",)`` when ``gpu`` is asked for and there is none.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(
-            f"Received an invalid value for `seed`: expected an integer >= 0. Received: seed={seed!r}"
-        )
+        raise ValueError(f"Received an invalid value for `seed`: expected an integer >= 0. Received: seed={seed!r}")
     gpus = tf.config.list_logical_devices("GPU")
     strategy = _strategy(runtime_spec.strategy, gpus)
 

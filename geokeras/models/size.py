@@ -99,8 +99,10 @@ def _count(params: Any, input_shape: Shape, output_shape: Shape, role: str) -> O
         image_shape = input_shape if role == "encoder" else output_shape
         if len(image_shape) != 3:
             return None  # the builder refuses conv on vector data, at its key
-        return _conv_encoder(params, image_shape, math.prod(output_shape)) if role == "encoder" else _conv_decoder(
-            params, math.prod(input_shape), image_shape
+        return (
+            _conv_encoder(params, image_shape, math.prod(output_shape))
+            if role == "encoder"
+            else _conv_decoder(params, math.prod(input_shape), image_shape)
         )
     return None
 

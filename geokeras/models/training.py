@@ -130,9 +130,7 @@ def train_autoencoder(
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs a `checkpoint_dir` to resume from.")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(
-            f"Received an invalid value for `seed`: expected an integer >= 0. Received: seed={seed!r}"
-        )
+        raise ValueError(f"Received an invalid value for `seed`: expected an integer >= 0. Received: seed={seed!r}")
 
     train_samples, validation_samples = split_validation(samples, train_spec.validation_split, int(seed))
     if train_spec.early_stopping is not None and train_spec.early_stopping.monitor == "val_loss":
@@ -315,8 +313,7 @@ def _checked_samples(x_train: Any, bundle: Autoencoder) -> np.ndarray:
     bad = int(np.size(samples) - np.count_nonzero(np.isfinite(samples)))
     if bad:
         raise ValueError(
-            f"Received an invalid value for `x_train`: expected finite values. Received {bad} "
-            "NaN or infinite values."
+            f"Received an invalid value for `x_train`: expected finite values. Received {bad} NaN or infinite values."
         )
     return samples
 
@@ -482,9 +479,7 @@ class EpochScalarLogger(keras.callbacks.Callback):
             pass
         for (split, tag), value in values.items():
             with self._writer(split).as_default():
-                tf.summary.write(
-                    tag, tf.constant(value, tf.float32), step=epoch, metadata=self._metadata
-                )
+                tf.summary.write(tag, tf.constant(value, tf.float32), step=epoch, metadata=self._metadata)
 
     def on_train_end(self, logs: Optional[dict] = None) -> None:
         for writer in self._writers.values():
@@ -535,9 +530,7 @@ def _write_json_atomically(path: Path, data: dict) -> None:
         raise
 
 
-def _concatenate_histories(
-    earlier: dict[str, list[float]], later: dict[str, list[float]]
-) -> dict[str, list[float]]:
+def _concatenate_histories(earlier: dict[str, list[float]], later: dict[str, list[float]]) -> dict[str, list[float]]:
     keys = list(earlier) + [key for key in later if key not in earlier]
     return {key: list(earlier.get(key, [])) + list(later.get(key, [])) for key in keys}
 

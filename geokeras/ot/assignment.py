@@ -74,9 +74,7 @@ def tile_targets(targets: Any, heights: Any, tile_targets: int = DEFAULT_TILE_TA
     if pad:
         targets = tf.pad(targets, [[0, pad], [0, 0]])
         heights = tf.concat([heights, tf.fill([pad], tf.constant(-np.inf, tf.float32))], axis=0)
-    return TargetTiles(
-        tf.reshape(targets, [tiles, tile, -1]), tf.reshape(heights, [tiles, tile]), count
-    )
+    return TargetTiles(tf.reshape(targets, [tiles, tile, -1]), tf.reshape(heights, [tiles, tile]), count)
 
 
 def _tile_scores(x: Any, targets: Any, heights: Any) -> Any:
@@ -158,9 +156,7 @@ def assign_tile(x: Any, tiles: TargetTiles, *, float64_ties: bool = False) -> An
         return best_cells(x, tiles)[0]
     index, best, runner_up = best_cells(x, tiles, second=True)
     finite_heights = tf.where(tf.math.is_finite(tiles.heights), tiles.heights, tf.zeros_like(tiles.heights))
-    scale = tf.norm(x, axis=1) * tf.reduce_max(tf.norm(tiles.targets, axis=2)) + tf.reduce_max(
-        tf.abs(finite_heights)
-    )
+    scale = tf.norm(x, axis=1) * tf.reduce_max(tf.norm(tiles.targets, axis=2)) + tf.reduce_max(tf.abs(finite_heights))
     close = best - runner_up <= _TIE_MARGIN * scale
     rows = tf.where(close)[:, 0]
     exact = _float64_argmax(tf.gather(x, rows), tiles)
@@ -338,11 +334,22 @@ def top_k_cells(
         raise ValueError(f"Expected k <= N = {targets.shape[0]} (the number of targets). Received: k={k}.")
     if x.shape[0] == 0:
         return tf.zeros([0, k], tf.float32), tf.zeros([0, k], tf.int32)
-    return _top_k_all(x, targets, heights, k, tf.constant(_positive("tile_rows", tile_rows)), _positive("tile_targets", tile_targets))
+    return _top_k_all(
+        x, targets, heights, k, tf.constant(_positive("tile_rows", tile_rows)), _positive("tile_targets", tile_targets)
+    )
 
 
 @tf.function
-def _count_cells(source: Any, targets: Any, heights: Any, key: Any, tiles_count: Any, tile: int, tile_targets_: int, float64_ties: bool) -> Any:
+def _count_cells(
+    source: Any,
+    targets: Any,
+    heights: Any,
+    key: Any,
+    tiles_count: Any,
+    tile: int,
+    tile_targets_: int,
+    float64_ties: bool,
+) -> Any:
     tiles = tile_targets(targets, heights, tile_targets_)
     stream = source.stream(key, tile)
 
@@ -351,9 +358,7 @@ def _count_cells(source: Any, targets: Any, heights: Any, key: Any, tiles_count:
         index = assign_tile(x, tiles, float64_ties=float64_ties)
         return t + 1, counts + tf.math.unsorted_segment_sum(tf.ones_like(index), index, tiles.count)
 
-    _, counts = tf.while_loop(
-        lambda t, _: t < tiles_count, body, (tf.constant(0), tf.zeros([tiles.count], tf.int32))
-    )
+    _, counts = tf.while_loop(lambda t, _: t < tiles_count, body, (tf.constant(0), tf.zeros([tiles.count], tf.int32)))
     return counts
 
 
@@ -382,8 +387,14 @@ def count_cells(
         raise ValueError(f"Expected at most {POINTS_PER_SCRAMBLE} samples per key. Received: samples={samples}.")
     targets = tf.convert_to_tensor(targets, tf.float32)
     counts = _count_cells(
-        source, targets, tf.convert_to_tensor(heights, tf.float32), tf.convert_to_tensor(key, tf.int32),
-        tf.constant(tiles_count), tile, _positive("tile_targets", tile_targets), bool(float64_ties),
+        source,
+        targets,
+        tf.convert_to_tensor(heights, tf.float32),
+        tf.convert_to_tensor(key, tf.int32),
+        tf.constant(tiles_count),
+        tile,
+        _positive("tile_targets", tile_targets),
+        bool(float64_ties),
     )
     return counts, tiles_count * tile
 
@@ -425,8 +436,14 @@ def cell_masses(
     used = 0
     for block, start in enumerate(range(0, samples, POINTS_PER_SCRAMBLE)):
         counts, block_used = count_cells(
-            source, targets, heights, min(POINTS_PER_SCRAMBLE, samples - start), stream_key(base, block),
-            tile_rows=tile_rows, tile_targets=tile_targets, float64_ties=float64_ties,
+            source,
+            targets,
+            heights,
+            min(POINTS_PER_SCRAMBLE, samples - start),
+            stream_key(base, block),
+            tile_rows=tile_rows,
+            tile_targets=tile_targets,
+            float64_ties=float64_ties,
         )
         total += counts.numpy()
         used += block_used

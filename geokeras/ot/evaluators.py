@@ -5,7 +5,8 @@ samples independent of the solver's: cell masses w_i = mu(W_i(h)) against the ta
 nu_i, and the transport cost E_mu |x - T(x)|^2 of the map T(x) = y_{cell(x)}.
 
 ``generation`` compares AE-OT samples (decoded extended-OT codes, :mod:`geokeras.ot.generation`)
-with held-out data (for a data set drawn from its train split: its test split), beside the baseline "plain decoder from a Gaussian latent": codes
+with held-out data (for a data set drawn from its train split: its test split), beside the baseline "plain decoder
+from a Gaussian latent": codes
 z ~ N(mean, covariance of the training codes), decoded by the same decoder (what a VAE-like
 generator without OT does), so the benefit of the OT map is visible in one table:
 
@@ -69,7 +70,8 @@ def _flat(name: str, value: Any) -> np.ndarray:
 def _check_same_dim(x: np.ndarray, y: np.ndarray) -> None:
     if x.shape[1] != y.shape[1]:
         raise ValueError(
-            f"Expected samples of the same dimension. Received: x of dimension {x.shape[1]}, y of dimension {y.shape[1]}."
+            f"Expected samples of the same dimension. Received: x of dimension {x.shape[1]}, y of dimension "
+            f"{y.shape[1]}."
         )
 
 
@@ -242,7 +244,11 @@ def evaluate_ot_quality(params: Any, context: EvaluationContext) -> dict[str, An
 
         path = context.figure_path("ot_power_diagram")
         plot_power_diagram(
-            targets, heights, result.source, path, dpi=context.report.dpi,
+            targets,
+            heights,
+            result.source,
+            path,
+            dpi=context.report.dpi,
             generated_codes=None if context.generation is None else context.generation.codes,
             seed=seed,
         )
@@ -288,8 +294,14 @@ def _modes_and_off(
 
 
 def _sample_metrics(
-    generated: np.ndarray, held_out: np.ndarray, held_out_modes: Optional[np.ndarray], labeller: Any,
-    off: Any, bandwidth: float, params: Any, seed: int,
+    generated: np.ndarray,
+    held_out: np.ndarray,
+    held_out_modes: Optional[np.ndarray],
+    labeller: Any,
+    off: Any,
+    bandwidth: float,
+    params: Any,
+    seed: int,
 ) -> dict[str, Any]:
     finite = np.all(np.isfinite(generated), axis=1)
     generated = generated[finite]
@@ -364,8 +376,14 @@ def evaluate_generation(params: Any, context: EvaluationContext) -> dict[str, An
 
         path = context.figure_path("generation")
         plot_generated(
-            held_out, generated, baseline, path, dpi=context.report.dpi, image_shape=context.manifold.image_shape,
-            max_points=context.report.max_points, seed=seed,
+            held_out,
+            generated,
+            baseline,
+            path,
+            dpi=context.report.dpi,
+            image_shape=context.manifold.image_shape,
+            max_points=context.report.max_points,
+            seed=seed,
         )
         context.add_figure("Generated (AE-OT) and baseline (Gaussian latent) samples vs held-out data", path)
     return metrics

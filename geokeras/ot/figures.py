@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from geokeras.report.figures import OKABE_ITO, new_figure, image_mosaic, save_figure
+from geokeras.report.figures import OKABE_ITO, image_mosaic, new_figure, save_figure
 
 __all__ = ["plot_generated", "plot_power_diagram"]
 
@@ -103,8 +103,15 @@ def plot_power_diagram(
     codes.scatter(targets[:, 0], targets[:, 1], s=_POINT_SIZE * 3, c=colours, linewidths=0, label="training codes y_i")
     if generated_codes is not None:
         generated = np.asarray(generated_codes, dtype=np.float64)
-        codes.scatter(generated[:, 0], generated[:, 1], s=_POINT_SIZE / 2, color="black", alpha=0.5, linewidths=0,
-                      label="generated codes")
+        codes.scatter(
+            generated[:, 0],
+            generated[:, 1],
+            s=_POINT_SIZE / 2,
+            color="black",
+            alpha=0.5,
+            linewidths=0,
+            label="generated codes",
+        )
     codes.set_title("Codes: T maps each cell onto its code")
     codes.set_xlabel("z1")
     codes.set_ylabel("z2")

@@ -194,7 +194,9 @@ class ExtendedMap:
                 f"Received: interpolation={interpolation!r}."
             )
         if not (0.0 <= float(angle_threshold) <= np.pi):
-            raise ValueError(f"Expected an angle_threshold in [0, pi] radians. Received: angle_threshold={angle_threshold!r}.")
+            raise ValueError(
+                f"Expected an angle_threshold in [0, pi] radians. Received: angle_threshold={angle_threshold!r}."
+            )
         if np.shape(centres) != targets.shape:
             raise ValueError(
                 f"Expected centres of shape {list(targets.shape)} (one per target). "
@@ -246,9 +248,7 @@ class ExtendedMap:
         x64 = tf.cast(x, tf.float64)
         top = indices[:, 0]
         neighbours = indices[:, 1:]
-        angles = dihedral_angles(
-            tf.gather(self.normalised, top)[:, None, :], tf.gather(self.normalised, neighbours)
-        )
+        angles = dihedral_angles(tf.gather(self.normalised, top)[:, None, :], tf.gather(self.normalised, neighbours))
         refused = angles > self.angle_threshold
         partner = tf.logical_and(tf.logical_not(refused), tf.gather(self.has_centre, neighbours))
         admitted = tf.concat([tf.ones_like(top[:, None], tf.bool), partner], axis=1)
@@ -440,9 +440,7 @@ def generate(
     interpolated = np.any(joined["weights"][:, 1:] > 0.0, axis=1)
     refused = joined["refused"]
     angles = joined["angles"]
-    quantiles = (
-        {f"q{int(q * 100)}": float(np.quantile(angles, q)) for q in (0.5, 0.9, 0.99)} if angles.size else {}
-    )
+    quantiles = {f"q{int(q * 100)}": float(np.quantile(angles, q)) for q in (0.5, 0.9, 0.99)} if angles.size else {}
     return GenerationResult(
         codes=codes,
         samples=decoded,

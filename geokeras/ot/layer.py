@@ -31,7 +31,9 @@ __all__ = ["SemiDiscreteOT"]
 
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"Received an invalid value for `{name}`: expected a positive integer. Received: {name}={value!r}.")
+        raise ValueError(
+            f"Received an invalid value for `{name}`: expected a positive integer. Received: {name}={value!r}."
+        )
     return int(value)
 
 
@@ -77,8 +79,12 @@ class SemiDiscreteOT(keras.layers.Layer):
         if targets is not None:
             targets = np.asarray(targets, np.float32)
             if targets.ndim != 2 or targets.shape[0] < 1 or targets.shape[1] < 1:
-                raise ValueError(f"Expected targets of shape [N, d] with N, d >= 1. Received: targets.shape={targets.shape}.")
-            if (num_targets is not None and num_targets != targets.shape[0]) or (dim is not None and dim != targets.shape[1]):
+                raise ValueError(
+                    f"Expected targets of shape [N, d] with N, d >= 1. Received: targets.shape={targets.shape}."
+                )
+            if (num_targets is not None and num_targets != targets.shape[0]) or (
+                dim is not None and dim != targets.shape[1]
+            ):
                 raise ValueError(
                     f"Expected num_targets and dim to match targets.shape={targets.shape}. "
                     f"Received: num_targets={num_targets}, dim={dim}."
@@ -93,7 +99,9 @@ class SemiDiscreteOT(keras.layers.Layer):
 
         heights_value = np.zeros(self.num_targets, np.float32) if heights is None else np.asarray(heights, np.float32)
         if heights_value.shape != (self.num_targets,):
-            raise ValueError(f"Expected heights of shape [{self.num_targets}]. Received: heights.shape={heights_value.shape}.")
+            raise ValueError(
+                f"Expected heights of shape [{self.num_targets}]. Received: heights.shape={heights_value.shape}."
+            )
         if target_weights is None:
             weights_value = np.full(self.num_targets, 1.0 / self.num_targets, np.float32)
         else:
@@ -107,23 +115,30 @@ class SemiDiscreteOT(keras.layers.Layer):
         targets_value = np.zeros([self.num_targets, self.dim], np.float32) if targets is None else targets
 
         self.targets = self.add_weight(
-            shape=(self.num_targets, self.dim), initializer=keras.initializers.Constant(targets_value),
-            trainable=False, name="targets", dtype="float32",
+            shape=(self.num_targets, self.dim),
+            initializer=keras.initializers.Constant(targets_value),
+            trainable=False,
+            name="targets",
+            dtype="float32",
         )
         self.heights = self.add_weight(
-            shape=(self.num_targets,), initializer=keras.initializers.Constant(heights_value),
-            trainable=False, name="heights", dtype="float32",
+            shape=(self.num_targets,),
+            initializer=keras.initializers.Constant(heights_value),
+            trainable=False,
+            name="heights",
+            dtype="float32",
         )
         self.target_weights = self.add_weight(
-            shape=(self.num_targets,), initializer=keras.initializers.Constant(weights_value),
-            trainable=False, name="target_weights", dtype="float32",
+            shape=(self.num_targets,),
+            initializer=keras.initializers.Constant(weights_value),
+            trainable=False,
+            name="target_weights",
+            dtype="float32",
         )
         self.built = True
 
     def _tiles(self) -> Any:
-        return tile_targets(
-            tf.convert_to_tensor(self.targets), tf.convert_to_tensor(self.heights), self.tile_targets
-        )
+        return tile_targets(tf.convert_to_tensor(self.targets), tf.convert_to_tensor(self.heights), self.tile_targets)
 
     def call(self, x: Any, return_index: bool = False, top_k: Optional[int] = None) -> Any:
         x = tf.convert_to_tensor(x, tf.float32)

@@ -112,10 +112,17 @@ class _Evaluator:
     def __call__(self, heights: Any) -> dict[str, float]:
         counts = [
             count_cells(
-                self.source, self.targets, heights, self.half, key,
-                tile_rows=self.params.sample_tile, tile_targets=self.params.target_tile,
+                self.source,
+                self.targets,
+                heights,
+                self.half,
+                key,
+                tile_rows=self.params.sample_tile,
+                tile_targets=self.params.target_tile,
                 float64_ties=self.params.float64_ties,
-            )[0].numpy().astype(np.float64)
+            )[0]
+            .numpy()
+            .astype(np.float64)
             for key in self.keys
         ]
         w_a, w_b = counts[0] / self.half, counts[1] / self.half
@@ -259,14 +266,22 @@ class _GradientEstimator:
     The targets stay resident: tiled on the default device, or sharded across the strategy's devices.
     """
 
-    def __init__(self, setup: _Setup, state: _State, source: Any, params: MonteCarloAdamParams, seed: int,
-                 strategy: Optional[Any]):
+    def __init__(
+        self,
+        setup: _Setup,
+        state: _State,
+        source: Any,
+        params: MonteCarloAdamParams,
+        seed: int,
+        strategy: Optional[Any],
+    ):
         count, targets = setup.count, setup.targets
         devices = _strategy_devices(strategy if strategy is not None else tf.distribute.get_strategy())
         shards = shard_targets(count, devices) if len(devices) > 1 else None
         if shards is not None and params.float64_ties:
             raise ValueError(
-                f"Expected float64_ties=False with targets sharded across {len(shards)} devices. Received: float64_ties=True."
+                f"Expected float64_ties=False with targets sharded across {len(shards)} devices. Received: "
+                "float64_ties=True."
             )
         shard_constants = []
         for shard in shards or ():
@@ -399,8 +414,14 @@ def solve_monte_carlo_adam(
 
 
 def _check_loop(
-    state: _State, run_steps: Any, evaluate: _Evaluator, history: dict, setup: _Setup, params: MonteCarloAdamParams,
-    manager: Optional[tf.train.CheckpointManager], started: float,
+    state: _State,
+    run_steps: Any,
+    evaluate: _Evaluator,
+    history: dict,
+    setup: _Setup,
+    params: MonteCarloAdamParams,
+    manager: Optional[tf.train.CheckpointManager],
+    started: float,
 ) -> tuple[bool, str, Optional[dict]]:
     """Run blocks of ``check_every`` steps until the stopping rule holds or a limit is reached.
 
@@ -456,8 +477,16 @@ def _run_block(state: _State, run_steps: Any, steps: int, tile: int, history: di
 
 
 def _result(
-    state: _State, setup: _Setup, source: Any, params: MonteCarloAdamParams, evaluate: _Evaluator, history: dict,
-    converged: bool, stop: str, quality: Optional[dict], started: float,
+    state: _State,
+    setup: _Setup,
+    source: Any,
+    params: MonteCarloAdamParams,
+    evaluate: _Evaluator,
+    history: dict,
+    converged: bool,
+    stop: str,
+    quality: Optional[dict],
+    started: float,
 ) -> OTResult:
     """The OTResult at h_bar (re-centred in float64), evaluated now if the last block was not, with a warning
     when the stopping rule does not hold."""
@@ -497,8 +526,16 @@ def _result(
 def _empty_history() -> dict[str, list]:
     """Per step: step, samples, learning_rate, chi2, max_rel_gradient; per evaluation: check_*."""
     return {
-        "step": [], "samples": [], "learning_rate": [], "chi2": [], "max_rel_gradient": [],
-        "check_step": [], "check_tv_bound": [], "check_tv": [], "check_max_rel_mass_error": [], "check_empty_cells": [],
+        "step": [],
+        "samples": [],
+        "learning_rate": [],
+        "chi2": [],
+        "max_rel_gradient": [],
+        "check_step": [],
+        "check_tv_bound": [],
+        "check_tv": [],
+        "check_max_rel_mass_error": [],
+        "check_empty_cells": [],
     }
 
 

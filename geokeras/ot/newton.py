@@ -12,7 +12,8 @@ float64, every edge labelled with the neighbour j whose constraint made it). Fro
 
 Newton step (notes section 5): solve H delta = w - nu on the complement of 1 (as
 (H + 1 1^T / N) delta = w - nu), h <- h - c delta with c = 1, halved until every cell keeps
-half the smallest mass and |w - nu| shrinks by (1 - c/2), then re-centre h to mean 0. Stops when max_i |w_i - nu_i| / nu_i <= tol. Converges
+half the smallest mass and |w - nu| shrinks by (1 - c/2), then re-centre h to mean 0. Stops when max_i |w_i - nu_i| /
+nu_i <= tol. Converges
 quadratically near the solution (Kitagawa, Merigot, Thibert 2019, "Convergence of a Newton
 algorithm for semi-discrete optimal transport", JEMS). Each cell evaluation clips the square
 only by the cell's neighbours in the lifted convex hull (:func:`power_neighbours`, qhull), and the
@@ -35,7 +36,9 @@ __all__ = ["power_cells", "solve_newton"]
 DOMAIN_EDGE = -1  # label of polygon edges on the domain boundary
 
 
-def _clip(vertices: np.ndarray, labels: list[int], normal: np.ndarray, offset: float, label: int) -> tuple[np.ndarray, list[int]]:
+def _clip(
+    vertices: np.ndarray, labels: list[int], normal: np.ndarray, offset: float, label: int
+) -> tuple[np.ndarray, list[int]]:
     """Clip a convex polygon (counter-clockwise vertices, edge k from vertex k to k + 1 labelled
     labels[k]) by the half-plane <normal, x> <= offset; new edges get ``label``."""
     count = len(vertices)
@@ -180,7 +183,9 @@ def power_cells(targets: np.ndarray, heights: np.ndarray, low: float, high: floa
         vertices, labels = square, [DOMAIN_EDGE] * 4
         # Nearest neighbours (in power distance) first: they cut most, so later clips see small
         # polygons, and a constraint through a vertex already cut adds no degenerate vertex.
-        neighbours = neighbours[np.argsort(np.sum((y[neighbours] - y[i]) ** 2, axis=1) - 2.0 * h[neighbours], kind="stable")]
+        neighbours = neighbours[
+            np.argsort(np.sum((y[neighbours] - y[i]) ** 2, axis=1) - 2.0 * h[neighbours], kind="stable")
+        ]
         for j in neighbours:
             vertices, labels = _clip(vertices, labels, y[j] - y[i], h[i] - h[j], int(j))
             if len(vertices) == 0:

@@ -74,9 +74,7 @@ class UniformCubeSourceParams(OTSourceParams):
     @model_validator(mode="after")
     def _ordered(self) -> "UniformCubeSourceParams":
         if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
-            raise ValueError(
-                f"expected finite bounds with low < high. Received: low={self.low}, high={self.high}."
-            )
+            raise ValueError(f"expected finite bounds with low < high. Received: low={self.low}, high={self.high}.")
         return self
 
 
@@ -193,12 +191,14 @@ class MonteCarloAdamParams(OTSolverParams):
     )
     max_eval_samples: SampleCount = Field(1 << 23, description="Cap on the automatic evaluation sample size.")
     sample_tile: BatchSize = Field(
-        4096, description="Source samples per tile (rounded up to a power of two); memory is O(sample_tile * target_tile)."
+        4096,
+        description="Source samples per tile (rounded up to a power of two); memory is O(sample_tile * target_tile).",
     )
     target_tile: BatchSize = Field(8192, description="Targets per tile of the score matrix.")
     float64_ties: bool = Field(
         False,
-        description="Re-check the two best cells in float64 wherever their float32 scores are within rounding of each other.",
+        description="Re-check the two best cells in float64 wherever their float32 scores are within "
+        "rounding of each other.",
     )
     jit_compile: bool = Field(False, description="Compile the solver's step loop with XLA.")
     average_window: Count = Field(
@@ -236,8 +236,7 @@ class MonteCarloAdamParams(OTSolverParams):
     def _samples_ordered(self) -> "MonteCarloAdamParams":
         if self.max_samples < self.samples:
             raise ValueError(
-                f"expected max_samples >= samples. Received: samples={self.samples}, "
-                f"max_samples={self.max_samples}."
+                f"expected max_samples >= samples. Received: samples={self.samples}, max_samples={self.max_samples}."
             )
         return self
 
@@ -248,9 +247,7 @@ class NewtonParams(OTSolverParams):
 
     type: Literal["newton"] = "newton"
     max_steps: StepCount = Field(100, description="Most Newton steps.")
-    tol: PositiveFloat = Field(
-        1e-8, description="Stop when max_i |w_i - nu_i| / nu_i <= tol (exact cell areas)."
-    )
+    tol: PositiveFloat = Field(1e-8, description="Stop when max_i |w_i - nu_i| / nu_i <= tol (exact cell areas).")
     min_step: PositiveFloat = Field(
         1e-10, description="Give up (converged: false) when the damping halves the step below this."
     )

@@ -59,9 +59,7 @@ def sobol_direction_numbers(dim: int) -> np.ndarray:
         ``tf.math.sobol_sample`` as the module docstring explains.
     """
     if not 1 <= dim <= MAX_SOBOL_DIMENSION:
-        raise ValueError(
-            f"Expected a Sobol dimension between 1 and {MAX_SOBOL_DIMENSION}. Received: dim={dim}."
-        )
+        raise ValueError(f"Expected a Sobol dimension between 1 and {MAX_SOBOL_DIMENSION}. Received: dim={dim}.")
     import tensorflow as tf
 
     # init_scope: eager even when first called while a tf.function traces (the result is cached).
@@ -102,9 +100,7 @@ def scramble(direction_numbers: Any, key: Any) -> tuple[Any, Any]:
         ),
         tf.float32,
     )  # shape=[bits, d, bits]
-    random_bits = tf.random.stateless_uniform(
-        [dim, bits, bits], seed=matrix_key, minval=0, maxval=2, dtype=tf.int32
-    )
+    random_bits = tf.random.stateless_uniform([dim, bits, bits], seed=matrix_key, minval=0, maxval=2, dtype=tf.int32)
     lower = tf.linalg.band_part(tf.cast(random_bits, tf.float32), -1, 0)  # keep r >= c
     lower = tf.linalg.set_diag(lower, tf.ones([dim, bits]))  # unit diagonal: L_j invertible
     # (L_j C_j)[r, b] = sum_c L_j[r, c] C_j[c, b] mod 2; sums are small integers, exact in float32.
@@ -168,7 +164,9 @@ def digital_net(dim: int, key: Any, tile: int, *, scrambled: bool = True) -> Dig
     import tensorflow as tf
 
     if tile < 1 or tile & (tile - 1) or tile > POINTS_PER_SCRAMBLE:
-        raise ValueError(f"Expected a tile size that is a power of two <= {POINTS_PER_SCRAMBLE}. Received: tile={tile}.")
+        raise ValueError(
+            f"Expected a tile size that is a power of two <= {POINTS_PER_SCRAMBLE}. Received: tile={tile}."
+        )
     numbers = tf.constant(sobol_direction_numbers(dim))
     if scrambled:
         numbers, shift = scramble(numbers, key)
@@ -238,9 +236,7 @@ def scrambled_sobol(count: int, dim: int, seed: int, *, scrambled: bool = True) 
     import tensorflow as tf
 
     if not 1 <= count <= POINTS_PER_SCRAMBLE:
-        raise ValueError(
-            f"Expected 1 <= count <= {POINTS_PER_SCRAMBLE}. Received: count={count}."
-        )
+        raise ValueError(f"Expected 1 <= count <= {POINTS_PER_SCRAMBLE}. Received: count={count}.")
     numbers = tf.constant(sobol_direction_numbers(dim))
     if scrambled:
         numbers, shift = scramble(numbers, tf.constant(seed_pair(seed)))

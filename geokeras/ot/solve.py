@@ -145,7 +145,8 @@ def normalised_weights(weights: Any, count: int) -> np.ndarray:
     if not np.all(np.isfinite(nu)) or np.any(nu <= 0):
         bad = nu[~(np.isfinite(nu) & (nu > 0))][:3]
         raise ValueError(
-            f"Expected finite positive target weights (drop targets of weight 0). Received: weights containing {bad.tolist()}."
+            "Expected finite positive target weights (drop targets of weight 0). Received: weights "
+            f"containing {bad.tolist()}."
         )
     return nu / nu.sum()
 
@@ -258,7 +259,9 @@ def solve(
         raise ValueError(f"Expected a non-negative integer seed. Received: seed={seed!r}.")
     merged = merge_duplicate_targets(targets, nu)
     implementation = OT_SOLVERS[params.type].load()
-    kwargs = {key: value for key, value in (("checkpoint_dir", checkpoint_dir), ("strategy", strategy)) if value is not None}
+    kwargs = {
+        key: value for key, value in (("checkpoint_dir", checkpoint_dir), ("strategy", strategy)) if value is not None
+    }
     result = implementation(merged.targets, merged.weights, source, params, int(seed), **kwargs)
     if merged.merged:
         result.target_index = merged.index
@@ -285,5 +288,3 @@ def initial_heights(targets: np.ndarray, source: Any, init: str) -> np.ndarray:
     shift = centre - scale * source.mean()
     h = (y @ shift - 0.5 * np.sum(y * y, axis=1)) / scale
     return h - h.mean()
-
-

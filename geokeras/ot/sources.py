@@ -279,5 +279,3 @@ class UniformBall(Source):
         x = tf.convert_to_tensor(x, tf.float32)
         inside = tf.norm(x, axis=1) <= float(self.params.radius)
         return tf.where(inside, tf.constant(-self.log_volume(), tf.float32), tf.constant(-math.inf, tf.float32))
-
-

@@ -15,9 +15,7 @@ def load_metrics(run_dir: Path) -> dict[str, Any]:
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):
-        raise GeokerasInputError(
-            f"{str(path)!r} does not exist: expected a finished run directory."
-        ) from None
+        raise GeokerasInputError(f"{str(path)!r} does not exist: expected a finished run directory.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise GeokerasInputError(f"{str(path)!r} is not valid JSON: {error}.") from None
     if not isinstance(metrics, dict):
@@ -29,7 +27,11 @@ def load_metrics(run_dir: Path) -> dict[str, Any]:
 
 
 TIMING_METRICS = (
-    "training.seconds", "training.samples_per_second", "ot.seconds", "ot.generate.seconds", "ot_quality.seconds",
+    "training.seconds",
+    "training.samples_per_second",
+    "ot.seconds",
+    "ot.generate.seconds",
+    "ot_quality.seconds",
 )
 """The flattened metrics that measure wall time: the only ones a rerun of a spec may change."""
 
@@ -72,8 +74,5 @@ def compare_runs(run_dirs: Sequence[Path]) -> str:
         names.extend(name for name in column if name not in names and name != "spec.hash")
     header = "| metric | " + " | ".join(Path(run_dir).name for run_dir in run_dirs) + " |"
     rule = "|---|" + "---|" * len(run_dirs)
-    rows = [
-        f"| {name} | " + " | ".join(_format(column.get(name)) for column in columns) + " |"
-        for name in names
-    ]
+    rows = [f"| {name} | " + " | ".join(_format(column.get(name)) for column in columns) + " |" for name in names]
     return "\n".join([header, rule, *rows]) + "\n"

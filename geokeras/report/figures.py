@@ -87,8 +87,7 @@ def _parameters(parameters: Any, count: int) -> Optional[np.ndarray]:
     array = _points("parameters", parameters)
     if array.shape[0] != count:
         raise ValueError(
-            f"Expected one row of `parameters` per point ({count}). "
-            f"Received: parameters.shape={list(array.shape)}."
+            f"Expected one row of `parameters` per point ({count}). Received: parameters.shape={list(array.shape)}."
         )
     return array
 
@@ -133,9 +132,7 @@ def _colour_label(parameters: Optional[np.ndarray], parameter_label: Optional[st
     return f"manifold parameter 1 of {parameters.shape[1]}"
 
 
-def _scatter(
-    axes: Any, coords: np.ndarray, colours: Optional[np.ndarray], limits: Any = None, **keys: Any
-) -> Any:
+def _scatter(axes: Any, coords: np.ndarray, colours: Optional[np.ndarray], limits: Any = None, **keys: Any) -> Any:
     """Scatter 1-3 coordinates on ``axes`` (a 3-D axes for 3), coloured by ``colours``."""
     style: dict[str, Any] = {"s": _POINT_SIZE, "linewidths": 0}
     if colours is None:
@@ -492,9 +489,7 @@ def plot_image_grid(
     if labels is not None:
         shown_labels = np.asarray(labels).reshape(-1)
         if shown_labels.shape[0] < count:
-            raise ValueError(
-                f"Expected one label per image ({count}). Received: {shown_labels.shape[0]} labels."
-            )
+            raise ValueError(f"Expected one label per image ({count}). Received: {shown_labels.shape[0]} labels.")
         shown_labels = shown_labels[:count]
 
     finite = stack[np.isfinite(stack)]
@@ -524,8 +519,13 @@ def plot_image_grid(
                 row, column = divmod(tile, columns)
                 text = f"{label:g}" if isinstance(label, (float, np.floating)) else str(label)
                 axes.text(
-                    column * (width + 1), row * (height + 1), text, color=OKABE_ITO[1],
-                    fontsize=max(5.0, 60.0 / columns), va="top", ha="left",
+                    column * (width + 1),
+                    row * (height + 1),
+                    text,
+                    color=OKABE_ITO[1],
+                    fontsize=max(5.0, 60.0 / columns),
+                    va="top",
+                    ha="left",
                 )
         axes.set_xticks([])
         axes.set_yticks([])

@@ -88,10 +88,7 @@ def _alt_text(title: str) -> str:
 
 def _image_target(path: str) -> str:
     if path.startswith("/") or "\\" in path or (len(path) > 1 and path[1] == ":"):
-        raise ValueError(
-            f"Expected figure paths relative to the report, with forward slashes. "
-            f"Received: {path!r}."
-        )
+        raise ValueError(f"Expected figure paths relative to the report, with forward slashes. Received: {path!r}.")
     return f"<{path}>" if any(char in path for char in " ()<>") else path
 
 

@@ -26,7 +26,10 @@ from geokeras.report.figures import (
 
 _MISSING_GREY = "#BBBBBB"
 VERDICT_COLOURS = {
-    "encoded": OKABE_ITO[2], "not_encoded": OKABE_ITO[1], "provably_not_encodable": OKABE_ITO[0], "undecided": OKABE_ITO[3],
+    "encoded": OKABE_ITO[2],
+    "not_encoded": OKABE_ITO[1],
+    "provably_not_encodable": OKABE_ITO[0],
+    "undecided": OKABE_ITO[3],
 }
 """The learnability verdicts keep one colour in every figure (green, vermillion, blue, orange)."""
 
@@ -105,12 +108,19 @@ def plot_phase_diagram(
         for (i, j), colour in background.items():
             image[j, i] = colour
         axes.imshow(image, origin="lower", aspect="auto")
-        axes.legend(handles=[Patch(color=palette[name], label=name) for name in classes],
-                    loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, title=metric)
+        axes.legend(
+            handles=[Patch(color=palette[name], label=name) for name in classes],
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            frameon=False,
+            title=metric,
+        )
     for (i, j), value in grid.items():
         red, green, blue = background[(i, j)]
         dark = 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.45  # relative luminance (sRGB weights)
-        axes.text(i, j, _cell_text(_label(value)), ha="center", va="center", fontsize=8, color="white" if dark else "black")
+        axes.text(
+            i, j, _cell_text(_label(value)), ha="center", va="center", fontsize=8, color="white" if dark else "black"
+        )
     axes.set_xticks(range(len(x_values)), x_values)
     axes.set_yticks(range(len(y_values)), y_values)
     axes.set_xlabel(keys[0])

@@ -34,7 +34,11 @@ def git_commit(directory: Path) -> Optional[dict[str, Any]]:
         ).stdout.strip()
         status = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=directory, capture_output=True, text=True, timeout=10, check=True,
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
@@ -45,7 +49,9 @@ def now_utc() -> str:
     return _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def collect_provenance(*, seeds: dict[str, int], devices: list[str], started: str, finished: str, resumed: bool) -> dict[str, Any]:
+def collect_provenance(
+    *, seeds: dict[str, int], devices: list[str], started: str, finished: str, resumed: bool
+) -> dict[str, Any]:
     """Everything needed to say how a run was produced."""
     return {
         "versions": package_versions(),

@@ -30,7 +30,6 @@ from typing import Any, Optional
 from geokeras.errors import GeokerasInputError
 from geokeras.report.run_lock import OWNER_FILE, RunDirectoryBusy, RunLock, busy_message, is_locked
 
-
 TRAINING_METRICS = ("epochs", "final_loss", "seconds", "samples_per_second")
 """The keys of metrics.json's ``training`` section, in report order (attributes of the training result)."""
 
@@ -50,7 +49,7 @@ def recorded_spec_hash(run_folder: Path) -> Optional[str]:
         with open(Path(run_folder) / RESOLVED_SPEC, encoding="utf-8") as file:
             for line in itertools.islice(file, 4):
                 if line.startswith(HASH_LINE):
-                    return line[len(HASH_LINE):].strip()
+                    return line[len(HASH_LINE) :].strip()
     except (OSError, UnicodeDecodeError):
         return None
     return None
@@ -206,7 +205,7 @@ class StagedRunDirectory:
 def _shown(path: Path, limit: int = 160) -> str:
     """``repr`` of a path for messages, shortened in the middle past ``limit`` characters."""
     text = repr(str(path))
-    return text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 2:]}"
+    return text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 2 :]}"
 
 
 def _empty_folder(folder: Path, keep: str) -> None:

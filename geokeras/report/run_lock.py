@@ -95,6 +95,5 @@ def _open_directory(directory: Path) -> int:
         return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError as error:
         raise GeokerasInputError(
-            f"expected {str(directory)!r} to be a real directory (not a symlink or a file). "
-            f"Received: {error.strerror}."
+            f"expected {str(directory)!r} to be a real directory (not a symlink or a file). Received: {error.strerror}."
         ) from None

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Union
 
 import yaml
+
 from geokeras.errors import KeyPath, SpecError, SpecErrors, format_key_path
 from geokeras.spec.schema import SPEC_VERSION, Spec, SpecOrigin
 from geokeras.spec.upgrade import upgrade_to_current
-from geokeras.validation import validate_model
 from geokeras.spec.yaml_source import MAX_DEPTH, MAX_FILE_BYTES, Positions, parse_yaml, read_yaml_file
+from geokeras.validation import validate_model
 
 OVERRIDE_SOURCE = "<command line>"
 
@@ -86,8 +87,9 @@ def _loader_guard(location: str) -> Iterator[None]:
         yield
     except (yaml.YAMLError, RecursionError, ValueError, OSError) as error:
         detail = _short(f"{type(error).__name__}: {error}", 120)
-        raise SpecError(f"expected a readable spec. Received input that fails to load ({detail}).",
-                        location=location) from None
+        raise SpecError(
+            f"expected a readable spec. Received input that fails to load ({detail}).", location=location
+        ) from None
 
 
 # ----------------------------------------------------------------------------- extends
@@ -120,6 +122,7 @@ def _extend(path: Path, data: Any, positions: Positions, stack: tuple[Path, ...]
 
 def _base_path(path: Path, base_name: Any, chain: tuple[Path, ...], location: Any) -> Path:
     """The resolved file that ``extends: base_name`` in ``path`` names, after every check of the name."""
+
     def refuse(message: str) -> SpecError:
         return SpecError(message, ("extends",), location)
 
@@ -161,7 +164,7 @@ def _read_base(base_path: Path, chain: tuple[Path, ...], location: Any) -> tuple
     except SpecError as error:
         where = ""
         if error.location and error.location.startswith(f"{base_path}:"):
-            line, column = error.location[len(str(base_path)) + 1:].split(":")
+            line, column = error.location[len(str(base_path)) + 1 :].split(":")
             where = f" at line {line}, column {column}"
         raise SpecError(
             f"expected a readable YAML spec as the base. Received {named}, which fails to load{where} "
@@ -171,8 +174,11 @@ def _read_base(base_path: Path, chain: tuple[Path, ...], location: Any) -> tuple
         ) from None
     if not isinstance(base_data, dict):
         kind = "is empty" if base_data is None else f"holds a {type(base_data).__name__}"
-        raise SpecError(f"expected a YAML mapping of spec sections as the base. Received {named}, which {kind}.",
-                        ("extends",), location)
+        raise SpecError(
+            f"expected a YAML mapping of spec sections as the base. Received {named}, which {kind}.",
+            ("extends",),
+            location,
+        )
     return _extend(base_path, base_data, base_positions, chain)
 
 
@@ -203,12 +209,14 @@ def parse_override(text: str) -> tuple[KeyPath, Any]:
     """
     where = override_location(text)
     if len(text) > MAX_FILE_BYTES:
-        raise SpecError(f"expected an override of at most {MAX_FILE_BYTES} characters. Received {len(text)}.",
-                        location=where)
+        raise SpecError(
+            f"expected an override of at most {MAX_FILE_BYTES} characters. Received {len(text)}.", location=where
+        )
     key, separator, value_text = text.partition("=")
     if not separator or not key.strip():
-        raise SpecError(f"expected an override of the form key.path=value. Received: {_short(repr(text), 120)}.",
-                        location=where)
+        raise SpecError(
+            f"expected an override of the form key.path=value. Received: {_short(repr(text), 120)}.", location=where
+        )
     parts = key.strip().split(".")
     if any(part == "" for part in parts):
         raise SpecError(f"expected a dotted key path. Received: {_short(repr(key), 120)}.", location=where)
@@ -220,7 +228,7 @@ def parse_override(text: str) -> tuple[KeyPath, Any]:
     except SpecError as error:
         place = ""
         if error.location and error.location.startswith(f"{where}:"):
-            line, column = error.location[len(where) + 1:].split(":")
+            line, column = error.location[len(where) + 1 :].split(":")
             place = f" at line {line}, column {column}"
         raise SpecError(f"the value of this override is not valid{place}: {error.message}", path, where) from None
     return path, value
@@ -306,8 +314,10 @@ def check_plain_values(data: Any, positions: Positions) -> None:
         elif isinstance(value, float) and not math.isfinite(value):
             message = f"expected a finite number (NaN and infinities are refused). Received: {value}."
         elif isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
-            message = (f"expected an integer of at most 64 bits (-2**63 to 2**63 - 1). Received an integer of "
-                       f"{value.bit_length()} bits.")
+            message = (
+                f"expected an integer of at most 64 bits (-2**63 to 2**63 - 1). Received an integer of "
+                f"{value.bit_length()} bits."
+            )
         elif isinstance(value, str) and _SURROGATE.search(value):
             message = _surrogate_message(value)
         if message is not None:

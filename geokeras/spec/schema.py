@@ -19,9 +19,8 @@ from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from geokeras.errors import KeyPath, SpecError
-from geokeras.limits import Seed
-
 from geokeras.evaluate.params import ReconstructionParams
+from geokeras.limits import Seed
 from geokeras.manifolds.params import ManifoldSpec
 from geokeras.models.params import ModelSpec, RuntimeSpec, TrainSpec
 from geokeras.models.size import check_parameter_budget
@@ -133,13 +132,15 @@ class Spec(SpecModel):
         split, samples = self.train.validation_split, self.manifold.samples
         held_out = math.floor(split * samples)
         if split > 0 and not 0 < held_out < samples:
-            problems.append((
-                ("train", "validation_split"),
-                f"expected a validation split leaving at least one validation and one training sample of "
-                f"manifold.samples = {samples}. Received: validation_split={split!r}, which holds out "
-                f"{held_out} of {samples}.",
-                split,
-            ))
+            problems.append(
+                (
+                    ("train", "validation_split"),
+                    f"expected a validation split leaving at least one validation and one training sample of "
+                    f"manifold.samples = {samples}. Received: validation_split={split!r}, which holds out "
+                    f"{held_out} of {samples}.",
+                    split,
+                )
+            )
         if problems:
             raise key_errors("Spec", problems)
         return self

@@ -17,7 +17,11 @@ from geokeras.spec.schema import SPEC_VERSION
 Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
 
 LEARNABILITY_THRESHOLDS_OF_VERSION_1 = (
-    "far_fraction", "fold_ratio", "min_trustworthiness", "max_reconstruction_error", "turn_tolerance",
+    "far_fraction",
+    "fold_ratio",
+    "min_trustworthiness",
+    "max_reconstruction_error",
+    "turn_tolerance",
 )
 """Keys of the ``learnability`` evaluator in spec_version 1 that set sampled thresholds of the
 verdict. From version 2 the verdict is decided exactly on the manifold's polyline or mesh and

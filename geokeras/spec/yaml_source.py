@@ -35,8 +35,9 @@ MAX_DEPTH = 64
 MAX_NODES = 100_000
 """A spec holds at most this many values, counted after expanding aliases and merge keys."""
 
-_DEPTH_MESSAGE = (f"expected a nesting depth of at most {MAX_DEPTH} (mappings and lists inside each other). "
-                  f"Received deeper nesting.")
+_DEPTH_MESSAGE = (
+    f"expected a nesting depth of at most {MAX_DEPTH} (mappings and lists inside each other). Received deeper nesting."
+)
 
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -47,7 +48,7 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:bool": "a boolean",
     "tag:yaml.org,2002:null": "null",
 }
-_NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 Location = Union[str, tuple[str, int, int]]
@@ -157,8 +158,9 @@ def decode_utf8(raw: bytes, source: str) -> str:
 def parse_yaml(text: str, source: str) -> tuple[Any, Positions]:
     """Parse YAML ``text`` (named ``source`` in messages) into data and positions, within the limits."""
     if len(text) > MAX_FILE_BYTES:
-        raise SpecError(f"expected YAML text of at most {MAX_FILE_BYTES} characters. Received {len(text)}.",
-                        location=source)
+        raise SpecError(
+            f"expected YAML text of at most {MAX_FILE_BYTES} characters. Received {len(text)}.", location=source
+        )
     bad = _NOT_PRINTABLE.search(text)
     if bad:
         raise SpecError(
@@ -188,8 +190,9 @@ def parse_yaml(text: str, source: str) -> tuple[Any, Positions]:
     except yaml.YAMLError as error:
         raise SpecError(f"malformed YAML: {error}.", location=source) from None
     except RecursionError:  # a guard only: the depth limit stops nesting long before the stack ends
-        raise SpecError(f"malformed YAML: nested too deeply to read (at most {MAX_DEPTH} levels).",
-                        location=source) from None
+        raise SpecError(
+            f"malformed YAML: nested too deeply to read (at most {MAX_DEPTH} levels).", location=source
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -340,8 +343,12 @@ class _Builder:
             return self.loader.construct_object(node, deep=True)
         except (ValueError, KeyError, OverflowError) as error:
             if "Exceeds the limit" in str(error):  # Python reads at most 4300 decimal digits
-                raise self.error(f"expected an integer of at most 64 bits (-2**63 to 2**63 - 1). Received an integer "
-                                 f"of {len(node.value)} characters.", path, node) from None
+                raise self.error(
+                    f"expected an integer of at most 64 bits (-2**63 to 2**63 - 1). Received an integer "
+                    f"of {len(node.value)} characters.",
+                    path,
+                    node,
+                ) from None
             raise self.error(
                 f"expected {_SCALAR_TAGS[node.tag]}. Received {_short(node.value)!r}, which cannot be read as one.",
                 path,
@@ -364,8 +371,9 @@ class _Builder:
                 continue
             key = self.key(key_node, path)
             if key in written:
-                raise self.error(f"duplicate key {key!r}: each key may appear once in a mapping.", path + (key,),
-                                 key_node)
+                raise self.error(
+                    f"duplicate key {key!r}: each key may appear once in a mapping.", path + (key,), key_node
+                )
             written[key] = (key_node, value_node)
         for key, (key_node, value_node) in merged.items():
             if key not in written:
@@ -386,13 +394,18 @@ class _Builder:
         """The pairs a merged mapping contributes (its own merge keys expanded), counted and bounded."""
         self.visits += 1
         if self.visits > MAX_NODES:
-            raise self.error(f"expected at most {MAX_NODES} values in a spec, counting each use of an alias. "
-                             f"Received more (merge keys expanding to too many values).", path, node)
+            raise self.error(
+                f"expected at most {MAX_NODES} values in a spec, counting each use of an alias. "
+                f"Received more (merge keys expanding to too many values).",
+                path,
+                node,
+            )
         if node.tag != _MAP:
             raise self.error(f"malformed YAML: unsupported tag {node.tag!r} on a merged mapping.", path, node)
         if depth >= MAX_DEPTH:
-            raise self.error(f"expected a nesting depth of at most {MAX_DEPTH}. Received merge keys nested deeper.",
-                             path, node)
+            raise self.error(
+                f"expected a nesting depth of at most {MAX_DEPTH}. Received merge keys nested deeper.", path, node
+            )
         if id(node) in self.open_nodes:
             raise self.error("malformed YAML: a recursive alias (a mapping that merges itself).", path, node)
         self.open_nodes.add(id(node))
@@ -407,8 +420,9 @@ class _Builder:
             raise self.error(f"expected keys to be strings. Received a {kind} as a key.", path, key_node)
         key = self.scalar(key_node, path)
         if not isinstance(key, str):
-            raise self.error(f"expected keys to be strings. Received the key {key!r} ({type(key).__name__}).", path,
-                             key_node)
+            raise self.error(
+                f"expected keys to be strings. Received the key {key!r} ({type(key).__name__}).", path, key_node
+            )
         return key
 
 

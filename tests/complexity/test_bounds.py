@@ -57,19 +57,23 @@ def test_serra2018_for_1_2_2_1_is_9_but_no_network_has_more_than_7_regions():
     # and 3, each break twice more (at 0.5, 1.5 and at -0.5, 3): 6 breakpoints, 7 intervals.
     # No 1-2-2-1 network has more: a second-layer unit is a 3-piece PL function of x whose
     # slopes s_L, s_L + s_R, s_R never alternate in sign, so it has at most 2 zeros: 3 + 2 + 2.
-    network = LoweredNetwork([
-        AffineLayer(np.array([[1.0, -1.0]]), np.array([0.0, 1.0]), "relu"),
-        AffineLayer(np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([-1.5, -3.0]), "relu"),
-        AffineLayer(np.array([[1.0], [1.0]]), np.array([0.0]), "linear"),
-    ])
+    network = LoweredNetwork(
+        [
+            AffineLayer(np.array([[1.0, -1.0]]), np.array([0.0, 1.0]), "relu"),
+            AffineLayer(np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([-1.5, -3.0]), "relu"),
+            AffineLayer(np.array([[1.0], [1.0]]), np.array([0.0]), "linear"),
+        ]
+    )
     assert count_regions_on_polyline(network, np.array([[-10.0], [10.0]])).intervals == 7
     rng = np.random.default_rng(0)
     for _ in range(200):
-        random = LoweredNetwork([
-            AffineLayer(rng.normal(size=(1, 2)), rng.normal(size=2), "relu"),
-            AffineLayer(rng.normal(size=(2, 2)), rng.normal(size=2), "relu"),
-            AffineLayer(rng.normal(size=(2, 1)), rng.normal(size=1), "linear"),
-        ])
+        random = LoweredNetwork(
+            [
+                AffineLayer(rng.normal(size=(1, 2)), rng.normal(size=2), "relu"),
+                AffineLayer(rng.normal(size=(2, 2)), rng.normal(size=2), "relu"),
+                AffineLayer(rng.normal(size=(2, 1)), rng.normal(size=1), "linear"),
+            ]
+        )
         assert count_regions_on_polyline(random, np.array([[-1e3], [1e3]])).intervals <= 7
     assert serra2018_bound([1, 2, 2, 1]) == 9
 
@@ -99,8 +103,14 @@ def _serra_by_enumeration(widths, ranks=None):
 
 @pytest.mark.parametrize(
     "widths, ranks",
-    [([2, 3, 1], None), ([2, 3, 3, 1], None), ([3, 2, 4, 3, 1], None), ([1, 1, 1, 1], None),
-     ([3, 4, 4, 4, 2], [3, 2, 4]), ([2, 5, 5, 1], [1, 2])],
+    [
+        ([2, 3, 1], None),
+        ([2, 3, 3, 1], None),
+        ([3, 2, 4, 3, 1], None),
+        ([1, 1, 1, 1], None),
+        ([3, 4, 4, 4, 2], [3, 2, 4]),
+        ([2, 5, 5, 1], [1, 2]),
+    ],
 )
 def test_serra2018_dynamic_programme_equals_the_sum_over_j(widths, ranks):
     assert serra2018_bound(widths, ranks) == _serra_by_enumeration(widths, ranks)
@@ -144,8 +154,12 @@ def test_tightest_upper_bound_ignores_lower_bounds():
 
 @pytest.mark.parametrize(
     "widths, match",
-    [([2], r"at least 2 entries. Received: widths=\[2\]"), ([2, 0, 1], r"widths\[1\]=0"),
-     ([2, 1.5, 1], r"widths\[1\]=1.5"), ("21", "Received: widths='21'")],
+    [
+        ([2], r"at least 2 entries. Received: widths=\[2\]"),
+        ([2, 0, 1], r"widths\[1\]=0"),
+        ([2, 1.5, 1], r"widths\[1\]=1.5"),
+        ("21", "Received: widths='21'"),
+    ],
 )
 def test_invalid_widths_are_named(widths, match):
     with pytest.raises(ValueError, match=match):

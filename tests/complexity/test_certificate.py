@@ -47,8 +47,12 @@ def test_a_trained_encoder_with_fewer_pieces_than_the_manifold_rlc_is_not_an_enc
 
 @pytest.mark.parametrize(
     "arguments, match",
-    [((-1, {"serra2018": 3}), "regions_lower=-1"), ((True, {"serra2018": 3}), "regions_lower=True"),
-     ((2, {"serra2018": 2.5}), "serra2018=2.5"), ((2, {"montufar2014_lower": 3}), "at least one upper bound")],
+    [
+        ((-1, {"serra2018": 3}), "regions_lower=-1"),
+        ((True, {"serra2018": 3}), "regions_lower=True"),
+        ((2, {"serra2018": 2.5}), "serra2018=2.5"),
+        ((2, {"montufar2014_lower": 3}), "at least one upper bound"),
+    ],
 )
 def test_invalid_numbers_are_reported(arguments, match):
     with pytest.raises(ValueError, match=match):
@@ -65,7 +69,9 @@ def test_weight_dependent_bounds_never_decide_the_status():
     rank_one = encodable_certificate(5, rlc_bounds([2, 3, 1]), trained_bounds=trained_network_bounds([2, 3, 1], [1]))
     assert generic["status"] == rank_one["status"] == "not_excluded"
     assert rank_one["trained_network_bounds"] == {"serra2018_rank": 4}
-    assert rank_one["trained_network_excluded_by"] == ["serra2018_rank"] and generic["trained_network_excluded_by"] == []
+    assert (
+        rank_one["trained_network_excluded_by"] == ["serra2018_rank"] and generic["trained_network_excluded_by"] == []
+    )
 
 
 def test_the_public_certificate_of_an_architecture():
@@ -98,7 +104,8 @@ def test_topological_obstructions_decide_for_every_weight(manifold, widths, reas
 
 
 @pytest.mark.parametrize(
-    "manifold, widths", [({"type": "circle"}, [2, 8, 2]), ({"type": "disk"}, [2, 8, 2]), ({"type": "hemisphere"}, [3, 8, 2])]
+    "manifold, widths",
+    [({"type": "circle"}, [2, 8, 2]), ({"type": "disk"}, [2, 8, 2]), ({"type": "hemisphere"}, [3, 8, 2])],
 )
 def test_manifolds_that_embed_have_no_obstruction(manifold, widths):
     from geokeras.complexity import certificate

@@ -50,7 +50,11 @@ def test_three_evaluators_on_a_circle(tmp_path):
     circle = make({"type": "circle"})
     context = context_for(circle, tmp_path / "figures")
     metrics = run_evaluators(
-        ["rlc_bounds", {"type": "rlc_on_manifold", "resolution": 256, "samples": 2000}, {"type": "manifold_rlc", "resolution": 128}],
+        [
+            "rlc_bounds",
+            {"type": "rlc_on_manifold", "resolution": 256, "samples": 2000},
+            {"type": "manifold_rlc", "resolution": 128},
+        ],
         context,
     )
     json.dumps(metrics)  # big ints and all: plain JSON
@@ -65,13 +69,23 @@ def test_three_evaluators_on_a_circle(tmp_path):
     vertices, closed = circle.polyline(256)
     direct = count_regions_on_polyline(context.encoder, vertices, closed)
     assert on_manifold["method"] == "exact_polyline" and on_manifold["exact"] is True
-    assert (on_manifold["intervals"], on_manifold["cells"], on_manifold["pieces"]) == (direct.intervals, direct.cells, direct.pieces)
+    assert (on_manifold["intervals"], on_manifold["cells"], on_manifold["pieces"]) == (
+        direct.intervals,
+        direct.cells,
+        direct.pieces,
+    )
     assert on_manifold["regions"] == on_manifold["intervals"] and on_manifold["closed"] is True
     assert on_manifold["sampled"]["bound"] == "lower" and on_manifold["sampled"]["samples"] == 2000
-    assert 1 <= on_manifold["sampled"]["cells"] <= 2 ** 16
+    assert 1 <= on_manifold["sampled"]["cells"] <= 2**16
 
     rlc = metrics["manifold_rlc"]
-    assert (rlc["pieces"], rlc["lower"], rlc["upper"], rlc["open_cover"], rlc["counted_as"]) == (2, 2, 2, 3, "partition")
+    assert (rlc["pieces"], rlc["lower"], rlc["upper"], rlc["open_cover"], rlc["counted_as"]) == (
+        2,
+        2,
+        2,
+        3,
+        "partition",
+    )
     encoder_pieces = count_regions_on_polyline(context.encoder, *circle.polyline(128)).pieces
     assert rlc["certificate"]["encoder_pieces"] == encoder_pieces
     # The architecture's bounds exclude nothing (2 regions suffice for the bounds), but a circle
@@ -90,7 +104,11 @@ def test_without_polyline_or_mesh_the_count_is_sampled_and_the_manifold_rlc_unav
     cloud = make({"type": "gaussian_mixture"})
     context = context_for(cloud, tmp_path / "figures", latent_dim=2)
     metrics = run_evaluators([{"type": "rlc_on_manifold", "samples": 500}, "manifold_rlc"], context)
-    assert metrics["rlc_on_manifold"] == {"method": "sampled", "exact": False, "sampled": metrics["rlc_on_manifold"]["sampled"]}
+    assert metrics["rlc_on_manifold"] == {
+        "method": "sampled",
+        "exact": False,
+        "sampled": metrics["rlc_on_manifold"]["sampled"],
+    }
     assert metrics["rlc_on_manifold"]["sampled"]["samples"] == 500
     assert metrics["manifold_rlc"]["method"] == "unavailable" and metrics["manifold_rlc"]["lower"] is None
     assert (tmp_path / "figures" / "rlc_on_manifold_box.png").exists()  # a 2-D input: the box decomposition
@@ -103,7 +121,9 @@ def test_without_polyline_or_mesh_the_count_is_sampled_and_the_manifold_rlc_unav
 def test_surfaces_are_counted_exactly_on_their_mesh(tmp_path):
     disk = make({"type": "disk"})
     context = context_for(disk, tmp_path / "figures", latent_dim=2)
-    metrics = run_evaluators([{"type": "rlc_on_manifold", "mesh_resolution": 6, "samples": 0}], context)["rlc_on_manifold"]
+    metrics = run_evaluators([{"type": "rlc_on_manifold", "mesh_resolution": 6, "samples": 0}], context)[
+        "rlc_on_manifold"
+    ]
     assert metrics["method"] == "exact_mesh" and metrics["exact"] is True
     assert metrics["area"] == pytest.approx(sum(_triangle_areas(*disk.mesh(6))))
     assert metrics["regions"] >= metrics["cells"] >= 1
@@ -157,7 +177,10 @@ def test_the_shipped_spec_runs_end_to_end(tmp_path):
     spiral = make({"type": "archimedean_spiral", "a": 0.5, "b": 0.2, "turns": 2.0})
     assert metrics["manifold_rlc"]["pieces"] == curve_rlc(*spiral.polyline(1024)).pieces
     assert metrics["rlc_bounds"]["widths"] == [2, 32, 32, 32, 1]
-    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["manifold_rlc"]["certificate"]["status"] == "not_excluded"
+    assert (
+        json.loads((tmp_path / "run" / "metrics.json").read_text())["manifold_rlc"]["certificate"]["status"]
+        == "not_excluded"
+    )
 
 
 def test_bounds_beyond_python_int_to_str_limit_are_rounded_strings():
@@ -202,7 +225,11 @@ def test_a_relu_output_layer_counts_as_hidden_in_the_bounds():
     from geokeras.complexity.evaluators import architecture
     from geokeras.complexity.lowering import AffineLayer, LoweredNetwork
 
-    relu_out = LoweredNetwork((AffineLayer(np.ones((2, 3)), np.zeros(3), "relu"), AffineLayer(np.ones((3, 2)), np.zeros(2), "relu")))
+    relu_out = LoweredNetwork(
+        (AffineLayer(np.ones((2, 3)), np.zeros(3), "relu"), AffineLayer(np.ones((3, 2)), np.zeros(2), "relu"))
+    )
     assert architecture(relu_out) == ([2, 3, 2, 2], [1, 1])
-    linear_out = LoweredNetwork((AffineLayer(np.eye(2), np.zeros(2), "relu"), AffineLayer(np.ones((2, 1)), np.zeros(1))))
+    linear_out = LoweredNetwork(
+        (AffineLayer(np.eye(2), np.zeros(2), "relu"), AffineLayer(np.ones((2, 1)), np.zeros(1)))
+    )
     assert architecture(linear_out) == ([2, 2, 1], [2])

@@ -146,8 +146,9 @@ def test_strictly_monotone_maps_with_very_different_slopes_are_injective(ratio):
 
 
 def test_a_closed_curve_never_maps_injectively_into_the_line():
-    first_coordinate = network((np.array([[1.0, -1.0], [0.0, 0.0]]), np.zeros(2), "relu"),
-                               (np.array([[1.0], [-1.0]]), np.zeros(1), "linear"))
+    first_coordinate = network(
+        (np.array([[1.0, -1.0], [0.0, 0.0]]), np.zeros(2), "relu"), (np.array([[1.0], [-1.0]]), np.zeros(1), "linear")
+    )
     result = polyline_injectivity(first_coordinate, circle(64), closed=True)
     assert not result.injective and "closed_into_line" in result.failures
     assert result.folds == 2  # x goes down from (1, 0) to (-1, 0) and back up
@@ -187,7 +188,7 @@ def _brute_force_injective(encoder: LoweredNetwork, vertices: np.ndarray, closed
         p = [Fraction(float(x)) for x in start]
         d = list(direction.to_fractions())
 
-        def image(t: Fraction) -> tuple:
+        def image(t: Fraction, p=p, d=d, a=a, c=c) -> tuple:
             x = [pi + t * di for pi, di in zip(p, d)]
             return tuple(sum((x[i] * a[i, j] for i in range(len(x))), Fraction(0)) + c[j] for j in range(len(c)))
 
@@ -204,8 +205,11 @@ def _brute_force_injective(encoder: LoweredNetwork, vertices: np.ndarray, closed
         o1, o2, o3, o4 = orient(p, q, r), orient(p, q, s), orient(r, s, p), orient(r, s, q)
         if o1 * o2 < 0 and o3 * o4 < 0:
             return True
-        return (o1 == 0 and on(p, q, r)) or (o2 == 0 and on(p, q, s)) or (o3 == 0 and on(r, s, p)) or (
-            o4 == 0 and on(r, s, q)
+        return (
+            (o1 == 0 and on(p, q, r))
+            or (o2 == 0 and on(p, q, s))
+            or (o3 == 0 and on(r, s, p))
+            or (o4 == 0 and on(r, s, q))
         )
 
     count = len(points)
@@ -243,11 +247,13 @@ def test_the_float_filter_agrees_with_an_exact_brute_force_oracle(seed, strength
     second[:4, :4] = np.eye(4)
     second[4:, 4:] = rng.normal(size=(4, 4)) / 2
     out = float32(np.vstack([eye, -eye, strength * rng.normal(size=(4, 2)) / 2]))
-    encoder = LoweredNetwork((
-        AffineLayer(first, float32(np.concatenate([np.zeros(4), rng.normal(size=4) * 0.3])), "relu"),
-        AffineLayer(float32(second), float32(np.concatenate([np.zeros(4), rng.normal(size=4) * 0.3])), "relu"),
-        AffineLayer(out, np.zeros(2), "linear"),
-    ))
+    encoder = LoweredNetwork(
+        (
+            AffineLayer(first, float32(np.concatenate([np.zeros(4), rng.normal(size=4) * 0.3])), "relu"),
+            AffineLayer(float32(second), float32(np.concatenate([np.zeros(4), rng.normal(size=4) * 0.3])), "relu"),
+            AffineLayer(out, np.zeros(2), "linear"),
+        )
+    )
     vertices = circle(24, turn=0.1)
     result = polyline_injectivity(encoder, vertices, closed=True)
     assert result.injective == _brute_force_injective(encoder, vertices, True)

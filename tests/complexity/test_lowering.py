@@ -162,5 +162,7 @@ def test_channels_first_conv2d_and_the_size_guard(monkeypatch):
     assert network.widths == [40, 36]  # 3 channels x 4 x 3
     np.testing.assert_allclose(network(images.reshape(8, -1)), expected, rtol=1e-11, atol=1e-11)
     monkeypatch.setattr(lowering, "MAX_CONV_MATRIX_ENTRIES", 1000)
-    with pytest.raises(UnsupportedLayerError, match=r"40 x 36 = 1440 entries, more than MAX_CONV_MATRIX_ENTRIES = 1000"):
+    with pytest.raises(
+        UnsupportedLayerError, match=r"40 x 36 = 1440 entries, more than MAX_CONV_MATRIX_ENTRIES = 1000"
+    ):
         lower(channels_first)

@@ -28,7 +28,10 @@ def test_circle_is_two_pieces_and_three_open_charts(sides):
 
 
 def test_square_needs_four_overlapping_open_charts():
-    assert (curve_rlc(regular_polygon(4), closed=True).pieces, curve_rlc(regular_polygon(4), closed=True).open_cover) == (2, 4)
+    assert (
+        curve_rlc(regular_polygon(4), closed=True).pieces,
+        curve_rlc(regular_polygon(4), closed=True).open_cover,
+    ) == (2, 4)
 
 
 def test_a_circle_isometrically_embedded_in_r5_is_still_planar():
@@ -67,8 +70,11 @@ def test_the_lp_path_for_space_curves():
 def _feasible(directions: np.ndarray) -> bool:
     """0 not in the convex hull of the directions: an LP with a margin, independent of the module."""
     result = linprog(
-        np.zeros(directions.shape[1]), A_ub=-directions, b_ub=-np.ones(len(directions)),
-        bounds=[(-1e6, 1e6)] * directions.shape[1], method="highs",
+        np.zeros(directions.shape[1]),
+        A_ub=-directions,
+        b_ub=-np.ones(len(directions)),
+        bounds=[(-1e6, 1e6)] * directions.shape[1],
+        method="highs",
     )
     return result.status == 0
 
@@ -158,6 +164,7 @@ def test_invalid_curve_inputs():
 
 def test_surfaces_are_delegated_to_the_surface_module():
     from geokeras.complexity import surface_rlc as surface
+
     sphere = make({"type": "sphere"})
     result = manifold_rlc(sphere, resolution=8)
     vertices, faces = sphere.mesh(8)

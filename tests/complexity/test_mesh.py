@@ -308,7 +308,13 @@ def test_result_metrics_are_plain_numbers():
     result = count_regions_in_box(one_hidden_layer(3, seed=1), [-1.0, -1.0], [1.0, 1.0])
     assert isinstance(result, MeshRegions)
     metrics = result.as_metrics()
-    assert metrics == {"regions": 7, "cells": 7, "pieces": 7, "area": pytest.approx(4.0, rel=1e-12), "exact_decisions": 0}
+    assert metrics == {
+        "regions": 7,
+        "cells": 7,
+        "pieces": 7,
+        "area": pytest.approx(4.0, rel=1e-12),
+        "exact_decisions": 0,
+    }
     assert all(type(value) in (int, float) for value in metrics.values())
 
 
@@ -388,7 +394,10 @@ def test_a_box_cut_into_triangles_has_the_same_regions():
     network = oracle.he_network([2, 10, 10, 1], 5)
     vertices = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [0.25, -0.125]])
     faces = np.array([[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]])
-    assert count_regions_on_mesh(network, vertices, faces).regions == count_regions_in_box(network, [-1.0, -1.0], [1.0, 1.0]).regions
+    assert (
+        count_regions_on_mesh(network, vertices, faces).regions
+        == count_regions_in_box(network, [-1.0, -1.0], [1.0, 1.0]).regions
+    )
 
 
 def test_a_corner_exactly_on_a_later_line_is_decided_exactly():

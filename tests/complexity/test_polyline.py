@@ -79,7 +79,9 @@ def test_all_dead_network_is_one_region():
 
 def test_a_cell_met_twice_counts_once_as_a_cell_but_twice_as_an_interval():
     back_and_forth = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]])  # crosses x1 = 0.5 twice
-    network = LoweredNetwork((AffineLayer(np.array([[1.0], [0.0]]), np.array([-0.5]), "relu"), AffineLayer(np.ones((1, 1)), np.zeros(1))))
+    network = LoweredNetwork(
+        (AffineLayer(np.array([[1.0], [0.0]]), np.array([-0.5]), "relu"), AffineLayer(np.ones((1, 1)), np.zeros(1)))
+    )
     regions = count_regions_on_polyline(network, back_and_forth)
     assert (regions.intervals, regions.cells, regions.pieces) == (3, 2, 3)
     np.testing.assert_allclose(regions.breakpoints, [0.5, 1.5])
@@ -87,7 +89,9 @@ def test_a_cell_met_twice_counts_once_as_a_cell_but_twice_as_an_interval():
 
 def test_closed_polyline_joins_the_run_through_the_first_vertex():
     square = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
-    line = LoweredNetwork((AffineLayer(np.array([[1.0], [0.25]]), np.array([0.0]), "relu"), AffineLayer(np.ones((1, 1)), np.zeros(1))))
+    line = LoweredNetwork(
+        (AffineLayer(np.array([[1.0], [0.25]]), np.array([0.0]), "relu"), AffineLayer(np.ones((1, 1)), np.zeros(1)))
+    )
     closed = count_regions_on_polyline(line, square, closed=True)
     assert (closed.intervals, closed.cells, closed.pieces, closed.segments) == (2, 2, 2, 4)
     assert closed.breakpoints.size == 2  # a closed curve: as many breakpoints as intervals
@@ -102,7 +106,11 @@ def random_network(rng, widths, scale=1.0) -> LoweredNetwork:
     layers = []
     for index, (n_in, n_out) in enumerate(itertools.pairwise(widths)):
         activation = "linear" if index == len(widths) - 2 else "relu"
-        layers.append(AffineLayer(rng.normal(size=(n_in, n_out)) * scale * np.sqrt(2.0 / n_in), rng.normal(size=n_out) * 0.1, activation))
+        layers.append(
+            AffineLayer(
+                rng.normal(size=(n_in, n_out)) * scale * np.sqrt(2.0 / n_in), rng.normal(size=n_out) * 0.1, activation
+            )
+        )
     return LoweredNetwork(tuple(layers))
 
 
@@ -156,7 +164,11 @@ def _oracle(weights, biases, low, high):
                 alpha = sum((w[i][j] * u[0] for i, u in enumerate(units)), Fraction(0))
                 beta = sum((w[i][j] * u[1] for i, u in enumerate(units)), Fraction(0)) + b[j]
                 pre.append((alpha, beta))
-            cuts = sorted({-beta / alpha for alpha, beta in pre if alpha != 0 and a < -beta / alpha < c}) if not last else []
+            cuts = (
+                sorted({-beta / alpha for alpha, beta in pre if alpha != 0 and a < -beta / alpha < c})
+                if not last
+                else []
+            )
             points = [a, *cuts, c]
             for left, right in itertools.pairwise(points):
                 middle = (left + right) / 2
@@ -164,11 +176,13 @@ def _oracle(weights, biases, low, high):
                     refined.append((left, right, pre, pattern))
                     continue
                 active = tuple(alpha * middle + beta > 0 for alpha, beta in pre)
-                outputs = [(alpha, beta) if on else (Fraction(0), Fraction(0)) for (alpha, beta), on in zip(pre, active)]
+                outputs = [
+                    (alpha, beta) if on else (Fraction(0), Fraction(0)) for (alpha, beta), on in zip(pre, active)
+                ]
                 refined.append((left, right, outputs, pattern + active))
         intervals = refined
     runs, cells, maps = [], set(), []
-    for left, right, outputs, pattern in intervals:
+    for left, _right, outputs, pattern in intervals:
         cells.add(pattern)
         if runs and runs[-1][1] == pattern:
             continue
@@ -212,6 +226,7 @@ def test_invalid_inputs_are_reported():
 
 def test_keras_models_are_lowered_and_counted():
     import keras
+
     inputs = keras.Input((1,))
     hidden = keras.layers.Dense(2, activation="relu")(inputs)
     model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
@@ -238,10 +253,13 @@ def test_polyline_count_equals_the_mesh_count_of_a_box_whose_cells_are_strips():
     # cut into exactly the intervals of its bottom edge: the 1-D count is the 2-D count of
     # the degenerate (x2-independent) case.
     from geokeras.complexity import mesh
+
     rng = np.random.default_rng(4)
     network = random_network(rng, [2, 12, 12, 1], scale=2.0)
     first = network.layers[0]
-    flattened = LoweredNetwork((AffineLayer(first.weight * np.array([[1.0], [0.0]]), first.bias, "relu"), *network.layers[1:]))
+    flattened = LoweredNetwork(
+        (AffineLayer(first.weight * np.array([[1.0], [0.0]]), first.bias, "relu"), *network.layers[1:])
+    )
     edge = count_regions_on_polyline(flattened, np.array([[-1.0, -1.0], [1.0, -1.0]]))
     box = mesh.count_regions_in_box(flattened, [-1.0, -1.0], [1.0, 1.0])
     assert edge.intervals > 5
@@ -334,10 +352,15 @@ def test_the_float_filter_agrees_with_the_exact_decomposition_of_every_segment(c
     vertices = spiral(40)[1:]
     regions = count_regions_on_polyline(network, vertices, closed)
     state = {
-        "segment": regions.part_segments, "starts": regions.part_starts, "ends": regions.part_ends,
-        "start_error": regions.part_start_errors, "end_error": regions.part_end_errors,
-        "value": regions.part_values, "slope": regions.part_slopes,
-        "value_error": regions.part_value_errors, "slope_error": regions.part_slope_errors,
+        "segment": regions.part_segments,
+        "starts": regions.part_starts,
+        "ends": regions.part_ends,
+        "start_error": regions.part_start_errors,
+        "end_error": regions.part_end_errors,
+        "value": regions.part_values,
+        "slope": regions.part_slopes,
+        "value_error": regions.part_value_errors,
+        "slope_error": regions.part_slope_errors,
         "patterns": polyline._pack_patterns(regions.patterns[regions.part_cells], network),
     }
     segments = np.arange(regions.segments)

@@ -28,10 +28,14 @@ def test_sampled_patterns_are_a_subset_of_the_exact_cells_along_the_curve():
 
 
 def test_one_hyperplane_gives_two_cells_and_a_dead_network_one():
-    half = LoweredNetwork((AffineLayer(np.array([[1.0], [0.0]]), np.zeros(1), "relu"), AffineLayer(np.ones((1, 1)), np.zeros(1))))
+    half = LoweredNetwork(
+        (AffineLayer(np.array([[1.0], [0.0]]), np.zeros(1), "relu"), AffineLayer(np.ones((1, 1)), np.zeros(1)))
+    )
     points = np.random.default_rng(1).normal(size=(100, 2))
     assert count_regions_sampled(half, points).cells == 2
-    dead = LoweredNetwork((AffineLayer(np.zeros((2, 4)), -np.ones(4), "relu"), AffineLayer(np.ones((4, 1)), np.zeros(1))))
+    dead = LoweredNetwork(
+        (AffineLayer(np.zeros((2, 4)), -np.ones(4), "relu"), AffineLayer(np.ones((4, 1)), np.zeros(1)))
+    )
     result = count_regions_sampled(dead, points)
     assert result.cells == 1 and result.as_metrics() == {"cells": 1, "samples": 100, "bound": "lower"}
 
@@ -42,7 +46,9 @@ def test_one_hidden_layer_in_general_position_reaches_the_arrangement_count_with
     # 1 + 4 + 6 = 11 (and the sampled count can never exceed it).
     angles = np.array([0.1, 0.9, 1.7, 2.6])
     normals = np.stack([np.cos(angles), np.sin(angles)])
-    network = LoweredNetwork((AffineLayer(normals, np.array([0.2, -0.3, 0.1, 0.25]), "relu"), AffineLayer(np.ones((4, 1)), np.zeros(1))))
+    network = LoweredNetwork(
+        (AffineLayer(normals, np.array([0.2, -0.3, 0.1, 0.25]), "relu"), AffineLayer(np.ones((4, 1)), np.zeros(1)))
+    )
     grid = np.stack(np.meshgrid(np.linspace(-3, 3, 600), np.linspace(-3, 3, 600)), axis=-1).reshape(-1, 2)
     assert count_regions_sampled(network, grid).cells == 11
 

@@ -42,8 +42,11 @@ def test_the_bound_is_invariant_under_translation_and_scaling():
 
 @pytest.mark.parametrize(
     "vertices, directions, match",
-    [(np.zeros((1, 2)), 4, r"shape \[k >= 2, 2\].*\(1, 2\)"), (np.zeros((3, 3)), 4, r"\(3, 3\)"),
-     (np.zeros((3, 2)), 0, "directions >= 1")],
+    [
+        (np.zeros((1, 2)), 4, r"shape \[k >= 2, 2\].*\(1, 2\)"),
+        (np.zeros((3, 3)), 4, r"\(3, 3\)"),
+        (np.zeros((3, 2)), 0, "directions >= 1"),
+    ],
 )
 def test_bad_input_is_reported(vertices, directions, match):
     with pytest.raises(ValueError, match=match):

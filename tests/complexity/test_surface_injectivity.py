@@ -80,8 +80,12 @@ def test_one_orientation_but_a_self_overlapping_boundary_is_not_injective():
     # (x, y) -> (x, y) on a spiral-shaped annulus sector that overlaps its own start.
     angles = np.linspace(0.0, 2.4 * np.pi, 49)
     inner, outer = 1.0 + 0.05 * angles, 1.5 + 0.05 * angles
-    vertices = np.concatenate([np.stack([inner * np.cos(angles), inner * np.sin(angles)], 1),
-                               np.stack([outer * np.cos(angles), outer * np.sin(angles)], 1)])
+    vertices = np.concatenate(
+        [
+            np.stack([inner * np.cos(angles), inner * np.sin(angles)], 1),
+            np.stack([outer * np.cos(angles), outer * np.sin(angles)], 1),
+        ]
+    )
     count = len(angles)
     inner_first = [[k, k + 1, count + k + 1] for k in range(count - 1)]
     outer_first = [[k, count + k + 1, count + k] for k in range(count - 1)]

@@ -44,7 +44,12 @@ def assert_charts_are_valid(vertices: np.ndarray, faces: np.ndarray, charts) -> 
 
 @pytest.mark.parametrize(
     "spec",
-    [{"type": "hemisphere"}, {"type": "disk"}, {"type": "graph_surface"}, {"type": "disk", "embed": {"ambient_dim": 3}}],
+    [
+        {"type": "hemisphere"},
+        {"type": "disk"},
+        {"type": "graph_surface"},
+        {"type": "disk", "embed": {"ambient_dim": 3}},
+    ],
 )
 def test_a_graph_like_surface_is_one_chart(spec):
     vertices, faces = make(spec).mesh(8)

@@ -45,8 +45,14 @@ def context_parts():
     bundle = build_autoencoder(ModelSpec(latent_dim=LATENT_DIM, encoder=MLPParams(widths=[8, 8])), (2,))
     codes = np.asarray(bundle.encoder.predict(x_train, verbose=0), dtype=np.float32)
     ot = solve(codes, source="uniform_cube", solver="newton", seed=stream_seed(SPEC_SEED, OT_SOLVE_STREAM))
-    generation = generate(ot.targets, ot.heights, ot.source, GenerateSpec(samples=64),
-                          seed=stream_seed(SPEC_SEED, OT_GENERATE_STREAM), decoder=bundle.decoder)
+    generation = generate(
+        ot.targets,
+        ot.heights,
+        ot.source,
+        GenerateSpec(samples=64),
+        seed=stream_seed(SPEC_SEED, OT_GENERATE_STREAM),
+        decoder=bundle.decoder,
+    )
     return {"manifold": manifold, "bundle": bundle, "x_train": x_train, "ot": ot, "generation": generation}
 
 

@@ -64,8 +64,9 @@ def test_samples_have_the_declared_shapes_and_are_finite(entry):
 @pytest.mark.parametrize("entry", entries("MANIFOLDS"))
 def test_same_seed_same_samples_other_seed_other_samples(entry):
     manifold = manifold_of(entry, noise={"type": "gaussian", "std": 0.01})
-    first, again = manifold.draw(SAMPLES, SEED), manifold_of(entry, noise={"type": "gaussian", "std": 0.01}).draw(
-        SAMPLES, SEED
+    first, again = (
+        manifold.draw(SAMPLES, SEED),
+        manifold_of(entry, noise={"type": "gaussian", "std": 0.01}).draw(SAMPLES, SEED),
     )
     np.testing.assert_array_equal(first.points, again.points)
     np.testing.assert_array_equal(first.parameters, again.parameters)
@@ -89,8 +90,10 @@ def test_noise_never_moves_the_clean_samples(entry, noise):
     np.testing.assert_array_equal(perturbed.clean, clean.clean)
     np.testing.assert_array_equal(perturbed.parameters, clean.parameters)
     assert not np.array_equal(perturbed.points, perturbed.clean)
-    np.testing.assert_array_equal(perturbed.points[~perturbed.outliers] == perturbed.clean[~perturbed.outliers],
-                                  np.zeros_like(perturbed.clean[~perturbed.outliers], dtype=bool))
+    np.testing.assert_array_equal(
+        perturbed.points[~perturbed.outliers] == perturbed.clean[~perturbed.outliers],
+        np.zeros_like(perturbed.clean[~perturbed.outliers], dtype=bool),
+    )
 
 
 @pytest.mark.parametrize("embedding", entries("EMBEDDINGS"))

@@ -27,19 +27,23 @@ def built(entry, role: str):
     for data_shape in DATA_SHAPES:
         shapes = (data_shape, LATENT_SHAPE) if role == "encoder" else (LATENT_SHAPE, data_shape)
         try:
-            model = entry.load()(params, input_shape=shapes[0], output_shape=shapes[1], role=role,
-                                 encoder_params=MLPParams(widths=[4]))
+            model = entry.load()(
+                params, input_shape=shapes[0], output_shape=shapes[1], role=role, encoder_params=MLPParams(widths=[4])
+            )
         except SpecError:
             continue
         return model, shapes[0], shapes[1]
     pytest.fail(f"{role} type {entry.name!r} accepts none of the data shapes {DATA_SHAPES}")
 
 
-@pytest.mark.parametrize("role, entry", [
-    pytest.param(role, case.values[0], id=case.id)
-    for role, attribute in (("encoder", "ENCODERS"), ("decoder", "DECODERS"))
-    for case in entries(attribute)
-])
+@pytest.mark.parametrize(
+    "role, entry",
+    [
+        pytest.param(role, case.values[0], id=case.id)
+        for role, attribute in (("encoder", "ENCODERS"), ("decoder", "DECODERS"))
+        for case in entries(attribute)
+    ],
+)
 def test_networks_have_the_declared_shapes_and_survive_save_and_load(role, entry, tmp_path):
     import keras
 

@@ -17,8 +17,19 @@ from tests.contracts.registries import entries, example, registries
 
 def test_the_registries_of_the_spec_language_are_all_found():
     found = set(registries())
-    assert {"MANIFOLDS", "NOISES", "DENSITIES", "EMBEDDINGS", "ENCODERS", "DECODERS", "OPTIMIZERS",
-            "LEARNING_RATE_SCHEDULES", "EVALUATORS", "OT_SOURCES", "OT_SOLVERS"} <= found
+    assert {
+        "MANIFOLDS",
+        "NOISES",
+        "DENSITIES",
+        "EMBEDDINGS",
+        "ENCODERS",
+        "DECODERS",
+        "OPTIMIZERS",
+        "LEARNING_RATE_SCHEDULES",
+        "EVALUATORS",
+        "OT_SOURCES",
+        "OT_SOLVERS",
+    } <= found
     assert all(registries()[name].names() for name in found), "a registry without any type"
 
 

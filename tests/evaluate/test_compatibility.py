@@ -22,19 +22,34 @@ DESCRIBED = "manifold type 'gaussian_mixture' (intrinsic_dim=2)"
 @pytest.mark.parametrize(
     "manifold, evaluator, path, message",
     [
-        (MIXTURE, {"type": "rlc_on_manifold", "method": "exact"}, (0, "method"),
-         f"expected a curve with a polyline or a surface with a mesh for method: exact (or method: sampled, a lower "
-         f"bound). Received: {DESCRIBED}."),
-        (MIXTURE, {"type": "rlc_on_manifold", "samples": 0}, (0, "samples"),
-         f"expected samples > 0: without an exact count on {DESCRIBED} the sampled count is the only one. "
-         f"Received: samples=0."),
-        ({"type": "sphere"}, {"type": "manifold_rlc", "resolution": 4096}, (0, "resolution"),
-         "expected a mesh resolution of at most 2,048 on a surface (the mesh has 2 x resolution^2 triangles). "
-         "Received: resolution=4096."),
-        (MIXTURE, {"type": "denoising", "noise": {"std": 0.1, "direction": "normal"}},
-         (0, "noise", "direction"),
-         f"expected noise direction 'isotropic' for the denoising evaluator: {DESCRIBED} has no tangent space "
-         f"for noise normal to it. Received: direction='normal'."),
+        (
+            MIXTURE,
+            {"type": "rlc_on_manifold", "method": "exact"},
+            (0, "method"),
+            f"expected a curve with a polyline or a surface with a mesh for method: exact (or method: sampled, a lower "
+            f"bound). Received: {DESCRIBED}.",
+        ),
+        (
+            MIXTURE,
+            {"type": "rlc_on_manifold", "samples": 0},
+            (0, "samples"),
+            f"expected samples > 0: without an exact count on {DESCRIBED} the sampled count is the only one. "
+            f"Received: samples=0.",
+        ),
+        (
+            {"type": "sphere"},
+            {"type": "manifold_rlc", "resolution": 4096},
+            (0, "resolution"),
+            "expected a mesh resolution of at most 2,048 on a surface (the mesh has 2 x resolution^2 triangles). "
+            "Received: resolution=4096.",
+        ),
+        (
+            MIXTURE,
+            {"type": "denoising", "noise": {"std": 0.1, "direction": "normal"}},
+            (0, "noise", "direction"),
+            f"expected noise direction 'isotropic' for the denoising evaluator: {DESCRIBED} has no tangent space "
+            f"for noise normal to it. Received: direction='normal'.",
+        ),
     ],
 )
 def test_incompatible_evaluators_are_refused(manifold, evaluator, path, message):

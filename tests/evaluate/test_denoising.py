@@ -62,7 +62,9 @@ def test_mesh_distances_equal_trimesh_closest_points():
     points = np.random.default_rng(1).normal(scale=2.0, size=(40, 3))
     triangles = vertices[faces]
     expected = [
-        np.linalg.norm(trimesh.triangles.closest_point(triangles, np.repeat(p[None], len(triangles), 0)) - p, axis=1).min()
+        np.linalg.norm(
+            trimesh.triangles.closest_point(triangles, np.repeat(p[None], len(triangles), 0)) - p, axis=1
+        ).min()
         for p in points
     ]
     np.testing.assert_allclose(distances_to_mesh(points, vertices, faces), expected, atol=1e-12)
@@ -97,7 +99,9 @@ def test_identity_autoencoder_leaves_the_distances_unchanged():
 
 def test_projection_onto_the_circle_removes_all_noise_and_outliers():
     circle = make({"type": "circle"})
-    metrics = evaluate_denoising(params(noise={"type": "outliers", "fraction": 0.2, "std": 0.1}), context_for(circle, onto_unit_circle))
+    metrics = evaluate_denoising(
+        params(noise={"type": "outliers", "fraction": 0.2, "std": 0.1}), context_for(circle, onto_unit_circle)
+    )
     for group in ("all", "inliers", "outliers"):
         assert metrics[group]["after"]["p90"] <= 1e-6 and metrics[group]["after"]["mean"] <= 1e-6
         assert metrics[group]["before"]["mean"] > 0.01
@@ -164,7 +168,9 @@ def test_surface_uses_the_exact_mesh_and_draws_a_figure(tmp_path):
 
 def test_without_a_mesh_or_polyline_a_dense_sample_stands_in():
     circle_as_sphere = make({"type": "sphere", "dim": 1})
-    metrics = evaluate_denoising(params(samples=100, reference_samples=20000, noise={"std": 0.1}), context_for(circle_as_sphere, identity))
+    metrics = evaluate_denoising(
+        params(samples=100, reference_samples=20000, noise={"std": 0.1}), context_for(circle_as_sphere, identity)
+    )
     assert metrics["method"] == "dense_sample" and metrics["resolution"] == 20000
     # 20000 samples of the unit circle: gaps ~ 2 pi / 20000, covering radius ~1e-3 at most.
     assert metrics["reference_error"] < 2e-3

@@ -26,6 +26,7 @@ def unit_circle_points(count: int) -> tuple[np.ndarray, np.ndarray]:
     angles = 2 * math.pi * np.arange(count) / count
     return np.stack([np.cos(angles), np.sin(angles)], axis=1), angles
 
+
 def test_arc_length_points_on_a_square_are_equally_spaced():
     square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     points, positions, length = arc_length_points(square, closed=True, count=8)
@@ -49,9 +50,15 @@ def test_distortion_of_the_identity_on_a_circle_is_chord_over_arc():
     expected = (math.pi / 2) * math.sin(math.pi / count) / (math.pi / count)
     assert result["bi_lipschitz"] == pytest.approx(expected, rel=1e-12)
     assert result["coincident_pairs"] == 0 and result["pairs"] == count * (count - 1) // 2
-    assert result["expansion_quantiles"]["q00"] == pytest.approx(2 / math.pi / np.median(
-        np.sin(arc_length_distances(angles, 2 * math.pi, True)[np.triu_indices(count, 1)] / 2)
-        / (arc_length_distances(angles, 2 * math.pi, True)[np.triu_indices(count, 1)] / 2)), rel=1e-12)
+    assert result["expansion_quantiles"]["q00"] == pytest.approx(
+        2
+        / math.pi
+        / np.median(
+            np.sin(arc_length_distances(angles, 2 * math.pi, True)[np.triu_indices(count, 1)] / 2)
+            / (arc_length_distances(angles, 2 * math.pi, True)[np.triu_indices(count, 1)] / 2)
+        ),
+        rel=1e-12,
+    )
 
 
 def test_distortion_of_an_injective_map_with_slopes_1_and_1_50_is_50():
@@ -95,7 +102,7 @@ def fold_map(fold_width: float, direction=(0.0, 1.0), offset: float = 0.0, laten
     u = np.array([v[1], -v[0]])
     first = np.stack([u, -u, v, -v, v], axis=1), np.array([0, 0, -offset, offset, fold_width - offset])
     second = np.concatenate([np.eye(5), np.array([[0, 0, 0, 1, -1]]).T], axis=1), np.zeros(6)
-    out = np.array([[1, -1, 0, 0, 0, 0], [0, 0, 1, 1, 0, -2]], dtype=np.float64).T[:, 2 - latent_dim:]
+    out = np.array([[1, -1, 0, 0, 0, 0], [0, 0, 1, 1, 0, -2]], dtype=np.float64).T[:, 2 - latent_dim :]
     return relu_chain(first, second, (out, np.zeros(latent_dim)))
 
 
@@ -213,8 +220,12 @@ def test_a_trained_autoencoder_in_the_plane_and_in_the_line(tmp_path):
     verdicts = {}
     for latent_dim in (2, 1):
         overrides = [
-            f"model.latent_dim={latent_dim}", "manifold.samples=1024", "train.epochs=60", "train.verbose=0",
-            "evaluate=[{type: learnability, points: 100}]", "report.figures=false",
+            f"model.latent_dim={latent_dim}",
+            "manifold.samples=1024",
+            "train.epochs=60",
+            "train.verbose=0",
+            "evaluate=[{type: learnability, points: 100}]",
+            "report.figures=false",
         ]
         result = geokeras.run(spec, out_dir=tmp_path / f"latent{latent_dim}", overrides=overrides)
         verdicts[latent_dim] = result.metrics["learnability"]

@@ -116,8 +116,12 @@ def test_input_checks_have_clear_messages():
 def context_for(manifold_params: dict, samples: int, seed: int = 0, sample_seed: int = 1) -> EvaluationContext:
     manifold = make(manifold_params)
     return EvaluationContext(
-        manifold=manifold, encoder=None, decoder=None, autoencoder=None,
-        x_train=manifold.sample(samples, seed=sample_seed), seed=seed,
+        manifold=manifold,
+        encoder=None,
+        decoder=None,
+        autoencoder=None,
+        x_train=manifold.sample(samples, seed=sample_seed),
+        seed=seed,
     )
 
 
@@ -160,14 +164,24 @@ def test_evaluator_on_images_with_duplicates_and_unknown_dimension():
 def test_undefined_estimates_are_null():
     """Too few distinct points, or every distance ratio 1 (a regular lattice): null, not inf."""
     manifold = make({"type": "circle"})
-    few = EvaluationContext(manifold=manifold, encoder=None, decoder=None, autoencoder=None,
-                            x_train=np.repeat(manifold.sample(2, seed=0), 4, axis=0), seed=0)
+    few = EvaluationContext(
+        manifold=manifold,
+        encoder=None,
+        decoder=None,
+        autoencoder=None,
+        x_train=np.repeat(manifold.sample(2, seed=0), 4, axis=0),
+        seed=0,
+    )
     assert evaluate_manifold_stats(ManifoldStatsParams(), few) == {
-        "true_dim": 1, "ambient_dim": 2, "samples": 2, "k": 10, "two_nn": None, "mle": None,
+        "true_dim": 1,
+        "ambient_dim": 2,
+        "samples": 2,
+        "k": 10,
+        "two_nn": None,
+        "mle": None,
     }
     grid = np.mgrid[0:5, 0:5].reshape(2, -1).T.astype(np.float64)  # every point: 2 neighbours at 1
-    lattice = EvaluationContext(manifold=manifold, encoder=None, decoder=None, autoencoder=None,
-                                x_train=grid, seed=0)
+    lattice = EvaluationContext(manifold=manifold, encoder=None, decoder=None, autoencoder=None, x_train=grid, seed=0)
     metrics = evaluate_manifold_stats(ManifoldStatsParams(k=2), lattice)
     assert metrics["two_nn"] is None and metrics["mle"] is None
 

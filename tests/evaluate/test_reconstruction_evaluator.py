@@ -40,7 +40,9 @@ def context_for(manifold, autoencoder, figures_dir=None, seed=5) -> EvaluationCo
 
 def test_perfect_reconstruction_scores_zero():
     circle = make({"type": "circle", "radius": 2.0, "embed": {"ambient_dim": 3}})
-    metrics = evaluate_reconstruction(ReconstructionParams(samples=500, tile_size=97), context_for(circle, scaling_autoencoder(3, 1.0)))
+    metrics = evaluate_reconstruction(
+        ReconstructionParams(samples=500, tile_size=97), context_for(circle, scaling_autoencoder(3, 1.0))
+    )
     assert metrics["samples"] == 500
     # The model computes in float32: the inputs are rounded to ~1e-7 relative.
     assert metrics["mse"] < 1e-13
@@ -53,7 +55,9 @@ def test_half_scale_reconstruction_of_the_unit_circle_has_known_metrics():
     # so both directed Hausdorff distances tend to 1/2 and the Chamfer distance to 1 as the
     # samples get dense.
     circle = make({"type": "circle"})
-    metrics = evaluate_reconstruction(ReconstructionParams(samples=2000), context_for(circle, scaling_autoencoder(2, 0.5)))
+    metrics = evaluate_reconstruction(
+        ReconstructionParams(samples=2000), context_for(circle, scaling_autoencoder(2, 0.5))
+    )
     assert metrics["mse"] == pytest.approx(0.125, rel=1e-6)
     assert metrics["hausdorff"] == pytest.approx(0.5, abs=1e-3)
     assert metrics["chamfer"] == pytest.approx(1.0, abs=1e-3)
@@ -94,7 +98,9 @@ def test_diverged_model_gives_nan_distances():
         def predict(self, x, batch_size, verbose):
             return np.full_like(x, np.nan)
 
-    metrics = evaluate_reconstruction(ReconstructionParams(samples=20), context_for(make({"type": "circle"}), NaNModel()))
+    metrics = evaluate_reconstruction(
+        ReconstructionParams(samples=20), context_for(make({"type": "circle"}), NaNModel())
+    )
     assert np.isnan(metrics["mse"]) and np.isnan(metrics["chamfer"]) and np.isnan(metrics["hausdorff"])
 
 
@@ -107,7 +113,11 @@ def test_wrong_output_shape_is_reported():
 
 def test_run_evaluators_returns_plain_json_numbers():
     context = context_for(make({"type": "circle"}), scaling_autoencoder(2, 1.0))
-    for specs in ([ReconstructionParams(samples=100)], ["reconstruction"], [{"type": "reconstruction", "samples": 100}]):
+    for specs in (
+        [ReconstructionParams(samples=100)],
+        ["reconstruction"],
+        [{"type": "reconstruction", "samples": 100}],
+    ):
         results = run_evaluators(specs, context)
         assert list(results) == ["reconstruction"]
         assert set(results["reconstruction"]) == {"samples", "mse", "chamfer", "hausdorff"}
@@ -130,7 +140,10 @@ def test_run_evaluators_rejects_unknown_or_invalid_evaluators():
 
 def test_plain_metrics_converts_numpy_and_rejects_objects():
     assert plain_metrics({"a": np.float32(0.5), "b": np.int64(3), "c": np.arange(2), "d": {"e": np.bool_(True)}}) == {
-        "a": 0.5, "b": 3, "c": [0, 1], "d": {"e": True}
+        "a": 0.5,
+        "b": 3,
+        "c": [0, 1],
+        "d": {"e": True},
     }
     with pytest.raises(TypeError, match=r"metrics\.x"):
         plain_metrics({"x": object()})

@@ -12,7 +12,14 @@ from geokeras.manifolds import make
 from geokeras.manifolds.curves import Circle
 
 manifold_rlc_module = importlib.import_module("geokeras.complexity.manifold_rlc")  # the package shadows its name
-SHARED_KEYS = ("status", "regions_lower", "architecture_bound", "bound_name", "manifold_rlc_lower", "regions_lower_method")
+SHARED_KEYS = (
+    "status",
+    "regions_lower",
+    "architecture_bound",
+    "bound_name",
+    "manifold_rlc_lower",
+    "regions_lower_method",
+)
 
 
 def identity_encoder() -> keras.Model:
@@ -28,15 +35,22 @@ def identity_encoder() -> keras.Model:
 
 def evaluate(specs: list, encoder: keras.Model) -> dict:
     context = EvaluationContext(
-        manifold=make({"type": "circle"}), encoder=encoder, decoder=None, autoencoder=None,
-        x_train=np.zeros((0, 2)), seed=0,
+        manifold=make({"type": "circle"}),
+        encoder=encoder,
+        decoder=None,
+        autoencoder=None,
+        x_train=np.zeros((0, 2)),
+        seed=0,
     )
     return run_evaluators(specs, context)
 
 
 def test_learnability_and_manifold_rlc_compute_the_manifold_rlc_once(monkeypatch):
     encoder = identity_encoder()
-    alone = {**evaluate([{"type": "learnability", "points": 60, "resolution": 64}], encoder), **evaluate(["manifold_rlc"], encoder)}
+    alone = {
+        **evaluate([{"type": "learnability", "points": 60, "resolution": 64}], encoder),
+        **evaluate(["manifold_rlc"], encoder),
+    }
 
     counts = {"curve_rlc": 0, "polyline_1024": 0}
     curve_rlc, polyline = manifold_rlc_module.curve_rlc, Circle.polyline
@@ -65,7 +79,12 @@ def test_learnability_and_manifold_rlc_compute_the_manifold_rlc_once(monkeypatch
 
 def test_the_context_remembers_each_geometry_once_per_resolved_resolution():
     context = EvaluationContext(
-        manifold=make({"type": "circle"}), encoder=None, decoder=None, autoencoder=None, x_train=np.zeros((0, 2)), seed=0
+        manifold=make({"type": "circle"}),
+        encoder=None,
+        decoder=None,
+        autoencoder=None,
+        x_train=np.zeros((0, 2)),
+        seed=0,
     )
     default = context.exact_geometry()
     assert default is context.exact_geometry(1024, 7)  # a curve: the mesh resolution plays no part

@@ -30,8 +30,15 @@ from geokeras.manifolds.geometry import (
 from geokeras.registry import MANIFOLDS
 
 CAPABILITIES = (
-    ExactCurve, ExactPolygon, NonRectifiableUnits, ExactSurface, KnownTopology,
-    RoundSphere, LabelledData, SplitData, KnownModes,
+    ExactCurve,
+    ExactPolygon,
+    NonRectifiableUnits,
+    ExactSurface,
+    KnownTopology,
+    RoundSphere,
+    LabelledData,
+    SplitData,
+    KnownModes,
 )
 CURVE_TOPOLOGY = {ExactCurve, KnownTopology}
 SURFACE_TOPOLOGY = {ExactSurface, KnownTopology}

@@ -499,7 +499,11 @@ def test_make_builds_every_curve_type(name, cls):
         ({"type": "archimedean_spiral", "b": 0.0}, ("b",), "greater than 0"),
         ({"type": "archimedean_spiral", "w": -1.0}, ("w",), "greater than 0"),
         ({"type": "archimedean_spiral", "turns": 0}, ("turns",), "greater than 0"),
-        ({"type": "archimedean_spiral", "turns": 3, "embed": {"ambient_dim": 1}}, ("embed", "ambient_dim"), "at least 2"),
+        (
+            {"type": "archimedean_spiral", "turns": 3, "embed": {"ambient_dim": 1}},
+            ("embed", "ambient_dim"),
+            "at least 2",
+        ),
         ({"type": "torus_knot", "R": -2.0}, ("R",), "greater than 0"),
     ],
 )
@@ -541,7 +545,12 @@ def test_parameters_invert_points_at(keys):
 
 
 @pytest.mark.parametrize(
-    "keys", [{"type": "circle", "radius": 2.0}, {"type": "archimedean_spiral", "turns": 3.0}, {"type": "helix", "embed": {"ambient_dim": 4}}]
+    "keys",
+    [
+        {"type": "circle", "radius": 2.0},
+        {"type": "archimedean_spiral", "turns": 3.0},
+        {"type": "helix", "embed": {"ambient_dim": 4}},
+    ],
 )
 def test_parameters_of_noisy_points_are_those_of_the_nearest_point(keys):
     # Noise along the normal moves a point straight away from the curve: its nearest point

@@ -85,7 +85,9 @@ def test_nonlinear_embedding_shares_the_frame_and_reduces_to_it_at_strength_zero
 
 
 @pytest.mark.parametrize("strength", [0.3, 0.9])
-@pytest.mark.parametrize("keys", [{"type": "archimedean_spiral", "turns": 2.0}, {"type": "hilbert", "dim": 3, "order": 2}])
+@pytest.mark.parametrize(
+    "keys", [{"type": "archimedean_spiral", "turns": 2.0}, {"type": "hilbert", "dim": 3, "order": 2}]
+)
 def test_nonlinear_warp_is_bi_lipschitz_with_the_documented_constants(strength, keys):
     # (1 - s)|x - x'| <= |g(x F) - g(x' F)| <= (1 + s)|x - x'| for every pair of samples.
     embed = {"type": "nonlinear", "ambient_dim": 5, "strength": strength, "scale": 0.5, "features": 8}
@@ -133,9 +135,17 @@ def test_warp_is_computed_in_chunks_without_changing_the_result():
 @pytest.mark.parametrize(
     "mapping, path, message",
     [
-        ({"type": "helix", "embed": {"ambient_dim": 2}}, ("embed", "ambient_dim"), "at least 3 .* Received: ambient_dim=2"),
+        (
+            {"type": "helix", "embed": {"ambient_dim": 2}},
+            ("embed", "ambient_dim"),
+            "at least 3 .* Received: ambient_dim=2",
+        ),
         ({"type": "circle", "embed": {"ambient_dim": 1}}, ("embed", "ambient_dim"), "at least 2"),
-        ({"type": "peano", "dim": 3, "order": 1, "embed": {"type": "nonlinear", "ambient_dim": 2}}, ("embed", "ambient_dim"), "at least 3"),
+        (
+            {"type": "peano", "dim": 3, "order": 1, "embed": {"type": "nonlinear", "ambient_dim": 2}},
+            ("embed", "ambient_dim"),
+            "at least 3",
+        ),
         ({"type": "circle", "embed": {"ambient_dim": 0}}, ("embed", "ambient_dim"), "greater than 0"),
         ({"type": "circle", "embed": {"type": "nonlinear", "strength": 1.0}}, ("embed", "strength"), "less than 1"),
         ({"type": "circle", "embed": {"type": "nonlinear", "scale": -1.0}}, ("embed", "scale"), "greater than 0"),

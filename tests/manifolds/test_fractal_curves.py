@@ -117,7 +117,9 @@ def test_peano_order_1_is_the_serpentine():
     )
     cube = space_filling("peano", 3, 1).cell_coordinates
     # In 3-D: nine 2-D serpentines stacked in z-columns, boustrophedon in y then x.
-    np.testing.assert_array_equal(cube[:9], [[0, 0, 0], [0, 0, 1], [0, 0, 2], [0, 1, 2], [0, 1, 1], [0, 1, 0], [0, 2, 0], [0, 2, 1], [0, 2, 2]])
+    np.testing.assert_array_equal(
+        cube[:9], [[0, 0, 0], [0, 0, 1], [0, 0, 2], [0, 1, 2], [0, 1, 1], [0, 1, 0], [0, 2, 0], [0, 2, 1], [0, 2, 2]]
+    )
     np.testing.assert_array_equal(cube[9:12], [[1, 2, 2], [1, 2, 1], [1, 2, 0]])
 
 
@@ -226,7 +228,9 @@ def test_space_filling_samples_lie_on_the_polyline(kind, dim, order, measure):
     np.testing.assert_array_equal(points, curve.points_at(u))
 
 
-@pytest.mark.parametrize("keys", [{"type": "hilbert", "order": 3}, {"type": "peano", "dim": 3, "order": 1}, {"type": "koch", "order": 3}])
+@pytest.mark.parametrize(
+    "keys", [{"type": "hilbert", "order": 3}, {"type": "peano", "dim": 3, "order": 1}, {"type": "koch", "order": 3}]
+)
 def test_volume_measure_is_uniform_in_arc_length(keys):
     curve = make({**keys, "measure": "volume"})
     points = curve.sample(3000, seed=17)
@@ -251,7 +255,9 @@ def test_polyline_at_a_resolution_subdivides_segments_exactly():
     np.testing.assert_array_equal(curve.polyline(10)[0], vertices)  # fewer than the segments: unchanged
 
 
-@pytest.mark.parametrize("kind, dim, orders", [("hilbert", 2, (1, 2, 3)), ("hilbert", 3, (1, 2)), ("peano", 2, (1, 2)), ("peano", 3, (1,))])
+@pytest.mark.parametrize(
+    "kind, dim, orders", [("hilbert", 2, (1, 2, 3)), ("hilbert", 3, (1, 2)), ("peano", 2, (1, 2)), ("peano", 3, (1,))]
+)
 def test_space_filling_curves_converge_to_the_cube(kind, dim, orders):
     # Hausdorff distance between the order-k curve and [0, 1]^dim is exactly h sqrt(dim) / 2
     # (a corner of the cube to the nearest cell centre), h = base^-k: it falls by the base per order.
@@ -360,10 +366,19 @@ def test_bad_fractal_parameters_name_the_key(mapping, path, message):
     assert info.value.path == path
 
 
-@pytest.mark.parametrize("keys", [{"type": "hilbert", "dim": 3, "order": 3}, {"type": "peano", "order": 3}, {"type": "koch", "order": 6, "embed": {"ambient_dim": 4}}])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"type": "hilbert", "dim": 3, "order": 3},
+        {"type": "peano", "order": 3},
+        {"type": "koch", "order": 6, "embed": {"ambient_dim": 4}},
+    ],
+)
 def test_parameters_invert_points_at(keys):
     curve = make(keys)
     points, u = curve.sample_with_parameters(3000, seed=1)
     np.testing.assert_allclose(curve.parameters(points), u, rtol=0, atol=1e-13)
     vertices, _ = curve.polyline()
-    np.testing.assert_allclose(curve.parameters(vertices)[:, 0], np.arange(curve.segments + 1) / curve.segments, atol=1e-13)
+    np.testing.assert_allclose(
+        curve.parameters(vertices)[:, 0], np.arange(curve.segments + 1) / curve.segments, atol=1e-13
+    )

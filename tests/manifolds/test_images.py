@@ -132,19 +132,26 @@ def test_keras_data_set_uses_what_keras_loads(monkeypatch, name, cls):
     test_images = make({"type": name, "split": "test", "shape": "image", "classes": [2]})
     stack, parameters = test_images.sample_with_parameters(4, seed=0)  # 12 test images, labels i % 3: four 2s
     assert stack.shape == (4, 28, 28, 1) and set(parameters[:, 0]) == {2.0}
-    np.testing.assert_array_equal(np.sort(stack.reshape(4, -1), axis=0), np.sort(data[1][0][2::3].reshape(4, -1) / 255.0, axis=0))
+    np.testing.assert_array_equal(
+        np.sort(stack.reshape(4, -1), axis=0), np.sort(data[1][0][2::3].reshape(4, -1) / 255.0, axis=0)
+    )
 
     with pytest.raises(SpecError, match="classes=\\[9\\], which leave no image") as caught:
         make({"type": name, "split": "test", "classes": [9]}).sample(1, seed=0)
     assert caught.value.path == ("classes",)
 
 
-@pytest.mark.parametrize("name, expected_file", [("mnist", "mnist.npz"), ("fashion_mnist", "train-images-idx3-ubyte.gz")])
+@pytest.mark.parametrize(
+    "name, expected_file", [("mnist", "mnist.npz"), ("fashion_mnist", "train-images-idx3-ubyte.gz")]
+)
 def test_keras_data_set_offline_without_cache_is_a_clear_spec_error(monkeypatch, tmp_path, name, expected_file):
     import keras
 
     def offline():
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3] Temporary failure in name resolution")
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3] Temporary failure "
+            "in name resolution"
+        )
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
     monkeypatch.setattr(getattr(keras.datasets, name), "load_data", offline)
@@ -165,7 +172,9 @@ def test_keras_data_of_the_wrong_shape_is_refused(monkeypatch):
 
     (x, y), test = fake_keras_data(8, 2)
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: ((x[:, :14], y), test))
-    with pytest.raises(SpecError, match=r"Expected images of shape \[N, 28, 28, 1\] and N labels. Received: images \[8, 14, 28, 1\]"):
+    with pytest.raises(
+        SpecError, match=r"Expected images of shape \[N, 28, 28, 1\] and N labels. Received: images \[8, 14, 28, 1\]"
+    ):
         make({"type": "mnist"}).sample(2, seed=0)
 
 
@@ -189,7 +198,9 @@ def test_mnist_spec_offline_fails_before_any_run_directory(monkeypatch, tmp_path
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     with pytest.raises(SpecError) as caught:
         geokeras.run(REPOSITORY / "specs" / "manifolds" / "mnist.yaml", out_dir=tmp_path / "run")
-    assert "mnist.yaml:" in str(caught.value) and "manifold.type: could not load the MNIST data set" in str(caught.value)
+    assert "mnist.yaml:" in str(caught.value) and "manifold.type: could not load the MNIST data set" in str(
+        caught.value
+    )
     assert not (tmp_path / "run").exists()
     _disable_op_determinism()
 
@@ -201,7 +212,9 @@ def test_shipped_digits_spec_runs_end_to_end(tmp_path):
     import geokeras
 
     overrides = ["train.epochs=1", "train.verbose=0", "report.dpi=30"]
-    result = geokeras.run(REPOSITORY / "specs" / "manifolds" / "digits.yaml", out_dir=tmp_path / "run", overrides=overrides)
+    result = geokeras.run(
+        REPOSITORY / "specs" / "manifolds" / "digits.yaml", out_dir=tmp_path / "run", overrides=overrides
+    )
     _disable_op_determinism()
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
     stats = metrics["manifold_stats"]
@@ -227,6 +240,7 @@ def test_digits_conv_spec_builds_a_conv_autoencoder_on_8x8x1_images():
     assert images.shape == (16, 8, 8, 1)
     bundle = build_autoencoder(spec.model, images.shape[1:])
     assert bundle.input_shape == (8, 8, 1) and bundle.latent_dim == 10
+
     def feature_maps(model, layer_class):
         return [tuple(layer.output.shape[1:]) for layer in model.layers if type(layer).__name__ == layer_class]
 

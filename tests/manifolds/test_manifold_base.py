@@ -122,8 +122,9 @@ def test_importing_manifolds_does_not_import_tensorflow():
 
 
 def _repo_root() -> str:
-    import geokeras
     from pathlib import Path
+
+    import geokeras
 
     return str(Path(geokeras.__file__).resolve().parents[1])
 

@@ -44,8 +44,11 @@ def test_von_mises_fisher_on_s2_has_the_closed_form_mean_and_law(kappa):
     mean = 1.0 / math.tanh(kappa) - 1.0 / kappa
     variance = 1.0 - 2.0 / (kappa * math.tanh(kappa)) + 2.0 / kappa**2 - mean**2
     assert abs(t.mean() - mean) < 4.0 * math.sqrt(variance / n)
+
     # The height t has density kappa e^{kappa t} / (2 sinh kappa) on [-1, 1].
-    cdf = lambda x: np.expm1(kappa * (x + 1.0)) / np.expm1(2.0 * kappa)
+    def cdf(x):
+        return np.expm1(kappa * (x + 1.0)) / np.expm1(2.0 * kappa)
+
     assert stats.kstest(t, cdf).pvalue > 0.01
     # Around mu the law is rotation invariant: the azimuth is uniform.
     e1 = np.cross(mu, [1.0, 0.0, 0.0])
@@ -66,7 +69,11 @@ def test_von_mises_fisher_with_zero_concentration_is_the_area_measure():
 @pytest.mark.parametrize("kappa", [1.0, 4.0])
 def test_von_mises_on_the_circle(kappa):
     circle = make(
-        {"type": "circle", "radius": 3.0, "measure": {"type": "von_mises_fisher", "mean_direction": [0.0, 2.0], "concentration": kappa}}
+        {
+            "type": "circle",
+            "radius": 3.0,
+            "measure": {"type": "von_mises_fisher", "mean_direction": [0.0, 2.0], "concentration": kappa},
+        }
     )
     points, t = circle.sample_with_parameters(20000, seed=8)
     np.testing.assert_allclose(points, 3.0 * np.c_[np.cos(t), np.sin(t)], atol=1e-12)
@@ -91,7 +98,8 @@ def test_von_mises_fisher_in_higher_dimensions_and_embedded():
     )
     points = sphere.sample(20000, seed=3)
     natural = sphere.natural_coordinates(points)
-    # On S^3 the mean resultant length is I_2(kappa) / I_1(kappa) (Mardia and Jupp, 9.3.10: A_p = I_{p/2} / I_{p/2 - 1}).
+    # On S^3 the mean resultant length is I_2(kappa) / I_1(kappa)
+    # (Mardia and Jupp, 9.3.10: A_p = I_{p/2} / I_{p/2 - 1}).
     expected = special.iv(2, kappa) / special.iv(1, kappa)
     assert natural[:, 3].mean() == pytest.approx(expected, abs=0.01)
 
@@ -127,7 +135,10 @@ def test_bump_mixture_along_arc_length_matches_its_cdf(keys):
     points, t = curve.sample_with_parameters(5000, seed=12)
     np.testing.assert_allclose(points, curve.points_at(t), atol=1e-12)  # on the curve
     s = curve.arc_length(t) / curve.length
-    cdf = lambda x: mixture_cdf(x, **BUMPS)
+
+    def cdf(x):
+        return mixture_cdf(x, **BUMPS)
+
     assert stats.kstest(s, cdf).pvalue > 0.01
     assert stats.kstest(s, "uniform").pvalue < 1e-6  # and visibly not the volume measure
     # The density's own CDF (trapezoid rule) agrees with the closed form.
@@ -139,7 +150,13 @@ def test_bump_mixture_by_parameter_is_a_density_with_respect_to_arc_length():
     # position: parameter: f is a function of theta / T but still a density w.r.t. arc length,
     # so theta has density proportional to f(theta / T) |rho'(theta)|.
     bumps = {"centers": [0.5], "widths": [0.15], "floor": 0.2}
-    spiral = make({"type": "archimedean_spiral", "turns": 3.0, "measure": {"type": "bump_mixture", "position": "parameter", **bumps}})
+    spiral = make(
+        {
+            "type": "archimedean_spiral",
+            "turns": 3.0,
+            "measure": {"type": "bump_mixture", "position": "parameter", **bumps},
+        }
+    )
     _, theta = spiral.sample_with_parameters(5000, seed=6)
     big_t = spiral.params.theta_max
 
@@ -149,20 +166,27 @@ def test_bump_mixture_by_parameter_is_a_density_with_respect_to_arc_length():
     grid = np.linspace(0.0, big_t, 401)
     pieces = [integrate.quad(weight, lo, hi, epsabs=1e-12)[0] for lo, hi in itertools.pairwise(grid)]
     cumulative = np.concatenate([[0.0], np.cumsum(pieces)])
-    cdf = lambda x: np.interp(x, grid, cumulative / cumulative[-1])
+
+    def cdf(x):
+        return np.interp(x, grid, cumulative / cumulative[-1])
+
     assert stats.kstest(theta[:, 0], cdf).pvalue > 0.01
 
 
 def test_bump_mixture_bound_is_certified():
     # Two overlapping bumps: the maximum lies between the centres, off the 4097-point grid.
-    circle = make({"type": "circle", "measure": {"type": "bump_mixture", "centers": [0.3, 0.31], "widths": [0.01, 0.01]}})
+    circle = make(
+        {"type": "circle", "measure": {"type": "bump_mixture", "centers": [0.3, 0.31], "widths": [0.01, 0.01]}}
+    )
     density = circle.density
     supremum = density.mixture(np.linspace(0.3, 0.31, 1_000_001)).max()
     bound = math.exp(density.log_bound)
     slack = (2.0 / 0.01**2) * (1.0 / 4096) ** 2 / 8.0  # sum_k w_k / sigma_k^2 * h^2 / 8
     assert supremum <= bound <= supremum + slack
     # A single bump's supremum is at its centre: the bound is exact.
-    single = make({"type": "circle", "measure": {"type": "bump_mixture", "centers": [0.3337], "widths": [0.001], "floor": 0.5}})
+    single = make(
+        {"type": "circle", "measure": {"type": "bump_mixture", "centers": [0.3337], "widths": [0.001], "floor": 0.5}}
+    )
     assert math.exp(single.density.log_bound) == pytest.approx(1.5, rel=1e-15)
 
 
@@ -170,7 +194,13 @@ def test_rejection_sampling_is_seeded_and_too_concentrated_is_a_spec_error():
     keys = {"type": "circle", "measure": {"type": "bump_mixture", "centers": [0.5], "widths": [0.1]}}
     np.testing.assert_array_equal(make(keys).sample(500, seed=3), make(keys).sample(500, seed=3))
     assert not np.allclose(make(keys).sample(500, seed=3), make(keys).sample(500, seed=4))
-    sharp = make({"type": "sphere", "dim": 2, "measure": {"type": "von_mises_fisher", "mean_direction": [0, 0, 1], "concentration": 40.0}})
+    sharp = make(
+        {
+            "type": "sphere",
+            "dim": 2,
+            "measure": {"type": "von_mises_fisher", "mean_direction": [0, 0, 1], "concentration": 40.0},
+        }
+    )
     view = sharp._volume_measure_view()
     with pytest.raises(SpecError, match="too concentrated") as info:
         rejection_sample(
@@ -222,7 +252,10 @@ def test_rejection_sampling_is_seeded_and_too_concentrated_is_a_spec_error():
             r"one entry per centre, 1 in all .* Received: widths=\[0.1, 0.2\]",
         ),
         (
-            {"type": "circle", "measure": {"type": "bump_mixture", "centers": [0.2, 0.5], "widths": [0.1, 0.1], "weights": [1.0]}},
+            {
+                "type": "circle",
+                "measure": {"type": "bump_mixture", "centers": [0.2, 0.5], "widths": [0.1, 0.1], "weights": [1.0]},
+            },
             ("measure", "weights"),
             "Received: weights=",
         ),

@@ -60,7 +60,9 @@ def write_ply(path: Path, vertices, faces, *, binary: bool = False) -> Path:
         "ply",
         "format binary_little_endian 1.0" if binary else "format ascii 1.0",
         f"element vertex {len(vertices)}",
-        "property float x", "property float y", "property float z",
+        "property float x",
+        "property float y",
+        "property float z",
         f"element face {len(faces)}",
         "property list uchar int vertex_indices",
         "end_header",
@@ -142,7 +144,12 @@ def test_quads_are_split_and_duplicate_vertices_merged(tmp_path):
     cube = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
     quads = [[0, 1, 3, 2], [4, 6, 7, 5], [0, 4, 5, 1], [2, 3, 7, 6], [0, 2, 6, 4], [1, 5, 7, 3]]
     path = tmp_path / "cube.obj"
-    path.write_text("\n".join(f"v {x} {y} {z}" for x, y, z in cube) + "\n" + "\n".join(f"f {' '.join(str(i + 1) for i in q)}" for q in quads) + "\n")
+    path.write_text(
+        "\n".join(f"v {x} {y} {z}" for x, y, z in cube)
+        + "\n"
+        + "\n".join(f"f {' '.join(str(i + 1) for i in q)}" for q in quads)
+        + "\n"
+    )
     vertices, faces = load_triangle_mesh(path)
     assert vertices.shape == (8, 3) and faces.shape == (12, 3)
     assert triangle_areas(vertices, faces).sum() == pytest.approx(24.0, rel=1e-12)
@@ -278,11 +285,20 @@ BAD_FILES = {
     "missing": (lambda p: p / "absent.obj", "expected an existing mesh file. Received: path="),
     "extension": (lambda p: text_file(p / "m.stl", "solid s\nendsolid s\n"), "unsupported mesh format '.stl'"),
     "no_extension": (lambda p: text_file(p / "mesh", "OFF\n"), "unsupported mesh format '\\(no extension\\)'"),
-    "malformed_off": (lambda p: text_file(p / "m.off", "OFF\n3 1 0\n0 0\n"), "could not read .* as a OFF mesh|expected a triangle mesh"),
-    "malformed_ply": (lambda p: text_file(p / "m.ply", "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nend_header\n0\n"), "could not read .* as a PLY mesh|expected a triangle mesh"),
+    "malformed_off": (
+        lambda p: text_file(p / "m.off", "OFF\n3 1 0\n0 0\n"),
+        "could not read .* as a OFF mesh|expected a triangle mesh",
+    ),
+    "malformed_ply": (
+        lambda p: text_file(p / "m.ply", "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nend_header\n0\n"),
+        "could not read .* as a PLY mesh|expected a triangle mesh",
+    ),
     "text_as_obj": (lambda p: text_file(p / "m.obj", "hello, I am not a mesh\n"), "expected a triangle mesh"),
     "points_only": (lambda p: text_file(p / "m.obj", "v 0 0 0\nv 1 0 0\n"), "no triangles"),
-    "non_manifold": (lambda p: non_manifold_obj(p / "m.obj"), "expected a manifold mesh .* 1 non-manifold edges .* lies in 3 triangles"),
+    "non_manifold": (
+        lambda p: non_manifold_obj(p / "m.obj"),
+        "expected a manifold mesh .* 1 non-manifold edges .* lies in 3 triangles",
+    ),
     "degenerate": (lambda p: write_off(p / "m.off", [[0, 0, 0], [1, 0, 0], [2, 0, 0]], [[0, 1, 2]]), "positive area"),
 }
 

@@ -40,8 +40,9 @@ def test_samples_are_centre_plus_std_times_offset_and_mode_of_recovers_the_mode(
 
 
 def test_mode_frequencies_follow_the_weights():
-    mixture = make({"type": "gaussian_mixture", "layout": "custom", "centers": [[0, 0], [5, 0], [0, 5]],
-                    "weights": [1, 2, 1]})
+    mixture = make(
+        {"type": "gaussian_mixture", "layout": "custom", "centers": [[0, 0], [5, 0], [0, 5]], "weights": [1, 2, 1]}
+    )
     n = 20000
     counts = np.bincount(mixture.sample_with_parameters(n, seed=2)[1][:, 0].astype(int), minlength=3)
     expected = np.array([0.25, 0.5, 0.25])

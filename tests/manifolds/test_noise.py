@@ -35,7 +35,11 @@ def test_isotropic_noise_has_the_requested_std_per_coordinate(std):
 def test_noise_never_changes_the_parameters():
     keys = {"type": "archimedean_spiral", "turns": 2.0}
     _, clean = make(keys).sample_with_parameters(1000, seed=3)
-    for noise in ({"std": 0.1}, {"std": 0.1, "direction": "normal"}, {"type": "outliers", "fraction": 0.2, "std": 0.05}):
+    for noise in (
+        {"std": 0.1},
+        {"std": 0.1, "direction": "normal"},
+        {"type": "outliers", "fraction": 0.2, "std": 0.05},
+    ):
         _, noisy = make({**keys, "noise": noise}).sample_with_parameters(1000, seed=3)
         np.testing.assert_array_equal(noisy, clean)
 
@@ -101,7 +105,10 @@ def test_normal_noise_needs_a_tangent_space():
 
 
 # ---------------------------------------------------------------- outliers
-@pytest.mark.parametrize("n, fraction, expected", [(1000, 0.1, 100), (20, 0.125, 3), (7, 0.5, 4), (500, 0.0, 0), (50, 1.0, 50), (999, 0.001, 1)])
+@pytest.mark.parametrize(
+    "n, fraction, expected",
+    [(1000, 0.1, 100), (20, 0.125, 3), (7, 0.5, 4), (500, 0.0, 0), (50, 1.0, 50), (999, 0.001, 1)],
+)
 def test_outlier_count_is_exactly_round_fraction_n(n, fraction, expected):
     helix = make({"type": "helix", "noise": {"type": "outliers", "fraction": fraction}})
     drawn = helix.draw(n, seed=2)
@@ -115,7 +122,12 @@ def test_outlier_count_is_exactly_round_fraction_n(n, fraction, expected):
 def test_outliers_are_uniform_in_the_enlarged_bounding_box(margin):
     n = 10000
     spiral = make(
-        {"type": "archimedean_spiral", "turns": 2.0, "embed": {"ambient_dim": 3}, "noise": {"type": "outliers", "fraction": 0.3, "box_margin": margin}}
+        {
+            "type": "archimedean_spiral",
+            "turns": 2.0,
+            "embed": {"ambient_dim": 3},
+            "noise": {"type": "outliers", "fraction": 0.3, "box_margin": margin},
+        }
     )
     drawn = spiral.draw(n, seed=5)
     outliers = drawn.points[drawn.outliers]
@@ -125,7 +137,10 @@ def test_outliers_are_uniform_in_the_enlarged_bounding_box(margin):
     np.testing.assert_allclose(bounding_box(drawn.clean, margin), (box_low, box_high))
     assert np.all(outliers >= box_low) and np.all(outliers <= box_high)
     for axis in range(3):  # uniform in each coordinate
-        assert stats.kstest((outliers[:, axis] - box_low[axis]) / (box_high[axis] - box_low[axis]), "uniform").pvalue > 0.01
+        assert (
+            stats.kstest((outliers[:, axis] - box_low[axis]) / (box_high[axis] - box_low[axis]), "uniform").pvalue
+            > 0.01
+        )
 
 
 def test_outliers_with_gaussian_noise_use_the_noisy_box_and_separate_streams():
@@ -151,8 +166,16 @@ def test_same_seed_same_noise():
     [
         ({"type": "circle", "noise": {"std": -0.1}}, ("noise", "std"), "greater than or equal to 0"),
         ({"type": "circle", "noise": {"direction": "radial"}}, ("noise", "direction"), "'isotropic' or 'normal'"),
-        ({"type": "circle", "noise": {"type": "outliers", "fraction": 1.5}}, ("noise", "fraction"), "less than or equal to 1"),
-        ({"type": "circle", "noise": {"type": "outliers", "box_margin": -0.1}}, ("noise", "box_margin"), "greater than or equal to 0"),
+        (
+            {"type": "circle", "noise": {"type": "outliers", "fraction": 1.5}},
+            ("noise", "fraction"),
+            "less than or equal to 1",
+        ),
+        (
+            {"type": "circle", "noise": {"type": "outliers", "box_margin": -0.1}},
+            ("noise", "box_margin"),
+            "greater than or equal to 0",
+        ),
         ({"type": "circle", "noise": {"type": "gaussian", "fraction": 0.1}}, ("noise", "fraction"), "unknown key"),
         ({"type": "circle", "noise": {"type": "salt"}}, ("noise", "type"), "gaussian"),
     ],

@@ -209,7 +209,9 @@ def test_sphere_coordinate_squared_is_beta(dim):
 def test_von_mises_fisher_on_the_sphere_has_the_exponential_height():
     """vMF(mu = e_3, kappa) on S^2: the height z has density ∝ exp(kappa z) on [-1, 1]."""
     kappa = 3.0
-    x = make({"type": "sphere", "measure": {"type": "von_mises_fisher", "mean_direction": [0, 0, 1], "concentration": kappa}}).sample(5000, seed=5)
+    x = make(
+        {"type": "sphere", "measure": {"type": "von_mises_fisher", "mean_direction": [0, 0, 1], "concentration": kappa}}
+    ).sample(5000, seed=5)
     assert np.abs(np.linalg.norm(x, axis=1) - 1.0).max() < TOLERANCE
 
     def height_cdf(z):
@@ -325,7 +327,11 @@ def test_volume_measure_puts_area_mass_in_every_cell(keys):
         assert pvalue > KS_LEVEL if area else pvalue < REJECT_LEVEL
 
 
-@pytest.mark.parametrize("keys", [*REJECTION_SAMPLED, {"type": "hemisphere", "radius": 2.0}, {"type": "disk"}, {"type": "s_curve"}], ids=identifier)
+@pytest.mark.parametrize(
+    "keys",
+    [*REJECTION_SAMPLED, {"type": "hemisphere", "radius": 2.0}, {"type": "disk"}, {"type": "s_curve"}],
+    ids=identifier,
+)
 def test_area_element_matches_the_jacobian(keys):
     manifold = make(keys)
     rng = np.random.default_rng(0)
@@ -356,14 +362,21 @@ def test_area_agrees_with_scipy_quadrature(keys):
     box = manifold.parameter_box
     value, _ = integrate.dblquad(
         lambda t1, t0: float(numerical_area_element(manifold, np.array([[t0, t1]]))[0]),
-        box[0, 0], box[0, 1], box[1, 0], box[1, 1], epsabs=1e-9, epsrel=1e-9,
+        box[0, 0],
+        box[0, 1],
+        box[1, 0],
+        box[1, 1],
+        epsabs=1e-9,
+        epsrel=1e-9,
     )
     assert manifold.area == pytest.approx(value, rel=1e-6)
 
 
 def test_area_of_a_narrow_bump_agrees_with_fine_quadrature():
     """The package's panels must resolve a bump much narrower than the domain."""
-    bump = make({"type": "graph_surface", "function": {"type": "gaussian_bump", "height": 2.0, "width": 0.1}, "extent": 2.0})
+    bump = make(
+        {"type": "graph_surface", "function": {"type": "gaussian_bump", "height": 2.0, "width": 0.1}, "extent": 2.0}
+    )
     assert bump.area == pytest.approx(cell_masses(bump, 40, order=16).sum(), rel=1e-8)
     assert bump.area > 16.0  # the flat square alone has area 16
 
@@ -384,7 +397,9 @@ TOPOLOGY = [
 ]
 
 
-@pytest.mark.parametrize("keys, chi, boundary, orientable, genus", TOPOLOGY, ids=[identifier(row[0]) for row in TOPOLOGY])
+@pytest.mark.parametrize(
+    "keys, chi, boundary, orientable, genus", TOPOLOGY, ids=[identifier(row[0]) for row in TOPOLOGY]
+)
 def test_mesh_has_the_surface_topology(keys, chi, boundary, orientable, genus):
     manifold = make(keys)
     assert (manifold.euler_characteristic, manifold.boundary_components) == (chi, boundary)
@@ -447,7 +462,9 @@ def test_product_ground_truth():
     cylinder = make({"type": "product_with_interval", "base": {"type": "circle", "radius": 2.0}, "length": 3.0})
     assert cylinder.intrinsic_dim == 2 and cylinder.ambient_dim == 3
     assert cylinder.area == pytest.approx(2 * np.pi * 2.0 * 3.0, rel=1e-12)
-    thick_sphere = make({"type": "product_with_interval", "base": {"type": "sphere", "dim": 3}, "intervals": 2, "length": 0.5})
+    thick_sphere = make(
+        {"type": "product_with_interval", "base": {"type": "sphere", "dim": 3}, "intervals": 2, "length": 0.5}
+    )
     assert thick_sphere.intrinsic_dim == 5 and thick_sphere.ambient_dim == 6
     assert thick_sphere.volume == pytest.approx(2 * np.pi**2 * 0.25, rel=1e-12)
     assert thick_sphere.euler_characteristic == 0 and thick_sphere.boundary_components == 1
@@ -462,15 +479,24 @@ def test_product_volume_measure_is_the_product_measure():
     s = base.arc_length(t[:, 0])
     assert stats.kstest(s, stats.uniform(loc=0.0, scale=base.length).cdf).pvalue > KS_LEVEL
     assert stats.kstest(t[:, 1], stats.uniform(loc=0.0, scale=2.0).cdf).pvalue > KS_LEVEL
-    by_parameter = make({"type": "product_with_interval", "base": {"type": "archimedean_spiral", "turns": 3}, "measure": "parameter"})
+    by_parameter = make(
+        {"type": "product_with_interval", "base": {"type": "archimedean_spiral", "turns": 3}, "measure": "parameter"}
+    )
     _, t = by_parameter.sample_with_parameters(5000, seed=4)
     assert stats.kstest(base.arc_length(t[:, 0]), stats.uniform(loc=0.0, scale=base.length).cdf).pvalue < REJECT_LEVEL
 
 
 def test_every_surface_type_is_built_by_make():
     expected = {
-        "sphere": Sphere, "hemisphere": Hemisphere, "disk": Disk, "torus": Torus, "klein_bottle": KleinBottle,
-        "mobius": Mobius, "swiss_roll": SwissRoll, "s_curve": SCurve, "graph_surface": GraphSurface,
+        "sphere": Sphere,
+        "hemisphere": Hemisphere,
+        "disk": Disk,
+        "torus": Torus,
+        "klein_bottle": KleinBottle,
+        "mobius": Mobius,
+        "swiss_roll": SwissRoll,
+        "s_curve": SCurve,
+        "graph_surface": GraphSurface,
         "product_with_interval": ProductWithInterval,
     }
     for name, cls in expected.items():
@@ -496,7 +522,11 @@ def test_every_surface_type_is_built_by_make():
         ({"type": "swiss_roll", "start_turns": -1}, ("start_turns",), "Received: -1"),
         ({"type": "graph_surface", "extent": 0}, ("extent",), "Received: 0"),
         ({"type": "graph_surface", "function": {"type": "cubic"}}, ("function", "type"), "paraboloid"),
-        ({"type": "graph_surface", "function": {"type": "saddle", "curvatur": 1}}, ("function", "curvatur"), "curvature"),
+        (
+            {"type": "graph_surface", "function": {"type": "saddle", "curvatur": 1}},
+            ("function", "curvatur"),
+            "curvature",
+        ),
         ({"type": "product_with_interval", "intervals": 0}, ("intervals",), "Received: 0"),
         ({"type": "product_with_interval", "length": -1}, ("length",), "Received: -1"),
         ({"type": "sphere", "embed": {"ambient_dim": 2}}, ("embed", "ambient_dim"), "at least 3"),
@@ -539,8 +569,19 @@ def test_mesh_of_a_manifold_that_is_not_a_surface_is_an_error():
 
 
 # ---------------------------------------------------------------- shipped example specs
-SHIPPED = ["sphere", "hemisphere", "disk", "torus", "klein_bottle", "mobius", "swiss_roll", "s_curve",
-           "graph_surface", "product_with_interval", "mesh"]
+SHIPPED = [
+    "sphere",
+    "hemisphere",
+    "disk",
+    "torus",
+    "klein_bottle",
+    "mobius",
+    "swiss_roll",
+    "s_curve",
+    "graph_surface",
+    "product_with_interval",
+    "mesh",
+]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -137,10 +137,7 @@ def test_mirror_reverses_widths_and_keeps_options():
     assert [layer.negative_slope for layer in leaky] == pytest.approx([0.3, 0.3, 0.3])
     assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in decoder.layers) == 3
     assert [layer.rate for layer in decoder.layers if isinstance(layer, keras.layers.Dropout)] == [0.25] * 3
-    assert all(
-        layer.get_config()["kernel_initializer"]["class_name"] == "HeNormal"
-        for layer in dense_layers(decoder)
-    )
+    assert all(layer.get_config()["kernel_initializer"]["class_name"] == "HeNormal" for layer in dense_layers(decoder))
     # The encoder's output activation shapes the codes; the mirrored decoder ends linear.
     assert bundle.encoder.get_layer("encoder_output_activation").get_config()["activation"] == "tanh"
     assert decoder.layers[-1].name == "decoder_output"
@@ -302,11 +299,13 @@ def test_a_lambda_inside_time_distributed_is_refused_by_the_builder():
 
 
 def test_wide_keras_layers_are_refused_before_they_are_built():
-    spec = keras_layers_spec([
-        {"class_name": "Dense", "config": {"units": 65536}},
-        {"class_name": "Dense", "config": {"units": 65536}},
-        {"class_name": "Dense", "config": {"units": 2}},
-    ])
+    spec = keras_layers_spec(
+        [
+            {"class_name": "Dense", "config": {"units": 65536}},
+            {"class_name": "Dense", "config": {"units": 65536}},
+            {"class_name": "Dense", "config": {"units": 2}},
+        ]
+    )
     with pytest.raises(SpecError) as caught:
         build_autoencoder(spec, (3,))
     assert caught.value.path == ("encoder", "layers", 1, "config")
@@ -325,11 +324,17 @@ def test_wide_keras_layers_are_refused_before_they_are_built():
         ("Conv2DTranspose", {"filters": 4, "kernel_size": 3}, (None, 8, 8, 2)),
         ("Embedding", {"input_dim": 10, "output_dim": 3}, (None, 4)),
         ("BatchNormalization", {}, (None, 6)),
-        ("TimeDistributed", {"layer": {"module": "keras.layers", "class_name": "Dense", "config": {"units": 5}}},
-         (None, 2, 3)),
+        (
+            "TimeDistributed",
+            {"layer": {"module": "keras.layers", "class_name": "Dense", "config": {"units": 5}}},
+            (None, 2, 3),
+        ),
         ("LSTM", {"units": 4}, (None, 2, 3)),
-        ("Bidirectional", {"layer": {"module": "keras.layers", "class_name": "LSTM", "config": {"units": 4}}},
-         (None, 2, 3)),
+        (
+            "Bidirectional",
+            {"layer": {"module": "keras.layers", "class_name": "LSTM", "config": {"units": 4}}},
+            (None, 2, 3),
+        ),
     ],
 )
 def test_layer_parameter_estimate_equals_the_built_layer(class_name, config, input_shape):
@@ -352,7 +357,9 @@ def test_unknown_layer_class_names_the_path_and_suggests():
     [({"units": -3}, "units"), ({"unitz": 3}, "unitz"), ({"units": 2, "activation": "nonsense"}, "nonsense")],
 )
 def test_bad_layer_config_names_the_path(config, fragment):
-    spec = keras_layers_spec([{"class_name": "Dense", "config": {"units": 4}}, {"class_name": "Dense", "config": config}])
+    spec = keras_layers_spec(
+        [{"class_name": "Dense", "config": {"units": 4}}, {"class_name": "Dense", "config": config}]
+    )
     with pytest.raises(SpecError) as caught:
         build_autoencoder(spec, (3,))
     assert caught.value.path == ("encoder", "layers", 1, "config")
@@ -391,7 +398,13 @@ SERIALIZATION_CASES = {
     "mlp_bn_dropout_l1": (
         {
             "latent_dim": 2,
-            "encoder": {"type": "mlp", "widths": [8, 6], "batch_norm": True, "dropout": 0.2, "activation": "leaky_relu"},
+            "encoder": {
+                "type": "mlp",
+                "widths": [8, 6],
+                "batch_norm": True,
+                "dropout": 0.2,
+                "activation": "leaky_relu",
+            },
             "decoder": {"type": "mirror"},
         },
         (3,),
@@ -436,9 +449,7 @@ def test_save_and_load_give_identical_outputs(case, tmp_path):
         np.testing.assert_array_equal(outputs(loaded, inputs), outputs(model, inputs))
     reloaded = Autoencoder.from_autoencoder(keras.models.load_model(tmp_path / "autoencoder.keras"))
     assert reloaded.code_l1 == pytest.approx(code_l1)
-    np.testing.assert_array_equal(
-        outputs(reloaded.encoder, x), outputs(bundle.encoder, x)
-    )
+    np.testing.assert_array_equal(outputs(reloaded.encoder, x), outputs(bundle.encoder, x))
 
 
 @pytest.mark.parametrize("case", sorted(SERIALIZATION_CASES))

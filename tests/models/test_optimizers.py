@@ -30,7 +30,11 @@ def test_every_optimizer_and_schedule_type_has_an_implementation():
 @pytest.mark.parametrize(
     "spec, expected_class, attributes",
     [
-        ({"type": "adam", "learning_rate": 0.005, "beta_1": 0.8, "clipnorm": 1.5}, keras.optimizers.Adam, {"beta_1": 0.8, "clipnorm": 1.5}),
+        (
+            {"type": "adam", "learning_rate": 0.005, "beta_1": 0.8, "clipnorm": 1.5},
+            keras.optimizers.Adam,
+            {"beta_1": 0.8, "clipnorm": 1.5},
+        ),
         ({"type": "adamw", "weight_decay": 0.01}, keras.optimizers.AdamW, {"weight_decay": 0.01}),
         ({"type": "sgd", "momentum": 0.9, "nesterov": True}, keras.optimizers.SGD, {"momentum": 0.9, "nesterov": True}),
         ({"type": "rmsprop", "rho": 0.8}, keras.optimizers.RMSprop, {"rho": 0.8}),
@@ -61,7 +65,13 @@ def test_exponential_decay_closed_form(step, expected):
 
 def test_exponential_decay_staircase_floors_the_exponent():
     rate = schedule(
-        {"type": "exponential_decay", "initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.5, "staircase": True}
+        {
+            "type": "exponential_decay",
+            "initial_learning_rate": 0.1,
+            "decay_steps": 10,
+            "decay_rate": 0.5,
+            "staircase": True,
+        }
     )
     assert [learning_rate_at(rate, step) for step in (9, 10, 15, 20)] == pytest.approx([0.1, 0.05, 0.05, 0.025])
 

@@ -11,12 +11,16 @@ from geokeras.models.size import check_parameter_budget, parameter_counts
 
 CASES = [
     ({"latent_dim": 2, "encoder": {"type": "mlp", "widths": [16, 8], "batch_norm": True}}, (3,)),
-    ({"latent_dim": 2, "encoder": {"type": "mlp", "widths": [16, 8]}, "decoder": {"type": "mlp", "widths": [5]}},
-     (8, 8, 1)),
+    (
+        {"latent_dim": 2, "encoder": {"type": "mlp", "widths": [16, 8]}, "decoder": {"type": "mlp", "widths": [5]}},
+        (8, 8, 1),
+    ),
     ({"latent_dim": 3, "encoder": {"type": "conv", "filters": [4, 6], "dense": [7], "batch_norm": True}}, (9, 7, 2)),
     ({"latent_dim": 3, "encoder": {"type": "conv", "filters": [4], "strides": 3, "kernel_size": 2}}, (8, 8, 1)),
-    ({"latent_dim": 2, "encoder": {"type": "mlp", "widths": [4]}, "decoder": {"type": "conv", "filters": [3]}},
-     (8, 8, 1)),
+    (
+        {"latent_dim": 2, "encoder": {"type": "mlp", "widths": [4]}, "decoder": {"type": "conv", "filters": [3]}},
+        (8, 8, 1),
+    ),
 ]
 
 
@@ -37,11 +41,13 @@ def test_mlp_count_by_hand():
 
 
 def test_keras_layers_are_not_counted_from_the_spec():
-    spec = ModelSpec.model_validate({
-        "latent_dim": 2,
-        "encoder": {"type": "keras_layers", "layers": [{"class_name": "Dense", "config": {"units": 2}}]},
-        "decoder": {"type": "mlp", "widths": [4]},
-    })
+    spec = ModelSpec.model_validate(
+        {
+            "latent_dim": 2,
+            "encoder": {"type": "keras_layers", "layers": [{"class_name": "Dense", "config": {"units": 2}}]},
+            "decoder": {"type": "mlp", "widths": [4]},
+        }
+    )
     assert parameter_counts(spec, (3,)) == {"encoder": None, "decoder": 2 * 4 + 4 + 4 * 3 + 3}
 
 
@@ -59,10 +65,13 @@ def test_the_cap_is_checked_before_building_with_the_real_input_shape():
 
 
 def test_an_explicit_decoder_past_the_cap_is_named():
-    spec = ModelSpec.model_validate({
-        "latent_dim": 2, "encoder": {"type": "mlp", "widths": [4]},
-        "decoder": {"type": "conv", "filters": [8], "dense": [65536]},
-    })
+    spec = ModelSpec.model_validate(
+        {
+            "latent_dim": 2,
+            "encoder": {"type": "mlp", "widths": [4]},
+            "decoder": {"type": "conv", "filters": [8], "dense": [65536]},
+        }
+    )
     with pytest.raises(SpecError) as caught:
         check_parameter_budget(spec, (28, 28, 1))
     assert caught.value.path == ("decoder", "dense")

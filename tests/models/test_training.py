@@ -147,7 +147,18 @@ def test_checkpoints_every_n_epochs_and_at_the_end(tmp_path):
 
 def test_resume_continues_to_the_same_total_and_matches_an_uninterrupted_run(tmp_path):
     x = circle()
-    spec = train_spec(epochs=4, optimizer={"type": "adam", "learning_rate": {"type": "exponential_decay", "initial_learning_rate": 1e-2, "decay_steps": 3, "decay_rate": 0.5}})
+    spec = train_spec(
+        epochs=4,
+        optimizer={
+            "type": "adam",
+            "learning_rate": {
+                "type": "exponential_decay",
+                "initial_learning_rate": 1e-2,
+                "decay_steps": 3,
+                "decay_rate": 0.5,
+            },
+        },
+    )
     straight = train_autoencoder(fresh_bundle(), x, spec, seed=3)
 
     first = train_autoencoder(fresh_bundle(), x, spec.model_copy(update={"epochs": 2}), seed=3, checkpoint_dir=tmp_path)
@@ -237,7 +248,10 @@ def test_event_files_hold_the_epoch_losses_and_learning_rate(tmp_path):
     result = train_autoencoder(fresh_bundle(), circle(), train_spec(epochs=2, validation_split=0.25), log_dir=tmp_path)
     train = read_scalars(tmp_path / "train")
     validation = read_scalars(tmp_path / "validation")
-    assert train["epoch_loss"] == [(0, pytest.approx(result.history["loss"][0])), (1, pytest.approx(result.history["loss"][1]))]
+    assert train["epoch_loss"] == [
+        (0, pytest.approx(result.history["loss"][0])),
+        (1, pytest.approx(result.history["loss"][1])),
+    ]
     assert [value for _, value in validation["epoch_loss"]] == pytest.approx(result.history["val_loss"])
     assert [value for _, value in train["epoch_learning_rate"]] == pytest.approx([1e-2, 1e-2])
 
@@ -265,13 +279,18 @@ def test_each_epoch_visits_every_sample_once_in_a_seeded_order():
         epoch_batches(samples, batch_size=4, shuffle=True, seed=7, first_epoch=2, end_epoch=3), 1, steps=3
     )
     assert np.concatenate(resumed[0])[:, 0].tolist() == orders[2]
-    targets_equal_inputs = all(np.array_equal(i, t) for i, t in epoch_batches(samples, batch_size=4, shuffle=True, seed=7, first_epoch=0, end_epoch=1))
+    targets_equal_inputs = all(
+        np.array_equal(i, t)
+        for i, t in epoch_batches(samples, batch_size=4, shuffle=True, seed=7, first_epoch=0, end_epoch=1)
+    )
     assert targets_equal_inputs
 
 
 def test_without_shuffle_batches_follow_sample_order():
     samples = np.arange(5, dtype=np.float32).reshape(5, 1)
-    (batches,) = collect_epochs(epoch_batches(samples, batch_size=2, shuffle=False, seed=0, first_epoch=0, end_epoch=1), 1, 3)
+    (batches,) = collect_epochs(
+        epoch_batches(samples, batch_size=2, shuffle=False, seed=0, first_epoch=0, end_epoch=1), 1, 3
+    )
     assert [batch[:, 0].tolist() for batch in batches] == [[0, 1], [2, 3], [4]]
 
 

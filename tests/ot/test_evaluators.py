@@ -96,9 +96,18 @@ def test_mismatched_dimensions_are_refused():
 def quadrant_solution() -> OTResult:
     """The exact solution for four targets (+-1, +-1), equal weights, U[-1/2, 1/2]^2: h = 0."""
     return OTResult(
-        heights=np.zeros(4), targets=QUADRANTS, weights=np.full(4, 0.25),
-        source=make_source({"type": "uniform_cube"}, 2), solver="exact", max_rel_mass_error=0.0,
-        tv=0.0, empty_cells=0, steps=0, samples=0, seconds=0.0, converged=True,
+        heights=np.zeros(4),
+        targets=QUADRANTS,
+        weights=np.full(4, 0.25),
+        source=make_source({"type": "uniform_cube"}, 2),
+        solver="exact",
+        max_rel_mass_error=0.0,
+        tv=0.0,
+        empty_cells=0,
+        steps=0,
+        samples=0,
+        seconds=0.0,
+        converged=True,
     )
 
 
@@ -111,8 +120,15 @@ def identity_decoder(dim: int):
 
 def context(manifold, ot=None, generation=None, **extra) -> EvaluationContext:
     return EvaluationContext(
-        manifold=manifold, encoder=None, decoder=identity_decoder(2), autoencoder=None,
-        x_train=np.zeros((1, 2)), seed=11, ot=ot, generation=generation, **extra,
+        manifold=manifold,
+        encoder=None,
+        decoder=identity_decoder(2),
+        autoencoder=None,
+        x_train=np.zeros((1, 2)),
+        seed=11,
+        ot=ot,
+        generation=generation,
+        **extra,
     )
 
 
@@ -132,7 +148,10 @@ def test_ot_quality_of_the_exact_quadrant_solution(tmp_path):
 
 
 def test_ot_evaluators_without_latent_ot_say_what_is_missing():
-    for evaluate, params in ((evaluate_ot_quality, OTQualityParams()), (evaluate_generation, GenerationEvaluatorParams())):
+    for evaluate, params in (
+        (evaluate_ot_quality, OTQualityParams()),
+        (evaluate_generation, GenerationEvaluatorParams()),
+    ):
         with pytest.raises(SpecError, match=r"^the .* evaluator needs the latent OT map\. Expected a `latent_ot`"):
             evaluate(params, context(make({"type": "circle"})))
 
@@ -140,9 +159,15 @@ def test_ot_evaluators_without_latent_ot_say_what_is_missing():
 def fake_generation(samples: np.ndarray) -> GenerationResult:
     n = len(samples)
     return GenerationResult(
-        codes=samples.astype(np.float32), samples=samples, source_samples=np.zeros((n, 2)),
-        top_cells=np.zeros(n, int), interpolated=np.zeros(n, bool), refused=np.zeros(n, bool),
-        refused_share=0.25, refused_pair_share=0.125, interpolated_share=0.5,
+        codes=samples.astype(np.float32),
+        samples=samples,
+        source_samples=np.zeros((n, 2)),
+        top_cells=np.zeros(n, int),
+        interpolated=np.zeros(n, bool),
+        refused=np.zeros(n, bool),
+        refused_share=0.25,
+        refused_pair_share=0.125,
+        interpolated_share=0.5,
     )
 
 

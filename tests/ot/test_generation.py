@@ -61,8 +61,11 @@ def test_mass_centres_of_the_quadrants():
 def test_threshold_zero_never_interpolates(interpolation):
     codes = np.random.default_rng(3).normal(size=(40, 2))
     result = generate(
-        codes, np.zeros(40), "uniform_cube",
-        {"samples": 500, "interpolation": interpolation, "angle_threshold": 0.0}, seed=4,
+        codes,
+        np.zeros(40),
+        "uniform_cube",
+        {"samples": 500, "interpolation": interpolation, "angle_threshold": 0.0},
+        seed=4,
     )
     matches = np.all(result.codes[:, None, :] == codes.astype(np.float32)[None, :, :], axis=2)
     assert np.all(matches.any(axis=1)), "a generated code is not exactly a training code"
@@ -78,9 +81,12 @@ def test_one_dimensional_extension_is_the_clipped_linear_ramp(interpolation):
     # Interpolating the codes along the centres gives code(x) = clip(1/2 + 2x, 0, 1).
     source = make_source({"type": "uniform_cube", "sampling": "pseudo_random"}, 1)
     result = generate(
-        np.array([[0.0], [1.0]]), np.zeros(2), source,
+        np.array([[0.0], [1.0]]),
+        np.zeros(2),
+        source,
         {"samples": 400, "interpolation": interpolation, "angle_threshold": np.pi},
-        seed=5, centres=np.array([[-0.25], [0.25]]),
+        seed=5,
+        centres=np.array([[-0.25], [0.25]]),
     )
     x = result.source_samples[:, 0].astype(np.float64)
     np.testing.assert_allclose(result.codes[:, 0], np.clip(0.5 + 2.0 * x, 0.0, 1.0), atol=1e-6)
@@ -101,7 +107,9 @@ def test_barycentric_weights_are_the_barycentric_coordinates_in_a_triangle():
 def test_inverse_distance_stays_in_the_hull_and_hits_codes_at_their_centres():
     source = make_source({"type": "uniform_cube"}, 2)
     centres = 0.25 * QUADRANTS
-    extended = ExtendedMap(QUADRANTS, np.zeros(4), centres, interpolation="inverse_distance", angle_threshold=np.pi, top_k=2)
+    extended = ExtendedMap(
+        QUADRANTS, np.zeros(4), centres, interpolation="inverse_distance", angle_threshold=np.pi, top_k=2
+    )
     np.testing.assert_allclose(extended(centres.astype(np.float32))["codes"].numpy(), QUADRANTS, atol=1e-4)
     codes = extended(source.sample(300, seed=6))["codes"].numpy()
     assert np.all(np.abs(codes) <= 1.0 + 1e-6)
@@ -116,8 +124,10 @@ def test_no_interpolation_across_the_gap_between_two_modes():
     heights -= heights.mean()
     settings = {"samples": 1000, "interpolation": "pairs", "top_k": 3}
     normalised = CodeNormalisation.fit(codes).apply(codes)
-    within = max(dihedral_angles(normalised[:30, None], normalised[None, :30]).max(),
-                 dihedral_angles(normalised[30:, None], normalised[None, 30:]).max())
+    within = max(
+        dihedral_angles(normalised[:30, None], normalised[None, :30]).max(),
+        dihedral_angles(normalised[30:, None], normalised[None, 30:]).max(),
+    )
     across = dihedral_angles(normalised[:30, None], normalised[None, 30:]).min()
     assert within < across
     threshold = 0.5 * (within + across)
@@ -144,8 +154,12 @@ def test_pairs_is_continuous_across_a_facet_between_unequal_cells():
     # and 0.5 + (x - 0.2) / 0.3 on the right (clipped to [0, 1]): 0.5 on the facet from both
     # sides. (Projecting onto the centres' segment instead jumps from 0.5 to 0.7 there.)
     extended = ExtendedMap(
-        np.array([[0.0], [1.0]]), np.array([0.1, -0.1]), np.array([[-0.15], [0.35]]),
-        interpolation="pairs", angle_threshold=np.pi, top_k=1,
+        np.array([[0.0], [1.0]]),
+        np.array([0.1, -0.1]),
+        np.array([[-0.15], [0.35]]),
+        interpolation="pairs",
+        angle_threshold=np.pi,
+        top_k=1,
     )
     x = np.array([-0.5, -0.15, 0.0, 0.2 - 2.0**-20, 0.2 + 2.0**-20, 0.3, 0.35, 0.5])
     expected = np.clip(np.where(x < 0.2, 0.5 - (0.2 - x) / 0.7, 0.5 + (x - 0.2) / 0.3), 0.0, 1.0)

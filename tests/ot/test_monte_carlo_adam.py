@@ -115,8 +115,15 @@ def test_one_step_moves_the_heights_by_the_learning_rate_times_the_score_scale()
 
     lr = 0.05
     targets = np.array([[0.0], [1.0]], np.float32)
-    result = solve(targets, source={"type": "uniform_cube", "low": 0, "high": 1}, solver="monte_carlo_adam",
-                   max_steps=1, init="zeros", seed=0, learning_rate=lr)
+    result = solve(
+        targets,
+        source={"type": "uniform_cube", "low": 0, "high": 1},
+        solver="monte_carlo_adam",
+        max_steps=1,
+        init="zeros",
+        seed=0,
+        learning_rate=lr,
+    )
     step = lr * (0.5 / math.sqrt(12)) * 0.5 / (0.5 + 5e-4)
     np.testing.assert_allclose(result.heights, [step, -step], rtol=1e-5)
 
@@ -153,7 +160,8 @@ def test_progress_lines_go_to_stderr_between_blocks(capsys):
     progress = [line for line in lines if line.startswith("geokeras: monte_carlo_adam: step ")]
     # Before blocks 2 and 3 (the first block has nothing to report yet).
     assert [line.split(",")[0] for line in progress] == [
-        "geokeras: monte_carlo_adam: step 10/30", "geokeras: monte_carlo_adam: step 20/30"
+        "geokeras: monte_carlo_adam: step 10/30",
+        "geokeras: monte_carlo_adam: step 20/30",
     ]
     assert all("of time_limit=600, TV bound (steps) " in line for line in progress)
     assert all(line.endswith(" 4096 samples/step") for line in progress)
@@ -165,8 +173,12 @@ def test_progress_lines_go_to_stderr_between_blocks(capsys):
 # The heights of the small solve below, computed by the solver before its split into setup, step,
 # checkpointing and check loop; any change to the iterates (however small) shows here.
 PINNED_HEIGHTS = [
-    "-0x1.040d460000000p-6", "-0x1.97adda8000000p-4", "-0x1.7f645e8000000p-4",
-    "0x1.7c4f49c000000p-3", "-0x1.e250688000000p-4", "0x1.20e3afc000000p-3",
+    "-0x1.040d460000000p-6",
+    "-0x1.97adda8000000p-4",
+    "-0x1.7f645e8000000p-4",
+    "0x1.7c4f49c000000p-3",
+    "-0x1.e250688000000p-4",
+    "0x1.20e3afc000000p-3",
 ]
 
 
@@ -175,8 +187,18 @@ def test_a_small_solve_reproduces_the_pinned_heights_bit_for_bit():
 
     targets = np.array([[0.3, -1.2], [1.5, 0.4], [-0.7, 0.9], [0.1, 0.2], [-1.1, -0.6], [0.8, -0.3]], np.float32)
     with tf.device("/CPU:0"):  # the pinned values are CPU float32 arithmetic
-        result = solve(targets, max_steps=40, check_every=5, samples=256, sample_tile=128, stall_checks=1,
-                       average_window=10, tol=1e-3, eval_samples=4096, seed=3)
+        result = solve(
+            targets,
+            max_steps=40,
+            check_every=5,
+            samples=256,
+            sample_tile=128,
+            stall_checks=1,
+            average_window=10,
+            tol=1e-3,
+            eval_samples=4096,
+            seed=3,
+        )
     # Two schedule changes (256 -> 512 -> 1024 samples per step, learning rate halved each time).
     assert result.steps == 40 and not result.converged and result.samples == 17920
     assert sorted(set(result.history["samples"])) == [256, 512, 1024]

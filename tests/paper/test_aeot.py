@@ -10,8 +10,12 @@ import geokeras
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "paper" / "aeot.yaml"
 TINY = [
-    "train.epochs=2", "manifold.samples=300", "latent_ot.generate.samples=300",
-    "evaluate.0.samples=200", "evaluate.1.samples=16384", "evaluate.2.samples=300",
+    "train.epochs=2",
+    "manifold.samples=300",
+    "latent_ot.generate.samples=300",
+    "evaluate.0.samples=200",
+    "evaluate.1.samples=16384",
+    "evaluate.2.samples=300",
 ]
 
 

@@ -103,9 +103,13 @@ def one_epoch_verdicts(tmp_path_factory):
     results = {}
     for order in (first_excluded - 1, first_excluded):
         overrides = [
-            f"manifold.order={order}", f"model.encoder.widths=[{SWEPT_WIDTH}]", "manifold.samples=256",
-            "train.epochs=1", "train.batch_size=256",
-            "evaluate=[{type: learnability, points: 200}]", "report.figures=false",
+            f"manifold.order={order}",
+            f"model.encoder.widths=[{SWEPT_WIDTH}]",
+            "manifold.samples=256",
+            "train.epochs=1",
+            "train.batch_size=256",
+            "evaluate=[{type: learnability, points: 200}]",
+            "report.figures=false",
         ]
         result = geokeras.run(SPEC, out_dir=root / f"order{order}", overrides=overrides)
         results[order] = result.metrics["learnability"]

@@ -57,8 +57,9 @@ def test_spiral_rlc_matches_the_tangent_turning_closed_form(turns):
 
 
 def test_spiral_rlc_grows_about_two_charts_per_turn():
-    counts = [manifold_rlc(make({"type": "archimedean_spiral", "turns": t}), resolution=2048)["pieces"]
-              for t in SWEPT_TURNS]
+    counts = [
+        manifold_rlc(make({"type": "archimedean_spiral", "turns": t}), resolution=2048)["pieces"] for t in SWEPT_TURNS
+    ]
     assert counts == [2, 3, 4, 5, 7, 9]  # floor(2 turns + (psi_end - psi_0) / pi) + 1
     assert all(x <= y for x, y in pairwise(counts))
     # Each extra turn adds a full 2 pi of tangent turning: exactly two more charts.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import geokeras
@@ -29,7 +28,9 @@ TINY = ["train.epochs=1", "manifold.samples=256"]
 
 @pytest.mark.parametrize("path", [SURFACE, CLOSED])
 def test_specs_resolve_to_the_papers_network_and_training(path):
-    assert path.read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=../../schema/geokeras.schema.json\n")
+    assert path.read_text(encoding="utf-8").startswith(
+        "# yaml-language-server: $schema=../../schema/geokeras.schema.json\n"
+    )
     spec = geokeras.load_spec(path)
     assert spec.model.latent_dim == 2
     assert spec.model.encoder.type == "mlp" and spec.model.encoder.activation == "relu"

@@ -11,7 +11,11 @@ from geokeras.report.compare import compare_runs, flatten_metrics, without_timin
 
 
 def test_flatten_metrics():
-    assert flatten_metrics({"a": {"b": 1, "c": {"d": 2.5}}, "e": [1, 2], "f": None}) == {"a.b": 1, "a.c.d": 2.5, "f": None}
+    assert flatten_metrics({"a": {"b": 1, "c": {"d": 2.5}}, "e": [1, 2], "f": None}) == {
+        "a.b": 1,
+        "a.c.d": 2.5,
+        "f": None,
+    }
 
 
 def test_compare_table(tmp_path):
@@ -34,8 +38,10 @@ def test_without_timings_drops_exactly_the_wall_time_fields():
         "reconstruction": {"mse": 0.3, "per_point": [1, 2]},
     }
     assert without_timings(metrics) == {
-        "training": {"epochs": 3}, "ot": {"tv": 0.1, "generate": {"samples": 4}},
-        "ot_quality": {"transport_cost": 0.2}, "reconstruction": {"mse": 0.3, "per_point": [1, 2]},
+        "training": {"epochs": 3},
+        "ot": {"tv": 0.1, "generate": {"samples": 4}},
+        "ot_quality": {"transport_cost": 0.2},
+        "reconstruction": {"mse": 0.3, "per_point": [1, 2]},
     }
 
 

@@ -36,7 +36,11 @@ def curve(n: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_training_curves(tmp_path):
-    history = {"loss": list(np.exp(-np.arange(20) / 5.0)), "val_loss": list(1.2 * np.exp(-np.arange(20) / 5.0)), "mae": [1.0] * 20}
+    history = {
+        "loss": list(np.exp(-np.arange(20) / 5.0)),
+        "val_loss": list(1.2 * np.exp(-np.arange(20) / 5.0)),
+        "mae": [1.0] * 20,
+    }
     path = plot_training_curves(history, tmp_path / "loss.png", dpi=DPI)
     assert path == tmp_path / "loss.png"
     assert_size(read_png(path), figures.SINGLE_FIGSIZE)
@@ -156,7 +160,9 @@ def test_manifold_above_three_dimensions_is_its_pca_projection(tmp_path, drawn):
 
 
 def test_manifold_refuses_images_and_bad_shapes(tmp_path):
-    with pytest.raises(ValueError, match=r"Received: shape=\[4, 8, 8, 1\], which looks like images: draw them with plot_image_grid"):
+    with pytest.raises(
+        ValueError, match=r"Received: shape=\[4, 8, 8, 1\], which looks like images: draw them with plot_image_grid"
+    ):
         plot_manifold(np.zeros((4, 8, 8, 1)), None, tmp_path / "m.png")
     with pytest.raises(ValueError, match=r"n >= 1 .* Received: shape=\[0, 3\]"):
         plot_manifold(np.zeros((0, 3)), None, tmp_path / "m.png")
@@ -166,21 +172,29 @@ def test_manifold_refuses_images_and_bad_shapes(tmp_path):
 def test_mosaic_places_tiles_row_by_row():
     images = np.arange(3, dtype=np.float64).reshape(3, 1, 1, 1) + np.zeros((3, 2, 2, 1))  # tile i is all i
     mosaic = figures.image_mosaic(images, rows=2, columns=2, fill=-1.0)[..., 0]
-    expected = np.array([
-        [0, 0, -1, 1, 1],
-        [0, 0, -1, 1, 1],
-        [-1, -1, -1, -1, -1],
-        [2, 2, -1, -1, -1],
-        [2, 2, -1, -1, -1],
-    ], dtype=np.float64)
+    expected = np.array(
+        [
+            [0, 0, -1, 1, 1],
+            [0, 0, -1, 1, 1],
+            [-1, -1, -1, -1, -1],
+            [2, 2, -1, -1, -1],
+            [2, 2, -1, -1, -1],
+        ],
+        dtype=np.float64,
+    )
     np.testing.assert_array_equal(mosaic, expected)
 
 
 def test_image_grid_writes_data_and_reconstruction_panels(tmp_path, drawn):
     images = np.random.default_rng(0).random((10, 8, 8, 1))
     path = figures.plot_image_grid(
-        images.reshape(10, 64), tmp_path / "grid.png", DPI, reconstructions=0.5 * images.reshape(10, 64),
-        labels=np.arange(10) % 3, image_shape=(8, 8, 1), max_images=9,
+        images.reshape(10, 64),
+        tmp_path / "grid.png",
+        DPI,
+        reconstructions=0.5 * images.reshape(10, 64),
+        labels=np.arange(10) % 3,
+        image_shape=(8, 8, 1),
+        max_images=9,
     )
     assert path.stat().st_size > 0 and read_png(path).ndim == 3
     panels = [axes for axes in drawn[-1].axes if axes.images]

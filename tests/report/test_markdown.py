@@ -11,7 +11,13 @@ from geokeras.report.markdown import format_value, render_report
 
 METRICS = {  # the layout of metrics.json (docs/run-directory.md)
     "spec": {"name": "spiral-3-turns", "hash": "ab" * 32},
-    "training": {"epochs": 200, "final_loss": 0.000123456789, "seconds": 31.25, "samples_per_second": 130912.5, "best_epoch": 187},
+    "training": {
+        "epochs": 200,
+        "final_loss": 0.000123456789,
+        "seconds": 31.25,
+        "samples_per_second": 130912.5,
+        "best_epoch": 187,
+    },
     "reconstruction": {"samples": 2000, "mse": 1.23456789e-05, "chamfer": 0.0312345678, "hausdorff": 0.25},
     "custom_section": {"learnable": True, "regions": {"cells": 12, "pieces": 9}},
     "timing": {"evaluate_seconds": 2.5},
@@ -27,26 +33,47 @@ PROVENANCE = {
 
 
 def report() -> str:
-    return render_report(spec_name="spiral-3-turns", spec_hash="ab" * 32, metrics=METRICS, figures=FIGURES, provenance=PROVENANCE)
+    return render_report(
+        spec_name="spiral-3-turns", spec_hash="ab" * 32, metrics=METRICS, figures=FIGURES, provenance=PROVENANCE
+    )
 
 
 def test_title_hash_and_training_summary():
     text = report()
     assert text.startswith("# spiral-3-turns\n")
     assert "ab" * 32 in text and f"spiral-3-turns-{'ab' * 6}" in text
-    for row in ("| epochs | 200 |", "| final_loss | 0.000123457 |", "| seconds | 31.25 |", "| samples_per_second | 130912 |", "| best_epoch | 187 |"):
+    for row in (
+        "| epochs | 200 |",
+        "| final_loss | 0.000123457 |",
+        "| seconds | 31.25 |",
+        "| samples_per_second | 130912 |",
+        "| best_epoch | 187 |",
+    ):
         assert row in text
     summary = text.split("## Training summary")[1].split("##")[0]
-    assert summary.index("epochs") < summary.index("final_loss") < summary.index("seconds") < summary.index("samples_per_second")
+    assert (
+        summary.index("epochs")
+        < summary.index("final_loss")
+        < summary.index("seconds")
+        < summary.index("samples_per_second")
+    )
 
 
 def test_every_evaluator_metric_is_a_table_row():
     text = report()
     assert "## Evaluator: reconstruction" in text and "## custom_section" in text and "## timing" in text
     assert "## spec" not in text and "## Other metrics" in text
-    for row in ("| samples | 2000 |", "| mse | 1.23457e-05 |", "| chamfer | 0.0312346 |", "| hausdorff | 0.25 |",
-                "| learnable | true |", "| regions.cells | 12 |", "| regions.pieces | 9 |", "| evaluate_seconds | 2.5 |",
-                "| total_seconds | 40 |"):
+    for row in (
+        "| samples | 2000 |",
+        "| mse | 1.23457e-05 |",
+        "| chamfer | 0.0312346 |",
+        "| hausdorff | 0.25 |",
+        "| learnable | true |",
+        "| regions.cells | 12 |",
+        "| regions.pieces | 9 |",
+        "| evaluate_seconds | 2.5 |",
+        "| total_seconds | 40 |",
+    ):
         assert row in text
 
 
@@ -63,7 +90,9 @@ def test_figures_are_relative_image_links():
     assert "![Reconstruction (held-out)](figures/reconstruction.png)" in text
     with pytest.raises(ValueError, match="relative"):
         render_report(spec_name="x", spec_hash="0" * 64, metrics={}, figures=[("a", "/abs/a.png")], provenance={})
-    spaced = render_report(spec_name="x", spec_hash="0" * 64, metrics={}, figures=[("a", "my figs/a.png")], provenance={})
+    spaced = render_report(
+        spec_name="x", spec_hash="0" * 64, metrics={}, figures=[("a", "my figs/a.png")], provenance={}
+    )
     assert "![a](<my figs/a.png>)" in spaced
 
 
@@ -100,5 +129,7 @@ def test_format_value(value, text):
 
 
 def test_pipes_in_cells_are_escaped():
-    text = render_report(spec_name="x", spec_hash="0" * 64, metrics={"train": {"note": "a|b"}}, figures=[], provenance={})
+    text = render_report(
+        spec_name="x", spec_hash="0" * 64, metrics={"train": {"note": "a|b"}}, figures=[], provenance={}
+    )
     assert "| note | a\\|b |" in text

@@ -12,7 +12,11 @@ import pytest
 
 from geokeras.errors import GeokerasInputError, TrainingDivergedError
 from geokeras.report.run_dir import (
-    ResumeMismatch, RunDirectoryExists, StagedRunDirectory, staging_path, write_json,
+    ResumeMismatch,
+    RunDirectoryExists,
+    StagedRunDirectory,
+    staging_path,
+    write_json,
 )
 from geokeras.report.run_lock import RunDirectoryBusy
 

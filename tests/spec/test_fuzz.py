@@ -34,8 +34,11 @@ def test_every_mutant_loads_or_fails_with_a_located_error(fuzzer, monkeypatch):
     # of it keeps this test fast (test_loader_limits times and measures a bomb at the real cap).
     monkeypatch.setattr(yaml_source, "MAX_NODES", 10_000)
     counts, failures = fuzzer.fuzz(MUTANTS, seed=20240601, seconds=5.0, megabytes=200.0)
-    report = [f"mutant {mutant.index} ({mutant.origin}; {', '.join(mutant.mutations)}): {outcome.kind}: "
-              f"{outcome.detail[:500]}" for mutant, outcome in failures]
+    report = [
+        f"mutant {mutant.index} ({mutant.origin}; {', '.join(mutant.mutations)}): {outcome.kind}: "
+        f"{outcome.detail[:500]}"
+        for mutant, outcome in failures
+    ]
     assert report == []
     assert counts["spec"] + counts["error"] == MUTANTS
     assert counts["spec"] > 0 and counts["error"] > 0
@@ -48,15 +51,19 @@ def test_the_fuzzer_reports_what_it_is_there_to_find(fuzzer, monkeypatch, tmp_pa
     """Let ``!!binary`` through and its bytes crash the hash: the fuzzer reports a crash."""
     tree, _ = fuzzer.spec_tree(tmp_path)
     origin = Path("specs/quickstart.yaml")
-    overrides = ["model.encoder={type: keras_layers, layers: [{class_name: Dense, config: {units: 8}}]}",
-                 "model.encoder.layers.0.config.units=!!binary gICA"]
+    overrides = [
+        "model.encoder={type: keras_layers, layers: [{class_name: Dense, config: {units: 8}}]}",
+        "model.encoder.layers.0.config.units=!!binary gICA",
+    ]
     mutant = fuzzer.Mutant(0, origin, (ROOT / origin).read_bytes(), overrides)
     outcome = fuzzer.load_mutant(mutant, tree, 5.0, 200.0)
     assert (outcome.kind, outcome.detail) == (
-        "error", "<command line> 'model.encoder.layers.0.config.units=!!binary gICA': "
-                 "model.encoder.layers[0].config.units: the value of this override is not valid at line 1, column 1: "
-                 "malformed YAML: unsupported tag 'tag:yaml.org,2002:binary'; a spec holds plain mappings, lists and "
-                 "strings, numbers, booleans and null only.")
+        "error",
+        "<command line> 'model.encoder.layers.0.config.units=!!binary gICA': "
+        "model.encoder.layers[0].config.units: the value of this override is not valid at line 1, column 1: "
+        "malformed YAML: unsupported tag 'tag:yaml.org,2002:binary'; a spec holds plain mappings, lists and "
+        "strings, numbers, booleans and null only.",
+    )
     monkeypatch.setitem(yaml_source._SCALAR_TAGS, "tag:yaml.org,2002:binary", "binary data")
     outcome = fuzzer.load_mutant(mutant, tree, 5.0, 200.0)
     assert outcome.kind == "crash" and "invalid utf-8" in outcome.detail.lower()
@@ -68,5 +75,9 @@ def test_mutants_are_reproducible(fuzzer):
     first = fuzzer.make_mutant(17, 5, originals, texts)
     again = fuzzer.make_mutant(17, 5, originals, texts)
     assert (first.origin, first.data, first.overrides, first.mutations) == (
-        again.origin, again.data, again.overrides, again.mutations)
+        again.origin,
+        again.data,
+        again.overrides,
+        again.mutations,
+    )
     assert first.data != fuzzer.make_mutant(18, 5, originals, texts).data

@@ -47,21 +47,39 @@ def test_resolved_latent_ot_round_trips_to_the_same_hash(tmp_path):
 
 
 def test_overrides_reach_into_latent_ot(tmp_path):
-    spec = load_spec(write(tmp_path, "latent_ot: {}\n"), ["latent_ot.generate.angle_threshold=0.3", "latent_ot.solver.tol=0.01"])
+    spec = load_spec(
+        write(tmp_path, "latent_ot: {}\n"), ["latent_ot.generate.angle_threshold=0.3", "latent_ot.solver.tol=0.01"]
+    )
     assert spec.latent_ot.generate.angle_threshold == 0.3 and spec.latent_ot.solver.tol == 0.01
 
 
 @pytest.mark.parametrize(
     "extra, path, line, fragments",
     [
-        ("latent_ot:\n  solver: {type: monte_carlo_adam, tool: 0.1}\n", "latent_ot.solver.tool", 8,
-         ["unknown key 'tool'", "Did you mean 'tol'?"]),
-        ("latent_ot:\n  source: {type: uniform_cub}\n", "latent_ot.source.type", 8,
-         ["unknown type 'uniform_cub'", "gaussian, uniform_ball, uniform_cube", "Did you mean 'uniform_cube'?"]),
-        ("latent_ot:\n  generate: {angle_threshold: 4}\n", "latent_ot.generate.angle_threshold", 8,
-         ["less than or equal to 3.14159", "Received: 4"]),
-        ("latent_ot:\n  generate: {interpolation: linear}\n", "latent_ot.generate.interpolation", 8,
-         ["'barycentric', 'inverse_distance', 'pairs' or 'none'", "Received: 'linear'"]),
+        (
+            "latent_ot:\n  solver: {type: monte_carlo_adam, tool: 0.1}\n",
+            "latent_ot.solver.tool",
+            8,
+            ["unknown key 'tool'", "Did you mean 'tol'?"],
+        ),
+        (
+            "latent_ot:\n  source: {type: uniform_cub}\n",
+            "latent_ot.source.type",
+            8,
+            ["unknown type 'uniform_cub'", "gaussian, uniform_ball, uniform_cube", "Did you mean 'uniform_cube'?"],
+        ),
+        (
+            "latent_ot:\n  generate: {angle_threshold: 4}\n",
+            "latent_ot.generate.angle_threshold",
+            8,
+            ["less than or equal to 3.14159", "Received: 4"],
+        ),
+        (
+            "latent_ot:\n  generate: {interpolation: linear}\n",
+            "latent_ot.generate.interpolation",
+            8,
+            ["'barycentric', 'inverse_distance', 'pairs' or 'none'", "Received: 'linear'"],
+        ),
         ("latent_ot:\n  max_codes: 0\n", "latent_ot.max_codes", 8, ["greater than 0"]),
         ("latent_ot:\n  sover: {}\n", "latent_ot.sover", 8, ["unknown key 'sover'", "Did you mean 'solver'?"]),
     ],
@@ -107,7 +125,6 @@ def test_validating_latent_ot_does_not_import_tensorflow(tmp_path):
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.split() == ["False", "False"]
-
 
 
 def test_evaluators_and_solvers_declare_what_they_need():

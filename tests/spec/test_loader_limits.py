@@ -74,7 +74,8 @@ def test_an_alias_bomb_is_refused_at_the_value_cap_quickly_and_in_little_memory(
 def test_a_recursive_alias_is_an_error_not_a_recursion_error(tmp_path):
     error = load_error(write(tmp_path, "loop.yaml", "a: &n [*n]\n"))
     assert str(error) == (
-        f"{tmp_path / 'loop.yaml'}:1:4: a[0]: malformed YAML: a recursive alias (a value that contains itself).")
+        f"{tmp_path / 'loop.yaml'}:1:4: a[0]: malformed YAML: a recursive alias (a value that contains itself)."
+    )
 
 
 def test_nesting_past_the_depth_cap_is_refused_where_it_starts(tmp_path):
@@ -102,7 +103,8 @@ def test_thousands_of_nested_levels_are_a_located_error(tmp_path, text):
 def test_a_file_past_the_size_cap_is_refused_before_parsing(tmp_path):
     path = write(tmp_path, "big.yaml", b"#" * MAX_FILE_BYTES + b"\n")
     assert str(load_error(path)) == (
-        f"{path}: expected a spec file of at most 1048576 bytes (1 MiB). Received a larger file.")
+        f"{path}: expected a spec file of at most 1048576 bytes (1 MiB). Received a larger file."
+    )
     write(tmp_path, "fits.yaml", MINIMAL + "#" * (MAX_FILE_BYTES - len(MINIMAL) - 1) + "\n")
     assert load_spec(tmp_path / "fits.yaml").name == "tiny"
 
@@ -125,10 +127,13 @@ def test_a_control_character_is_an_error_at_its_line_and_column(tmp_path, charac
 
 def test_invalid_utf8_is_an_error_at_its_line_and_column(tmp_path):
     path = write(tmp_path, "latin1.yaml", MINIMAL.replace("tiny", "tin\xe9").encode("latin-1"))
-    assert str(load_error(path)) == f"{path}:1:10: expected UTF-8 text. Received the byte 0xe9, which is not UTF-8 here."
+    assert (
+        str(load_error(path)) == f"{path}:1:10: expected UTF-8 text. Received the byte 0xe9, which is not UTF-8 here."
+    )
     binary = write(tmp_path, "binary.yaml", b"\x89PNG\r\n\x1a\n\x00\x00")
     assert str(load_error(binary)) == (
-        f"{binary}:1:1: expected UTF-8 text. Received the byte 0x89, which is not UTF-8 here.")
+        f"{binary}:1:1: expected UTF-8 text. Received the byte 0x89, which is not UTF-8 here."
+    )
 
 
 def test_a_lone_surrogate_is_refused(tmp_path):
@@ -152,7 +157,8 @@ def test_spec_paths_that_are_not_files(tmp_path):
         f"{tmp_path / 'dir.yaml'}: expected a YAML file. Received a directory: {str(tmp_path / 'dir.yaml')!r}."
     )
     assert str(load_error(Path("a\x00b.yaml"))) == (
-        "expected a file path. Received a path holding a NUL byte: 'a\\x00b.yaml'.")
+        "expected a file path. Received a path holding a NUL byte: 'a\\x00b.yaml'."
+    )
     assert str(load_error(tmp_path / "absent.yaml")).endswith(f"no such spec file: {str(tmp_path / 'absent.yaml')!r}.")
 
 
@@ -202,8 +208,14 @@ def test_integers_past_64_bits_and_past_python_digit_limit(tmp_path):
 # ----------------------------------------------------------------------------- tags
 @pytest.mark.parametrize(
     "value, tag",
-    [("!!binary gICA", "binary"), ("!!timestamp 2001-12-14", "timestamp"), ("!!float abc", None),
-     ("!!set {a: null}", "set"), ("!foo x", None), ("!!python/name:os.system ''", "python/name:os.system")],
+    [
+        ("!!binary gICA", "binary"),
+        ("!!timestamp 2001-12-14", "timestamp"),
+        ("!!float abc", None),
+        ("!!set {a: null}", "set"),
+        ("!foo x", None),
+        ("!!python/name:os.system ''", "python/name:os.system"),
+    ],
 )
 def test_tags_other_than_plain_data_are_refused(tmp_path, value, tag):
     path = write(tmp_path, "s.yaml", MINIMAL.replace("name: tiny", f"name: {value}"))
@@ -266,12 +278,23 @@ def test_merge_key_errors(text, message, location):
 
 
 def test_a_spec_with_merged_defaults_loads(tmp_path):
-    path = write(tmp_path, "s.yaml", "x-enc: &enc {type: mlp, widths: [8, 8]}\n" + MINIMAL.replace(
-        "encoder: {type: mlp, widths: [8, 8]}", "encoder: {<<: *enc, widths: [4]}"))
+    path = write(
+        tmp_path,
+        "s.yaml",
+        "x-enc: &enc {type: mlp, widths: [8, 8]}\n"
+        + MINIMAL.replace("encoder: {type: mlp, widths: [8, 8]}", "encoder: {<<: *enc, widths: [4]}"),
+    )
     error = load_error(path)  # the anchor's holder is an unknown top-level key; the merge itself worked
     assert error.path == ("x-enc",)
-    spec = load_spec(write(tmp_path, "t.yaml", MINIMAL.replace("encoder: {type: mlp, widths: [8, 8]}",
-                                                               "encoder: {<<: {type: mlp, widths: [8]}, widths: [4]}")))
+    spec = load_spec(
+        write(
+            tmp_path,
+            "t.yaml",
+            MINIMAL.replace(
+                "encoder: {type: mlp, widths: [8, 8]}", "encoder: {<<: {type: mlp, widths: [8]}, widths: [4]}"
+            ),
+        )
+    )
     assert spec.model.encoder.widths == [4]
 
 
@@ -283,19 +306,40 @@ SECRET = "SECRET-TOKEN-1234"
     "name, content, message",
     [
         ("/etc/passwd", None, "expected a YAML spec file (.yaml or .yml) as the base. Received '/etc/passwd'."),
-        ("secret.txt", f"{SECRET}: 1\n",
-         "expected a YAML spec file (.yaml or .yml) as the base. Received 'secret.txt'."),
-        ("list.yaml", f"- {SECRET}\n",
-         "expected a YAML mapping of spec sections as the base. Received 'BASE', which holds a list."),
-        ("text.yaml", f"{SECRET}\n",
-         "expected a YAML mapping of spec sections as the base. Received 'BASE', which holds a str."),
+        (
+            "secret.txt",
+            f"{SECRET}: 1\n",
+            "expected a YAML spec file (.yaml or .yml) as the base. Received 'secret.txt'.",
+        ),
+        (
+            "list.yaml",
+            f"- {SECRET}\n",
+            "expected a YAML mapping of spec sections as the base. Received 'BASE', which holds a list.",
+        ),
+        (
+            "text.yaml",
+            f"{SECRET}\n",
+            "expected a YAML mapping of spec sections as the base. Received 'BASE', which holds a str.",
+        ),
         ("empty.yaml", "", "expected a YAML mapping of spec sections as the base. Received 'BASE', which is empty."),
-        ("broken.yaml", f"{SECRET}: [\n", "expected a readable YAML spec as the base. Received 'BASE', which fails to "
-                                          "load at line 2, column 1 (`geokeras validate` on it says why)."),
-        ("tagged.yaml", f"a: !{SECRET} x\n", "expected a readable YAML spec as the base. Received 'BASE', which fails "
-                                             "to load at line 1, column 4 (`geokeras validate` on it says why)."),
-        ("ctrl.yaml", f"a: {SECRET}\x07\n", "expected a readable YAML spec as the base. Received 'BASE', which fails "
-                                            "to load at line 1, column 21 (`geokeras validate` on it says why)."),
+        (
+            "broken.yaml",
+            f"{SECRET}: [\n",
+            "expected a readable YAML spec as the base. Received 'BASE', which fails to "
+            "load at line 2, column 1 (`geokeras validate` on it says why).",
+        ),
+        (
+            "tagged.yaml",
+            f"a: !{SECRET} x\n",
+            "expected a readable YAML spec as the base. Received 'BASE', which fails "
+            "to load at line 1, column 4 (`geokeras validate` on it says why).",
+        ),
+        (
+            "ctrl.yaml",
+            f"a: {SECRET}\x07\n",
+            "expected a readable YAML spec as the base. Received 'BASE', which fails "
+            "to load at line 1, column 21 (`geokeras validate` on it says why).",
+        ),
     ],
 )
 def test_extends_never_quotes_a_file_that_is_not_a_spec(tmp_path, name, content, message):
@@ -345,10 +389,15 @@ def test_a_long_extends_chain_is_refused(tmp_path):
     "override, text",
     [
         ("a=" + "[" * 5000, None),
-        ("seed=&a [*a]", "<command line> 'seed=&a [*a]': seed: the value of this override is not valid at line 1, "
-                         "column 1: malformed YAML: a recursive alias (a value that contains itself)."),
-        ("1" * 30 + "=1",
-         f"<command line> '{'1' * 30}=1': expected a list index of at most 18 digits. Received 30 digits."),
+        (
+            "seed=&a [*a]",
+            "<command line> 'seed=&a [*a]': seed: the value of this override is not valid at line 1, "
+            "column 1: malformed YAML: a recursive alias (a value that contains itself).",
+        ),
+        (
+            "1" * 30 + "=1",
+            f"<command line> '{'1' * 30}=1': expected a list index of at most 18 digits. Received 30 digits.",
+        ),
         ("a." * 70 + "b=1", None),
         ("\u00b2=1", None),  # a unicode digit is a key, not an index
         ("seed=!!binary gICA", None),

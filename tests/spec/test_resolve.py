@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -82,8 +81,13 @@ def test_hash_is_stable_across_processes(tmp_path):
     path = write(tmp_path, "s.yaml", MINIMAL)
     code = f"from geokeras.spec import load_spec; print(load_spec({str(path)!r}).content_hash)"
     outputs = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+        ).stdout.strip()
         for seed in ("1", "2")
     }
     assert outputs == {load_spec(path).content_hash}
@@ -159,8 +163,16 @@ def test_extends_missing_base(tmp_path):
 # ----------------------------------------------------------------------------- overrides
 def test_overrides_are_yaml_typed_and_applied_last(tmp_path):
     path = write(tmp_path, "s.yaml", MINIMAL)
-    spec = load_spec(path, ["train.epochs=3", "model.encoder.widths=[5, 6]", "manifold.radius=0.5",
-                            "train.optimizer={type: sgd, momentum: 0.5}", "model.encoder.widths.1=7"])
+    spec = load_spec(
+        path,
+        [
+            "train.epochs=3",
+            "model.encoder.widths=[5, 6]",
+            "manifold.radius=0.5",
+            "train.optimizer={type: sgd, momentum: 0.5}",
+            "model.encoder.widths.1=7",
+        ],
+    )
     assert spec.train.epochs == 3
     assert spec.model.encoder.widths == [5, 7]
     assert spec.manifold.radius == 0.5
@@ -184,25 +196,61 @@ def test_override_errors_name_the_command_line(tmp_path):
     "text, path, location, fragments",
     [
         (MINIMAL.replace("radius: 2.0", "radius: [2.0"), (), "6:6", ["malformed YAML", "expected ',' or ']'"]),
-        (MINIMAL.replace("widths: [8, 8]", "widht: [8, 8]"), ("model", "encoder", "widht"), "8:24",
-         ["unknown key 'widht'", "Did you mean 'widths'?"]),
-        (MINIMAL.replace("latent_dim: 2", "latent_dim: two"), ("model", "latent_dim"), "7:3",
-         ["valid integer", "Received: 'two'"]),
-        (MINIMAL.replace("widths: [8, 8]", "widths: [8, -8]"), ("model", "encoder", "widths", 1), "8:36",
-         ["greater than 0", "Received: -8"]),
-        (MINIMAL.replace("type: circle", "type: circel"), ("manifold", "type"), "4:3",
-         ["unknown type 'circel'", "archimedean_spiral", "Did you mean 'circle'?"]),
+        (
+            MINIMAL.replace("widths: [8, 8]", "widht: [8, 8]"),
+            ("model", "encoder", "widht"),
+            "8:24",
+            ["unknown key 'widht'", "Did you mean 'widths'?"],
+        ),
+        (
+            MINIMAL.replace("latent_dim: 2", "latent_dim: two"),
+            ("model", "latent_dim"),
+            "7:3",
+            ["valid integer", "Received: 'two'"],
+        ),
+        (
+            MINIMAL.replace("widths: [8, 8]", "widths: [8, -8]"),
+            ("model", "encoder", "widths", 1),
+            "8:36",
+            ["greater than 0", "Received: -8"],
+        ),
+        (
+            MINIMAL.replace("type: circle", "type: circel"),
+            ("manifold", "type"),
+            "4:3",
+            ["unknown type 'circel'", "archimedean_spiral", "Did you mean 'circle'?"],
+        ),
         (MINIMAL.replace("latent_dim: 2\n", ""), ("model", "latent_dim"), "6:1", ["missing required key 'latent_dim'"]),
         (MINIMAL + "name: again\n", ("name",), "9:1", ["duplicate key 'name'"]),
-        (MINIMAL.replace("spec_version: 1", "spec_version: 99"), ("spec_version",), "1:1",
-         ["newer than this geokeras"]),
+        (
+            MINIMAL.replace("spec_version: 1", "spec_version: 99"),
+            ("spec_version",),
+            "1:1",
+            ["newer than this geokeras"],
+        ),
         (MINIMAL.replace("name: tiny", "name: 'bad name/x'"), ("name",), "2:1", ["string should match pattern"]),
         (MINIMAL + "evaluate: [reconstruction, reconstruction]\n", ("evaluate",), "9:1", ["at most once"]),
-        (MINIMAL + "train: {optimizer: {type: adam, learning_rate: {type: exponential_decay, decay_steps: 5, decay_rate: 0.5}}}\n",
-         ("train", "optimizer", "learning_rate", "initial_learning_rate"), "9:33", ["missing required key 'initial_learning_rate'"]),
+        (
+            MINIMAL + "train: {optimizer: {type: adam, learning_rate: {type: exponential_decay, decay_steps: 5, "
+            "decay_rate: 0.5}}}\n",
+            ("train", "optimizer", "learning_rate", "initial_learning_rate"),
+            "9:33",
+            ["missing required key 'initial_learning_rate'"],
+        ),
     ],
-    ids=["malformed", "misspelled", "wrong-type", "negative-width", "unknown-type", "missing", "duplicate",
-         "newer-version", "bad-name", "repeated-evaluator", "schedule-missing-key"],
+    ids=[
+        "malformed",
+        "misspelled",
+        "wrong-type",
+        "negative-width",
+        "unknown-type",
+        "missing",
+        "duplicate",
+        "newer-version",
+        "bad-name",
+        "repeated-evaluator",
+        "schedule-missing-key",
+    ],
 )
 def test_each_error_names_file_line_and_key(tmp_path, text, path, location, fragments):
     spec_path = write(tmp_path, "bad.yaml", text)
@@ -293,7 +341,9 @@ def test_loading_does_not_import_tensorflow(tmp_path):
 
 def test_sections_without_type_mean_the_default_type(tmp_path):
     path = write(tmp_path, "s.yaml", MINIMAL.replace("encoder: {type: mlp, widths: [8, 8]}", "encoder: {widths: [3]}"))
-    spec = load_spec(path, ["train.optimizer.learning_rate=0.5", "manifold.embed.ambient_dim=4", "manifold.noise.std=0.1"])
+    spec = load_spec(
+        path, ["train.optimizer.learning_rate=0.5", "manifold.embed.ambient_dim=4", "manifold.noise.std=0.1"]
+    )
     assert (spec.model.encoder.type, spec.model.encoder.widths) == ("mlp", [3])
     assert (spec.train.optimizer.type, spec.train.optimizer.learning_rate) == ("adam", 0.5)
     assert (spec.manifold.embed.type, spec.manifold.embed.ambient_dim) == ("isometric", 4)
@@ -306,7 +356,10 @@ def test_sections_without_type_mean_the_default_type(tmp_path):
 def test_version_1_learnability_thresholds_are_dropped_by_the_upgrade():
     data = yaml.safe_load(MINIMAL)
     data["spec_version"] = 1
-    data["evaluate"] = [{"type": "learnability", "fold_ratio": 0.1, "turn_tolerance": 0.0, "points": 100}, "reconstruction"]
+    data["evaluate"] = [
+        {"type": "learnability", "fold_ratio": 0.1, "turn_tolerance": 0.0, "points": 100},
+        "reconstruction",
+    ]
     upgraded = upgrade_module.upgrade_to_current(data)
     assert upgraded["spec_version"] == 2
     assert upgraded["evaluate"] == [{"type": "learnability", "points": 100}, "reconstruction"]

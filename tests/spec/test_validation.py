@@ -57,39 +57,75 @@ def test_nan_and_infinity_are_refused_at_their_key(override, path, shown):
 @pytest.mark.parametrize(
     "override, path, message",
     [
-        ("seed=4294967296", ("seed",),
-         "expected a seed of at most 4,294,967,295 (numpy and TensorFlow seeds are 32-bit integers). "
-         "Received: 4294967296."),
-        ("manifold.samples=10000001", ("manifold", "samples"),
-         "expected a sample count of at most 10,000,000 (each sample is a row of the data held in memory). "
-         "Received: 10000001."),
-        ("model.encoder.widths=[8,1000000000]", ("model", "encoder", "widths", 1),
-         "expected a layer width of at most 65,536 (one dense kernel grows as the product of two widths). "
-         "Received: 1000000000."),
-        ("report.dpi=601", ("report", "dpi"),
-         "expected a dpi of at most 600 (a figure's pixels grow as dpi^2). Received: 601."),
-        ("manifold.radius=1e300", ("manifold", "radius"),
-         "expected a scale of at most 1e+06 (squared distances of the data must stay finite in float32). "
-         "Received: 1e+300."),
-        ("manifold.noise.std=1e300", ("manifold", "noise", "std"),
-         "expected a scale of at most 1e+06 (squared distances of the data must stay finite in float32). "
-         "Received: 1e+300."),
-        ("train.epochs=1000001", ("train", "epochs"),
-         "expected a number of epochs or steps of at most 1,000,000 (a run must end). Received: 1000001."),
-        ("train.batch_size=1048577", ("train", "batch_size"),
-         "expected a batch size of at most 1,048,576 (a batch's activations must fit on a device). "
-         "Received: 1048577."),
-        ("evaluate=[{type: reconstruction, samples: 20000000}]", ("evaluate", 0, "samples"),
-         "expected a sample count of at most 10,000,000 (each sample is a row of the data held in memory). "
-         "Received: 20000000."),
-        ("evaluate=[{type: rlc_on_manifold, mesh_resolution: 4096}]", ("evaluate", 0, "mesh_resolution"),
-         "expected a mesh resolution of at most 2,048 (the mesh has 2 x resolution^2 triangles). Received: 4096."),
-        ("latent_ot={generate: {samples: 20000000}}", ("latent_ot", "generate", "samples"),
-         "expected a sample count of at most 10,000,000 (each sample is a row of the data held in memory). "
-         "Received: 20000000."),
-        ("manifold.embed.ambient_dim=65537", ("manifold", "embed", "ambient_dim"),
-         "expected a dimension of at most 65,536 (every sample holds one coordinate per dimension). "
-         "Received: 65537."),
+        (
+            "seed=4294967296",
+            ("seed",),
+            "expected a seed of at most 4,294,967,295 (numpy and TensorFlow seeds are 32-bit integers). "
+            "Received: 4294967296.",
+        ),
+        (
+            "manifold.samples=10000001",
+            ("manifold", "samples"),
+            "expected a sample count of at most 10,000,000 (each sample is a row of the data held in memory). "
+            "Received: 10000001.",
+        ),
+        (
+            "model.encoder.widths=[8,1000000000]",
+            ("model", "encoder", "widths", 1),
+            "expected a layer width of at most 65,536 (one dense kernel grows as the product of two widths). "
+            "Received: 1000000000.",
+        ),
+        (
+            "report.dpi=601",
+            ("report", "dpi"),
+            "expected a dpi of at most 600 (a figure's pixels grow as dpi^2). Received: 601.",
+        ),
+        (
+            "manifold.radius=1e300",
+            ("manifold", "radius"),
+            "expected a scale of at most 1e+06 (squared distances of the data must stay finite in float32). "
+            "Received: 1e+300.",
+        ),
+        (
+            "manifold.noise.std=1e300",
+            ("manifold", "noise", "std"),
+            "expected a scale of at most 1e+06 (squared distances of the data must stay finite in float32). "
+            "Received: 1e+300.",
+        ),
+        (
+            "train.epochs=1000001",
+            ("train", "epochs"),
+            "expected a number of epochs or steps of at most 1,000,000 (a run must end). Received: 1000001.",
+        ),
+        (
+            "train.batch_size=1048577",
+            ("train", "batch_size"),
+            "expected a batch size of at most 1,048,576 (a batch's activations must fit on a device). "
+            "Received: 1048577.",
+        ),
+        (
+            "evaluate=[{type: reconstruction, samples: 20000000}]",
+            ("evaluate", 0, "samples"),
+            "expected a sample count of at most 10,000,000 (each sample is a row of the data held in memory). "
+            "Received: 20000000.",
+        ),
+        (
+            "evaluate=[{type: rlc_on_manifold, mesh_resolution: 4096}]",
+            ("evaluate", 0, "mesh_resolution"),
+            "expected a mesh resolution of at most 2,048 (the mesh has 2 x resolution^2 triangles). Received: 4096.",
+        ),
+        (
+            "latent_ot={generate: {samples: 20000000}}",
+            ("latent_ot", "generate", "samples"),
+            "expected a sample count of at most 10,000,000 (each sample is a row of the data held in memory). "
+            "Received: 20000000.",
+        ),
+        (
+            "manifold.embed.ambient_dim=65537",
+            ("manifold", "embed", "ambient_dim"),
+            "expected a dimension of at most 65,536 (every sample holds one coordinate per dimension). "
+            "Received: 65537.",
+        ),
     ],
 )
 def test_values_that_would_exhaust_the_machine_are_refused(override, path, message):
@@ -142,21 +178,40 @@ LAMBDA = {"module": "keras.layers", "class_name": "Lambda", "config": {"function
     [
         ({"class_name": "TimeDistributed", "config": {"layer": LAMBDA}}, ("layer", "class_name")),
         (
-            {"class_name": "Bidirectional", "config": {"layer": {"class_name": "LSTM", "config": {"units": 2}},
-                                                        "backward_layer": LAMBDA}},
+            {
+                "class_name": "Bidirectional",
+                "config": {"layer": {"class_name": "LSTM", "config": {"units": 2}}, "backward_layer": LAMBDA},
+            },
             ("backward_layer", "class_name"),
         ),
         (
-            {"class_name": "TimeDistributed", "config": {"layer": {
-                "class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": {"units": 2}},
-                                                                  {**LAMBDA, "class_name": "keras.layers.Lambda"}]}}}},
+            {
+                "class_name": "TimeDistributed",
+                "config": {
+                    "layer": {
+                        "class_name": "Sequential",
+                        "config": {
+                            "layers": [
+                                {"class_name": "Dense", "config": {"units": 2}},
+                                {**LAMBDA, "class_name": "keras.layers.Lambda"},
+                            ]
+                        },
+                    }
+                },
+            },
             ("layer", "config", "layers", 1, "class_name"),
         ),
     ],
 )
 def test_a_forbidden_layer_inside_a_wrapper_is_refused(layer, inner_path):
-    model = {"latent_dim": 2, "encoder": {"type": "keras_layers", "layers": [{"class_name": "Reshape", "config": {
-        "target_shape": [1, 2]}}, layer]}, "decoder": {"type": "mlp"}}
+    model = {
+        "latent_dim": 2,
+        "encoder": {
+            "type": "keras_layers",
+            "layers": [{"class_name": "Reshape", "config": {"target_shape": [1, 2]}}, layer],
+        },
+        "decoder": {"type": "mlp"},
+    }
     error = override_error(base={**BASE, "model": model})
     assert error.path == ("model", "encoder", "layers", 1, "config", *inner_path)
     forbidden = "keras.layers.Lambda" if inner_path[-2] == 1 else "Lambda"
@@ -168,8 +223,11 @@ def test_a_forbidden_layer_inside_a_wrapper_is_refused(layer, inner_path):
 
 def test_units_inside_a_wrapper_are_bounded():
     dense = {"class_name": "Dense", "config": {"units": 100000}}
-    model = {"latent_dim": 2, "encoder": {"type": "keras_layers", "layers": [
-        {"class_name": "TimeDistributed", "config": {"layer": dense}}]}, "decoder": {"type": "mlp"}}
+    model = {
+        "latent_dim": 2,
+        "encoder": {"type": "keras_layers", "layers": [{"class_name": "TimeDistributed", "config": {"layer": dense}}]},
+        "decoder": {"type": "mlp"},
+    }
     error = override_error(base={**BASE, "model": model})
     assert error.path == ("model", "encoder", "layers", 0, "config", "layer", "config", "units")
     assert error.message == (

@@ -51,7 +51,8 @@ class VonMisesFisherParams(SpecModel):
     type: Literal["von_mises_fisher"] = "von_mises_fisher"
     mean_direction: list[float] = Field(
         min_length=2,
-        description="The mean direction mu in R^{m+1} (normalised to unit length); one entry per coordinate of the sphere's space.",
+        description="The mean direction mu in R^{m+1} (normalised to unit length); one entry per coordinate "
+        "of the sphere's space.",
     )
     concentration: NonNegativeFloat = Field(
         1.0, description="kappa >= 0: 0 is the uniform (area) measure; larger concentrates around mu."
@@ -62,9 +63,7 @@ class VonMisesFisherParams(SpecModel):
     def _non_zero(cls, value: list[float]) -> list[float]:
         norm = math.sqrt(sum(entry * entry for entry in value))
         if not all(math.isfinite(entry) for entry in value) or norm == 0.0:
-            raise ValueError(
-                f"expected a finite, non-zero mean direction. Received: mean_direction={value}."
-            )
+            raise ValueError(f"expected a finite, non-zero mean direction. Received: mean_direction={value}.")
         return value
 
     @classmethod
@@ -83,9 +82,7 @@ class BumpMixtureParams(SpecModel):
     """
 
     type: Literal["bump_mixture"] = "bump_mixture"
-    centers: list[float] = Field(
-        min_length=1, description="Bump centres c_k, positions in [0, 1] along the curve."
-    )
+    centers: list[float] = Field(min_length=1, description="Bump centres c_k, positions in [0, 1] along the curve.")
     widths: list[PositiveFloat] = Field(
         min_length=1, description="Bump widths sigma_k > 0 (standard deviations, in units of the position in [0, 1])."
     )
@@ -179,7 +176,9 @@ class OutlierNoiseParams(SpecModel):
     std: NonNegativeScale = Field(
         0.0, description="Standard deviation of the Gaussian noise on every sample (0: none)."
     )
-    direction: NoiseDirection = Field("isotropic", description="Direction of the Gaussian noise, as for type: gaussian.")
+    direction: NoiseDirection = Field(
+        "isotropic", description="Direction of the Gaussian noise, as for type: gaussian."
+    )
 
 
 NoiseParams = union_of(NOISES, default="gaussian")

@@ -51,9 +51,7 @@ class ArchimedeanSpiralParams(ManifoldParams):
     a: NonNegativeScale = Field(0.5, description="Radius at theta = 0.")
     b: Scale = Field(0.2, description="Radial growth per radian of theta.")
     w: Scale = Field(1.0, description="Angular frequency: the point turns by w*theta.")
-    turns: Scale = Field(
-        1.0, description="Parameter range: theta runs over (0, 2*pi*turns]."
-    )
+    turns: Scale = Field(1.0, description="Parameter range: theta runs over (0, 2*pi*turns].")
 
     @property
     def theta_max(self) -> float:

@@ -187,7 +187,8 @@ class GraphSurfaceParams(ManifoldParams):
     type: Literal["graph_surface"] = "graph_surface"
     function: GraphFunctionParams = Field(
         default_factory=ParaboloidParams,
-        description="The height function f: {type: paraboloid | saddle | gaussian_bump | sine_ripple, ...coefficients}.",
+        description="The height function f: {type: paraboloid | saddle | gaussian_bump | sine_ripple, "
+        "...coefficients}.",
     )
     extent: Scale = Field(1.0, description="Half-width e of the square domain [-e, e]^2.")
 
