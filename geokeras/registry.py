@@ -190,6 +190,16 @@ class SpecModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
+    @classmethod
+    def upgrade_mapping(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        """This type's mapping as written for ``spec_version`` ``version``, rewritten for ``version + 1``.
+
+        A type whose keys change with the spec language overrides this (renamed keys, removed
+        keys, changed defaults written out); the spec's upgrade calls it on every mapping of the
+        type. The default: unchanged.
+        """
+        return data
+
 
 def union_of(registry: Registry, default: str | None = None) -> Any:
     """The pydantic type accepting any registered type of ``registry``, chosen by ``type``.

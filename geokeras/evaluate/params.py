@@ -9,7 +9,7 @@ evaluator's parameters (``{type: reconstruction, samples: 5000}``).
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional
+from typing import Any, ClassVar, Literal, Optional
 
 from pydantic import Field
 
@@ -51,6 +51,16 @@ class ManifoldStatsParams(SpecModel):
     )
 
 
+THRESHOLDS_OF_VERSION_1 = (
+    "far_fraction",
+    "fold_ratio",
+    "min_trustworthiness",
+    "max_reconstruction_error",
+    "turn_tolerance",
+)
+"""Keys of ``learnability`` in spec_version 1 that set sampled thresholds of the verdict."""
+
+
 @EVALUATORS.register("learnability", implementation="geokeras.evaluate.encoding_map:evaluate_learnability")
 class LearnabilityParams(SpecModel):
     """Is the encoder, restricted to the manifold, an encoding map? Decided exactly on Σ_h.
@@ -59,6 +69,15 @@ class LearnabilityParams(SpecModel):
     """
 
     type: Literal["learnability"] = "learnability"
+
+    @classmethod
+    def upgrade_mapping(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        """From spec_version 2 on, the verdict is decided exactly on the manifold's polyline or mesh and
+        the sampled numbers decide nothing: the sampled thresholds of version 1 have no meaning left."""
+        if version == 1:
+            return {key: value for key, value in data.items() if key not in THRESHOLDS_OF_VERSION_1}
+        return data
+
     needs_latent_ot: ClassVar[bool] = False
     points: int = Field(
         600,

@@ -3,8 +3,10 @@
 When the spec language changes incompatibly, ``SPEC_VERSION`` goes up by one and a transform
 from the previous version is registered here, so that every spec ever shared keeps loading:
 ``UPGRADES[v]`` turns the raw data of a version-v spec into version v + 1 (renamed keys, new
-nesting, changed defaults written out explicitly). Upgrades run on each file of an
-``extends`` chain before the files are merged.
+nesting, changed defaults written out explicitly). A registered type whose own keys change
+says how in its parameter model (``upgrade_mapping``); :func:`upgrade_types` applies those, so
+this module names no type. Upgrades run on each file of an ``extends`` chain before the files
+are merged.
 """
 
 from __future__ import annotations
@@ -12,37 +14,66 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from geokeras.errors import SpecError
+from geokeras.registry import (
+    DECODERS,
+    ENCODERS,
+    EVALUATORS,
+    MANIFOLDS,
+    OPTIMIZERS,
+    OT_SOLVERS,
+    OT_SOURCES,
+    Registry,
+)
 from geokeras.spec.schema import SPEC_VERSION
 
 Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
 
-LEARNABILITY_THRESHOLDS_OF_VERSION_1 = (
-    "far_fraction",
-    "fold_ratio",
-    "min_trustworthiness",
-    "max_reconstruction_error",
-    "turn_tolerance",
+TYPED_SECTIONS: tuple[tuple[tuple[str, ...], Registry], ...] = (
+    (("manifold",), MANIFOLDS),
+    (("model", "encoder"), ENCODERS),
+    (("model", "decoder"), DECODERS),
+    (("train", "optimizer"), OPTIMIZERS),
+    (("latent_ot", "source"), OT_SOURCES),
+    (("latent_ot", "solver"), OT_SOLVERS),
 )
-"""Keys of the ``learnability`` evaluator in spec_version 1 that set sampled thresholds of the
-verdict. From version 2 the verdict is decided exactly on the manifold's polyline or mesh and
-the sampled numbers decide nothing, so these keys have no meaning left."""
+"""Where the spec holds one mapping of a registered type (``evaluate`` holds a list of them)."""
 
 
-def _version_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
-    """Drop the sampled verdict thresholds of ``learnability`` entries (version 1 -> 2)."""
-    evaluate = data.get("evaluate")
-    if isinstance(evaluate, list):
-        data["evaluate"] = [
-            {key: value for key, value in entry.items() if key not in LEARNABILITY_THRESHOLDS_OF_VERSION_1}
-            if isinstance(entry, dict) and entry.get("type") == "learnability"
-            else entry
-            for entry in evaluate
-        ]
+def upgrade_types(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """Let every registered type in ``data`` rewrite its own mapping from ``version`` to ``version + 1``.
+
+    Each type says how its keys changed (``SpecModel.upgrade_mapping``); this only finds the
+    mappings. Unknown types and bare names are left to validation.
+    """
+
+    def upgraded(entry: Any, registry: Registry) -> Any:
+        if isinstance(entry, dict) and isinstance(entry.get("type"), str) and entry["type"] in registry:
+            return registry[entry["type"]].params.upgrade_mapping(dict(entry), version)
+        return entry
+
+    data = dict(data)
+    if isinstance(data.get("evaluate"), list):
+        data["evaluate"] = [upgraded(entry, EVALUATORS) for entry in data["evaluate"]]
+    for path, registry in TYPED_SECTIONS:
+        data = _replaced(data, path, lambda entry, registry=registry: upgraded(entry, registry))
     return data
 
 
-UPGRADES: dict[int, Upgrade] = {1: _version_1_to_2}
-"""``UPGRADES[v]`` maps a version-v spec mapping to version v + 1. Version 1 is the first."""
+def _replaced(data: dict[str, Any], path: tuple[str, ...], change: Callable[[Any], Any]) -> dict[str, Any]:
+    """``data`` with the value at ``path`` changed (copies along the path; absent paths untouched)."""
+    if path[0] not in data:
+        return data
+    value = data[path[0]]
+    if len(path) > 1:
+        value = _replaced(value, path[1:], change) if isinstance(value, dict) else value
+    else:
+        value = change(value)
+    return {**data, path[0]: value}
+
+
+UPGRADES: dict[int, Upgrade] = {1: lambda data: upgrade_types(data, 1)}
+"""``UPGRADES[v]`` maps a version-v spec mapping to version v + 1. Version 1 is the first. A change of
+the language itself (a section renamed, say) goes here too, before or after the types' own upgrades."""
 
 
 def upgrade_to_current(data: dict[str, Any], location: str | None = None) -> dict[str, Any]:

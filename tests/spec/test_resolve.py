@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 
@@ -363,3 +364,23 @@ def test_version_1_learnability_thresholds_are_dropped_by_the_upgrade():
     upgraded = upgrade_module.upgrade_to_current(data)
     assert upgraded["spec_version"] == 2
     assert upgraded["evaluate"] == [{"type": "learnability", "points": 100}, "reconstruction"]
+
+
+def test_each_type_upgrades_its_own_mapping_and_the_input_is_left_alone(monkeypatch):
+    from geokeras.registry import MANIFOLDS
+
+    circle = MANIFOLDS["circle"].params
+
+    def rename_samples(data, version):
+        assert version == 1
+        return {("samples" if key == "n_samples" else key): value for key, value in data.items()}
+
+    monkeypatch.setattr(
+        circle, "upgrade_mapping", classmethod(lambda cls, data, version: rename_samples(data, version))
+    )
+    data = yaml.safe_load(MINIMAL.replace("radius: 2.0", "radius: 2.0\n  n_samples: 100"))
+    data["spec_version"] = 1
+    before = copy.deepcopy(data)
+    upgraded = upgrade_module.upgrade_to_current(data)
+    assert upgraded["manifold"] == {"type": "circle", "radius": 2.0, "samples": 100}
+    assert data == before
