@@ -58,15 +58,7 @@ class Curve(Manifold, ExactCurve, KnownTopology):
         """A loop is compact without boundary; an arc has two end points (its boundary)."""
         return bool(self.closed)
 
-    @property
-    @abc.abstractmethod
-    def parameter_interval(self) -> tuple[float, float]:
-        """The parameter interval (t_0, t_1)."""
-
-    @property
-    @abc.abstractmethod
-    def length(self) -> float:
-        """The total arc length L = s(t_1) (ground truth)."""
+    # parameter_interval, length and arc_length are declared by ExactCurve.
 
     @abc.abstractmethod
     def velocity(self, parameters: np.ndarray) -> np.ndarray:
