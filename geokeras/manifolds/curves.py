@@ -69,10 +69,6 @@ class Curve(Manifold, ExactCurve, KnownTopology):
         """|gamma'(t)| for t shape=[n] (or [n, 1]); returns shape=[n]."""
 
     @abc.abstractmethod
-    def arc_length(self, parameters: np.ndarray) -> np.ndarray:
-        """s(t), the arc length from t_0 to t, for t shape=[n] (or [n, 1]); returns shape=[n]."""
-
-    @abc.abstractmethod
     def parameter_at_arc_length(self, arc_lengths: np.ndarray) -> np.ndarray:
         """The inverse s^{-1}: s shape=[n] in [0, L] -> t shape=[n]."""
 
