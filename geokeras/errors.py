@@ -13,6 +13,11 @@ from typing import Iterator, Optional, Sequence, Union
 KeyPath = tuple[Union[str, int], ...]
 
 
+def shortened(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters (ending in ``...``) so that no message quotes a whole input."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def format_key_path(path: Sequence[Union[str, int]]) -> str:
     """``("model", "encoder", "widths", 1)`` -> ``model.encoder.widths[1]``."""
     text = ""

@@ -18,7 +18,7 @@ from typing import Any, Optional, Protocol, Union
 
 from pydantic import BaseModel, ValidationError
 
-from geokeras.errors import KeyPath, SpecError, SpecErrors
+from geokeras.errors import KeyPath, SpecError, SpecErrors, shortened
 
 
 class Positions(Protocol):
@@ -85,7 +85,7 @@ def _spec_error(item: dict[str, Any], data: Any, positions: Positions, root: typ
         expected = _union_tags(root, schema_path)
         message = (
             f"expected a mapping with a `type:` key naming one of: {', '.join(expected)}. "
-            f"Received: {_short_repr(item.get('input'))}."
+            f"Received: {shortened(repr(item.get('input')))}."
         )
     else:
         text = item["msg"]
@@ -93,7 +93,7 @@ def _spec_error(item: dict[str, Any], data: Any, positions: Positions, root: typ
         text = text[0].lower() + text[1:] if text else text
         message = text.rstrip(".") + "."
         if kind != "value_error" or "Received" not in message:
-            message += f" Received: {_short_repr(item.get('input'))}."
+            message += f" Received: {shortened(repr(item.get('input')))}."
     path = prefix + path
     return SpecError(message, path, positions.locate(path))
 
@@ -215,11 +215,6 @@ def _union_tags(root: type, schema_path: tuple) -> list[str]:
         if parent is not None:
             annotation = _list_item(parent.model_fields[schema_path[-2]].annotation)
     return sorted({_type_tag(model) for model in _models_in(annotation) if _type_tag(model)})
-
-
-def _short_repr(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def did_you_mean(received: str, candidates: list[str]) -> str:

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator, Union
 
 import yaml
 
-from geokeras.errors import KeyPath, SpecError, SpecErrors, format_key_path
+from geokeras.errors import KeyPath, SpecError, SpecErrors, shortened
 from geokeras.spec.schema import SPEC_VERSION, Spec, SpecOrigin
 from geokeras.spec.upgrade import upgrade_to_current
 from geokeras.spec.yaml_source import MAX_DEPTH, MAX_FILE_BYTES, Positions, parse_yaml, read_yaml_file
@@ -86,7 +86,7 @@ def _loader_guard(location: str) -> Iterator[None]:
     try:
         yield
     except (yaml.YAMLError, RecursionError, ValueError, OSError) as error:
-        detail = _short(f"{type(error).__name__}: {error}", 120)
+        detail = shortened(f"{type(error).__name__}: {error}", 120)
         raise SpecError(
             f"expected a readable spec. Received input that fails to load ({detail}).", location=location
         ) from None
@@ -127,7 +127,7 @@ def _base_path(path: Path, base_name: Any, chain: tuple[Path, ...], location: An
         return SpecError(message, ("extends",), location)
 
     if not isinstance(base_name, str):
-        raise refuse(f"expected a file path. Received: {_short(repr(base_name), 80)}.")
+        raise refuse(f"expected a file path. Received: {shortened(repr(base_name), 80)}.")
     if "\x00" in base_name:
         raise refuse("expected a file path. Received a path holding a NUL byte.")
     if len(base_name) > MAX_PATH_CHARACTERS:
@@ -151,7 +151,7 @@ def _base_path(path: Path, base_name: Any, chain: tuple[Path, ...], location: An
             raise refuse(f"expected a regular file as the base. Received {str(base_path)!r}.")
     except (OSError, ValueError, RuntimeError) as error:
         reason = getattr(error, "strerror", None) or type(error).__name__
-        raise refuse(f"expected a readable file path. Received {_short(repr(base_name), 80)} ({reason}).") from None
+        raise refuse(f"expected a readable file path. Received {shortened(repr(base_name), 80)} ({reason}).") from None
     return base_path
 
 
@@ -215,11 +215,11 @@ def parse_override(text: str) -> tuple[KeyPath, Any]:
     key, separator, value_text = text.partition("=")
     if not separator or not key.strip():
         raise SpecError(
-            f"expected an override of the form key.path=value. Received: {_short(repr(text), 120)}.", location=where
+            f"expected an override of the form key.path=value. Received: {shortened(repr(text), 120)}.", location=where
         )
     parts = key.strip().split(".")
     if any(part == "" for part in parts):
-        raise SpecError(f"expected a dotted key path. Received: {_short(repr(key), 120)}.", location=where)
+        raise SpecError(f"expected a dotted key path. Received: {shortened(repr(key), 120)}.", location=where)
     if len(parts) > MAX_DEPTH:
         raise SpecError(f"expected a key path of at most {MAX_DEPTH} parts. Received {len(parts)}.", location=where)
     path = tuple(_path_part(part, where) for part in parts)
@@ -236,7 +236,7 @@ def parse_override(text: str) -> tuple[KeyPath, Any]:
 
 def override_location(text: str) -> str:
     """``<command line> 'key=value'``: where an override's problems are reported."""
-    return f"{OVERRIDE_SOURCE} {_short(text, 80)!r}"
+    return f"{OVERRIDE_SOURCE} {shortened(text, 80)!r}"
 
 
 def _path_part(part: str, where: str) -> Union[str, int]:
@@ -331,13 +331,3 @@ def check_plain_values(data: Any, positions: Positions) -> None:
 def _surrogate_message(text: str) -> str:
     character = _SURROGATE.search(text).group()
     return f"expected text encodable as UTF-8. Received text holding the lone surrogate U+{ord(character):04X}."
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def describe_location(spec: Spec, path: KeyPath) -> str:
-    """``file:line:column: key.path`` for messages about an already resolved spec."""
-    location = spec.origin.positions.locate(path) if spec.origin else None
-    return f"{location + ': ' if location else ''}{format_key_path(path)}"

@@ -24,7 +24,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from geokeras.errors import KeyPath, SpecError
+from geokeras.errors import KeyPath, SpecError, shortened
 
 MAX_FILE_BYTES = 1 << 20
 """A spec file is at most 1 MiB; the shipped specs are below 4 KiB."""
@@ -350,7 +350,8 @@ class _Builder:
                     node,
                 ) from None
             raise self.error(
-                f"expected {_SCALAR_TAGS[node.tag]}. Received {_short(node.value)!r}, which cannot be read as one.",
+                f"expected {_SCALAR_TAGS[node.tag]}. Received {shortened(node.value, 40)!r}, "
+                f"which cannot be read as one.",
                 path,
                 node,
             ) from None
@@ -424,7 +425,3 @@ class _Builder:
                 f"expected keys to be strings. Received the key {key!r} ({type(key).__name__}).", path, key_node
             )
         return key
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
