@@ -4,7 +4,7 @@
     geokeras validate SPEC [SPEC ...]
     geokeras render SPEC [key=value ...]
     geokeras schema [-o FILE]
-    geokeras compare RUN_DIR [RUN_DIR ...]
+    geokeras compare RUN_DIR|SWEEP_DIR [...] [--only-differing] [--format markdown|csv]
     geokeras sweep SPEC key=v1,v2,... [key2=...] [--runs-root DIR] [--jobs N] [--metric NAME]
 
 Exit codes: 0 success, 2 bad spec or bad input (one message, no traceback), 1 anything else.
@@ -48,8 +48,19 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of spec files")
     schema.add_argument("-o", "--out", type=Path, default=None, help="write it to this file")
 
-    compare = commands.add_parser("compare", help="the main metrics of run directories side by side")
-    compare.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
+    compare = commands.add_parser("compare", help="runs side by side: the spec keys that differ, then the metrics")
+    compare.add_argument(
+        "run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories and sweep folders (a sweep's runs)"
+    )
+    compare.add_argument(
+        "--only-differing",
+        "--diff",
+        action="store_true",
+        help="only the rows whose values are not the same in every run",
+    )
+    compare.add_argument(
+        "--format", choices=("markdown", "csv"), default="markdown", help="table format (default markdown)"
+    )
 
     sweep = commands.add_parser("sweep", help="run a spec over a grid of overrides; summary table and phase diagram")
     sweep.add_argument("spec", type=Path, help="the spec file every point starts from")
@@ -129,9 +140,12 @@ def _schema(arguments: argparse.Namespace) -> int:
 
 
 def _compare(arguments: argparse.Namespace) -> int:
-    from geokeras.report.compare import compare_runs
+    from geokeras.report.compare import compare
 
-    sys.stdout.write(compare_runs(arguments.run_dirs))
+    comparison = compare(arguments.run_dirs, only_differing=arguments.only_differing)
+    for note in comparison.notes:
+        print(f"geokeras: note: {note}", file=sys.stderr)
+    sys.stdout.write(comparison.render(arguments.format))
     return EXIT_OK
 
 

@@ -1,16 +1,18 @@
-"""Helpers shared by the tests: write a spec file, catch the SpecError of loading one, fake data sets.
+"""Helpers shared by the tests: write a spec file, catch the SpecError of loading one, fake data sets and runs.
 
-Import them with ``from tests.conftest import fake_keras_data, load_error, write``.
+Import them with ``from tests.conftest import fake_keras_data, fake_run_dir, load_error, write``.
 """
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Union
 
 import numpy as np
 import pytest
+import yaml
 
 from geokeras.errors import SpecError
 from geokeras.spec import load_spec
@@ -40,3 +42,15 @@ def fake_keras_data(train: int, test: int, seed: int = 0):
         (rng.integers(0, 256, size=(train, 28, 28), dtype=np.uint8), np.arange(train, dtype=np.uint8) % 10),
         (rng.integers(0, 256, size=(test, 28, 28), dtype=np.uint8), np.arange(test, dtype=np.uint8) % 3),
     )
+
+
+def fake_run_dir(directory: Path, name: str, metrics: dict, spec: Union[dict, None] = None) -> Path:
+    """A finished run directory ``directory/name`` holding ``metrics`` as metrics.json and, unless ``spec`` is None
+    (a run of an older geokeras), ``spec`` as resolved.yaml with its header comments."""
+    run_dir = directory / name
+    run_dir.mkdir(parents=True)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    if spec is not None:
+        header = f"# resolved spec of {name}\n# sha256: {'0' * 64}\n"
+        (run_dir / "resolved.yaml").write_text(header + yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return run_dir
