@@ -17,9 +17,10 @@ in the order given, the last key varying fastest. Every point is a normal run di
 Every point's spec is resolved (and validated) before anything runs, and so is ``--metric``'s
 section: a bad value anywhere in the grid is reported with its key path and nothing is written.
 Points whose resolved specs are identical (``seed=7,0x7``) share one run directory and run once. The sweep writes
-``<runs root>/sweep-<name>-<hash12>/`` with ``summary.csv`` and ``summary.md`` (one row per
-point: the swept values, the status, the run directory and the scalar metrics of its
-metrics.json), ``sweep.json``, ``logs/<run name>.log`` and, when exactly two keys take more
+``<runs root>/sweep-<name>-<hash12>/`` with ``summary.md`` (one row per point: the swept values,
+the status, the headline metrics of :func:`summary_columns` as report.md writes them and a link to
+the run's report.md), ``summary.csv`` (the same rows with the run directory and every scalar metric
+of its metrics.json, raw values), ``sweep.json``, ``logs/<run name>.log`` and, when exactly two keys take more
 than one value, ``phase.png``: the chosen metric over the two-key grid (categorical metrics
 such as a verdict as coloured classes, numbers as a heat map with the values printed).
 """
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 from geokeras.errors import GeokerasInputError
-from geokeras.report.compare import flatten_metrics
+from geokeras.report.compare import SWEEP_RECORD, flatten_metrics, markdown_table, raw_value, readable_value
 from geokeras.report.run_dir import TRAINING_METRICS
 from geokeras.spec import Spec, load_spec
 
@@ -204,7 +205,7 @@ def sweep(
             point.detail = f"same resolved spec as {', '.join(first.overrides)}: run once"
 
     swept = [axis.key for axis in axes if len(axis.values) > 1]
-    _write_summary(points, [axis.key for axis in axes], sweep_dir)
+    _write_summary(points, [axis.key for axis in axes], sweep_dir, metric)
     if len(swept) == 2:
         chosen = metric or _first_reported(points, PREFERRED_METRICS)
         _check_metric(points, chosen)
@@ -279,36 +280,91 @@ def _metric_value(point: SweepPoint, metric: str) -> Any:
     return FAILED if point.status == FAILED else point.metrics.get(metric)
 
 
-def _write_summary(points: Sequence[SweepPoint], keys: Sequence[str], sweep_dir: Path) -> None:
+SUMMARY_METRICS = (
+    "learnability.verdict",
+    "manifold_rlc.certificate.status",
+    "training.final_loss",
+    "reconstruction.mse",
+    "reconstruction.hausdorff",
+    "denoising.all.ratio",
+    "manifold_stats.mle",
+    "rlc_on_manifold.regions",
+    "manifold_rlc.pieces",
+    "ot.converged",
+    "ot.tv",
+    "ot_quality.tv",
+    "generation.mmd",
+    "generation.baseline_mmd",
+)
+"""summary.md's metric columns, in this order, those some point reports (after ``--metric``): the verdicts,
+the training loss and each evaluator's main quality number. summary.csv has every metric."""
+
+
+def summary_columns(points: Sequence[SweepPoint], metric: Optional[str] = None) -> list[str]:
+    """The metric columns of summary.md: ``metric`` first, then :data:`SUMMARY_METRICS` that some point reports."""
+    reported = {name for point in points for name in point.metrics}
+    wanted = [metric] if metric is not None else []
+    wanted += [name for name in SUMMARY_METRICS if name != metric]
+    return [name for name in wanted if name in reported]
+
+
+def _report_link(point: SweepPoint, sweep_dir: Path) -> str:
+    report = point.run_dir / "report.md"
+    if point.status == FAILED or not report.is_file():
+        return "—"
+    target = Path(os.path.relpath(report, sweep_dir)).as_posix()
+    return f"[report](<{target}>)" if any(character in target for character in " ()<>") else f"[report]({target})"
+
+
+def _write_summary(
+    points: Sequence[SweepPoint], keys: Sequence[str], sweep_dir: Path, metric: Optional[str] = None
+) -> None:
+    """summary.csv (every metric, raw values), summary.md (the short table) and sweep.json (docs/sweeps.md)."""
     metric_names: list[str] = []
     for point in points:
         metric_names.extend(name for name in point.metrics if name not in metric_names)
     header = [*keys, "status", "run_dir", *metric_names, "detail"]
-    rows = [
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(
         [
             *(point.values[key] for key in keys),
             point.status,
             str(point.run_dir),
-            *(point.metrics.get(name, "") for name in metric_names),
+            *(raw_value(point.metrics.get(name)) for name in metric_names),
             point.detail,
         ]
         for point in points
-    ]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    )
     (sweep_dir / "summary.csv").write_text(buffer.getvalue(), encoding="utf-8")
 
-    def cell(value: Any) -> str:
-        text = f"{value:.6g}" if isinstance(value, float) else str(value)
-        return text.replace("|", "\\|") or "-"
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
-    (sweep_dir / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    columns = summary_columns(points, metric)
+    with_detail = any(point.detail for point in points)
+    table = markdown_table(
+        [*keys, "status", *columns, "report", *(["detail"] if with_detail else [])],
+        [
+            [
+                *(point.values[key] for key in keys),
+                point.status,
+                *(readable_value(point.metrics.get(name)) for name in columns),
+                _report_link(point, sweep_dir),
+                *([point.detail or "—"] if with_detail else []),
+            ]
+            for point in points
+        ],
+        right_aligned_from=len(keys) + 1,
+    )
+    failed = sum(point.status == FAILED for point in points)
+    title = [
+        f"# Sweep of {points[0].spec.name}",
+        "",
+        f"{len(points)} points, {failed} failed. Every metric of every point: [summary.csv](summary.csv).",
+        "",
+    ]
+    (sweep_dir / "summary.md").write_text("\n".join(title) + "\n" + table, encoding="utf-8")
     record = [
         {"values": point.values, "status": point.status, "run_dir": str(point.run_dir), "detail": point.detail}
         for point in points
     ]
-    (sweep_dir / "sweep.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    (sweep_dir / SWEEP_RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

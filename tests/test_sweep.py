@@ -114,7 +114,7 @@ def test_sweep_runs_reuses_and_survives_a_killed_point(spec_path, tmp_path, monk
     assert [(row["manifold.radius"], row["status"]) for row in rows] == [("1", REUSED), ("2", REUSED), ("3", FAILED)]
     assert float(rows[0]["training.final_loss"]) == first.points[0].metrics["training.final_loss"]
     summary = (second.sweep_dir / "summary.md").read_text()
-    assert summary.count("\n") == 2 + 3 and "| failed |" in summary
+    assert summary.count("\n|") == 2 + 3 and "| failed |" in summary
     assert not (second.sweep_dir / "phase.png").exists()  # one swept key: no phase diagram
 
 
@@ -158,3 +158,117 @@ def test_an_unknown_metric_section_is_refused_before_anything_runs(spec_path, tm
     error = capsys.readouterr().err
     assert f"Received: {metric!r}" in error and "(reconstruction, training)" in error and hint in error
     assert not runs_root.exists()
+
+
+FAKE_RUN = """\
+import json, pathlib, sys
+run_dir = pathlib.Path(sys.argv[1])
+run_dir.mkdir(parents=True)
+(run_dir / "metrics.json").write_text(sys.argv[2])
+(run_dir / "resolved.yaml").write_text(sys.argv[3])
+(run_dir / "report.md").write_text("# report")
+"""
+
+
+def fake_point_metrics(point) -> dict:
+    """Metrics that a point's radius determines, with the value kinds report.md formats: None, booleans, a verdict."""
+    radius = float(point.values["manifold.radius"])
+    return {
+        "spec": {"name": "sweep-spec", "hash": point.spec.content_hash},
+        "training": {"epochs": 1, "final_loss": radius / 3, "seconds": 0.5},
+        "reconstruction": {"samples": 32, "mse": radius / 7, "chamfer": radius * 1e-9, "hausdorff": None},
+        "learnability": {"verdict": "encoded", "reason": None, "injectivity": {"closed": True}},
+    }
+
+
+@pytest.fixture
+def fake_runs(monkeypatch):
+    """Points "run" in a subprocess that writes metrics.json, resolved.yaml and report.md; radius 3 fails."""
+
+    def command(spec, point):
+        if point.values["manifold.radius"] == "3":
+            return [sys.executable, "-c", "raise SystemExit(1)"]
+        metrics = json.dumps(fake_point_metrics(point))
+        return [sys.executable, "-c", FAKE_RUN, str(point.run_dir), metrics, point.spec.to_yaml()]
+
+    monkeypatch.setattr(sweep_module, "point_command", command)
+
+
+def markdown_table_rows(text: str) -> list[list[str]]:
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
+
+
+def test_summary_md_is_the_short_readable_table(spec_path, tmp_path, fake_runs):
+    result = sweep(
+        spec_path, ["manifold.radius=1,2,3", "seed=5"], runs_root=tmp_path / "runs", metric="reconstruction.chamfer"
+    )
+    summary = (result.sweep_dir / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("# Sweep of sweep-spec\n\n3 points, 1 failed. Every metric of every point: [summary.csv]")
+    rows = markdown_table_rows(summary)
+    assert rows[0] == [
+        "manifold.radius",
+        "seed",
+        "status",
+        "reconstruction.chamfer",
+        "learnability.verdict",
+        "training.final_loss",
+        "reconstruction.mse",
+        "reconstruction.hausdorff",
+        "report",
+        "detail",
+    ]
+    assert rows[1] == ["---|---|---|---:|---:|---:|---:|---:|---:|---:"]
+    first = result.points[0]
+    link = f"[report](../{first.run_dir.name}/report.md)"
+    assert rows[2] == ["1", "5", DONE, "1e-09", "encoded", "0.333333", "0.142857", "—", link, "—"]
+    assert rows[4][:9] == ["3", "5", FAILED, "—", "—", "—", "—", "—", "—"]
+    assert rows[4][9].startswith("exit status 1: no output")
+    assert (result.sweep_dir / f"../{first.run_dir.name}/report.md").is_file()
+    cells = [cell for row in rows for cell in row]
+    assert not {"None", "True", "False", ""} & set(cells)
+
+
+def test_summary_csv_holds_every_metric_as_raw_values(spec_path, tmp_path, fake_runs):
+    result = sweep(spec_path, ["manifold.radius=1,2,3"], runs_root=tmp_path / "runs")
+    with open(result.sweep_dir / "summary.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == [
+        "manifold.radius",
+        "status",
+        "run_dir",
+        "training.epochs",
+        "training.final_loss",
+        "training.seconds",
+        "reconstruction.samples",
+        "reconstruction.mse",
+        "reconstruction.chamfer",
+        "reconstruction.hausdorff",
+        "learnability.verdict",
+        "learnability.reason",
+        "learnability.injectivity.closed",
+        "detail",
+    ]
+    expected = fake_point_metrics(result.points[1])
+    assert float(rows[1]["training.final_loss"]) == expected["training"]["final_loss"] == 2 / 3
+    assert float(rows[1]["reconstruction.chamfer"]) == 2e-9
+    assert rows[1]["reconstruction.samples"] == "32" and rows[1]["learnability.verdict"] == "encoded"
+    assert rows[1]["learnability.injectivity.closed"] == "true"
+    assert rows[1]["reconstruction.hausdorff"] == "" and rows[1]["learnability.reason"] == ""
+    assert rows[1]["run_dir"] == str(result.points[1].run_dir)
+    assert rows[2]["status"] == FAILED and rows[2]["training.final_loss"] == ""
+
+
+def test_the_sweep_folder_compares_as_its_runs(spec_path, tmp_path, fake_runs, capsys):
+    from geokeras.report.compare import compare
+
+    result = sweep(spec_path, ["manifold.radius=2,1,3"], runs_root=tmp_path / "runs")
+    comparison = compare([result.sweep_dir])
+    assert comparison.run_dirs == (result.points[0].run_dir, result.points[1].run_dir)
+    assert comparison.labels == ("radius=2", "radius=1")
+    assert comparison.rows[0].key == "manifold.radius" and comparison.rows[0].values == (2.0, 1.0)
+    assert main(["compare", str(result.sweep_dir), "--diff"]) == 0
+    captured = capsys.readouterr()
+    assert "manifold.radius=3 left out (failed: no finished run)" in captured.err
+    assert "| training.final_loss | 0.666667 | 0.333333 |" in captured.out
+    assert "| reconstruction.samples |" not in captured.out
