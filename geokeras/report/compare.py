@@ -109,7 +109,7 @@ def flatten_spec(data: Any, prefix: str = "") -> dict[str, Any]:
     (``evaluate.0.samples``); a list of scalars (``[16, 16]``) and an empty mapping are one value.
     """
     flat: dict[str, Any] = {}
-    if isinstance(data, dict) and data:
+    if isinstance(data, dict) and (data or not prefix):
         for key, value in data.items():
             flat.update(flatten_spec(value, f"{prefix}{key}."))
     elif isinstance(data, list) and data and all(isinstance(item, dict) for item in data):
@@ -163,6 +163,7 @@ class Row:
 
     @property
     def differs(self) -> bool:
+        """Whether the runs' values are not all the same (a missing value counts as null)."""
         return len({_canonical(value) for value in self.values}) > 1
 
 
