@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Semi-discrete OT at N = 10^5 codes in d = 64 on one GPU: the issue-5 GPU benchmark, as one
-# script for a session that is lent a GPU machine (scripts/bench_ot.py, command `gpu`).
+# Semi-discrete OT at N = 10^5 codes in d = 64 on one GPU: the GPU benchmark of docs/benchmarks.md, as one
+# script for a machine with a GPU (scripts/bench_ot.py, command `gpu`).
 #
 # It measures, in one process (after a fresh process for the memory peak):
 #   1. one geokeras solver step vs the raw matmul + argmax of the same shape (throughput ratio);

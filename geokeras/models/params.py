@@ -203,8 +203,13 @@ class ModelSpec(SpecModel):
     """The autoencoder: encoder R^n -> R^latent_dim, decoder R^latent_dim -> R^n."""
 
     latent_dim: Dimension = Field(description="Dimension m of the latent codes (the chart's range).")
-    encoder: EncoderSpec = Field(default_factory=MLPParams)
-    decoder: DecoderSpec = Field(default_factory=MirrorParams)
+    encoder: EncoderSpec = Field(
+        default_factory=MLPParams, description="The chart phi: R^n -> R^latent_dim, by type (default mlp)."
+    )
+    decoder: DecoderSpec = Field(
+        default_factory=MirrorParams,
+        description="The parameterisation psi: R^latent_dim -> R^n, by type; mirror reverses the encoder.",
+    )
 
 
 # ----------------------------------------------------------------------------- training
@@ -213,10 +218,14 @@ class ExponentialDecayParams(SpecModel):
     """lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)."""
 
     type: Literal["exponential_decay"] = "exponential_decay"
-    initial_learning_rate: PositiveFloat
-    decay_steps: StepCount
-    decay_rate: PositiveFloat
-    staircase: bool = False
+    initial_learning_rate: PositiveFloat = Field(description="Learning rate at step 0.")
+    decay_steps: StepCount = Field(
+        description="Optimizer steps (batches, not epochs) over which it decays by decay_rate."
+    )
+    decay_rate: PositiveFloat = Field(description="Factor applied every decay_steps steps (< 1 decays).")
+    staircase: bool = Field(
+        False, description="Decay in whole steps of decay_steps (integer division) instead of smoothly."
+    )
 
     @classmethod
     def example(cls) -> "ExponentialDecayParams":
@@ -229,11 +238,19 @@ class CosineDecayParams(SpecModel):
     """Cosine decay from initial_learning_rate to alpha * initial over decay_steps, optional warmup."""
 
     type: Literal["cosine_decay"] = "cosine_decay"
-    initial_learning_rate: PositiveFloat
-    decay_steps: StepCount
-    alpha: NonNegativeFloat = 0.0
-    warmup_steps: NonNegativeStepCount = 0
-    warmup_target: Optional[PositiveFloat] = None
+    initial_learning_rate: PositiveFloat = Field(
+        description="Learning rate at step 0 (the start of the warmup, if any)."
+    )
+    decay_steps: StepCount = Field(
+        description="Optimizer steps (batches, not epochs) of the cosine decay, after the warmup."
+    )
+    alpha: NonNegativeFloat = Field(
+        0.0, description="Final learning rate as a fraction of the decay's start (warmup_target if set); 0: to 0."
+    )
+    warmup_steps: NonNegativeStepCount = Field(0, description="Steps of linear warmup before the decay; 0: none.")
+    warmup_target: Optional[PositiveFloat] = Field(
+        None, description="Learning rate reached at the end of the warmup; needed when warmup_steps > 0."
+    )
 
     @model_validator(mode="after")
     def _warmup_needs_target(self) -> "CosineDecayParams":
@@ -257,8 +274,12 @@ class PiecewiseConstantParams(SpecModel):
     """values[i] for boundaries[i-1] < step <= boundaries[i]."""
 
     type: Literal["piecewise_constant"] = "piecewise_constant"
-    boundaries: list[NonNegativeStepCount] = Field(min_length=1)
-    values: list[PositiveFloat] = Field(min_length=2)
+    boundaries: list[NonNegativeStepCount] = Field(
+        min_length=1, description="Optimizer steps at which the learning rate changes, strictly increasing."
+    )
+    values: list[PositiveFloat] = Field(
+        min_length=2, description="Learning rates before, between and after the boundaries: one more than boundaries."
+    )
 
     @model_validator(mode="after")
     def _one_more_value(self) -> "PiecewiseConstantParams":
@@ -290,9 +311,9 @@ class AdamParams(OptimizerBase):
     """Adam (Kingma & Ba 2015), ``keras.optimizers.Adam``."""
 
     type: Literal["adam"] = "adam"
-    beta_1: float = Field(0.9, ge=0.0, lt=1.0)
-    beta_2: float = Field(0.999, ge=0.0, lt=1.0)
-    epsilon: PositiveFloat = 1e-7
+    beta_1: float = Field(0.9, ge=0.0, lt=1.0, description="Decay rate of the first-moment (mean) estimate.")
+    beta_2: float = Field(0.999, ge=0.0, lt=1.0, description="Decay rate of the second-moment (variance) estimate.")
+    epsilon: PositiveFloat = Field(1e-7, description="Added to the denominator for numerical stability.")
 
 
 @OPTIMIZERS.register("adamw", implementation="keras.optimizers:AdamW")
@@ -300,7 +321,7 @@ class AdamWParams(AdamParams):
     """AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019)."""
 
     type: Literal["adamw"] = "adamw"  # type: ignore[assignment]
-    weight_decay: NonNegativeFloat = 4e-3
+    weight_decay: NonNegativeFloat = Field(4e-3, description="Decoupled weight decay rate (Keras' default).")
 
 
 @OPTIMIZERS.register("sgd", implementation="keras.optimizers:SGD")
@@ -308,9 +329,9 @@ class SGDParams(OptimizerBase):
     """Stochastic gradient descent, optionally with (Nesterov) momentum."""
 
     type: Literal["sgd"] = "sgd"
-    learning_rate: LearningRate = 1e-2
-    momentum: float = Field(0.0, ge=0.0, lt=1.0)
-    nesterov: bool = False
+    learning_rate: LearningRate = Field(1e-2, description="A number or a schedule (default 0.01, Keras' for SGD).")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="Momentum factor; 0: plain gradient descent.")
+    nesterov: bool = Field(False, description="Use Nesterov momentum.")
 
 
 @OPTIMIZERS.register("rmsprop", implementation="keras.optimizers:RMSprop")
@@ -318,8 +339,8 @@ class RMSpropParams(OptimizerBase):
     """RMSprop (Tieleman & Hinton 2012)."""
 
     type: Literal["rmsprop"] = "rmsprop"
-    rho: float = Field(0.9, ge=0.0, lt=1.0)
-    momentum: float = Field(0.0, ge=0.0, lt=1.0)
+    rho: float = Field(0.9, ge=0.0, lt=1.0, description="Decay rate of the moving average of squared gradients.")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="Momentum factor; 0: none.")
 
 
 OptimizerSpec = union_of(OPTIMIZERS, default="adam")
@@ -328,26 +349,30 @@ OptimizerSpec = union_of(OPTIMIZERS, default="adam")
 class LossSpec(SpecModel):
     """(1/k) sum_i |x_i - psi(phi(x_i))|^2 (or MAE / Huber), plus l1 * mean |phi(x_i)|."""
 
-    reconstruction: Literal["mse", "mae", "huber"] = "mse"
+    reconstruction: Literal["mse", "mae", "huber"] = Field(
+        "mse", description="Reconstruction loss: mean squared error, mean absolute error or Huber (delta 1)."
+    )
     code_l1: NonNegativeFloat = Field(0.0, description="Weight of the L1 penalty on the codes.")
 
 
 class EarlyStoppingSpec(SpecModel):
-    monitor: Literal["loss", "val_loss"] = "loss"
-    patience: Epochs = 10
-    min_delta: NonNegativeFloat = 0.0
-    restore_best_weights: bool = True
+    monitor: Literal["loss", "val_loss"] = Field(
+        "loss", description="Loss watched: training loss, or val_loss (needs validation_split > 0)."
+    )
+    patience: Epochs = Field(10, description="Epochs without improvement before training stops.")
+    min_delta: NonNegativeFloat = Field(0.0, description="Smallest decrease of the monitored loss that counts.")
+    restore_best_weights: bool = Field(True, description="Keep the weights of the best epoch, not the last.")
 
 
 class TrainSpec(SpecModel):
     """How the autoencoder is fitted."""
 
-    epochs: Epochs = 100
-    batch_size: BatchSize = 256
-    optimizer: OptimizerSpec = Field(default_factory=AdamParams)
-    loss: LossSpec = Field(default_factory=LossSpec)
+    epochs: Epochs = Field(100, description="Passes over the training samples.")
+    batch_size: BatchSize = Field(256, description="Samples per gradient step.")
+    optimizer: OptimizerSpec = Field(default_factory=AdamParams, description="Keras optimizer by type (default adam).")
+    loss: LossSpec = Field(default_factory=LossSpec, description="Reconstruction loss and code penalty.")
     validation_split: float = Field(0.0, ge=0.0, lt=1.0, description="Share of samples held out for val_loss.")
-    shuffle: bool = True
+    shuffle: bool = Field(True, description="Reshuffle the samples before every epoch (seeded).")
     early_stopping: Optional[EarlyStoppingSpec] = Field(None, description="null disables it.")
     checkpoint_every: Epochs = Field(1, description="Epochs between checkpoints (for --resume).")
     verbose: Literal[0, 1, 2] = Field(2, description="Keras progress: 0 silent, 1 bar, 2 a line per epoch.")

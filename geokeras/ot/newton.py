@@ -10,7 +10,7 @@ float64, every edge labelled with the neighbour j whose constraint made it). Fro
   d w_i / d h_j = -|W_i cap W_j| / (|Omega| |y_i - y_j|) for adjacent i != j (facet length),
   d w_i / d h_i = -sum_{j != i} d w_i / d h_j: a graph Laplacian, PSD with kernel span(1).
 
-Newton step (notes section 5): solve H delta = w - nu on the complement of 1 (as
+Newton step: solve H delta = w - nu on the complement of 1 (as
 (H + 1 1^T / N) delta = w - nu), h <- h - c delta with c = 1, halved until every cell keeps
 half the smallest mass and |w - nu| shrinks by (1 - c/2), then re-centre h to mean 0. Stops when max_i |w_i - nu_i| /
 nu_i <= tol. Converges

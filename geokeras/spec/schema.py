@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -18,6 +19,7 @@ import yaml
 from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from geokeras import registry
 from geokeras.errors import KeyPath, SpecError
 from geokeras.evaluate.params import ReconstructionParams
 from geokeras.limits import Seed
@@ -67,8 +69,11 @@ class Spec(SpecModel):
     )
     seed: Seed = Field(0, description="Seeds every random thing of the run.")
     manifold: ManifoldSpec = Field(description="The data: a manifold with a measure on it.")
-    model: ModelSpec
-    train: TrainSpec = Field(default_factory=TrainSpec)
+    model: ModelSpec = Field(description="The autoencoder: latent dimension, encoder (the chart) and decoder.")
+    train: TrainSpec = Field(
+        default_factory=TrainSpec,
+        description="Training: epochs, batch size, optimizer, loss, early stopping, checkpoints.",
+    )
     latent_ot: Optional[LatentOTSpec] = Field(
         None,
         description=(
@@ -81,8 +86,8 @@ class Spec(SpecModel):
         default_factory=lambda: [ReconstructionParams()],
         description="Evaluators, by name or as {type: name, ...parameters}.",
     )
-    runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
-    report: ReportSpec = Field(default_factory=ReportSpec)
+    runtime: RuntimeSpec = Field(default_factory=RuntimeSpec, description="Device, compilation and determinism.")
+    report: ReportSpec = Field(default_factory=ReportSpec, description="Figures and report.md options.")
 
     # ------------------------------------------------------------------ identity
     def to_dict(self) -> dict[str, Any]:
@@ -220,12 +225,74 @@ def _type_first(value: Any) -> Any:
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a spec file (draft 2020-12), for editor completion."""
+    """The JSON Schema of a spec file (draft 2020-12), for editor completion.
+
+    Descriptions come from the models' docstrings and ``Field`` descriptions, written for
+    Sphinx; editors show them as plain text or Markdown, so :func:`plain_description` rewrites
+    every one, and every ``type`` key gets a description naming its registry (see
+    :func:`_describe_type_keys`).
+    """
     schema = Spec.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "geokeras spec"
+    schema["description"] = (
+        "One geokeras experiment: a manifold with a measure on it, a Keras autoencoder, its "
+        "training, the evaluators and the report. Run it with `geokeras run SPEC`; see docs/spec.md."
+    )
     schema["properties"]["extends"] = {
         "type": "string",
         "description": "Path of a base spec (relative to this file) deep-merged under this one.",
     }
-    return schema
+    _describe_type_keys(schema)
+    return _plain_descriptions(schema)
+
+
+SPHINX_ROLE = re.compile(r":(?:[a-z]+:)?[a-z]+:`(~?)([^`]*)`")
+"""A Sphinx role such as :func:`geokeras.run` or :meth:`~Registry.resolve` (group 1: the ``~``, group 2: the target)."""
+
+RST_LITERAL = re.compile(r"``(.+?)``", re.DOTALL)
+"""An RST inline literal, ``like this``."""
+
+
+def plain_description(text: str) -> str:
+    """``text`` with Sphinx markup rewritten as Markdown code: ``x`` and :func:`x` become `x`.
+
+    A role's target written with ``~`` keeps its last component, as Sphinx shows it.
+    """
+    text = SPHINX_ROLE.sub(
+        lambda role: f"`{role.group(2).rpartition('.')[2] if role.group(1) else role.group(2)}`", text
+    )
+    return RST_LITERAL.sub(r"`\1`", text)
+
+
+def _plain_descriptions(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: plain_description(value)
+            if key == "description" and isinstance(value, str)
+            else _plain_descriptions(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_plain_descriptions(item) for item in node]
+    return node
+
+
+def _describe_type_keys(schema: dict[str, Any]) -> None:
+    """Describe the ``type`` key of every registered parameter model: which registry's choice it names.
+
+    Every registered model declares ``type: Literal[name] = name``; the description is written
+    here once rather than on each of them.
+    """
+    kinds: dict[str, list[str]] = {}
+    for choice_point in vars(registry).values():
+        if isinstance(choice_point, registry.Registry):
+            for model in choice_point.params_models():
+                kinds.setdefault(model.__name__, []).append(choice_point.kind)
+    for title, definition in schema.get("$defs", {}).items():
+        type_key = definition.get("properties", {}).get("type")
+        if type_key is None or type_key.get("description"):
+            continue
+        name = type_key.get("const", type_key.get("default"))
+        kind = " or ".join(kinds.get(title, ["parameter"]))
+        type_key["description"] = f"Selects the {kind} type `{name}`."

@@ -177,6 +177,8 @@ def test_the_shipped_spec_runs_end_to_end(tmp_path):
     spiral = make({"type": "archimedean_spiral", "a": 0.5, "b": 0.2, "turns": 2.0})
     assert metrics["manifold_rlc"]["pieces"] == curve_rlc(*spiral.polyline(1024)).pieces
     assert metrics["rlc_bounds"]["widths"] == [2, 32, 32, 32, 1]
+    assert metrics["learnability"]["holds_for"].startswith("polyline")
+    assert metrics["learnability"]["certificate"]["status"] == "not_excluded"
     assert (
         json.loads((tmp_path / "run" / "metrics.json").read_text())["manifold_rlc"]["certificate"]["status"]
         == "not_excluded"

@@ -240,8 +240,14 @@ class ManifoldParams(SpecModel):
             "to the volume measure, {type: von_mises_fisher | bump_mixture, ...}."
         ),
     )
-    noise: NoiseParams = Field(default_factory=GaussianNoiseParams)
-    embed: EmbeddingParams = Field(default_factory=IsometricEmbeddingParams)
+    noise: NoiseParams = Field(
+        default_factory=GaussianNoiseParams,
+        description="Noise added to every sample drawn, by type (gaussian, outliers); default: none (std 0).",
+    )
+    embed: EmbeddingParams = Field(
+        default_factory=IsometricEmbeddingParams,
+        description="Lift into R^D by type (isometric, nonlinear); the default keeps the manifold's own space.",
+    )
 
     @field_validator("measure", mode="before")
     @classmethod

@@ -146,21 +146,21 @@ class SCurveParams(ManifoldParams):
 class ParaboloidParams(SpecModel):
     """z = curvature * (x^2 + y^2)."""
 
-    type: Literal["paraboloid"] = "paraboloid"
+    type: Literal["paraboloid"] = Field("paraboloid", description="Selects the height function `paraboloid`.")
     curvature: Coefficient = Field(0.5, description="c in z = c (x^2 + y^2); negative opens downwards.")
 
 
 class SaddleParams(SpecModel):
     """z = curvature * (x^2 - y^2)."""
 
-    type: Literal["saddle"] = "saddle"
+    type: Literal["saddle"] = Field("saddle", description="Selects the height function `saddle`.")
     curvature: Coefficient = Field(0.5, description="c in z = c (x^2 - y^2).")
 
 
 class GaussianBumpParams(SpecModel):
     """z = height * exp(-(x^2 + y^2) / (2 width^2))."""
 
-    type: Literal["gaussian_bump"] = "gaussian_bump"
+    type: Literal["gaussian_bump"] = Field("gaussian_bump", description="Selects the height function `gaussian_bump`.")
     height: Coefficient = Field(1.0, description="h, the height of the bump at the origin (negative: a dip).")
     width: Scale = Field(0.5, description="s, the standard deviation of the bump.")
 
@@ -168,7 +168,7 @@ class GaussianBumpParams(SpecModel):
 class SineRippleParams(SpecModel):
     """z = amplitude * sin(frequency x) * sin(frequency y)."""
 
-    type: Literal["sine_ripple"] = "sine_ripple"
+    type: Literal["sine_ripple"] = Field("sine_ripple", description="Selects the height function `sine_ripple`.")
     amplitude: Coefficient = Field(0.25, description="a in z = a sin(k x) sin(k y).")
     frequency: Scale = Field(3.0, description="k, radians per unit of x and y.")
 
