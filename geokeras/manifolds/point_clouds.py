@@ -143,12 +143,12 @@ def load_point_cloud(params: PointsParams) -> tuple[np.ndarray, Optional[np.ndar
     suffix = path.suffix.lower()
     labels: Optional[np.ndarray] = None
     if suffix == ".csv":
-        table, header = _read_csv(path, params.path)
+        table, header, lines = _read_csv(path, params.path)
         column = _column_index(params.label_column, header, table.shape[1], params.path)
         if column is not None:
             labels = _labels_from_text(table[:, column])
             table = np.delete(table, column, axis=1)
-        points = _numbers_from_text(table, header, skip=column, shown=params.path)
+        points = _numbers_from_text(table, lines, skip=column, shown=params.path)
     else:
         points = _read_numpy(path, params)
         if suffix == ".npz" and params.labels_array is not None:
@@ -224,29 +224,31 @@ def _check_points(points: np.ndarray, shown: str) -> None:
         )
 
 
-def _read_csv(path: Path, shown: str) -> tuple[np.ndarray, Optional[list[str]]]:
-    """The CSV's fields as text shape=[rows, columns] and its header (when the first row is not numbers)."""
+def _read_csv(path: Path, shown: str) -> tuple[np.ndarray, Optional[list[str]], list[int]]:
+    """The CSV's fields as text shape=[rows, columns], its header (when the first row is not numbers) and
+    the line of each row (1-based; blank lines are skipped)."""
     try:
         with open(path, newline="", encoding="utf-8") as handle:
-            rows = [row for row in csv.reader(handle) if row and any(field.strip() for field in row)]
+            reader = csv.reader(handle)
+            numbered = [(reader.line_num, row) for row in reader if row and any(field.strip() for field in row)]
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise _refuse(
             f"expected a readable UTF-8 CSV file. Received {shown!r} ({type(error).__name__}: {str(error)[:120]})."
         ) from None
     header = None
-    if rows and not all(_is_number(field) for field in rows[0]):
-        header, rows = [field.strip() for field in rows[0]], rows[1:]
-    if not rows:
+    if numbered and not all(_is_number(field) for field in numbered[0][1]):
+        header, numbered = [field.strip() for field in numbered[0][1]], numbered[1:]
+    if not numbered:
         raise _refuse(f"expected at least one row of numbers. Received {shown!r}, which holds none.")
-    width = len(header) if header is not None else len(rows[0])
-    for index, row in enumerate(rows):
+    width = len(header) if header is not None else len(numbered[0][1])
+    for line, row in numbered:
         if len(row) != width:
-            line = index + (2 if header is not None else 1)
             raise _refuse(
-                f"expected {width} fields in every row (as in the first). Received {len(row)} fields in row "
-                f"{line} of {shown!r} (1-based, the header included)."
+                f"expected {width} fields in every row (as in the first). Received {len(row)} fields on line "
+                f"{line} of {shown!r}."
             )
-    return np.array(rows, dtype=object), header
+    lines = [line for line, _ in numbered]
+    return np.array([row for _, row in numbered], dtype=object), header, lines
 
 
 def _is_number(field: str) -> bool:
@@ -276,17 +278,16 @@ def _column_index(column: Union[int, str, None], header: Optional[list[str]], wi
     return column
 
 
-def _numbers_from_text(table: np.ndarray, header: Optional[list[str]], skip: Optional[int], shown: str) -> np.ndarray:
+def _numbers_from_text(table: np.ndarray, lines: list[int], skip: Optional[int], shown: str) -> np.ndarray:
     values = np.empty(table.shape, dtype=np.float64)
     for (row, column), field in np.ndenumerate(table):
         try:
             values[row, column] = float(field)
         except ValueError:
             original = column + (1 if skip is not None and column >= skip else 0)
-            line = row + (2 if header is not None else 1)
             raise _refuse(
-                f"expected numbers in every field. Received {str(field)[:MAX_CSV_FIELD_CHARACTERS]!r} in row "
-                f"{line}, column {original + 1} of {shown!r} (1-based, the header included)."
+                f"expected numbers in every field. Received {str(field)[:MAX_CSV_FIELD_CHARACTERS]!r} on line "
+                f"{lines[row]}, column {original + 1} of {shown!r} (1-based)."
             ) from None
     return values
 

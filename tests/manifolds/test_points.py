@@ -199,17 +199,17 @@ def test_a_folder_is_not_a_point_file(tmp_path):
     [
         (
             "cloud.csv",
-            lambda p: p.write_text("1,2,3\n4,5\n"),
+            lambda p: p.write_text("1,2,3\n\n4,5\n"),
             "",
             ("manifold", "path"),
-            "expected 3 fields in every row (as in the first). Received 2 fields in row 2 of 'cloud.csv'",
+            "expected 3 fields in every row (as in the first). Received 2 fields on line 3 of 'cloud.csv'.",
         ),
         (
             "cloud.csv",
             lambda p: p.write_text("x,y\n1,2\n3,abc\n"),
             "",
             ("manifold", "path"),
-            "expected numbers in every field. Received 'abc' in row 3, column 2 of 'cloud.csv'",
+            "expected numbers in every field. Received 'abc' on line 3, column 2 of 'cloud.csv' (1-based).",
         ),
         (
             "cloud.csv",
