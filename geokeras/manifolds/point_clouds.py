@@ -5,8 +5,9 @@ manifold, and its measure is their empirical measure. ``sample(n, seed)`` draws 
 without replacement (``replace: false``, the default; a training set of ``samples`` <= N rows,
 checked when the manifold is built) or with replacement; a draw of more than N rows asked by an
 evaluator is i.i.d. with replacement. Parameters, shape=[n, 2]: (label, row) with labels from
-``labels_array`` / ``label_column`` (class names in a CSV become 0, 1, ... in sorted order),
-else shape=[n, 1]: (row,). ``points_at(parameters)`` returns the rows.
+``labels_array`` / ``label_column`` (class names become 0, 1, ... in sorted order; the first
+parameter is named after the array or the column, for the figures), else shape=[n, 1]: (row,).
+``points_at(parameters)`` returns the rows.
 
 There is no exact geometry (no polyline, no mesh) and no tangent space; ``intrinsic_dim`` is
 the ground truth the spec gives, else ``None``. Every problem of the file's content is a
@@ -61,7 +62,10 @@ class PointCloud(Manifold):
 
     @property
     def parameter_names(self) -> tuple[str, ...]:  # type: ignore[override]
-        return ("label", "row") if self._labels is not None else ("row",)
+        if self._labels is None:
+            return ("row",)
+        named = self.params.labels_array or self.params.label_column
+        return (named if isinstance(named, str) else "label", "row")
 
     @property
     def parameter_dim(self) -> int:

@@ -80,7 +80,7 @@ def test_npz_named_arrays_give_points_and_labels(tmp_path):
     np.savez(tmp_path / "cloud.npz", X=POINTS, y=np.array([5, 6, 7, 8]), other=np.zeros(2))
     cloud = built(spec_file(tmp_path, "cloud.npz", extra="\n  array: X\n  labels_array: y"))
     points, parameters = cloud.sample_with_parameters(4, seed=1)
-    assert cloud.parameter_names == ("label", "row")
+    assert cloud.parameter_names == ("y", "row")  # figures name the colour after the labels' array
     np.testing.assert_array_equal(points, POINTS[parameters[:, 1].astype(int)])
     np.testing.assert_array_equal(parameters[:, 0], parameters[:, 1] + 5)
 
