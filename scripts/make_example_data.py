@@ -1,7 +1,8 @@
 """Write the small example data of ``specs/manifolds/points.yaml`` and ``image_folder.yaml`` into specs/data/.
 
-Seeded, so the files come out byte-for-byte the same on every run (the specs' content hashes hold
-their sha256):
+Seeded: the same points and pixels on every run (the committed files are what the specs' content
+hashes and tests/golden/spec_hashes.json hold; PNG and .npz bytes can differ with other numpy,
+Pillow or zlib versions, so regenerate them only to change the data):
 
 * ``trefoil.npy``: 400 points of a trefoil knot in R^3 with Gaussian noise (std 0.05), float64;
 * ``trefoil.csv``: the same points with a header ``x,y,z,t``, t in [0, 1) the knot's parameter

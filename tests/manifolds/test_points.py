@@ -309,6 +309,17 @@ def test_the_cli_refuses_bad_data_with_exit_2_and_writes_nothing(tmp_path, capsy
     assert not runs.exists()
 
 
+def test_validate_reports_a_missing_file_with_its_line_and_exit_2(tmp_path, capsys):
+    from geokeras.cli import main
+
+    spec_path = spec_file(tmp_path, "nowhere.csv")
+    assert main(["validate", str(spec_path)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"{spec_path}:4:3: manifold.path: expected an existing file (.npy, .npz, .csv). Received: 'nowhere.csv'" in err
+    )
+
+
 # ----------------------------------------------------------------------------- a run
 def test_a_tiny_run_on_a_point_cloud(tmp_path):
     spec_path = spec_file(tmp_path, str(ROOT / "specs/data/trefoil.csv"), samples=64, extra="\n  label_column: t")
