@@ -7,7 +7,8 @@ show image grids. The images are those of
 :func:`~geokeras.manifolds.params.data_files.image_files`, in sorted order: class subfolders give
 the labels (0, 1, ... for the sorted folder names), images directly in the folder have label 0.
 Each is read in ``color_mode`` and resized to ``size`` (bilinear), so images of mixed sizes are
-fine. There is no split: held-out samples are drawn from the same images.
+fine. ``test_fraction`` holds out a fixed seeded share of the images as the test split, from
+which evaluators draw held-out samples (as for ``points``).
 """
 
 from __future__ import annotations
@@ -18,13 +19,20 @@ import numpy as np
 
 from geokeras.errors import SpecError
 from geokeras.manifolds.base import Manifold
-from geokeras.manifolds.capabilities import LabelledData
+from geokeras.manifolds.capabilities import LabelledData, SplitData
 from geokeras.manifolds.params import ImageFolderParams
 from geokeras.manifolds.params.data_files import image_files
-from geokeras.manifolds.point_clouds import draw_rows, row_indices, with_noise_keeping_data
+from geokeras.manifolds.point_clouds import (
+    check_sample_count,
+    draw_rows,
+    row_indices,
+    split_rows,
+    with_noise_keeping_data,
+    with_split_keeping_data,
+)
 
 
-class ImageFolder(Manifold, LabelledData):
+class ImageFolder(Manifold, LabelledData, SplitData):
     """The images of a folder with their empirical measure (module docstring)."""
 
     params_type = ImageFolderParams
@@ -39,13 +47,9 @@ class ImageFolder(Manifold, LabelledData):
         pixels.setflags(write=False)
         labels.setflags(write=False)
         self._pixels, self._labels, self.class_names = pixels, labels, classes
+        self._rows = split_rows(labels.size, params.test_fraction, params.split)
         super().__init__(params, embedding_seed=embedding_seed)
-        if not params.replace and params.samples > self.size:
-            raise SpecError(
-                f"expected samples <= the folder's {self.size} images (drawn without replacement), or "
-                f"replace: true. Received: samples={params.samples}.",
-                ("samples",),
-            )
+        check_sample_count(params, self.size, "the folder's", "images")
 
     @property
     def height(self) -> int:
@@ -73,8 +77,17 @@ class ImageFolder(Manifold, LabelledData):
 
     @property
     def size(self) -> int:
-        """N, the number of images."""
-        return int(self._labels.size)
+        """N, the number of images of the split."""
+        return int(self._rows.size)
+
+    @property
+    def split(self) -> str:
+        """The split the samples are drawn from (``train`` or ``test``; see ``test_fraction``)."""
+        return str(self.params.split)
+
+    def with_split(self, split: str) -> "ImageFolder":
+        """The same images (not read again) on another split."""
+        return with_split_keeping_data(self, split, self._labels.size)
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -92,11 +105,11 @@ class ImageFolder(Manifold, LabelledData):
         return with_noise_keeping_data(self, noise)
 
     def _sample_parameters(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        indices = draw_rows(self.size, n, self.params.replace, rng)
+        indices = self._rows[draw_rows(self.size, n, self.params.replace, rng)]
         return np.stack([self._labels[indices].astype(np.float64), indices.astype(np.float64)], axis=1)
 
     def _embed_natural(self, parameters: np.ndarray) -> np.ndarray:
-        return self._pixels[row_indices(parameters[:, 1], self.size)].astype(np.float64) / 255.0
+        return self._pixels[row_indices(parameters[:, 1], self._labels.size)].astype(np.float64) / 255.0
 
 
 def load_image_folder(params: ImageFolderParams) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:

@@ -9,6 +9,10 @@ evaluator is i.i.d. with replacement. Parameters, shape=[n, 2]: (label, row) wit
 parameter is named after the array or the column, for the figures), else shape=[n, 1]: (row,).
 ``points_at(parameters)`` returns the rows.
 
+``test_fraction`` > 0 holds out the rows chosen by a fixed seeded permutation as the test split
+(:class:`~geokeras.manifolds.capabilities.SplitData`): trained on the train split, evaluators draw
+held-out samples from it. With 0 both splits are every row.
+
 There is no exact geometry (no polyline, no mesh) and no tangent space; ``intrinsic_dim`` is
 the ground truth the spec gives, else ``None``. Every problem of the file's content is a
 :class:`~geokeras.errors.SpecError` at ``path`` (or at the key that names a missing array or
@@ -26,13 +30,14 @@ import numpy as np
 
 from geokeras.errors import SpecError
 from geokeras.manifolds.base import Manifold
+from geokeras.manifolds.capabilities import SplitData
 from geokeras.manifolds.params import PointsParams
 
 MAX_CSV_FIELD_CHARACTERS = 1000
 """A CSV field longer than this is quoted shortened in messages."""
 
 
-class PointCloud(Manifold):
+class PointCloud(Manifold, SplitData):
     """Rows of a file with their empirical measure (module docstring)."""
 
     params_type = PointsParams
@@ -44,13 +49,9 @@ class PointCloud(Manifold):
             raise SpecError("expected the parameters of a point cloud (a path). Received none.", ())
         points, labels = load_point_cloud(params)
         self._points, self._labels = _read_only(points), None if labels is None else _read_only(labels)
+        self._rows = split_rows(self._points.shape[0], params.test_fraction, params.split)
         super().__init__(params, embedding_seed=embedding_seed)
-        if not params.replace and params.samples > self.size:
-            raise SpecError(
-                f"expected samples <= the file's {self.size} rows (drawn without replacement), or replace: true. "
-                f"Received: samples={params.samples}.",
-                ("samples",),
-            )
+        check_sample_count(params, self.size, "the file's", "rows")
 
     @property
     def natural_dim(self) -> int:  # type: ignore[override]
@@ -73,8 +74,17 @@ class PointCloud(Manifold):
 
     @property
     def size(self) -> int:
-        """N, the number of rows."""
-        return int(self._points.shape[0])
+        """N, the number of rows of the split."""
+        return int(self._rows.size)
+
+    @property
+    def split(self) -> str:
+        """The split the samples are drawn from (``train`` or ``test``; see ``test_fraction``)."""
+        return str(self.params.split)
+
+    def with_split(self, split: str) -> "PointCloud":
+        """The same rows (not read again) on another split."""
+        return with_split_keeping_data(self, split, self._points.shape[0])
 
     @property
     def labels(self) -> Optional[np.ndarray]:
@@ -86,14 +96,63 @@ class PointCloud(Manifold):
         return with_noise_keeping_data(self, noise)
 
     def _sample_parameters(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        rows = draw_rows(self.size, n, self.params.replace, rng)
+        rows = self._rows[draw_rows(self.size, n, self.params.replace, rng)]
         columns = [rows.astype(np.float64)]
         if self._labels is not None:
             columns.insert(0, self._labels[rows])
         return np.stack(columns, axis=1)
 
     def _embed_natural(self, parameters: np.ndarray) -> np.ndarray:
-        return self._points[row_indices(parameters[:, -1], self.size)]
+        return self._points[row_indices(parameters[:, -1], self._points.shape[0])]
+
+
+SPLIT_SEED = 20181805
+"""The permutation choosing the test rows is seeded with this, the same in every run and spec seed."""
+
+
+def split_rows(size: int, test_fraction: float, split: str) -> np.ndarray:
+    """The sorted rows of ``split``: of a fixed seeded permutation of the ``size`` rows, the first
+    round(test_fraction * size) are the test split and the others the train split; with
+    ``test_fraction`` 0 both splits are every row.
+
+    Raises:
+        SpecError: at ``test_fraction`` when a split would be empty.
+    """
+    if test_fraction == 0.0:
+        return np.arange(size)
+    held_out = int(round(test_fraction * size))
+    if not 0 < held_out < size:
+        raise SpecError(
+            f"expected a test fraction leaving at least one row in each split of the {size}. Received: "
+            f"test_fraction={test_fraction}, which holds out {held_out}.",
+            ("test_fraction",),
+        )
+    order = np.random.Generator(np.random.PCG64(SPLIT_SEED)).permutation(size)
+    return np.sort(order[:held_out] if split == "test" else order[held_out:])
+
+
+def check_sample_count(params: Any, size: int, whose: str, what: str) -> None:
+    """Refuse more training samples than the split holds when they are drawn without replacement."""
+    if not params.replace and params.samples > size:
+        in_split = f" of the {params.split} split" if params.test_fraction > 0 else ""
+        raise SpecError(
+            f"expected samples <= {whose} {size} {what}{in_split} (drawn without replacement), or replace: true. "
+            f"Received: samples={params.samples}.",
+            ("samples",),
+        )
+
+
+def with_split_keeping_data(manifold: Any, split: str, size: int) -> Any:
+    """``manifold`` on another split of the same data (for held-out evaluation)."""
+    import copy
+
+    if split not in ("train", "test"):
+        raise ValueError(f"Expected split 'train' or 'test'. Received: split={split!r}.")
+    rebuilt = copy.copy(manifold)
+    rebuilt._params = manifold.params.model_copy(update={"split": split})
+    rebuilt._rows = split_rows(size, rebuilt._params.test_fraction, split)
+    rebuilt._volume_view = None
+    return rebuilt
 
 
 def draw_rows(size: int, n: int, replace: bool, rng: np.random.Generator) -> np.ndarray:

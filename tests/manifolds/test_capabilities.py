@@ -68,8 +68,8 @@ DECLARED = {
     "mnist": {LabelledData, SplitData},
     "fashion_mnist": {LabelledData, SplitData},
     "gaussian_mixture": {KnownModes},
-    "points": set(),  # labels may be values (a colour), not classes
-    "image_folder": {LabelledData},
+    "points": {SplitData},  # labels may be values (a colour), not classes
+    "image_folder": {LabelledData, SplitData},
 }
 
 

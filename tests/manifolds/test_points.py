@@ -76,6 +76,28 @@ def test_replace_draws_rows_with_repetition_and_allows_more_samples_than_rows(tm
     assert len(set(rows.tolist())) == 4
 
 
+def test_a_test_fraction_holds_out_rows_for_the_evaluators(tmp_path):
+    np.save(tmp_path / "cloud.npy", POINTS)
+    train = built(spec_file(tmp_path, "cloud.npy", samples=3, extra="\n  test_fraction: 0.25"))
+    test = train.with_split("test")
+    rows = {
+        split: set(m.sample_with_parameters(20, seed=0)[1][:, 0].tolist()) for split, m in [("a", train), ("b", test)]
+    }
+    assert (train.size, test.size, test.split) == (3, 1, "test")
+    assert rows["a"] | rows["b"] == {0.0, 1.0, 2.0, 3.0} and not rows["a"] & rows["b"]
+    whole = built(spec_file(tmp_path, "cloud.npy"))  # test_fraction 0: both splits are every row
+    assert whole.with_split("test").size == whole.size == 4
+
+    error = build_error(spec_file(tmp_path, "cloud.npy", samples=4, extra="\n  test_fraction: 0.25"))
+    assert error.path == ("manifold", "samples") and "the file's 3 rows of the train split" in error.message
+    error = build_error(spec_file(tmp_path, "cloud.npy", samples=1, extra="\n  test_fraction: 0.9"))
+    assert (error.path, error.message) == (
+        ("manifold", "test_fraction"),
+        "expected a test fraction leaving at least one row in each split of the 4. Received: test_fraction=0.9, "
+        "which holds out 4.",
+    )
+
+
 def test_npz_named_arrays_give_points_and_labels(tmp_path):
     np.savez(tmp_path / "cloud.npz", X=POINTS, y=np.array([5, 6, 7, 8]), other=np.zeros(2))
     cloud = built(spec_file(tmp_path, "cloud.npz", extra="\n  array: X\n  labels_array: y"))

@@ -39,7 +39,8 @@ ImageSide = Annotated[int, Field(ge=1, le=4096)]
 
 
 class DataFileParams(DistributionParams):
-    """Keys of a type read from the researcher's files: ``path``, ``sha256``, ``replace``, ``intrinsic_dim``.
+    """Keys of a type read from the researcher's files: ``path``, ``sha256``, ``replace``, ``test_fraction``,
+    ``split``, ``intrinsic_dim``.
 
     Subclasses set ``folder`` (the path names a folder, not a file) and ``suffixes``.
     """
@@ -68,6 +69,16 @@ class DataFileParams(DistributionParams):
         False,
         description="Draw the training samples with replacement; false: without, so samples <= the data's rows.",
     )
+    test_fraction: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description=(
+            "Fraction of the rows (images) held out as the test split, chosen by a fixed seeded permutation; "
+            "evaluators draw held-out samples from it. 0: no test split (evaluators see the training rows)."
+        ),
+    )
+    split: Literal["train", "test"] = Field("train", description="Which split the samples are drawn from.")
     intrinsic_dim: Optional[Dimension] = Field(
         None,
         description="The data's true intrinsic dimension m, when known (used by evaluators needing it); null: unknown.",
