@@ -107,7 +107,8 @@ def resolve(spec_or_path: Union[Spec, dict, str, Path], overrides: Iterable[str]
     if isinstance(spec_or_path, Spec):
         if not overrides:
             return spec_or_path
-        return spec_from_mapping(spec_or_path.to_dict(), overrides)
+        origin = spec_or_path.origin
+        return spec_from_mapping(spec_or_path.to_dict(), overrides, spec_dir=origin.spec_dir if origin else None)
     if isinstance(spec_or_path, dict):
         return spec_from_mapping(spec_or_path, overrides)
     return load_spec(spec_or_path, overrides)

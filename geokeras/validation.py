@@ -34,7 +34,11 @@ class _Nowhere:
 
 
 def validate_model(
-    model: type[BaseModel], data: Any, positions: Optional[Positions] = None, prefix: KeyPath = ()
+    model: type[BaseModel],
+    data: Any,
+    positions: Optional[Positions] = None,
+    prefix: KeyPath = (),
+    context: Optional[dict[str, Any]] = None,
 ) -> Any:
     """Validate ``data`` with the pydantic ``model``, turning its errors into SpecErrors.
 
@@ -44,13 +48,15 @@ def validate_model(
         positions: where each key was written, keyed by the full path (``prefix`` included);
             None: no positions (errors carry key paths only).
         prefix: the key path of ``data`` inside a spec, e.g. ``("manifold",)``.
+        context: pydantic's validation context, e.g. ``{"spec_dir": Path}`` (the directory that
+            data paths are relative to).
 
     Raises:
         SpecError (one problem) or SpecErrors (several), with key paths and positions.
     """
     positions = positions if positions is not None else _Nowhere()
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as error:
         details = error.errors(include_url=False)
         items = [item for item in details if not _wrong_union_member(item)] or details

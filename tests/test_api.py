@@ -201,9 +201,10 @@ def test_an_exact_cell_count_on_images_is_refused_before_training(tmp_path, caps
     )
     err = refused(tmp_path, capsys, text)
     assert err == (
-        f"geokeras: error: {tmp_path / 'tiny.yaml'}:10:29: evaluate[0].method: expected a curve with a polyline "
-        f"or a surface with a mesh for method: exact (or method: sampled, a lower bound). Received: manifold type "
-        f"'digits' (intrinsic_dim=None)."
+        f"geokeras: error: {tmp_path / 'tiny.yaml'}:10:29: evaluate[0].method: method: exact needs a manifold "
+        f"with exact geometry (a curve, surface or mesh); manifold type 'digits' (intrinsic_dim=None) has none: "
+        f"neither a polyline nor a mesh. Expected method: sampled or auto (the sampled count, a lower bound). "
+        f"Received: method=exact."
     )
 
 

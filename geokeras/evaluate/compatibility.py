@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from geokeras.errors import SpecError
 from geokeras.limits import MAX_MESH_RESOLUTION
-from geokeras.manifolds.geometry import SURFACE, geometry_kind
+from geokeras.manifolds.geometry import SURFACE, geometry_kind, no_geometry_reason
 
 
 def check_evaluators(evaluators: Sequence[Any], manifold: Any) -> None:
@@ -30,8 +30,8 @@ def check_evaluators(evaluators: Sequence[Any], manifold: Any) -> None:
         if params.type == "rlc_on_manifold":
             if params.method == "exact" and kind is None:
                 raise SpecError(
-                    f"expected a curve with a polyline or a surface with a mesh for method: exact (or method: "
-                    f"sampled, a lower bound). Received: {described}.",
+                    f"method: exact {no_geometry_reason(manifold)}. Expected method: sampled or auto (the "
+                    f"sampled count, a lower bound). Received: method=exact.",
                     key + ("method",),
                 )
             if (kind is None or params.method == "sampled") and params.samples == 0:

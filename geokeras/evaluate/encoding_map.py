@@ -44,7 +44,7 @@ import numpy as np
 from geokeras.evaluate.params import LearnabilityParams
 from geokeras.evaluation import EvaluationContext
 from geokeras.manifolds.capabilities import ExactCurve
-from geokeras.manifolds.geometry import CURVE, SURFACE, geometry_kind
+from geokeras.manifolds.geometry import CURVE, SURFACE, geometry_kind, no_geometry_reason
 from geokeras.seeds import purpose_seed
 
 SEED_PURPOSE = "evaluate.learnability"
@@ -180,8 +180,8 @@ def decide_on_manifold_mesh(params: LearnabilityParams, context: EvaluationConte
     kind = geometry_kind(manifold)
     if kind is None:
         return _undecided(
-            f"manifold type {manifold.params.type!r} has neither a polyline nor a mesh: "
-            f"injectivity is only decided exactly on a curve's polyline or a surface's mesh"
+            f"injectivity is decided exactly on a curve's polyline or a surface's mesh only: it "
+            f"{no_geometry_reason(manifold)}"
         )
     if kind == SURFACE and latent_dim != 2:
         return _undecided(f"a surface into R^{latent_dim}: injectivity on a mesh is decided exactly only into R^2")

@@ -104,11 +104,12 @@ def exact_geometry(
 
 
 def no_geometry_reason(manifold: Any) -> str:
-    """Why ``manifold`` has no exact geometry, e.g. ``"manifold type 'digits' (intrinsic_dim=None)
-    has neither a polyline nor a mesh"`` (the sentence the evaluators report)."""
+    """Why ``manifold`` has no exact geometry, e.g. ``"needs a manifold with exact geometry (a curve,
+    surface or mesh); manifold type 'points' (intrinsic_dim=None) has none: neither a polyline nor a
+    mesh"`` (the sentence the evaluators report)."""
     return (
-        f"manifold type {manifold.params.type!r} (intrinsic_dim={manifold.intrinsic_dim!r}) "
-        f"has neither a polyline nor a mesh"
+        f"needs a manifold with exact geometry (a curve, surface or mesh); manifold type "
+        f"{manifold.params.type!r} (intrinsic_dim={manifold.intrinsic_dim!r}) has none: neither a polyline nor a mesh"
     )
 
 

@@ -17,7 +17,7 @@ import math
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Union
+from typing import Any, Iterable, Iterator, Optional, Union
 
 import yaml
 
@@ -61,12 +61,20 @@ def load_spec(path: Union[str, Path], overrides: Iterable[str] = ()) -> Spec:
         data, positions, text = _read_with_extends(path, stack=())
     with _loader_guard(OVERRIDE_SOURCE):
         data = apply_overrides(data, positions, overrides)
-    spec = validate_spec(data, positions)
-    return spec.with_origin(SpecOrigin(path, text, overrides, positions))
+    spec = validate_spec(data, positions, spec_dir=path.parent)
+    return spec.with_origin(SpecOrigin(path, text, overrides, positions, path.parent))
 
 
-def spec_from_mapping(data: dict[str, Any], overrides: Iterable[str] = (), source: str = "<mapping>") -> Spec:
-    """Validate a spec given as a Python mapping (no ``extends``), with overrides."""
+def spec_from_mapping(
+    data: dict[str, Any],
+    overrides: Iterable[str] = (),
+    source: str = "<mapping>",
+    spec_dir: Union[str, Path, None] = None,
+) -> Spec:
+    """Validate a spec given as a Python mapping (no ``extends``), with overrides.
+
+    Data paths in it (``manifold.path``) are relative to ``spec_dir``; None: the current directory.
+    """
     with _loader_guard(source):
         text = yaml.safe_dump(data, sort_keys=False)
         parsed, positions = parse_yaml(text, source)
@@ -75,8 +83,9 @@ def spec_from_mapping(data: dict[str, Any], overrides: Iterable[str] = (), sourc
     overrides = tuple(overrides)
     with _loader_guard(OVERRIDE_SOURCE):
         parsed = apply_overrides(_require_mapping(parsed, positions, source), positions, overrides)
-    spec = validate_spec(parsed, positions)
-    return spec.with_origin(SpecOrigin(None, text, overrides, positions))
+    spec_dir = Path(spec_dir) if spec_dir is not None else None
+    spec = validate_spec(parsed, positions, spec_dir=spec_dir)
+    return spec.with_origin(SpecOrigin(None, text, overrides, positions, spec_dir))
 
 
 @contextmanager
@@ -281,12 +290,15 @@ def _child_for_override(node: Any, part: Union[str, int], path: KeyPath, where: 
 
 
 # ----------------------------------------------------------------------------- validation
-def validate_spec(data: dict[str, Any], positions: Positions) -> Spec:
-    """Validate merged data into a :class:`Spec`; every problem is reported with its place."""
+def validate_spec(data: dict[str, Any], positions: Positions, spec_dir: Optional[Path] = None) -> Spec:
+    """Validate merged data into a :class:`Spec`; every problem is reported with its place.
+
+    Data paths (``manifold.path``) are resolved against ``spec_dir`` (None: the current directory).
+    """
     check_plain_values(data, positions)
     data = dict(data)
     data.setdefault("spec_version", SPEC_VERSION)
-    return validate_model(Spec, data, positions)
+    return validate_model(Spec, data, positions, context={"spec_dir": spec_dir})
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -44,12 +44,14 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 @dataclass(frozen=True)
 class SpecOrigin:
-    """Where a resolved spec came from: its file, its text, the overrides, key positions."""
+    """Where a resolved spec came from: its file, its text, the overrides, key positions, and the
+    directory its data paths are relative to (None: the current directory)."""
 
     path: Optional[Path]
     text: str
     overrides: tuple[str, ...]
     positions: Any  # geokeras.spec.yaml_source.Positions
+    spec_dir: Optional[Path] = None
 
 
 class Spec(SpecModel):

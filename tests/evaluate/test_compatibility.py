@@ -26,8 +26,9 @@ DESCRIBED = "manifold type 'gaussian_mixture' (intrinsic_dim=2)"
             MIXTURE,
             {"type": "rlc_on_manifold", "method": "exact"},
             (0, "method"),
-            f"expected a curve with a polyline or a surface with a mesh for method: exact (or method: sampled, a lower "
-            f"bound). Received: {DESCRIBED}.",
+            f"method: exact needs a manifold with exact geometry (a curve, surface or mesh); {DESCRIBED} has none: "
+            f"neither a polyline nor a mesh. Expected method: sampled or auto (the sampled count, a lower bound). "
+            f"Received: method=exact.",
         ),
         (
             MIXTURE,
@@ -69,3 +70,14 @@ def test_incompatible_evaluators_are_refused(manifold, evaluator, path, message)
 )
 def test_compatible_evaluators_pass(manifold, evaluator):
     check(manifold, evaluator)
+
+
+def test_exact_evaluators_are_refused_on_a_point_cloud_with_the_reason():
+    points = {"type": "points", "path": "specs/data/trefoil.npy", "samples": 64}
+    with pytest.raises(SpecError) as caught:
+        check(points, {"type": "rlc_on_manifold", "method": "exact"})
+    assert caught.value.path == (0, "method")
+    assert caught.value.message.startswith(
+        "method: exact needs a manifold with exact geometry (a curve, surface or mesh); manifold type 'points' "
+        "(intrinsic_dim=None) has none"
+    )

@@ -68,6 +68,8 @@ DECLARED = {
     "mnist": {LabelledData, SplitData},
     "fashion_mnist": {LabelledData, SplitData},
     "gaussian_mixture": {KnownModes},
+    "points": {SplitData},  # labels may be values (a colour), not classes
+    "image_folder": {LabelledData, SplitData},
 }
 
 
@@ -139,4 +141,7 @@ def test_exact_geometry_of_a_circle_a_polygon_and_a_surface():
 
 def test_no_geometry_reason_names_the_type():
     reason = no_geometry_reason(make({"type": "gaussian_mixture"}))
-    assert reason == "manifold type 'gaussian_mixture' (intrinsic_dim=2) has neither a polyline nor a mesh"
+    assert reason == (
+        "needs a manifold with exact geometry (a curve, surface or mesh); manifold type 'gaussian_mixture' "
+        "(intrinsic_dim=2) has none: neither a polyline nor a mesh"
+    )

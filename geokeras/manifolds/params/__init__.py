@@ -6,13 +6,14 @@ Every manifold type shares the keys of :class:`ManifoldParams` (``samples``, ``m
 its module here, before ``ManifoldSpec`` is formed.
 """
 
-from geokeras.manifolds.params import common, curves, fractal_curves, images, meshes, mixtures, surfaces
+from geokeras.manifolds.params import common, curves, fractal_curves, images, meshes, mixtures, own_data, surfaces
 from geokeras.manifolds.params.common import *  # noqa: F401,F403
 from geokeras.manifolds.params.curves import *  # noqa: F401,F403
 from geokeras.manifolds.params.fractal_curves import *  # noqa: F401,F403
 from geokeras.manifolds.params.images import *  # noqa: F401,F403
 from geokeras.manifolds.params.meshes import *  # noqa: F401,F403
 from geokeras.manifolds.params.mixtures import *  # noqa: F401,F403
+from geokeras.manifolds.params.own_data import *  # noqa: F401,F403
 from geokeras.manifolds.params.surfaces import *  # noqa: F401,F403
 from geokeras.registry import MANIFOLDS, union_of
 
@@ -31,4 +32,5 @@ __all__ = [
     *meshes.__all__,
     *images.__all__,
     *mixtures.__all__,
+    *own_data.__all__,
 ]
