@@ -226,19 +226,15 @@ def _scatter(axes: Any, coords: np.ndarray, colours: Optional[np.ndarray], limit
 
 def _colour_key(figure: Any, axes: Any, artist: Any, label: str, **colorbar: Any) -> None:
     """A colour bar for a continuous colour (``artist`` the scatter), else a legend of the
-    classes drawn on ``axes``, outside it on the right, titled ``label``."""
+    classes drawn on ``axes`` (one axes or a list), outside the axes on the right (the
+    constrained layout keeps it clear of axis labels, a 3-D z label included), titled ``label``."""
     if artist is not None:
         figure.colorbar(artist, ax=axes, label=label, **colorbar)
         return
     first = axes[0] if isinstance(axes, list) else axes
     handles, names = first.get_legend_handles_labels()
     columns = 1 if len(names) <= 12 else 2
-    if isinstance(axes, list):
-        figure.legend(handles, names, loc="outside right upper", title=label, markerscale=3, ncols=columns)
-    else:
-        first.legend(
-            loc="upper left", bbox_to_anchor=(1.02, 1.0), title=label, markerscale=3, frameon=False, ncols=columns
-        )
+    figure.legend(handles, names, loc="outside right upper", title=label, markerscale=3, ncols=columns, frameon=False)
 
 
 def shared_limits(*point_sets: np.ndarray) -> list[tuple[float, float]]:

@@ -272,7 +272,7 @@ def test_class_labels_get_a_qualitative_palette_and_a_legend(tmp_path, drawn):
     figure = drawn[-1]
     assert not [axes for axes in figure.axes if axes.get_label() == "<colorbar>"]  # no continuous colour bar
     (axes,) = figure.axes
-    legend = axes.get_legend()
+    (legend,) = figure.legends
     assert legend.get_title().get_text() == "digit"
     assert [text.get_text() for text in legend.get_texts()] == ["0", "1", "2"]
     from matplotlib.colors import to_hex
