@@ -210,7 +210,10 @@ def phase_diagram_figure(
         red, green, blue = background[(i, j)]
         dark = 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.45  # relative luminance (sRGB weights)
         axes.text(i, j, summary.text, ha="center", va="center", fontsize=8, color="white" if dark else "black")
-    axes.set_xticks(range(len(x_values)), [str(value) for value in x_values])
+    x_labels = [str(value) for value in x_values]
+    # Values wider than their cell (about 8 characters at 1.1 inch) are slanted instead of overlapping.
+    slanted = max(map(len, x_labels)) > 8
+    axes.set_xticks(range(len(x_values)), x_labels, rotation=30 if slanted else 0, ha="right" if slanted else "center")
     axes.set_xlabel(keys[0])
     if len(keys) == 2:
         axes.set_yticks(range(len(y_values)), [str(value) for value in y_values])

@@ -141,3 +141,16 @@ def test_a_long_title_stays_inside_the_figure():
     assert title_of(figure).get_text().count("\n") >= 2
     legend = figure.axes[0].get_legend().get_window_extent(renderer)
     assert legend.x1 <= box.x1 and legend.y1 <= box.y1
+
+
+def test_long_values_are_slanted_and_stay_inside_the_figure():
+    values = ["{type: mlp, widths: [64, 64]}", "{type: mlp, widths: [8]}"]
+    cells = [(value, 0.1 * seed) for value in values for seed in (1, 2)]
+    figure = phase_diagram_figure(cells, ["model.encoder"], "reconstruction.mse")
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    labels = figure.axes[0].get_xticklabels()
+    assert [label.get_rotation() for label in labels] == [30.0, 30.0]
+    for label in labels:
+        extent = label.get_window_extent(renderer)
+        assert figure.bbox.x0 <= extent.x0 and extent.y0 >= figure.bbox.y0
