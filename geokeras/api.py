@@ -398,14 +398,18 @@ def _standard_figures(
     x_train, parameters = prepared.x_train, prepared.parameters
     label = (prepared.manifold.parameter_names or (None,))[0]  # the colour is column 1
     image_shape = prepared.manifold.image_shape  # (H, W, C) for image data, else None
+
+    def path_of(stem: str) -> Path:
+        return figures.figure_path(figures_dir, stem, spec.report.format)
+
     drawn = [
-        ("Training loss", figures.plot_training_curves(training.history, figures_dir / "training_loss.png", dpi)),
+        ("Training loss", figures.plot_training_curves(training.history, path_of("training_loss"), dpi)),
         (
             "Training data",
             figures.plot_manifold(
                 x_train,
                 parameters,
-                figures_dir / "manifold.png",
+                path_of("manifold"),
                 dpi,
                 max_points,
                 parameter_label=label,
@@ -417,7 +421,7 @@ def _standard_figures(
             "Training data and reconstructions",
             figures.plot_image_grid(
                 x_train[:64],
-                figures_dir / "manifold.png",
+                path_of("manifold"),
                 dpi,
                 image_shape=image_shape,
                 labels=parameters[:64, 0],
@@ -428,7 +432,7 @@ def _standard_figures(
         (
             "Latent codes",
             figures.plot_latent_codes(
-                codes.codes, parameters, figures_dir / "latent_codes.png", dpi, max_points, parameter_label=label
+                codes.codes, parameters, path_of("latent_codes"), dpi, max_points, parameter_label=label
             ),
         ),
     ]

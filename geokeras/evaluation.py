@@ -39,8 +39,8 @@ class EvaluationContext:
         x_train: the training samples, shape=[n, ambient_dim].
         seed: the run's seed; evaluators derive their own with :func:`geokeras.seeds.purpose_seed`.
         report: the ``report:`` spec section (figures on or off, dpi, max_points).
-        figures_dir: where evaluators save PNGs (``<run dir>/figures``); ``None`` draws no
-            figures.
+        figures_dir: where evaluators save figures (``<run dir>/figures``, in ``report.format``);
+            ``None`` draws no figures.
         figures: ``(title, path)`` of every figure written, in order, the path relative to
             the run directory (``figures_dir``'s parent) with forward slashes, e.g.
             ``"figures/reconstruction.png"``: ready for ``render_report``, and still right
@@ -82,14 +82,16 @@ class EvaluationContext:
         return self.figures_dir is not None and bool(self.report.figures)
 
     def figure_path(self, name: str) -> Optional[Path]:
-        """``figures_dir/<name>.png`` (the folder created), or ``None`` when no figures are drawn."""
+        """``figures_dir/<name>.<report.format>`` (the folder created), or ``None`` when no
+        figures are drawn (:func:`geokeras.report.figures.figure_path`)."""
         if not self.draws_figures:
             return None
-        if not name or "/" in name or "\\" in name or name.startswith("."):
-            raise ValueError(f"Expected a plain file name for a figure. Received: name={name!r}.")
+        from geokeras.report.figures import figure_path
+
         assert self.figures_dir is not None
+        path = figure_path(self.figures_dir, name, self.report.format)
         self.figures_dir.mkdir(parents=True, exist_ok=True)
-        return self.figures_dir / f"{name}.png"
+        return path
 
     @functools.cached_property
     def held_out_manifold(self) -> Manifold:

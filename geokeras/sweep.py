@@ -20,9 +20,11 @@ Points whose resolved specs are identical (``seed=7,0x7``) share one run directo
 ``<runs root>/sweep-<name>-<hash12>/`` with ``summary.md`` (one row per point: the swept values,
 the status, the headline metrics of :func:`summary_columns` as report.md writes them and a link to
 the run's report.md), ``summary.csv`` (the same rows with the run directory and every scalar metric
-of its metrics.json, raw values), ``sweep.json``, ``logs/<run name>.log`` and, when exactly two keys take more
-than one value, ``phase.png``: the chosen metric over the two-key grid (categorical metrics
-such as a verdict as coloured classes, numbers as a heat map with the values printed).
+of its metrics.json, raw values), ``sweep.json``, ``logs/<run name>.log`` and ``phase.<format>`` (the base
+spec's ``report.format``) when exactly two keys take more than one value, or when ``seed`` and one or two
+other keys do: the chosen metric over the grid of the keys other than the seed, the seeds
+aggregated per cell (categorical metrics such as a verdict as coloured classes, the majority with
+its share; numbers as a heat map of the mean ± standard deviation, values printed).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from typing import Any, Optional, Sequence, Union
 
 from geokeras.errors import GeokerasInputError
 from geokeras.report.compare import SWEEP_RECORD, flatten_metrics, markdown_table, raw_value, readable_value
+from geokeras.report.figures import figure_path
 from geokeras.report.run_dir import TRAINING_METRICS
 from geokeras.spec import Spec, load_spec
 
@@ -179,7 +182,7 @@ def sweep(
         assignments: ``"key.path=v1,v2,..."`` strings, one per grid axis.
         runs_root: where the points' run directories and the sweep folder go.
         jobs: how many points run at once (separate processes).
-        metric: the flattened metrics.json key drawn in ``phase.png`` (e.g.
+        metric: the flattened metrics.json key drawn in the phase diagram (e.g.
             ``reconstruction.mse``); default the first of :data:`PREFERRED_METRICS` reported.
 
     Raises:
@@ -206,16 +209,19 @@ def sweep(
 
     swept = [axis.key for axis in axes if len(axis.values) > 1]
     _write_summary(points, [axis.key for axis in axes], sweep_dir, metric)
-    if len(swept) == 2:
+    from geokeras.report.phase_diagram import phase_axes, plot_phase_diagram
+
+    drawn = phase_axes(swept)
+    if drawn is not None:
         chosen = metric or _first_reported(points, PREFERRED_METRICS)
         _check_metric(points, chosen)
-        from geokeras.report.phase_diagram import plot_phase_diagram
-
+        report = points[0].spec.report  # report.format and dpi: the base spec's, unless swept
         plot_phase_diagram(
-            [(point.values[swept[0]], point.values[swept[1]], _metric_value(point, chosen)) for point in points],
-            swept,
+            [(*(point.values[key] for key in drawn), _metric_value(point, chosen)) for point in points],
+            drawn,
             chosen,
-            sweep_dir / "phase.png",
+            figure_path(sweep_dir, "phase", report.format),
+            report.dpi,
         )
     elif metric is not None:
         _check_metric(points, metric)

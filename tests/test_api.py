@@ -102,6 +102,22 @@ def test_report_links_every_figure(finished_run):
     assert f"{result.metrics['reconstruction']['mse']:.6g}" in report
 
 
+@pytest.mark.parametrize("figure_format, magic, link", [("svg", b"<?xml", "!["), ("pdf", b"%PDF", "[")])
+def test_report_format_writes_and_links_vector_figures(tmp_path, figure_format, magic, link):
+    spec_path = write(tmp_path, "tiny.yaml", TINY)
+    overrides = ["train.epochs=1", "manifold.samples=64", f"report.format={figure_format}"]
+    result = geokeras.run(spec_path, runs_root=tmp_path / "runs", overrides=overrides)
+    report = (result.run_dir / "report.md").read_text()
+    names = sorted(path.name for path in (result.run_dir / "figures").iterdir())
+    stems = ["latent_codes", "manifold", "reconstruction", "training_loss"]
+    assert names == [f"{stem}.{figure_format}" for stem in stems]
+    for name in names:
+        assert (result.run_dir / "figures" / name).read_bytes().startswith(magic)
+        (line,) = [line for line in report.splitlines() if line.endswith(f"](figures/{name})")]
+        assert line.startswith(link)  # SVG shown inline; a PDF linked (Markdown viewers do not show it)
+    assert ".png" not in report
+
+
 def test_saved_models_reproduce_the_metrics(finished_run):
     _, result = finished_run
     autoencoder = keras.models.load_model(result.run_dir / "models" / "autoencoder.keras")

@@ -131,6 +131,29 @@ def test_two_key_sweep_draws_the_phase_diagram_and_checks_the_metric(spec_path, 
     )
 
 
+def test_seeds_are_aggregated_and_the_diagram_takes_the_base_spec_format(spec_path, tmp_path, monkeypatch):
+    spec_path.write_text(spec_path.read_text().replace("report: {figures: false}", "report: {format: svg}"))
+    monkeypatch.setattr(
+        sweep_module, "point_command", lambda spec, point: [sys.executable, "-c", "raise SystemExit(2)"]
+    )
+    import geokeras.report.phase_diagram as phase_diagram
+
+    calls = []
+    original = phase_diagram.plot_phase_diagram
+
+    def record(cells, keys, metric, path, dpi=110, **options):
+        calls.append((cells, keys, path.name))
+        return original(cells, keys, metric, path, dpi, **options)
+
+    monkeypatch.setattr(phase_diagram, "plot_phase_diagram", record)
+    result = sweep(spec_path, ["seed=0,1", "manifold.radius=1,2"], runs_root=tmp_path / "runs")
+    # The seed is no axis: one row over the radius, two runs (seeds) per cell.
+    assert calls == [
+        ([("1", "failed"), ("2", "failed"), ("1", "failed"), ("2", "failed")], ["manifold.radius"], "phase.svg")
+    ]
+    assert (result.sweep_dir / "phase.svg").read_bytes().startswith(b"<?xml")
+
+
 def test_points_with_one_resolved_spec_run_once(spec_path, tmp_path, monkeypatch):
     commands = []
 

@@ -7,12 +7,14 @@
 * :func:`plot_box_decomposition`: for a 2-D input, every cell of the network on a box
   (:func:`~geokeras.complexity.mesh.count_regions_in_box`), with the data drawn over it.
 
-Cells are categorical: each cell gets a colour of the Okabe-Ito palette (colour-blind safe,
-:data:`geokeras.report.figures.OKABE_ITO` without black), assigned by a fixed permutation of
-the cell ids so that neighbouring cells along the curve rarely share one; with more cells
-than colours, colours repeat (the title gives the exact count). Inputs of more than 3
-dimensions are shown through their first 3 principal components (the title says so), as in
-:mod:`geokeras.report.figures`, whose canvas helpers are reused (Agg canvas, no pyplot).
+Cells are categorical: each cell gets a colour of the qualitative cell palette
+(:data:`geokeras.report.colours.CELL_PALETTE`, colour-blind safe, without black and grey),
+chosen by a greedy colouring of the cells' adjacency so that neighbouring cells never share
+one: along a curve, cells met one after the other; on a mesh or a box, cells whose polygons
+share an edge. A cell met several times keeps one colour; the title gives the exact counts.
+Inputs of more than 3 dimensions are shown through their first 3 principal components (the
+title says so), as in :mod:`geokeras.report.figures`, whose canvas helpers are reused (Agg
+canvas, no pyplot).
 """
 
 from __future__ import annotations
@@ -22,17 +24,33 @@ from typing import Any
 
 import numpy as np
 
-from geokeras.report.figures import OKABE_ITO, new_figure, projection_for, save_figure
+from geokeras.report.colours import neighbour_distinct_colours, path_edges, polygon_edges
+from geokeras.report.figures import new_figure, projection_for, save_figure, wrap_title
 
 PathLike = str | Path
-CELL_COLOURS = OKABE_ITO[:7]
-"""Okabe-Ito without black (black draws the data over a box decomposition)."""
 
 
-def cell_colours(cell_ids: Any) -> list[str]:
-    """A colour per cell id: CELL_COLOURS[(id * 5) mod 7] (5 is prime to 7: consecutive ids differ)."""
-    ids = np.asarray(cell_ids, dtype=np.int64)
-    return [CELL_COLOURS[int(i) * 5 % len(CELL_COLOURS)] for i in ids]
+def cell_colours(cell_ids: Any, edges: Any) -> list[str]:
+    """A colour per entry of ``cell_ids``: the colour of its cell in a greedy colouring of
+    ``edges`` (pairs of neighbouring cell ids), so that neighbouring cells differ."""
+    ids = np.asarray(cell_ids, dtype=np.int64).reshape(-1)
+    edges = list(edges)
+    count = 1 + max(int(ids.max(initial=-1)), max((max(edge) for edge in edges), default=-1))
+    by_cell = neighbour_distinct_colours(count, edges)
+    return [by_cell[int(cell)] for cell in ids]
+
+
+def polyline_cell_colours(regions: Any) -> list[str]:
+    """A colour per part of a :class:`PolylineRegions`, cells met one after the other differing."""
+    order = np.lexsort((np.asarray(regions.part_starts), np.asarray(regions.part_segments)))
+    edges = path_edges(np.asarray(regions.part_cells)[order], closed=bool(regions.closed))
+    return cell_colours(regions.part_cells, edges)
+
+
+def mesh_cell_colours(regions: Any) -> list[str]:
+    """A colour per polygon of a :class:`MeshRegions`, cells whose polygons share an edge differing."""
+    edges = polygon_edges(regions.polygons, regions.polygon_cell_ids)
+    return cell_colours(regions.polygon_cell_ids, edges)
 
 
 def _axis_label(projection_words: str, index: int) -> str:
@@ -68,7 +86,7 @@ def plot_cells_on_polyline(vertices: Any, regions: Any, path: PathLike, dpi: int
     first, last = _part_points(vertices, regions)
     project, words = projection_for(vertices)
     first, last = project(first), project(last)
-    colours = cell_colours(regions.part_cells)
+    colours = polyline_cell_colours(regions)
     figure = new_figure((6.4, 5.6))
     title = f"{regions.cells} cells, {regions.intervals} intervals, {regions.pieces} affine pieces along the curve"
     title += f"\n{words.strip()}" if words else ""
@@ -94,7 +112,7 @@ def plot_cells_on_mesh(regions: Any, path: PathLike, dpi: int = 110) -> Path:
     reference = np.concatenate(polygons)
     project, words = projection_for(reference)
     polygons = [project(polygon) for polygon in polygons]
-    colours = cell_colours(regions.polygon_cell_ids)
+    colours = mesh_cell_colours(regions)
     figure = new_figure((6.4, 5.6))
     title = f"{regions.cells} cells, {regions.regions} regions, {regions.pieces} affine pieces on the surface"
     title += f"\n{words.strip()}" if words else ""
@@ -120,7 +138,7 @@ def _finish(axes: Any, labels: tuple[str, str], title: str, planar: bool = True)
         axes.set_aspect("equal", adjustable="datalim")
     axes.set_xlabel(labels[0])
     axes.set_ylabel(labels[1])
-    axes.set_title(title, fontsize=9)
+    axes.set_title(wrap_title(title, axes.figure.get_figwidth() - 0.8, fontsize=9), fontsize=9)
 
 
 def latent_polygons(regions: Any) -> list[np.ndarray]:
@@ -144,12 +162,11 @@ def plot_cells_in_latent(regions: Any, path: PathLike, dpi: int = 110) -> Path:
     if regions.network.output_dim != 2:
         raise ValueError(f"Expected a network with 2 outputs. Received: {regions.network.output_dim} outputs.")
     images = latent_polygons(regions)
-    cells = regions.polygon_cell_ids
     from matplotlib.collections import PolyCollection
 
     figure = new_figure((6.0, 5.6))
     axes = figure.add_subplot()
-    axes.add_collection(PolyCollection(images, facecolors=cell_colours(cells), edgecolors="none"))
+    axes.add_collection(PolyCollection(images, facecolors=mesh_cell_colours(regions), edgecolors="none"))
     _finish(axes, ("code 1", "code 2"), f"The same {regions.cells} cells in the latent domain (image of the surface)")
     return save_figure(figure, path, dpi)
 
@@ -174,7 +191,7 @@ def plot_box_decomposition(
     figure = new_figure((6.4, 5.6))
     axes = figure.add_subplot()
     axes.add_collection(
-        PolyCollection(polygons, facecolors=cell_colours(regions.polygon_cell_ids), edgecolors="white", linewidths=0.2)
+        PolyCollection(polygons, facecolors=mesh_cell_colours(regions), edgecolors="white", linewidths=0.2)
     )
     if overlay is not None:
         points = np.asarray(overlay, dtype=np.float64)

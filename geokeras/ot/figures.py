@@ -1,4 +1,4 @@
-"""Figures of the latent OT map and of AE-OT generation (matplotlib, PNG).
+"""Figures of the latent OT map and of AE-OT generation (matplotlib; PNG, SVG or PDF).
 
 * :func:`plot_power_diagram` (2-D latent spaces): the power cells W_i(h) of the source domain,
   source samples coloured by their cell, and the targets (codes) in the same colours, with
@@ -6,8 +6,10 @@
 * :func:`plot_generated`: held-out data, AE-OT samples and baseline samples side by side, as
   scatter plots (the first two principal components of the data beyond 2-D) or image grids.
 
-Colours: cells get colours of the colour-blind-safe ``viridis`` map in a seeded random order,
-so neighbouring cells rarely share a shade.
+Colours: each cell gets a colour of the qualitative cell palette of
+:mod:`geokeras.report.colours`, chosen by a greedy colouring of the cells' adjacency (cells
+whose pixels touch on the rasterised diagram), so that neighbouring cells never share one and
+a cell, its source samples and its code have the same colour in the three panels.
 """
 
 from __future__ import annotations
@@ -17,22 +19,28 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from geokeras.report.figures import OKABE_ITO, image_mosaic, new_figure, save_figure
+from geokeras.report.colours import neighbour_distinct_colours, raster_edges
+from geokeras.report.figures import (
+    OKABE_ITO,
+    draw_tile_lines,
+    image_mosaic,
+    new_figure,
+    save_figure,
+    thin_gutters,
+)
 
-__all__ = ["plot_generated", "plot_power_diagram"]
+__all__ = ["cell_colours", "plot_generated", "plot_power_diagram"]
 
 PathLike = Union[str, Path]
-
-_CELL_COLORMAP = "viridis"
 _POINT_SIZE = 4.0
 
 
-def _cell_colours(count: int, seed: int) -> np.ndarray:
-    """One RGBA colour per cell: viridis at a seeded random permutation of [0, 1]."""
-    from matplotlib import colormaps
+def cell_colours(count: int, label_image: Any) -> np.ndarray:
+    """One RGBA colour per cell 0..count-1, neighbours on ``label_image`` (shape=[H, W], the
+    cell of each pixel) differing; cells not on the image are not adjacent to any."""
+    from matplotlib.colors import to_rgba_array
 
-    order = np.random.Generator(np.random.PCG64(seed)).permutation(count)
-    return colormaps[_CELL_COLORMAP](order / max(count - 1, 1))
+    return to_rgba_array(neighbour_distinct_colours(count, raster_edges(label_image)))
 
 
 def _source_window(source: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -60,11 +68,11 @@ def plot_power_diagram(
     Args:
         targets: shape=[N, 2], the codes y_i; heights: shape=[N].
         source: the :class:`geokeras.ot.sources.Source` (its box, or +-3 std, is drawn).
-        path: the PNG to write.
+        path: the figure to write (.png, .svg or .pdf).
         generated_codes: shape=[n, 2] codes from :func:`geokeras.ot.generation.generate`, or None.
         samples: source samples in the middle panel.
         resolution: pixels per side of the rasterised diagram.
-        seed: seeds the source samples and the colour order.
+        seed: seeds the source samples.
     """
     from geokeras.ot.assignment import assign_cells
 
@@ -72,12 +80,12 @@ def plot_power_diagram(
     if targets.ndim != 2 or targets.shape[1] != 2:
         raise ValueError(f"Expected 2-D targets, shape [N, 2]. Received: shape={list(targets.shape)}.")
     heights = np.asarray(heights, dtype=np.float32)
-    colours = _cell_colours(targets.shape[0], seed)
     low, high = _source_window(source)
     axis_x = np.linspace(low[0], high[0], resolution)
     axis_y = np.linspace(low[1], high[1], resolution)
     grid = np.stack(np.meshgrid(axis_x, axis_y), axis=-1).reshape(-1, 2).astype(np.float32)
     cells = assign_cells(grid, targets, heights).numpy().reshape(resolution, resolution)
+    colours = cell_colours(targets.shape[0], cells)
     x = source.sample(samples, seed=seed, step=3).numpy()
     x_cells = assign_cells(x, targets, heights).numpy()
 
@@ -154,14 +162,16 @@ def plot_generated(
     rng = np.random.Generator(np.random.PCG64(seed))
     figure = new_figure((5.0 * len(panels), 5.0))
     if image_shape is not None:
+        thin_gutters(figure)
         height, width, channels = (int(size) for size in image_shape)
         for index, (title, values) in enumerate(panels):
             images = np.asarray(values, dtype=np.float64).reshape(-1, height, width, channels)[:max_images]
             columns = int(np.ceil(np.sqrt(len(images))))
             rows = int(np.ceil(len(images) / columns))
-            mosaic = image_mosaic(np.clip(images, 0.0, 1.0), rows, columns, fill=0.0)  # white under gray_r
+            mosaic = image_mosaic(np.clip(images, 0.0, 1.0), rows, columns, fill=0.0, gap=0)  # white under gray_r
             axes = figure.add_subplot(1, len(panels), index + 1)
             axes.imshow(mosaic[..., 0] if channels != 3 else mosaic, cmap="gray_r", vmin=0.0, vmax=1.0)
+            draw_tile_lines(axes, rows, columns, height, width)
             axes.set_title(title)
             axes.set_axis_off()
         return save_figure(figure, path, dpi)

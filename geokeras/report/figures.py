@@ -1,14 +1,18 @@
 """Figures of a run: training curves, data vs reconstruction, latent codes, the manifold.
 
-Every function writes one PNG and returns its path. Figures are drawn on an explicit Agg
+Every function writes one figure and returns its path; the path's suffix (.png, .svg or .pdf,
+from :func:`figure_path` and the spec's ``report.format``) chooses the format in
+:func:`save_figure`, which also keeps everything drawn inside the saved area. Figures are drawn on an explicit Agg
 canvas (``matplotlib.figure.Figure`` + ``FigureCanvasAgg``), never through ``pyplot``: no
 global backend is switched, no window opens, nothing leaks between figures, and it works on
 machines without a display. matplotlib is imported inside the functions, so importing
 ``geokeras.report`` does not import it.
 
 Conventions: labelled axes and titles; continuous values (the manifold parameter) in
-``viridis``; categorical lines in the Okabe-Ito palette (Okabe & Ito 2008, *Color Universal
-Design*), both readable with the common colour-vision deficiencies. Scatter plots show at
+``viridis`` with a colour bar; class labels (integer-valued parameters such as digits) and
+categorical lines in the qualitative palette of :mod:`geokeras.report.colours` (Okabe-Ito
+first, Okabe & Ito 2008, *Color Universal Design*) with a legend, both readable with the
+common colour-vision deficiencies. Scatter plots show at
 most ``max_points`` points, a subsample drawn without replacement by a seeded
 ``Generator(PCG64(seed))``. Data of more than 3 dimensions is shown through its first 3
 principal components (scikit-learn's ``PCA`` fitted on the data shown), and the title says so.
@@ -23,18 +27,8 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from geokeras.manifolds.base import check_count, check_seed
-
-OKABE_ITO = (
-    "#0072B2",  # blue
-    "#D55E00",  # vermillion
-    "#009E73",  # bluish green
-    "#E69F00",  # orange
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
-    "#F0E442",  # yellow
-    "#000000",  # black
-)
-"""The Okabe-Ito colour-blind-safe palette, in the order lines are drawn."""
+from geokeras.report.colours import OKABE_ITO, class_colours, integer_classes
+from geokeras.report.params import FIGURE_FORMATS
 
 CONTINUOUS_COLORMAP = "viridis"
 
@@ -45,6 +39,7 @@ SINGLE_FIGSIZE = (6.4, 4.8)
 DOUBLE_FIGSIZE = (11.0, 4.8)
 """Size in inches of a two-panel figure."""
 _POINT_SIZE = 6.0
+_EMPTY_TILE = "#EEEEEE"
 
 
 # ----------------------------------------------------------------- helpers (shared by every package's figures)
@@ -58,15 +53,62 @@ def new_figure(figsize: tuple[float, float]) -> Any:
     return figure
 
 
+def figure_path(directory: PathLike, stem: str, figure_format: str = "png") -> Path:
+    """``directory/<stem>.<figure_format>``: the one place a figure's file name gets its suffix
+    (``figure_format`` is ``report.format``: png, svg or pdf)."""
+    if figure_format not in FIGURE_FORMATS:
+        raise ValueError(f"Expected a figure format in {list(FIGURE_FORMATS)}. Received: {figure_format!r}.")
+    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
+        raise ValueError(f"Expected a plain file name for a figure. Received: stem={stem!r}.")
+    return Path(directory) / f"{stem}.{figure_format}"
+
+
+def wrap_title(text: str, width_inches: float, fontsize: float = 12.0) -> str:
+    """``text`` broken into lines that fit ``width_inches`` at ``fontsize`` points (existing line
+    breaks kept): an average character is taken as 0.55 em wide, so a line holds
+    width * 72 / (0.55 fontsize) characters."""
+    import textwrap
+
+    per_line = max(12, int(width_inches * 72.0 / (0.55 * fontsize)))
+    return "\n".join(textwrap.fill(line, per_line) if line else line for line in text.split("\n"))
+
+
 def save_figure(figure: Any, path: PathLike, dpi: int) -> Path:
-    """Write ``figure`` as a PNG at ``path`` (parents created); ``path`` must end in .png."""
+    """Write ``figure`` at ``path`` (parents created) in the format its suffix names: .png, .svg or .pdf
+    (every figure of geokeras is saved here, so ``report.format`` reaches them all through
+    :func:`figure_path`).
+
+    The figure keeps its size unless something drawn (a long title or label, a legend outside
+    the axes) reaches past its edges: then the saved area grows to hold everything
+    (``bbox_inches="tight"``), so that nothing is ever clipped.
+    """
     dpi = check_count("dpi", dpi)
     path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise ValueError(f"Expected a path ending in .png. Received: path={str(path)!r}.")
+    figure_format = path.suffix.lower().lstrip(".")
+    if figure_format not in FIGURE_FORMATS:
+        raise ValueError(
+            f"Expected a path ending in {', '.join('.' + name for name in FIGURE_FORMATS)}. "
+            f"Received: path={str(path)!r}."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=dpi, format="png")
+    figure.draw_without_rendering()  # runs the layout, so that the extents below are final
+    drawn = figure.get_tightbbox(figure.canvas.get_renderer())
+    width, height = figure.get_size_inches()
+    spills = drawn.x0 < -0.01 or drawn.y0 < -0.01 or drawn.x1 > width + 0.01 or drawn.y1 > height + 0.01
+    extra = {"bbox_inches": "tight", "pad_inches": 0.05} if spills else {}
+    # No creation date in SVG and PDF metadata: the same figure gives the same bytes.
+    metadata = {"Date": None} if figure_format == "svg" else {"CreationDate": None} if figure_format == "pdf" else None
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.hashsalt": "geokeras"}):  # SVG element ids from a fixed salt
+        figure.savefig(path, dpi=dpi, format=figure_format, metadata=metadata, **extra)
     return path
+
+
+def thin_gutters(figure: Any, gutter: float = 0.02) -> None:
+    """Thin space between the panels of ``figure`` (a constrained layout): ``gutter`` as a
+    fraction of the panel size between panels, 0.02 inch of padding around each."""
+    figure.get_layout_engine().set(w_pad=0.02, h_pad=0.02, wspace=gutter, hspace=gutter)
 
 
 def _points(name: str, value: Any, min_dim: int = 1) -> np.ndarray:
@@ -133,21 +175,35 @@ def _colour_label(parameters: Optional[np.ndarray], parameter_label: Optional[st
 
 
 def _scatter(axes: Any, coords: np.ndarray, colours: Optional[np.ndarray], limits: Any = None, **keys: Any) -> Any:
-    """Scatter 1-3 coordinates on ``axes`` (a 3-D axes for 3), coloured by ``colours``."""
+    """Scatter 1-3 coordinates on ``axes`` (a 3-D axes for 3), coloured by ``colours``.
+
+    Integer-valued ``colours`` (class labels, :func:`geokeras.report.colours.integer_classes`)
+    are drawn one class at a time in the qualitative palette, each with its legend label, and
+    ``None`` is returned (no colour bar); other values on the ``viridis`` scale, and the
+    scatter is returned for its colour bar.
+    """
     style: dict[str, Any] = {"s": _POINT_SIZE, "linewidths": 0}
+    classes = None if colours is None else integer_classes(colours)
     if colours is None:
         style["color"] = keys.pop("color", OKABE_ITO[0])
-    else:
+    elif classes is None:
         style.update(c=colours, cmap=CONTINUOUS_COLORMAP, vmin=np.nanmin(colours), vmax=np.nanmax(colours))
     style.update(keys)
     dim = coords.shape[1]
+    columns = [coords[:, axis] for axis in range(min(dim, 3))]
+    extra = {"depthshade": False} if dim == 3 else {}
+    if classes is None:
+        artist = axes.scatter(*columns, **extra, **style)
+    else:
+        artist = None
+        for value, colour in class_colours(classes).items():
+            chosen = colours == value
+            axes.scatter(*(column[chosen] for column in columns), color=colour, label=f"{value:g}", **extra, **style)
     if dim == 3:
-        artist = axes.scatter(coords[:, 0], coords[:, 1], coords[:, 2], depthshade=False, **style)
         axes.set_xlabel("x1")
         axes.set_ylabel("x2")
         axes.set_zlabel("x3")
     else:
-        artist = axes.scatter(coords[:, 0], coords[:, 1], **style)
         axes.set_xlabel("x1")
         axes.set_ylabel("x2")
         axes.set_aspect("equal", adjustable="datalim" if limits is None else "box")
@@ -168,6 +224,19 @@ def _scatter(axes: Any, coords: np.ndarray, colours: Optional[np.ndarray], limit
     return artist
 
 
+def _colour_key(figure: Any, axes: Any, artist: Any, label: str, **colorbar: Any) -> None:
+    """A colour bar for a continuous colour (``artist`` the scatter), else a legend of the
+    classes drawn on ``axes`` (one axes or a list), outside the axes on the right (the
+    constrained layout keeps it clear of axis labels, a 3-D z label included), titled ``label``."""
+    if artist is not None:
+        figure.colorbar(artist, ax=axes, label=label, **colorbar)
+        return
+    first = axes[0] if isinstance(axes, list) else axes
+    handles, names = first.get_legend_handles_labels()
+    columns = 1 if len(names) <= 12 else 2
+    figure.legend(handles, names, loc="outside right upper", title=label, markerscale=3, ncols=columns, frameon=False)
+
+
 def shared_limits(*point_sets: np.ndarray) -> list[tuple[float, float]]:
     """Per-coordinate axis limits covering the finite points of every set, padded by 5% of the range."""
     stacked = np.concatenate([points[np.all(np.isfinite(points), axis=1)] for points in point_sets])
@@ -185,7 +254,7 @@ def plot_training_curves(history: Mapping[str, Sequence[float]], path: PathLike,
     Args:
         history: ``keras.callbacks.History.history``: ``{"loss": [per epoch], ...}``; must
             contain ``"loss"``. Series not ending in ``loss`` are not drawn.
-        path: the PNG to write.
+        path: the figure to write (.png, .svg or .pdf).
         dpi: resolution.
 
     The y-axis is logarithmic unless some loss is <= 0 (then linear, and the title says so).
@@ -231,7 +300,7 @@ def plot_reconstruction(
         x: the data, shape=[n, D].
         x_hat: the reconstruction, shape=[n, D].
         parameters: the manifold parameters of x, shape=[n, k] (colour: first column), or None.
-        path: the PNG to write.
+        path: the figure to write (.png, .svg or .pdf).
         dpi: resolution.
         max_points: points drawn at most (the same subsample in both panels).
         seed: seeds the subsample.
@@ -282,7 +351,7 @@ def plot_reconstruction(
             axes.set_ylabel("PC2")
             axes.set_zlabel("PC3")
     if colours is not None:
-        figure.colorbar(artist, ax=figure.axes, label=label, shrink=0.8)
+        _colour_key(figure, figure.axes, artist, label, shrink=0.8)
     figure.suptitle(f"Data vs reconstruction{words or ' (ambient coordinates)'}")
     return save_figure(figure, path, dpi)
 
@@ -337,7 +406,7 @@ def plot_latent_codes(
     title = "Latent codes" if latent_dim == 2 else f"Latent codes: first 2 of {latent_dim} coordinates"
     axes.set_title(title)
     if colours is not None:
-        figure.colorbar(artist, ax=axes, label=label)
+        _colour_key(figure, axes, artist, label)
     return save_figure(figure, path, dpi)
 
 
@@ -358,8 +427,9 @@ def plot_manifold(
         points: shape=[n, D]. D = 1: value against the parameter (or a histogram);
             D = 2, 3: a scatter; D > 3: the first 3 principal components (title says so).
         parameters: shape=[n, k]: the colour is the first column (a curve's t, a surface's
-            first coordinate, a data set's label), on the ``viridis`` scale; or None.
-        path: the PNG to write.
+            first coordinate) on the ``viridis`` scale, or a data set's integer class label in
+            the qualitative palette with a legend; or None.
+        path: the figure to write (.png, .svg or .pdf).
         max_points: points drawn at most (a seeded subsample, ``seed``).
         parameter_label: names the colour scale (e.g. ``"theta"``).
         title: the figure's title (a projection note goes on a second line).
@@ -403,7 +473,7 @@ def plot_manifold(
     axes.set_title(f"{title}\n{words.strip()}" if words else title)
     if colours is not None:
         # A 3-D axes puts its z label where the colour bar would sit: leave it room.
-        figure.colorbar(artist, ax=axes, label=label, shrink=0.8, pad=0.12 if coords.shape[1] == 3 else 0.05)
+        _colour_key(figure, axes, artist, label, shrink=0.8, pad=0.12 if coords.shape[1] == 3 else 0.05)
     return save_figure(figure, path, dpi)
 
 
@@ -430,17 +500,32 @@ def _image_stack(name: str, value: Any, image_shape: Optional[Sequence[int]]) ->
     return array
 
 
-def image_mosaic(images: np.ndarray, rows: int, columns: int, fill: float) -> np.ndarray:
-    """Tile images shape=[k, H, W, C] into one array [rows (H+1) - 1, columns (W+1) - 1, C].
+def image_mosaic(images: np.ndarray, rows: int, columns: int, fill: float, gap: int = 1) -> np.ndarray:
+    """Tile images shape=[k, H, W, C] into one array [rows (H+gap) - gap, columns (W+gap) - gap, C].
 
-    Tiles are separated by one pixel of ``fill``; empty tiles are ``fill`` (vectorised: a
-    pad, a reshape and a transpose, no loop over images).
+    Tiles are separated by ``gap`` pixels of ``fill`` (0: edge to edge, the tiles then told apart
+    by :func:`draw_tile_lines`); empty tiles are ``fill`` (vectorised: a pad, a reshape and a
+    transpose, no loop over images).
     """
     count, height, width, channels = images.shape
-    padded = np.full((rows * columns, height + 1, width + 1, channels), fill)
+    padded = np.full((rows * columns, height + gap, width + gap, channels), fill)
     padded[:count, :height, :width] = images
-    grid = padded.reshape(rows, columns, height + 1, width + 1, channels).transpose(0, 2, 1, 3, 4)
-    return grid.reshape(rows * (height + 1), columns * (width + 1), channels)[:-1, :-1]
+    grid = padded.reshape(rows, columns, height + gap, width + gap, channels).transpose(0, 2, 1, 3, 4)
+    grid = grid.reshape(rows * (height + gap), columns * (width + gap), channels)
+    return grid[: grid.shape[0] - gap, : grid.shape[1] - gap]
+
+
+TILE_LINE_COLOUR = "#BBBBBB"
+"""Light grey: visible between white-background tiles (ink on paper) and between dark ones."""
+
+
+def draw_tile_lines(axes: Any, rows: int, columns: int, height: int, width: int) -> None:
+    """Thin lines (0.6 pt) between the tiles of a gap-free :func:`image_mosaic` on ``axes``: a
+    gutter that stays thin whatever the image size (a pixel of gap is an eighth of an 8x8 tile)."""
+    for column in range(1, columns):
+        axes.axvline(column * width - 0.5, color=TILE_LINE_COLOUR, linewidth=0.6)
+    for row in range(1, rows):
+        axes.axhline(row * height - 0.5, color=TILE_LINE_COLOUR, linewidth=0.6)
 
 
 def plot_image_grid(
@@ -458,7 +543,7 @@ def plot_image_grid(
 
     Args:
         images: shape=[n, H, W, C], [n, H, W], or flat [n, H*W*C] with ``image_shape``.
-        path: the PNG to write.
+        path: the figure to write (.png, .svg or .pdf).
         dpi: resolution.
         reconstructions: psi(phi(images)), same shape as ``images``, or None (one panel).
         labels: shape=[n] (e.g. class labels), written in the corner of each data tile, or None.
@@ -469,13 +554,16 @@ def plot_image_grid(
     Grey-scale images use the ``gray_r`` map (ink dark on white, readable with every colour
     vision), one shared value range for both panels (that of the data: reconstructions
     outside it are clipped to it); RGB images (C = 3) are shown in colour, clipped to that
-    range; other channel counts show channel 1. Tiles are laid out in a near-square grid.
+    range; other channel counts show channel 1. Tiles are laid out in a near-square grid, edge
+    to edge with thin grey lines between them (empty tiles light grey), and the panels (titled
+    "Data" and "Reconstruction", the same tile at the same place in both) are drawn without
+    frames or ticks, with thin gutters between them.
     """
     stack = _image_stack("images", images, image_shape)
     max_images = check_count("max_images", max_images)
     count = min(stack.shape[0], max_images)
     stack = stack[:count]
-    panels = [("data", stack)]
+    panels = [("Data", stack)]
     if reconstructions is not None:
         recon = _image_stack("reconstructions", reconstructions, image_shape)
         if recon.shape[1:] != stack.shape[1:] or recon.shape[0] < count:
@@ -484,7 +572,7 @@ def plot_image_grid(
                 f"images.shape={list(np.shape(images))}, reconstructions.shape="
                 f"{list(np.shape(reconstructions))}."
             )
-        panels.append(("reconstruction", recon[:count]))
+        panels.append(("Reconstruction", recon[:count]))
     shown_labels = None
     if labels is not None:
         shown_labels = np.asarray(labels).reshape(-1)
@@ -502,33 +590,34 @@ def plot_image_grid(
     rgb = channels == 3
 
     figure = new_figure((5.2 * len(panels), 5.2 * rows / columns + 0.8))
+    thin_gutters(figure)
     for index, (name, panel) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
         values = np.clip(np.nan_to_num(panel, nan=low), low, high)
         if rgb:
-            mosaic = image_mosaic((values - low) / (high - low), rows, columns, fill=1.0)
+            mosaic = image_mosaic((values - low) / (high - low), rows, columns, fill=1.0, gap=0)
             axes.imshow(mosaic, interpolation="nearest")
         else:
-            mosaic = image_mosaic(values[..., :1], rows, columns, fill=np.nan)[..., 0]
+            mosaic = image_mosaic(values[..., :1], rows, columns, fill=np.nan, gap=0)[..., 0]
             import matplotlib
 
-            colormap = matplotlib.colormaps["gray_r"].with_extremes(bad=OKABE_ITO[5])
+            colormap = matplotlib.colormaps["gray_r"].with_extremes(bad=_EMPTY_TILE)
             axes.imshow(mosaic, cmap=colormap, vmin=low, vmax=high, interpolation="nearest")
-        if name == "data" and shown_labels is not None:
+        draw_tile_lines(axes, rows, columns, height, width)
+        if name == "Data" and shown_labels is not None:
             for tile, label in enumerate(shown_labels):  # at most max_images annotations
                 row, column = divmod(tile, columns)
                 text = f"{label:g}" if isinstance(label, (float, np.floating)) else str(label)
                 axes.text(
-                    column * (width + 1),
-                    row * (height + 1),
+                    column * width,
+                    row * height,
                     text,
                     color=OKABE_ITO[1],
                     fontsize=max(5.0, 60.0 / columns),
                     va="top",
                     ha="left",
                 )
-        axes.set_xticks([])
-        axes.set_yticks([])
-        axes.set_title(f"{name} ({count} images, {height}x{width}x{channels})")
-    figure.suptitle(title)
+        axes.set_axis_off()
+        axes.set_title(f"{name} ({count} images, {height}x{width}x{channels})", fontweight="bold")
+    figure.suptitle(wrap_title(title, figure.get_figwidth()))
     return save_figure(figure, path, dpi)

@@ -206,7 +206,9 @@ def render_report(
     if figures:
         lines += ["## Figures", ""]
         for title, path in figures:
-            lines += [f"### {title}", "", f"![{_alt_text(title)}]({_image_target(str(path))})", ""]
+            # Markdown viewers show PNG and SVG inline; a PDF is linked (it opens in a PDF viewer).
+            image = "" if str(path).lower().endswith(".pdf") else "!"
+            lines += [f"### {title}", "", f"{image}[{_alt_text(title)}]({_image_target(str(path))})", ""]
 
     lines += ["## Provenance", ""]
     lines += _provenance_lines(provenance) or ["No provenance was recorded."]

@@ -4,7 +4,7 @@ Layout (see docs/run-directory.md)::
 
     runs/<name>-<hash12>/
       spec.yaml  resolved.yaml  overrides.yaml  provenance.json  metrics.json  report.md
-      figures/*.png  models/{encoder,decoder,autoencoder}.keras  logs/ (TensorBoard)
+      figures/*.png (or .svg, .pdf: report.format)  models/{encoder,decoder,autoencoder}.keras  logs/ (TensorBoard)
 
 While a run is in progress everything goes to ``.<final name>.partial`` beside the final
 path. A run that fails on bad input (a spec error, a diverging loss) removes its staging

@@ -185,6 +185,13 @@ def test_mosaic_places_tiles_row_by_row():
     np.testing.assert_array_equal(mosaic, expected)
 
 
+def test_mosaic_without_gap_puts_tiles_edge_to_edge():
+    images = np.arange(3, dtype=np.float64).reshape(3, 1, 1, 1) + np.zeros((3, 2, 2, 1))
+    mosaic = figures.image_mosaic(images, rows=2, columns=2, fill=-1.0, gap=0)[..., 0]
+    expected = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, -1, -1], [2, 2, -1, -1]], dtype=np.float64)
+    np.testing.assert_array_equal(mosaic, expected)
+
+
 def test_image_grid_writes_data_and_reconstruction_panels(tmp_path, drawn):
     images = np.random.default_rng(0).random((10, 8, 8, 1))
     path = figures.plot_image_grid(
@@ -198,11 +205,16 @@ def test_image_grid_writes_data_and_reconstruction_panels(tmp_path, drawn):
     )
     assert path.stat().st_size > 0 and read_png(path).ndim == 3
     panels = [axes for axes in drawn[-1].axes if axes.images]
-    assert [axes.get_title() for axes in panels] == ["data (9 images, 8x8x1)", "reconstruction (9 images, 8x8x1)"]
+    assert [axes.get_title() for axes in panels] == ["Data (9 images, 8x8x1)", "Reconstruction (9 images, 8x8x1)"]
     shown = panels[0].images[0].get_array()
-    assert shown.shape == (3 * 9 - 1, 3 * 9 - 1)
+    assert shown.shape == (3 * 8, 3 * 8)  # tiles edge to edge, thin lines between them
     np.testing.assert_array_equal(shown[:8, :8], images[0, :, :, 0])
-    np.testing.assert_array_equal(shown[9:17, 18:26], images[5, :, :, 0])  # tile 5: row 1, column 2
+    np.testing.assert_array_equal(shown[8:16, 16:24], images[5, :, :, 0])  # tile 5: row 1, column 2
+    assert sorted(line.get_xdata()[0] for line in panels[0].lines if line.get_xdata()[0] == line.get_xdata()[1]) == [
+        7.5,
+        15.5,
+    ]
+    assert not panels[0].axison and not panels[1].axison  # no frames, no ticks
     assert [text.get_text() for text in panels[0].texts] == [str(i % 3) for i in range(9)]
 
 
@@ -218,3 +230,57 @@ def test_image_grid_rejects_bad_shapes(tmp_path):
         figures.plot_image_grid(np.zeros((5, 8, 8)), path, labels=[1, 2])
     with pytest.raises(ValueError, match="max_images=0"):
         figures.plot_image_grid(np.zeros((5, 8, 8)), path, max_images=0)
+
+
+# ----------------------------------------------------------------------------- formats and layout
+@pytest.mark.parametrize(
+    "suffix, magic", [(".svg", (b"<?xml", b"<svg")), (".pdf", (b"%PDF",)), (".png", (PNG_SIGNATURE,))]
+)
+def test_the_suffix_chooses_the_format(tmp_path, suffix, magic):
+    path = plot_training_curves({"loss": [1.0, 0.5, 0.25]}, tmp_path / f"loss{suffix}", dpi=DPI)
+    assert path.read_bytes().startswith(magic)
+    again = plot_training_curves({"loss": [1.0, 0.5, 0.25]}, tmp_path / f"again{suffix}", dpi=DPI)
+    assert again.read_bytes() == path.read_bytes()  # no date, fixed SVG ids: the same bytes
+
+
+def test_figure_path_is_the_one_place_of_the_suffix(tmp_path):
+    assert figures.figure_path(tmp_path, "manifold", "svg") == tmp_path / "manifold.svg"
+    assert figures.figure_path(tmp_path, "manifold") == tmp_path / "manifold.png"
+    with pytest.raises(ValueError, match=r"format in \['png', 'svg', 'pdf'\]. Received: 'jpg'"):
+        figures.figure_path(tmp_path, "manifold", "jpg")
+    with pytest.raises(ValueError, match="plain file name"):
+        figures.figure_path(tmp_path, "../manifold", "png")
+    with pytest.raises(ValueError, match=r"ending in .png, .svg, .pdf. Received: path='.*loss.jpg'"):
+        plot_training_curves({"loss": [1.0]}, tmp_path / "loss.jpg")
+
+
+def test_a_title_wider_than_the_figure_grows_the_saved_area_instead_of_being_clipped(tmp_path):
+    figure = figures.new_figure((3.0, 2.0))
+    figure.add_subplot().set_title("a title that cannot fit into three inches at twelve points " * 2)
+    image = read_png(figures.save_figure(figure, tmp_path / "wide.png", DPI))
+    assert image.shape[1] > 3.0 * DPI + 10  # the whole title is in the file
+    wrapped = figures.wrap_title("a title that cannot fit into three inches at twelve points " * 2, 3.0)
+    assert all(len(line) <= 3.0 * 72 / (0.55 * 12) for line in wrapped.split("\n")) and "\n" in wrapped
+
+
+def test_class_labels_get_a_qualitative_palette_and_a_legend(tmp_path, drawn):
+    from geokeras.report.colours import qualitative_palette
+
+    points, _ = curve(300, 2, seed=3)
+    digits = (np.arange(300) % 3).astype(np.float64)[:, None]
+    plot_manifold(points, digits, tmp_path / "m.png", DPI, parameter_label="digit")
+    figure = drawn[-1]
+    assert not [axes for axes in figure.axes if axes.get_label() == "<colorbar>"]  # no continuous colour bar
+    (axes,) = figure.axes
+    (legend,) = figure.legends
+    assert legend.get_title().get_text() == "digit"
+    assert [text.get_text() for text in legend.get_texts()] == ["0", "1", "2"]
+    from matplotlib.colors import to_hex
+
+    assert [to_hex(collection.get_facecolor()[0]) for collection in axes.collections] == [
+        colour.lower() for colour in qualitative_palette(3)
+    ]
+    assert [len(collection.get_offsets()) for collection in axes.collections] == [100, 100, 100]
+    # The same labels on the reconstruction: one legend for both panels, outside them.
+    plot_reconstruction(points, points, digits, tmp_path / "r.png", DPI)
+    assert [text.get_text() for text in drawn[-1].legends[0].get_texts()] == ["0", "1", "2"]
