@@ -119,6 +119,7 @@ def run(
     overrides: Iterable[str] = (),
     *,
     resume: bool = False,
+    force: bool = False,
     runs_root: Union[str, Path] = DEFAULT_RUNS_ROOT,
 ) -> RunResult:
     """Run the experiment a spec describes and write its run directory.
@@ -128,6 +129,8 @@ def run(
         out_dir: the run directory; default ``runs_root/<name>-<hash12>``.
         overrides: ``"a.b.c=value"`` strings applied after ``extends``.
         resume: continue an interrupted run of the same spec from its last checkpoint.
+        force: replace a finished run directory at the destination; the old one is removed only
+            once the new run is complete. Not together with ``resume``.
         runs_root: parent of the default run directory.
 
     Returns:
@@ -138,7 +141,7 @@ def run(
     """
     spec = resolve(spec_or_path, overrides)
     final_path = Path(out_dir) if out_dir is not None else Path(runs_root) / spec.run_name
-    run_directory = StagedRunDirectory(final_path, resume=resume, spec_hash=spec.content_hash)
+    run_directory = StagedRunDirectory(final_path, resume=resume, spec_hash=spec.content_hash, replace=force)
     run_directory.check_available()
     started = now_utc()
 
