@@ -207,12 +207,15 @@ def _run(arguments: argparse.Namespace) -> int:
 
 
 def _validate(arguments: argparse.Namespace) -> int:
+    from geokeras.preflight import check_before_running
     from geokeras.spec import load_spec
 
     status = EXIT_OK
     for path in arguments.specs:
         try:
-            line = f"{path}: ok ({load_spec(path).run_name})"  # everything computed before anything is printed
+            spec = load_spec(path)
+            check_before_running(spec)  # every check a run makes before it imports TensorFlow
+            line = f"{path}: ok ({spec.run_name})"  # everything computed before anything is printed
         except GeokerasInputError as error:
             print(f"geokeras: error: {error}", file=sys.stderr)
             status = EXIT_BAD_INPUT

@@ -246,3 +246,61 @@ def test_force_replaces_a_finished_run_directory(tmp_path, monkeypatch, capsys):
     assert main(["run", str(spec), "-o", str(out), "--force"]) == 0
     assert (out / "metrics.json").read_text(encoding="utf-8") == "2"
     assert sorted(entry.name for entry in tmp_path.iterdir()) == ["run", "spec.yaml"]
+
+
+# ----------------------------------------------------------------------------- validate does every check without TF
+LAYERS = """\
+name: layers
+manifold: {type: circle, samples: 64}
+model:
+  latent_dim: 2
+  encoder:
+    type: keras_layers
+    layers:
+      - {class_name: Dense, config: {units: 2}}
+  decoder: {type: mirror}
+"""
+
+
+@pytest.mark.parametrize(
+    "text, located, message",
+    [
+        (
+            LAYERS,
+            "9:13: model.decoder.type",
+            "decoder type mirror needs an mlp or conv encoder to mirror. Received encoder type 'keras_layers'.",
+        ),
+        (
+            LAYERS.replace("Dense", "Dens").replace("  decoder: {type: mirror}\n", "  decoder: {type: mlp}\n"),
+            "8:10: model.encoder.layers[0].class_name",
+            "unknown Keras layer 'Dens': did you mean 'Dense'?",
+        ),
+    ],
+)
+def test_validate_refuses_what_run_would_refuse_with_located_errors(tmp_path, capsys, text, located, message):
+    path = write(tmp_path, "spec.yaml", text)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"geokeras: error: {path}:{located}: ") and message in err
+
+
+def test_validate_checks_evaluators_against_the_built_manifold(tmp_path, capsys):
+    """rlc_on_manifold with method exact needs a polyline or a mesh: a point cloud of digits has none."""
+    text = GOOD.replace("manifold: {type: circle, samples: 64}", "manifold: {type: digits, samples: 64}").replace(
+        "evaluate: [{type: reconstruction, samples: 32}]", "evaluate: [{type: rlc_on_manifold, method: exact}]"
+    )
+    path = write(tmp_path, "spec.yaml", text)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"geokeras: error: {path}:6:") and "evaluate[0].method: expected a curve" in err
+
+
+def test_validate_of_every_shipped_spec_imports_no_tensorflow():
+    specs = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "specs").rglob("*.yaml"))
+    code = (
+        "import sys; from geokeras.cli import main; "
+        f"rc = main(['validate', *{specs!r}]); "
+        "print(rc, sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "0 []"
