@@ -216,14 +216,22 @@ def test_conv_without_filters_is_a_spec_error():
 
 # ------------------------------------------------------------------------------ mirror
 def test_mirror_of_keras_layers_encoder_is_a_spec_error():
-    spec = model_spec(
-        latent_dim=2,
-        encoder={"type": "keras_layers", "layers": [{"class_name": "Dense", "config": {"units": 2}}]},
-        decoder={"type": "mirror"},
-    )
+    """Refused by the spec's validation (so by ``geokeras validate``), and by the builder itself."""
+    import pydantic
+
+    encoder = {"type": "keras_layers", "layers": [{"class_name": "Dense", "config": {"units": 2}}]}
+    with pytest.raises(pydantic.ValidationError) as refused:
+        model_spec(latent_dim=2, encoder=encoder, decoder={"type": "mirror"})
+    assert [error["loc"] for error in refused.value.errors()] == [("decoder", "type")]
     with pytest.raises(SpecError) as caught:
-        build_autoencoder(spec, (3,))
-    assert caught.value.path == ("decoder", "type")
+        build_mirror(
+            MirrorParams(),
+            input_shape=(2,),
+            output_shape=(3,),
+            role="decoder",
+            encoder_params=model_spec(latent_dim=2, encoder=encoder, decoder={"type": "mlp"}).encoder,
+        )
+    assert caught.value.path == ("type",)
     assert "keras_layers" in caught.value.message and "explicit decoder" in caught.value.message
 
 
