@@ -201,9 +201,11 @@ def test_run_without_a_spec_runs_the_default_spec(tmp_path, monkeypatch, capsys)
     write(tmp_path, "specs/quickstart.yaml", GOOD)
     assert main(["run"]) == 0
     assert main(["run", "train.epochs=3", "seed=2"]) == 0
+    assert main(["run", "-o", "out", "--force", "seed=2"]) == 0  # scripts/run.py passes its arguments so
     assert calls == [
         (Path("specs/quickstart.yaml"), [], {"resume": False, "force": False}),
         (Path("specs/quickstart.yaml"), ["train.epochs=3", "seed=2"], {"resume": False, "force": False}),
+        (Path("specs/quickstart.yaml"), ["seed=2"], {"resume": False, "force": True}),
     ]
     assert "running the default spec specs/quickstart.yaml" in capsys.readouterr().err
 
