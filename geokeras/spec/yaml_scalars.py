@@ -23,6 +23,7 @@ are numbers: that is what their authors mean.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -43,6 +44,8 @@ CORE_TAGS = (NULL, BOOL, INT, FLOAT)
 """The tags whose plain scalars the core schema reads as something other than text."""
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
 _YAML_11_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_YAML_11_FIRST_CHARACTERS = frozenset("0123456789+-.:yYnNoO")
+"""The first characters of every plain scalar YAML 1.1 reads as a boolean, a number or null."""
 
 
 class AmbiguousScalarError(ValueError):
@@ -91,6 +94,7 @@ def _integer(text: str) -> int:
     return int(text)
 
 
+@functools.lru_cache(maxsize=4096)  # scalars are immutable; aliases and long lists repeat the same texts
 def read_plain_scalar(text: str) -> Any:
     """The value of the plain (unquoted) scalar ``text`` by the YAML 1.2 core schema.
 
@@ -100,6 +104,10 @@ def read_plain_scalar(text: str) -> Any:
     """
     tag = core_schema_tag(text)
     value = construct_core(tag, text)
+    if tag == STR and text[:1] not in _YAML_11_FIRST_CHARACTERS:
+        return value  # YAML 1.1 reads text starting otherwise as text too
+    if tag != STR and not (tag == INT and _LEADING_ZERO.fullmatch(text)):
+        return value  # YAML 1.1 reads null, booleans, numbers and other integers of these forms alike, or as text
     old_value = _yaml_11_value(text)
     if _LEADING_ZERO.fullmatch(text) or (not isinstance(old_value, str) and not _same(old_value, value)):
         raise AmbiguousScalarError(_ambiguity(text, old_value, value))
