@@ -24,6 +24,7 @@ import yaml
 from geokeras.errors import KeyPath, SpecError, SpecErrors, shortened
 from geokeras.spec.schema import SPEC_VERSION, Spec, SpecOrigin
 from geokeras.spec.upgrade import upgrade_to_current
+from geokeras.spec.yaml_scalars import dump_yaml
 from geokeras.spec.yaml_source import MAX_DEPTH, MAX_FILE_BYTES, Positions, parse_yaml, read_yaml_file
 from geokeras.validation import validate_model
 
@@ -68,7 +69,7 @@ def load_spec(path: Union[str, Path], overrides: Iterable[str] = ()) -> Spec:
 def spec_from_mapping(data: dict[str, Any], overrides: Iterable[str] = (), source: str = "<mapping>") -> Spec:
     """Validate a spec given as a Python mapping (no ``extends``), with overrides."""
     with _loader_guard(source):
-        text = yaml.safe_dump(data, sort_keys=False)
+        text = dump_yaml(data, sort_keys=False)
         parsed, positions = parse_yaml(text, source)
     if isinstance(parsed, dict) and "extends" in parsed:
         raise SpecError("extends needs a spec file; a mapping has no directory to resolve it from.", ("extends",))

@@ -167,3 +167,24 @@ def _ambiguity(text: str, old_value: Any, value: Any) -> str:
         f"expected a YAML 1.2 value. Received {shown}, which YAML 1.1 reads as {old_value!r} and YAML 1.2 as "
         f"{'text' if isinstance(value, str) else repr(value)}: write {old_value!r}, {quote}."
     )
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting every string that a YAML 1.2 reader would not read back as itself."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    try:
+        plain_reads_back = core_schema_tag(text) == STR and read_plain_scalar(text) == text
+    except AmbiguousScalarError:
+        plain_reads_back = False
+    return dumper.represent_scalar(STR, text, style=None if plain_reads_back else "'")
+
+
+_Dumper.add_representer(str, _represent_text)
+
+
+def dump_yaml(data: Any, **options: Any) -> str:
+    """``yaml.safe_dump(data, **options)`` whose text reads back as ``data`` by these YAML 1.2 rules
+    (PyYAML writes ``09`` and ``1e3`` as plain text, which YAML 1.2 reads as numbers or refuses)."""
+    return yaml.dump(data, Dumper=_Dumper, **options)

@@ -201,3 +201,18 @@ def test_an_explicit_tag_does_not_hide_an_ambiguous_form(tmp_path):
 def test_yaml_1_2_numbers_in_a_spec_file(tmp_path):
     path = write(tmp_path, "s.yaml", MINIMAL.replace("seed: 3", "seed: 0o17"))
     assert load_spec(path).seed == 15
+
+
+def test_dumped_yaml_reads_back_as_the_same_data():
+    """PyYAML writes '09' and '1e3' plain (text in YAML 1.1); the spec's dumper quotes them."""
+    from geokeras.spec.yaml_scalars import dump_yaml
+    from geokeras.spec.yaml_source import parse_yaml
+
+    data = {
+        "texts": ["09", "1e3", "0o17", "yes", "010", "12:30", "1_5", "", "relu", "2024-01-01"],
+        "numbers": [3, -1, 1e-05, 0.5, 1e300],
+        "other": [True, False, None],
+    }
+    text = dump_yaml(data, sort_keys=False)
+    assert parse_yaml(text, "dumped")[0] == data
+    assert "- relu\n" in text and "- '09'\n" in text and "- '1e3'\n" in text
