@@ -38,6 +38,7 @@ model:
     type: keras_layers
     layers:
       - {class_name: Dense, config: {units: UNITS}}
+  decoder: {type: mlp, widths: [8]}
 """
 
 
