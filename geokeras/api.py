@@ -12,15 +12,15 @@ leaves nothing behind.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 import yaml
 
-from geokeras.errors import SpecError, SpecErrors, located_under
+from geokeras.errors import SpecError, located_under
 from geokeras.limits import MAX_SAMPLE_MAGNITUDE
+from geokeras.preflight import located_in_spec
 from geokeras.report.provenance import collect_provenance, now_utc
 from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, TRAINING_METRICS, StagedRunDirectory, write_json
 from geokeras.seeds import EVALUATION_STREAM, OT_GENERATE_STREAM, OT_SOLVE_STREAM, TRAINING_DATA_STREAM, stream_seed
@@ -120,6 +120,7 @@ def run(
     overrides: Iterable[str] = (),
     *,
     resume: bool = False,
+    force: bool = False,
     runs_root: Union[str, Path] = DEFAULT_RUNS_ROOT,
 ) -> RunResult:
     """Run the experiment a spec describes and write its run directory.
@@ -129,6 +130,8 @@ def run(
         out_dir: the run directory; default ``runs_root/<name>-<hash12>``.
         overrides: ``"a.b.c=value"`` strings applied after ``extends``.
         resume: continue an interrupted run of the same spec from its last checkpoint.
+        force: replace a finished run directory at the destination; the old one is removed only
+            once the new run is complete. Not together with ``resume``.
         runs_root: parent of the default run directory.
 
     Returns:
@@ -139,11 +142,11 @@ def run(
     """
     spec = resolve(spec_or_path, overrides)
     final_path = Path(out_dir) if out_dir is not None else Path(runs_root) / spec.run_name
-    run_directory = StagedRunDirectory(final_path, resume=resume, spec_hash=spec.content_hash)
+    run_directory = StagedRunDirectory(final_path, resume=resume, spec_hash=spec.content_hash, replace=force)
     run_directory.check_available()
     started = now_utc()
 
-    with _locate_spec_errors(spec):  # errors of any stage, at the key and line of the spec
+    with located_in_spec(spec):  # errors of any stage, at the key and line of the spec
         prepared = _prepare(spec)
         with run_directory as staging:
             metrics = _run_stages(spec, prepared, staging, resumed=run_directory.resumed, started=started)
@@ -180,45 +183,21 @@ def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bo
     return metrics
 
 
-@contextmanager
-def _locate_spec_errors(spec: Spec) -> Iterator[None]:
-    """Give the SpecError(s) raised while building the spec's file position.
-
-    Domain code raises errors at key paths relative to its parameters; the calls inside put them
-    under the spec section they came from (``located_under("manifold")``), and this adds where
-    that key was written.
-    """
-
-    def located(error: SpecError) -> SpecError:
-        return spec.error(error.message, error.path) if error.location is None and error.path else error
-
-    try:
-        yield
-    except SpecError as error:
-        raise located(error) from None
-    except SpecErrors as errors:
-        raise SpecErrors([located(error) for error in errors.errors]) from None
-
-
 # ----------------------------------------------------------------------------- before any file
 
 
 def _prepare(spec: Spec) -> PreparedRun:
     """Everything that validates input: runtime, manifold, evaluators against the manifold, finite
     samples, the model's size and layers (no files written)."""
-    from geokeras.evaluate.compatibility import check_evaluators
-    from geokeras.manifolds import make
+    from geokeras.preflight import check_before_running
+
+    manifold = check_before_running(spec)  # before TensorFlow is imported: as `geokeras validate` does
+
     from geokeras.models.builder import build_autoencoder
     from geokeras.models.runtime import configure_runtime, device_summary
 
     with located_under("runtime"):
         strategy = configure_runtime(spec.runtime, spec.seed)
-    with located_under("manifold"):
-        manifold = make(spec.manifold)
-    with located_under("evaluate"):
-        check_evaluators(spec.evaluate, manifold)
-    if spec.latent_ot is not None:
-        _check_latent_ot(spec)
     seeds = _run_seeds(spec)
     x_train, parameters = _sample_training_data(spec, manifold, seeds["training_data"])
     with strategy.scope(), located_under("model"):
@@ -263,18 +242,6 @@ def _sample_training_data(spec: Spec, manifold: Manifold, seed: int) -> tuple[np
             ("manifold",),
         )
     return x_train, parameters
-
-
-def _check_latent_ot(spec: Spec) -> None:
-    """Fail before any file is written when the latent_ot section cannot apply to this model:
-    the source must exist in the latent dimension and the solver must accept the problem."""
-    from geokeras.ot.sources import make_source
-
-    section, latent_dim = spec.latent_ot, spec.model.latent_dim
-    with located_under("latent_ot", "source"):
-        make_source(section.source, latent_dim)
-    with located_under("latent_ot", "solver"):
-        section.solver.check_applicable(latent_dim, section.source)
 
 
 # ----------------------------------------------------------------------------- the run directory

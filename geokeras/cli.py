@@ -1,6 +1,7 @@
 """The ``geokeras`` command line.
 
-    geokeras run SPEC [key=value ...] [-o DIR] [--resume]
+    geokeras --version
+    geokeras run [SPEC] [key=value ...] [-o DIR] [--resume | --force]
     geokeras validate SPEC [SPEC ...]
     geokeras render SPEC [key=value ...]
     geokeras schema [-o FILE]
@@ -26,29 +27,92 @@ EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_SPEC = Path("specs/quickstart.yaml")
 
 
+def _subcommand(commands: argparse._SubParsersAction, name: str, help: str, examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` ends with ``examples`` (kept as written)."""
+    return commands.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog="examples:\n" + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+_OVERRIDE_HELP = (
+    "overrides applied after the spec's extends, values read as YAML 1.2 (docs/spec.md), "
+    "e.g. train.epochs=5 model.encoder.widths=[32,32]"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="geokeras", description="Geometric deep learning experiments from YAML specs."
+        prog="geokeras",
+        description="Geometric deep learning experiments from YAML specs.",
+        epilog="Exit codes: 0 success, 2 bad spec or bad input, 1 anything else. "
+        "`geokeras COMMAND --help` shows a command's options and examples.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--version", action="version", version=f"geokeras {package_version()}", help="print the version and exit"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
 
-    run = commands.add_parser("run", help="run a spec and write its run directory")
-    run.add_argument("spec", type=Path, help="the spec file")
-    run.add_argument("overrides", nargs="*", metavar="key=value", help="overrides, e.g. train.epochs=5")
+    run = _subcommand(
+        commands,
+        "run",
+        "run a spec and write its run directory",
+        "  geokeras run                                   # specs/quickstart.yaml, the default spec\n"
+        "  geokeras run specs/quickstart.yaml train.epochs=10\n"
+        "  geokeras run specs/paper/spiral.yaml seed=3 -o runs/spiral-seed3 --force\n"
+        "  geokeras run specs/quickstart.yaml -o runs/q --resume   # continue an interrupted run",
+    )
+    run.add_argument(
+        "spec",
+        type=Path,
+        nargs="?",
+        default=None,
+        metavar="SPEC",
+        help=f"the spec file (default {DEFAULT_SPEC}, when it exists in the current directory)",
+    )
+    run.add_argument("overrides", nargs="*", metavar="key=value", help=_OVERRIDE_HELP)
     run.add_argument("-o", "--out", type=Path, default=None, help="run directory (default runs/<name>-<hash12>)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a finished run directory at the destination (removed only once the new run is complete)",
+    )
 
-    validate = commands.add_parser("validate", help="check specs without running them")
-    validate.add_argument("specs", type=Path, nargs="+", metavar="SPEC")
+    validate = _subcommand(
+        commands,
+        "validate",
+        "check specs without running them (every check that needs no TensorFlow)",
+        "  geokeras validate specs/quickstart.yaml\n  geokeras validate specs/*.yaml specs/paper/*.yaml",
+    )
+    validate.add_argument("specs", type=Path, nargs="+", metavar="SPEC", help="the spec files to check")
 
-    render = commands.add_parser("render", help="print the resolved spec with its hash")
-    render.add_argument("spec", type=Path)
-    render.add_argument("overrides", nargs="*", metavar="key=value")
+    render = _subcommand(
+        commands,
+        "render",
+        "print the resolved spec with its hash",
+        "  geokeras render specs/quickstart.yaml\n  geokeras render specs/quickstart.yaml seed=3 train.epochs=5",
+    )
+    render.add_argument("spec", type=Path, metavar="SPEC", help="the spec file")
+    render.add_argument("overrides", nargs="*", metavar="key=value", help=_OVERRIDE_HELP)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of spec files")
+    schema = _subcommand(
+        commands,
+        "schema",
+        "print the JSON Schema of spec files",
+        "  geokeras schema -o schema/geokeras.schema.json",
+    )
     schema.add_argument("-o", "--out", type=Path, default=None, help="write it to this file")
 
-    compare = commands.add_parser("compare", help="runs side by side: the spec keys that differ, then the metrics")
+    compare = _subcommand(
+        commands,
+        "compare",
+        "runs side by side: the spec keys that differ, then the metrics",
+        "  geokeras compare runs/quickstart-spiral-*\n  geokeras compare runs/sweep-spiral-* --diff --format csv",
+    )
     compare.add_argument(
         "run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories and sweep folders (a sweep's runs)"
     )
@@ -62,15 +126,38 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("markdown", "csv"), default="markdown", help="table format (default markdown)"
     )
 
-    sweep = commands.add_parser("sweep", help="run a spec over a grid of overrides; summary table and phase diagram")
+    sweep = _subcommand(
+        commands,
+        "sweep",
+        "run a spec over a grid of overrides; summary table and phase diagram",
+        "  geokeras sweep specs/paper/spiral.yaml manifold.turns=0.5,1,1.5 seed=7,8\n"
+        "  geokeras sweep specs/quickstart.yaml 'seed=range(0,4)' 'manifold.turns=linspace(0.5,2,4)' --jobs 2\n"
+        "  geokeras sweep specs/quickstart.yaml model.encoder.widths=[16],[64,64]",
+    )
     sweep.add_argument("spec", type=Path, help="the spec file every point starts from")
     sweep.add_argument(
-        "grid", nargs="+", metavar="key=v1,v2,...", help="one grid axis per key, e.g. manifold.turns=1,2,3"
+        "grid",
+        nargs="+",
+        metavar="key=v1,v2,...",
+        help="one grid axis per key: values v1,v2,..., a list [v1,v2,...] or range(1,4), linspace(0.5,2,4), "
+        "logspace(-3,-1,3) (docs/sweeps.md)",
     )
     sweep.add_argument("--runs-root", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
     sweep.add_argument("--jobs", type=int, default=1, help="points run at once, each in its own process (default 1)")
     sweep.add_argument("--metric", default=None, help="metric of the phase diagram, e.g. reconstruction.mse")
     return parser
+
+
+def package_version() -> str:
+    """The installed distribution's version; ``geokeras.__version__`` when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("geokeras")
+    except PackageNotFoundError:
+        import geokeras
+
+        return getattr(geokeras, "__version__", "unknown")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -86,14 +173,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_FAILURE
 
 
+def run_spec_and_overrides(spec: Optional[Path], overrides: Sequence[str]) -> tuple[Path, list[str]]:
+    """The spec and overrides of ``geokeras run [SPEC] [key=value ...]``.
+
+    Without a SPEC (or when the first argument is an override, ``geokeras run train.epochs=5``) the
+    default :data:`DEFAULT_SPEC` is run, if it exists in the current directory.
+    """
+    overrides = list(overrides)
+    if spec is not None and "=" in str(spec) and not spec.exists():
+        overrides.insert(0, str(spec))
+        spec = None
+    if spec is not None:
+        return spec, overrides
+    if not DEFAULT_SPEC.is_file():
+        raise GeokerasInputError(
+            f"expected a SPEC file: geokeras run SPEC [key=value ...]. Received none, and the default "
+            f"{DEFAULT_SPEC} is not in the current directory ({Path.cwd()})."
+        )
+    print(f"geokeras: running the default spec {DEFAULT_SPEC}", file=sys.stderr)
+    return DEFAULT_SPEC, overrides
+
+
 def _run(arguments: argparse.Namespace) -> int:
+    if arguments.force and arguments.resume:
+        raise GeokerasInputError(
+            "expected either --resume (continue an interrupted run) or --force (replace a finished one). Received both."
+        )
+    spec, overrides = run_spec_and_overrides(arguments.spec, arguments.overrides)
     # TensorFlow's C++ start-up chatter (CPU features, missing CUDA) buries the results;
     # set TF_CPP_MIN_LOG_LEVEL yourself to see it.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from geokeras.api import run
     from geokeras.report.markdown import metric_warnings
 
-    result = run(arguments.spec, arguments.out, arguments.overrides, resume=arguments.resume)
+    result = run(spec, arguments.out, overrides, resume=arguments.resume, force=arguments.force)
     training = result.metrics["training"]
     print(
         f"geokeras: wrote {result.run_dir} (final loss {training['final_loss']:.6g} after "
@@ -105,12 +218,15 @@ def _run(arguments: argparse.Namespace) -> int:
 
 
 def _validate(arguments: argparse.Namespace) -> int:
+    from geokeras.preflight import check_before_running
     from geokeras.spec import load_spec
 
     status = EXIT_OK
     for path in arguments.specs:
         try:
-            line = f"{path}: ok ({load_spec(path).run_name})"  # everything computed before anything is printed
+            spec = load_spec(path)
+            check_before_running(spec)  # every check a run makes before it imports TensorFlow
+            line = f"{path}: ok ({spec.run_name})"  # everything computed before anything is printed
         except GeokerasInputError as error:
             print(f"geokeras: error: {error}", file=sys.stderr)
             status = EXIT_BAD_INPUT

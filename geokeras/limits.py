@@ -116,3 +116,7 @@ Coefficient = Annotated[
     Field(json_schema_extra={"minimum": -MAX_SCALE, "maximum": MAX_SCALE}),
 ]
 """A signed coefficient (a height, a curvature) in [-MAX_SCALE, MAX_SCALE]."""
+
+MAX_SWEEP_POINTS = 10_000
+"""Points of one sweep grid (every point is resolved before anything runs, and each is a run): a
+``range`` or ``linspace`` with a typo in its count must fail at once, not resolve for hours."""

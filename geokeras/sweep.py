@@ -1,9 +1,12 @@
 """``geokeras sweep``: run a spec over a grid of overrides and tabulate the results.
 
     geokeras sweep specs/paper/spiral.yaml manifold.turns=1,2,3 model.encoder.widths=[8],[16,16]
+    geokeras sweep specs/quickstart.yaml 'seed=range(0,4)' 'manifold.turns=linspace(0.5,2,4)'
 
 Each ``key=v1,v2,...`` assignment is one axis of the grid (commas inside brackets or braces
-belong to the value, so ``[8,8],[16]`` is two values); the grid is their Cartesian product,
+belong to the value, so ``[8,8],[16]`` is two values; ``key=[1,2,3]``, ``range(1,4)``,
+``linspace(0.5,2,4)`` and ``logspace(-3,-1,3)`` also give values: :mod:`geokeras.sweep_values`,
+at most :data:`~geokeras.limits.MAX_SWEEP_POINTS` points); the grid is their Cartesian product,
 in the order given, the last key varying fastest. Every point is a normal run directory,
 ``<runs root>/<name>-<hash12>`` (the hash of the point's resolved spec), so:
 
@@ -34,6 +37,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import os
 import subprocess
 import sys
@@ -43,10 +47,12 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 from geokeras.errors import GeokerasInputError
+from geokeras.limits import MAX_SWEEP_POINTS
 from geokeras.report.compare import SWEEP_RECORD, flatten_metrics, markdown_table, raw_value, readable_value
 from geokeras.report.figures import figure_path
 from geokeras.report.run_dir import TRAINING_METRICS
 from geokeras.spec import Spec, load_spec
+from geokeras.sweep_values import axis_values, flow_list_items
 
 DEFAULT_METRIC = "training.final_loss"
 PREFERRED_METRICS = ("learnability.verdict", DEFAULT_METRIC)
@@ -93,30 +99,14 @@ class SweepResult:
         return [point for point in self.points if point.status == FAILED]
 
 
-def split_values(text: str) -> list[str]:
-    """``"1,[2,3],{a: 1, b: 2}"`` -> ``["1", "[2,3]", "{a: 1, b: 2}"]``: commas at bracket depth 0."""
-    values, depth, current = [], 0, []
-    for character in text:
-        if character in "[{(":
-            depth += 1
-        elif character in "]})":
-            depth -= 1
-        if character == "," and depth == 0:
-            values.append("".join(current).strip())
-            current = []
-        else:
-            current.append(character)
-    values.append("".join(current).strip())
-    return values
-
-
 def parse_grid(assignments: Sequence[str]) -> list[GridAxis]:
-    """``["a.b=1,2", "c=x"]`` -> the grid axes; every key once, every value non-empty."""
+    """``["a.b=1,2", "c=range(1,4)"]`` -> the grid axes (ranges expanded, :mod:`geokeras.sweep_values`);
+    every key once, every value non-empty, at most MAX_SWEEP_POINTS points."""
     axes: list[GridAxis] = []
     for assignment in assignments:
         key, separator, values_text = assignment.partition("=")
         key = key.strip()
-        values = split_values(values_text)
+        values = axis_values(values_text)
         if not separator or not key or any(value == "" for value in values):
             raise GeokerasInputError(
                 f"expected a grid axis of the form key.path=value1,value2,... with no empty value. "
@@ -127,7 +117,53 @@ def parse_grid(assignments: Sequence[str]) -> list[GridAxis]:
         axes.append(GridAxis(key, tuple(values)))
     if not axes:
         raise GeokerasInputError("expected at least one grid axis key.path=value1,value2,... Received none.")
+    check_grid_size(axes)
     return axes
+
+
+def check_grid_size(axes: Sequence[GridAxis]) -> None:
+    """Refuse a grid of more than MAX_SWEEP_POINTS points before any is resolved."""
+    points = math.prod(len(axis.values) for axis in axes)
+    if points > MAX_SWEEP_POINTS:
+        sizes = " x ".join(str(len(axis.values)) for axis in axes)
+        raise GeokerasInputError(
+            f"expected a grid of at most {MAX_SWEEP_POINTS:,} points (each is a run). Received {sizes} = {points:,}."
+        )
+
+
+def lists_as_values(spec_path: Union[str, Path], axes: Sequence[GridAxis]) -> list[GridAxis]:
+    """An axis written as one flow list, ``key=[1, 2, 3]``, is the values 1, 2, 3, unless the key holds
+    a list in the spec (``model.encoder.widths=[8,8]`` is one value, as in ``geokeras run``)."""
+    listed = [axis for axis in axes if len(axis.values) == 1 and axis.values[0].startswith("[")]
+    if not listed:
+        return list(axes)
+    resolved = load_spec(spec_path).to_dict()
+    expanded = []
+    for axis in axes:
+        if axis in listed and axis.values[0].endswith("]") and not isinstance(_value_at(resolved, axis.key), list):
+            items = flow_list_items(axis.values[0])
+            if not items or any(item == "" for item in items):
+                raise GeokerasInputError(
+                    f"expected a list of at least one value, none empty. Received {axis.key}={axis.values[0]}."
+                )
+            axis = GridAxis(axis.key, tuple(items))
+        expanded.append(axis)
+    check_grid_size(expanded)
+    return expanded
+
+
+def _value_at(data: Any, key: str) -> Any:
+    """The value at the override key path ``key`` in resolved spec data; None where there is none."""
+    from geokeras.spec.resolve import parse_override
+
+    for part in parse_override(f"{key}=")[0]:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and -len(data) <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
 
 
 def plan(spec_path: Union[str, Path], axes: Sequence[GridAxis], runs_root: Union[str, Path]) -> list[SweepPoint]:
@@ -191,7 +227,7 @@ def sweep(
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise GeokerasInputError(f"expected --jobs to be an integer >= 1. Received: {jobs!r}.")
-    axes = parse_grid(assignments)
+    axes = lists_as_values(spec_path, parse_grid(assignments))
     points = plan(spec_path, axes, runs_root)
     if metric is not None:
         check_metric_section(points, metric)

@@ -14,7 +14,8 @@ import pytest
 import geokeras.sweep as sweep_module
 from geokeras.cli import main
 from geokeras.errors import GeokerasInputError, SpecError
-from geokeras.sweep import DONE, FAILED, REUSED, parse_grid, split_values, sweep
+from geokeras.sweep import DONE, FAILED, REUSED, parse_grid, sweep
+from geokeras.sweep_values import split_values
 
 SPEC = """\
 spec_version: 1

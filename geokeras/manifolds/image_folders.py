@@ -1,4 +1,4 @@
-"""``type: image_folder``: a researcher's own images, read with ``keras.utils.load_img``.
+"""``type: image_folder``: a researcher's own images, read with Pillow (as ``keras.utils.load_img`` reads them).
 
 Like the image data sets (:mod:`geokeras.manifolds.images`): natural space R^(H W C), pixels
 scaled from 0..255 to [0, 1], the empirical measure of the images, parameters shape=[n, 2]
@@ -118,19 +118,19 @@ def load_image_folder(params: ImageFolderParams) -> tuple[np.ndarray, np.ndarray
     Raises:
         SpecError: at ``path`` for a file that is not a readable image (named in the message).
     """
-    import keras
+    from PIL import Image  # what keras.utils.load_img wraps; Pillow does not import TensorFlow
 
     folder = params.resolved_path
     files = image_files(folder)
     classes = tuple(sorted({label for _, label in files if label is not None}))
     height, width = params.size
+    mode = "L" if params.color_mode == "grayscale" else "RGB"
     pixels, labels = [], []
     for name, label in files:
         try:
-            image = keras.utils.load_img(
-                folder / name, color_mode=params.color_mode, target_size=(height, width), interpolation="bilinear"
-            )
-            array = keras.utils.img_to_array(image, dtype="float32")
+            with Image.open(folder / name) as image:
+                resized = image.convert(mode).resize((width, height), Image.BILINEAR)
+            array = np.asarray(resized, dtype=np.float32)
         except Exception as error:  # PIL raises UnidentifiedImageError, OSError, SyntaxError, ...
             raise SpecError(
                 f"expected readable images. Received {name!r} in {params.path!r}, which fails to load "

@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from geokeras.limits import MAX_WIDTH, BatchSize, Dimension, Epochs, NonNegativeStepCount, StepCount, Width
+from geokeras.models.keras_layer_names import unknown_layer_message
 from geokeras.registry import (
     DECODERS,
     ENCODERS,
@@ -146,9 +147,12 @@ class KerasLayerConfig(SpecModel):
 
     @field_validator("class_name")
     @classmethod
-    def _not_forbidden(cls, value: str) -> str:
+    def _a_known_layer(cls, value: str) -> str:
         if is_forbidden(value):
             raise ValueError(forbidden_message(value))
+        unknown = unknown_layer_message(value)
+        if unknown is not None:
+            raise ValueError(unknown)
         return value
 
     @field_validator("config")
@@ -210,6 +214,27 @@ class ModelSpec(SpecModel):
         default_factory=MirrorParams,
         description="The parameterisation psi: R^latent_dim -> R^n, by type; mirror reverses the encoder.",
     )
+
+    @model_validator(mode="after")
+    def _mirror_needs_a_mirrorable_encoder(self) -> "ModelSpec":
+        """``decoder: {type: mirror}`` (the default) reverses an mlp or conv encoder; nothing else."""
+        if isinstance(self.decoder, MirrorParams) and not isinstance(self.encoder, (MLPParams, ConvParams)):
+            message = (
+                f"decoder type mirror needs an mlp or conv encoder to mirror. Received encoder type "
+                f"{self.encoder.type!r}. Expected an explicit decoder, e.g. decoder: {{type: keras_layers, "
+                f"layers: [...]}} or decoder: {{type: mlp, widths: [...]}}."
+            )
+            raise ValidationError.from_exception_data(
+                "ModelSpec",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                        loc=("decoder", "type"),
+                        input="mirror",
+                    )
+                ],
+            )
+        return self
 
 
 # ----------------------------------------------------------------------------- training

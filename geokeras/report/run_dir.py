@@ -12,7 +12,9 @@ directory; a run that is interrupted or crashes keeps it, so that ``--resume`` c
 from its checkpoints. Either way nothing ever appears at the final path half-written.
 
 A staging directory belongs to one live process (an OS lock, see ``run_lock``), ``--resume``
-continues only a run of the same resolved spec, and symlinks are never followed.
+continues only a run of the same resolved spec, and symlinks are never followed. ``--force``
+(``replace=True``) lets a new run replace a finished run directory; the old one is moved aside
+only once the new one is complete, and removed after the new one is in place.
 """
 
 from __future__ import annotations
@@ -76,12 +78,23 @@ class StagedRunDirectory:
         resume: reuse an interrupted run's staging directory (and its checkpoints).
         spec_hash: content hash of the spec this run executes; ``resume`` refuses a staging
             directory recorded with another hash (None: no check).
+        replace: a finished run directory at ``final_path`` (one holding a ``resolved.yaml`` with
+            its hash) is replaced once this run is complete, instead of being an error. Anything
+            else there (a file, a folder that is not a run directory) is still refused.
     """
 
-    def __init__(self, final_path: Path, resume: bool = False, spec_hash: Optional[str] = None):
+    def __init__(
+        self, final_path: Path, resume: bool = False, spec_hash: Optional[str] = None, *, replace: bool = False
+    ):
+        if resume and replace:
+            raise GeokerasInputError(
+                "expected either --resume (continue an interrupted run) or --force (replace a finished one). "
+                "Received both."
+            )
         self.final_path = Path(final_path)
         self.staging = staging_path(self.final_path)
         self.resume = resume
+        self.replace = replace
         self.spec_hash = spec_hash
         self.resumed = False
         self._lock = RunLock(self.staging)
@@ -122,13 +135,19 @@ class StagedRunDirectory:
                     f"(to {os.readlink(path)!r}): geokeras never writes a run through a symlink; "
                     f"remove it or write elsewhere with -o DIR."
                 )
-        if self.final_path.is_dir():
+        if self.final_path.is_dir() and self.replace:
+            if recorded_spec_hash(self.final_path) is None:
+                raise RunDirectoryExists(
+                    f"expected --force to replace a finished run directory (one holding {RESOLVED_SPEC}). "
+                    f"Received {_shown(self.final_path)}, which is not one: it is left alone."
+                )
+        elif self.final_path.is_dir():
             raise RunDirectoryExists(
                 f"the run directory {str(self.final_path)!r} already exists: this exact spec "
-                f"has been run. Read its results, delete it to run again, or write elsewhere "
+                f"has been run. Read its results, replace it with --force, or write elsewhere "
                 f"with -o DIR."
             )
-        if self.final_path.exists():
+        elif self.final_path.exists():
             raise RunDirectoryExists(
                 f"expected -o to name a directory to create. Received {str(self.final_path)!r}, "
                 f"which is an existing file."
@@ -188,7 +207,10 @@ class StagedRunDirectory:
                 if self.final_path.exists() or self.final_path.is_symlink():
                     self.check_available()
                 (self.staging / OWNER_FILE).unlink(missing_ok=True)
-                self.staging.rename(self.final_path)
+                if self.replace and self.final_path.is_dir():
+                    self._swap_in()
+                else:
+                    self.staging.rename(self.final_path)
             elif issubclass(exc_type, GeokerasInputError):
                 shutil.rmtree(self.staging, ignore_errors=True)
             else:
@@ -200,6 +222,21 @@ class StagedRunDirectory:
         finally:
             self._lock.release()
         return False
+
+    def _swap_in(self) -> None:
+        """Replace the finished run at the final path by the staging directory: move the old run
+        aside, rename the new one into place (restoring the old one if that fails), then delete
+        the old one. The final path is absent only between two renames."""
+        replaced = self.final_path.parent / f".{self.final_path.name}.replaced"
+        if replaced.is_dir() and not replaced.is_symlink():
+            shutil.rmtree(replaced)  # left by a replacement that was killed between its renames
+        self.final_path.rename(replaced)
+        try:
+            self.staging.rename(self.final_path)
+        except BaseException:
+            replaced.rename(self.final_path)
+            raise
+        shutil.rmtree(replaced, ignore_errors=True)
 
 
 def _shown(path: Path, limit: int = 160) -> str:

@@ -6,7 +6,7 @@ Resolution, in order:
 2. upgrade each file from its ``spec_version`` (``upgrade``);
 3. ``extends: base.yaml`` (relative to the file) deep-merges the base *under* the file:
    mappings merge key by key, anything else (lists included) is replaced; cycles are errors;
-4. command-line overrides ``a.b.c=value`` (values parsed as YAML) apply last;
+4. command-line overrides ``a.b.c=value`` (values parsed as YAML 1.2, as files are) apply last;
 5. pydantic validates, filling in every default; errors carry file:line:column, the key
    path, what was received and what was expected, and a did-you-mean for unknown keys.
 """
@@ -24,6 +24,7 @@ import yaml
 from geokeras.errors import KeyPath, SpecError, SpecErrors, shortened
 from geokeras.spec.schema import SPEC_VERSION, Spec, SpecOrigin
 from geokeras.spec.upgrade import upgrade_to_current
+from geokeras.spec.yaml_scalars import dump_yaml
 from geokeras.spec.yaml_source import MAX_DEPTH, MAX_FILE_BYTES, Positions, parse_yaml, read_yaml_file
 from geokeras.validation import validate_model
 
@@ -76,7 +77,7 @@ def spec_from_mapping(
     Data paths in it (``manifold.path``) are relative to ``spec_dir``; None: the current directory.
     """
     with _loader_guard(source):
-        text = yaml.safe_dump(data, sort_keys=False)
+        text = dump_yaml(data, sort_keys=False)
         parsed, positions = parse_yaml(text, source)
     if isinstance(parsed, dict) and "extends" in parsed:
         raise SpecError("extends needs a spec file; a mapping has no directory to resolve it from.", ("extends",))
@@ -214,7 +215,8 @@ def _same_type(base: dict, top: dict) -> bool:
 def parse_override(text: str) -> tuple[KeyPath, Any]:
     """``"train.optimizer.learning_rate=1e-4"`` -> (("train", "optimizer", "learning_rate"), 1e-4).
 
-    The value is read like a spec file, within the same limits.
+    The value is read like a spec file, within the same limits and by the same YAML 1.2 rules:
+    ``seed=010`` or ``manifold.turns=1:3:0.5`` is refused as ambiguous, never read as YAML 1.1 would.
     """
     where = override_location(text)
     if len(text) > MAX_FILE_BYTES:

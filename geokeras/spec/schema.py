@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
 from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -29,6 +28,7 @@ from geokeras.models.size import check_parameter_budget
 from geokeras.ot.params import LatentOTSpec
 from geokeras.registry import EVALUATORS, SpecModel, union_of
 from geokeras.report.params import ReportSpec
+from geokeras.spec.yaml_scalars import dump_yaml
 
 EvaluatorSpec = union_of(EVALUATORS)
 """Any registered evaluator, chosen by its ``type`` key."""
@@ -98,7 +98,7 @@ class Spec(SpecModel):
 
     def to_yaml(self) -> str:
         """The resolved spec as YAML (every default written out)."""
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        return dump_yaml(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     @property
     def content_hash(self) -> str:

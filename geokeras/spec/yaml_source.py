@@ -4,7 +4,9 @@
 :class:`Positions` map from key paths to ``file:line:column``, so that any later error
 (schema validation, model building) can point at the exact line of the spec. Only the safe
 YAML constructors are used: a spec can never instantiate Python objects. Duplicate keys,
-which plain PyYAML silently overwrites, are errors here.
+which plain PyYAML silently overwrites, are errors here. Plain scalars are read by the YAML 1.2
+core schema, and forms YAML 1.1 reads otherwise (``010``, ``1:30``, ``yes``) are refused
+(:mod:`geokeras.spec.yaml_scalars`).
 
 A spec file is untrusted input, so reading one is bounded: the file size
 (:data:`MAX_FILE_BYTES`), the nesting depth (:data:`MAX_DEPTH`, checked while composing,
@@ -25,6 +27,7 @@ from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
 from geokeras.errors import KeyPath, SpecError, shortened
+from geokeras.spec.yaml_scalars import CORE_TAGS, STR, AmbiguousScalarError, construct_core, read_plain_scalar
 
 MAX_FILE_BYTES = 1 << 20
 """A spec file is at most 1 MiB; the shipped specs are below 4 KiB."""
@@ -41,6 +44,8 @@ _DEPTH_MESSAGE = (
 
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+_PLAIN = "tag:geokeras,2026:plain"
+"""The tag of an untagged plain scalar, whose value the YAML 1.2 core schema decides."""
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str": "a string",
     "tag:yaml.org,2002:int": "an integer",
@@ -259,13 +264,11 @@ class _BoundedLoader(_SafeBase):
         finally:
             self._depth -= 1
 
-
-_STRING_ONLY = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")
-_BoundedLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _STRING_ONLY]
-    for first, resolvers in Resolver.yaml_implicit_resolvers.items()
-}
-"""Plain ``2024-01-01`` and ``=`` are strings, as in YAML 1.2: a spec holds no dates."""
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        """Plain scalars are read later, by the YAML 1.2 core schema (:mod:`geokeras.spec.yaml_scalars`)."""
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _MERGE if value == "<<" else _PLAIN
+        return super().resolve(kind, value, implicit)
 
 
 class _Builder:
@@ -332,7 +335,8 @@ class _Builder:
             self.open_nodes.discard(id(node))
 
     def scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
-        if node.tag not in _SCALAR_TAGS:
+        """A plain scalar read by the YAML 1.2 core schema; an explicitly tagged one checked against its tag."""
+        if node.tag != _PLAIN and node.tag not in _SCALAR_TAGS:
             raise self.error(
                 f"malformed YAML: unsupported tag {node.tag!r}; a spec holds plain mappings, lists and "
                 f"strings, numbers, booleans and null only.",
@@ -340,8 +344,17 @@ class _Builder:
                 node,
             )
         try:
+            if node.tag == _PLAIN:
+                return read_plain_scalar(node.value)
+            if node.tag == STR:
+                return node.value
+            if node.tag in CORE_TAGS:  # !!int 010 is as ambiguous as 010
+                read_plain_scalar(node.value)
+                return construct_core(node.tag, node.value)
             return self.loader.construct_object(node, deep=True)
-        except (ValueError, KeyError, OverflowError) as error:
+        except AmbiguousScalarError as error:
+            raise self.error(str(error), path, node) from None
+        except (ValueError, OverflowError) as error:
             if "Exceeds the limit" in str(error):  # Python reads at most 4300 decimal digits
                 raise self.error(
                     f"expected an integer of at most 64 bits (-2**63 to 2**63 - 1). Received an integer "

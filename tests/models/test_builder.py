@@ -216,14 +216,22 @@ def test_conv_without_filters_is_a_spec_error():
 
 # ------------------------------------------------------------------------------ mirror
 def test_mirror_of_keras_layers_encoder_is_a_spec_error():
-    spec = model_spec(
-        latent_dim=2,
-        encoder={"type": "keras_layers", "layers": [{"class_name": "Dense", "config": {"units": 2}}]},
-        decoder={"type": "mirror"},
-    )
+    """Refused by the spec's validation (so by ``geokeras validate``), and by the builder itself."""
+    import pydantic
+
+    encoder = {"type": "keras_layers", "layers": [{"class_name": "Dense", "config": {"units": 2}}]}
+    with pytest.raises(pydantic.ValidationError) as refused:
+        model_spec(latent_dim=2, encoder=encoder, decoder={"type": "mirror"})
+    assert [error["loc"] for error in refused.value.errors()] == [("decoder", "type")]
     with pytest.raises(SpecError) as caught:
-        build_autoencoder(spec, (3,))
-    assert caught.value.path == ("decoder", "type")
+        build_mirror(
+            MirrorParams(),
+            input_shape=(2,),
+            output_shape=(3,),
+            role="decoder",
+            encoder_params=model_spec(latent_dim=2, encoder=encoder, decoder={"type": "mlp"}).encoder,
+        )
+    assert caught.value.path == ("type",)
     assert "keras_layers" in caught.value.message and "explicit decoder" in caught.value.message
 
 
@@ -345,10 +353,17 @@ def test_layer_parameter_estimate_equals_the_built_layer(class_name, config, inp
 
 
 def test_unknown_layer_class_names_the_path_and_suggests():
-    spec = keras_layers_spec([{"class_name": "Dnse", "config": {"units": 2}}])
+    """Refused by the spec's validation (static list), and by the builder (asking Keras)."""
+    import pydantic
+
+    with pytest.raises(pydantic.ValidationError) as refused:
+        keras_layers_spec([{"class_name": "Dnse", "config": {"units": 2}}])
+    [error] = refused.value.errors()
+    assert error["loc"] == ("encoder", "keras_layers", "layers", 0, "class_name")
+    assert "'Dnse': did you mean 'Dense'?" in error["msg"]
     with pytest.raises(SpecError) as caught:
-        build_autoencoder(spec, (3,))
-    assert caught.value.path == ("encoder", "layers", 0, "class_name")
+        deserialize_keras_layer("Dnse", {"units": 2}, path=("layers", 0))
+    assert caught.value.path == ("layers", 0, "class_name")
     assert "'Dnse'" in caught.value.message and "Did you mean 'Dense'?" in caught.value.message
 
 

@@ -183,3 +183,46 @@ def test_paths_the_file_system_refuses_are_bad_input_up_front(tmp_path, name, re
     with pytest.raises(GeokerasInputError, match=f"expected a run folder path the file system accepts.*{reason}"):
         StagedRunDirectory(tmp_path / name).check_available()
     assert sorted(entry.name for entry in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def _finished_run(final, marker):
+    final.mkdir(parents=True)
+    (final / "resolved.yaml").write_text(f"# resolved spec of run\n# sha256: {marker}\nname: run\n")
+    (final / "metrics.json").write_text(marker)
+
+
+def test_replace_keeps_the_old_run_until_the_new_one_is_complete(tmp_path):
+    final = tmp_path / "run"
+    _finished_run(final, "old")
+    with StagedRunDirectory(final, replace=True) as staging:
+        (staging / "metrics.json").write_text("new")
+        assert (final / "metrics.json").read_text() == "old"  # still there while the new run works
+    assert (final / "metrics.json").read_text() == "new"
+    assert not (final / "resolved.yaml").exists()
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["run"]
+
+
+def test_replace_keeps_the_old_run_when_the_new_one_fails(tmp_path):
+    final = tmp_path / "run"
+    _finished_run(final, "old")
+    with pytest.raises(TrainingDivergedError):
+        with StagedRunDirectory(final, replace=True):
+            raise TrainingDivergedError(epoch=1, loss=math.nan)
+    assert (final / "metrics.json").read_text() == "old"
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["run"]
+
+
+def test_replace_refuses_a_folder_that_is_not_a_run_directory(tmp_path):
+    final = tmp_path / "documents"
+    final.mkdir()
+    (final / "thesis.tex").write_text("precious")
+    with pytest.raises(RunDirectoryExists, match="expected --force to replace a finished run directory"):
+        with StagedRunDirectory(final, replace=True):
+            pass
+    assert (final / "thesis.tex").read_text() == "precious"
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["documents"]
+
+
+def test_replace_and_resume_together_are_refused(tmp_path):
+    with pytest.raises(GeokerasInputError, match="either --resume .* or --force"):
+        StagedRunDirectory(tmp_path / "run", resume=True, replace=True)

@@ -53,6 +53,7 @@ def test_the_fuzzer_reports_what_it_is_there_to_find(fuzzer, monkeypatch, tmp_pa
     origin = Path("specs/quickstart.yaml")
     overrides = [
         "model.encoder={type: keras_layers, layers: [{class_name: Dense, config: {units: 8}}]}",
+        "model.decoder={type: mlp, widths: [8]}",
         "model.encoder.layers.0.config.units=!!binary gICA",
     ]
     mutant = fuzzer.Mutant(0, origin, (ROOT / origin).read_bytes(), overrides)
