@@ -22,6 +22,7 @@ from typing import Any, Iterable, Iterator, Union
 import yaml
 
 from geokeras.errors import KeyPath, SpecError, SpecErrors, shortened
+from geokeras.files import pin_files, spec_directory
 from geokeras.spec.schema import SPEC_VERSION, Spec, SpecOrigin
 from geokeras.spec.upgrade import upgrade_to_current
 from geokeras.spec.yaml_source import MAX_DEPTH, MAX_FILE_BYTES, Positions, parse_yaml, read_yaml_file
@@ -62,11 +63,25 @@ def load_spec(path: Union[str, Path], overrides: Iterable[str] = ()) -> Spec:
     with _loader_guard(OVERRIDE_SOURCE):
         data = apply_overrides(data, positions, overrides)
     spec = validate_spec(data, positions)
+    spec = _with_pinned_files(spec, spec_directory(path), positions)
     return spec.with_origin(SpecOrigin(path, text, overrides, positions))
 
 
-def spec_from_mapping(data: dict[str, Any], overrides: Iterable[str] = (), source: str = "<mapping>") -> Spec:
-    """Validate a spec given as a Python mapping (no ``extends``), with overrides."""
+def spec_from_mapping(
+    data: dict[str, Any],
+    overrides: Iterable[str] = (),
+    source: str = "<mapping>",
+    *,
+    base_dir: Union[str, Path, None] = None,
+    check_files: bool = True,
+) -> Spec:
+    """Validate a spec given as a Python mapping (no ``extends``), with overrides.
+
+    Args:
+        base_dir: the directory the spec's file paths are relative to (default: the current one).
+        check_files: find and hash the files the spec names (``geokeras.files``); False for a
+            resolved spec read back from a run directory, whose ``sha256`` fields are already filled.
+    """
     with _loader_guard(source):
         text = yaml.safe_dump(data, sort_keys=False)
         parsed, positions = parse_yaml(text, source)
@@ -76,7 +91,17 @@ def spec_from_mapping(data: dict[str, Any], overrides: Iterable[str] = (), sourc
     with _loader_guard(OVERRIDE_SOURCE):
         parsed = apply_overrides(_require_mapping(parsed, positions, source), positions, overrides)
     spec = validate_spec(parsed, positions)
+    if check_files:
+        spec = _with_pinned_files(spec, Path(base_dir) if base_dir is not None else spec_directory(None), positions)
     return spec.with_origin(SpecOrigin(None, text, overrides, positions))
+
+
+def _with_pinned_files(spec: Spec, base_dir: Path, positions: Positions) -> Spec:
+    """The spec with each file it names found from ``base_dir`` and its sha256 filled in."""
+    try:
+        return pin_files(spec, base_dir)
+    except SpecError as error:
+        raise SpecError(error.message, error.path, positions.locate(error.path)) from None
 
 
 @contextmanager
