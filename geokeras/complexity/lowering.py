@@ -18,7 +18,8 @@ What is lowered (inference behaviour):
   ``ActivityRegularization`` and ``InputLayer`` as the identity (their inference behaviour);
 * ``Flatten`` and ``Reshape`` as the identity on the row-major flattened vector (Keras'
   own memory order, so a ``Conv2D -> Flatten -> Dense`` chain composes exactly);
-* nested models (an encoder inside an autoencoder) are lowered layer by layer.
+* nested functional and Sequential models (an encoder inside an autoencoder) are lowered layer
+  by layer; a subclassed model is refused (its ``call`` may combine its layers in any way).
 
 Consecutive affine maps with no activation between them are composed into one, so
 ``widths`` are those of the lowered chain (a ``Dense(linear)`` followed by ``Dense(relu)``
@@ -316,7 +317,13 @@ class _ChainBuilder:
     # ------------------------------------------------------------------ plumbing
     def add_model(self, model: Any) -> None:
         import keras
+        from keras.src.models.functional import Functional
 
+        if type(model) not in (Functional, keras.Sequential):  # a call() of its own: not a readable chain
+            raise UnsupportedLayerError(
+                f"Cannot lower model {model.name!r} of class {type(model).__name__}: a subclassed model's call() "
+                f"may combine its layers in any way. Expected a functional or Sequential model."
+            )
         for layer in model.layers:
             self._check_single_input(layer, model)
             if isinstance(layer, keras.Model):
