@@ -414,13 +414,21 @@ def _save_models(bundle: Autoencoder, staging: Path) -> None:
 
 
 def _save_initial_models(spec: Spec, bundle: Autoencoder, staging: Path) -> None:
-    """``models/initial_<role>.keras`` for an encoder or decoder of the researcher's own (keras_file or
-    keras_model), before training: with it, ``{type: keras_file, path: ...}`` reproduces the run."""
+    """``models/initial_<role>.keras`` for an encoder or decoder of the researcher's own, before training:
+    a keras_file's bytes copied (same sha256), a keras_model saved; ``{type: keras_file, path: ...}`` on
+    it trains the same network again."""
+    import shutil
+
     for role in ("encoder", "decoder"):
-        if getattr(spec.model, role).type in ("keras_file", "keras_model"):
-            models_dir = staging / "models"
-            models_dir.mkdir(exist_ok=True)
-            getattr(bundle, role).save(models_dir / f"initial_{role}.keras")
+        params = getattr(spec.model, role)
+        if params.type not in ("keras_file", "keras_model"):
+            continue
+        target = staging / "models" / f"initial_{role}.keras"
+        target.parent.mkdir(exist_ok=True)
+        if params.type == "keras_file" and params._file is not None:
+            shutil.copyfile(params._file, target)
+        else:
+            getattr(bundle, role).save(target)
 
 
 def _encode_training_set(prepared: PreparedRun) -> LatentCodes:

@@ -364,3 +364,16 @@ def test_passing_something_else_than_a_keras_model_is_a_type_error(tmp_path):
     with pytest.raises(TypeError, match="Expected `encoder` to be a keras.Model. Received: encoder of type str."):
         geokeras.run(write(tmp_path, "own.yaml", OWN), runs_root=tmp_path / "runs", encoder="mlp")
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_initial_models_of_the_run_directory_train_the_same_network_again(own_run, tmp_path):
+    result, _, _ = own_run
+    models = result.run_dir / "models"
+    text = OWN.replace(
+        "model: {latent_dim: 1}",
+        f"model:\n  latent_dim: 1\n  encoder: {{type: keras_file, path: {models / 'initial_encoder.keras'}}}\n"
+        f"  decoder: {{type: keras_file, path: {models / 'initial_decoder.keras'}}}",
+    )
+    again = geokeras.run(write(tmp_path, "again.yaml", text), runs_root=tmp_path / "runs")
+    assert again.metrics["training"]["final_loss"] == result.metrics["training"]["final_loss"]
+    assert again.metrics["reconstruction"] == result.metrics["reconstruction"]

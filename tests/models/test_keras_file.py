@@ -109,8 +109,7 @@ def test_a_spec_with_own_files_runs_end_to_end(tmp_path):
         "initial_encoder.keras",
     ]
     x = np.linspace(-1, 1, 10, dtype=np.float32).reshape(5, 2)
-    initial = keras.saving.load_model(models / "initial_encoder.keras")
-    np.testing.assert_array_equal(initial.predict(x, verbose=0), saved_encoder.predict(x, verbose=0))
+    assert file_sha256(models / "initial_encoder.keras") == file_sha256(tmp_path / "nets" / "encoder.keras")
     assert not np.allclose(result.encoder.predict(x, verbose=0), saved_encoder.predict(x, verbose=0))
     resolved = yaml.safe_load((result.run_dir / "resolved.yaml").read_text())
     assert resolved["model"]["encoder"]["sha256"] == file_sha256(tmp_path / "nets" / "encoder.keras")
