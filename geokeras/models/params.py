@@ -193,9 +193,22 @@ MODULE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 
+class OwnModelParams(SpecModel):
+    """Parameters that also carry a run-time object in a private attribute (a resolved file, a Keras model).
+
+    Equality reads the fields only, as the content hash does: the private object is where the
+    fields were found (a file's absolute path) or what they hash (a model whose sha256 they hold).
+    """
+
+    def __eq__(self, other: Any) -> bool:
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
+    __hash__ = SpecModel.__hash__
+
+
 @ENCODERS.register("keras_file", implementation="geokeras.models.own_models:build_keras_file")
 @DECODERS.register("keras_file", implementation="geokeras.models.own_models:build_keras_file")
-class KerasFileParams(SpecModel):
+class KerasFileParams(OwnModelParams):
     """A Keras model saved with ``model.save("my_encoder.keras")``, trained from its saved weights.
 
     The file is loaded with Keras safe mode on. Its sha256 is filled in when the spec is
@@ -238,7 +251,7 @@ class KerasFileParams(SpecModel):
 
 @ENCODERS.register("keras_model", implementation="geokeras.models.own_models:build_keras_model")
 @DECODERS.register("keras_model", implementation="geokeras.models.own_models:build_keras_model")
-class KerasModelParams(SpecModel):
+class KerasModelParams(OwnModelParams):
     """A Keras model passed in Python: ``geokeras.run(spec, encoder=model)``; a spec file cannot give one.
 
     The run records this entry in its resolved spec; ``sha256`` hashes the model's serialized
