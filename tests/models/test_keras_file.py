@@ -206,3 +206,26 @@ def test_an_encoder_an_exact_evaluator_cannot_lower_is_refused_before_training(t
         f"of class Dense: activation 'tanh' is not piecewise linear; expected relu, leaky_relu or linear."
     )
     assert not (tmp_path / "run").exists()
+
+
+def test_exact_cell_counts_apply_to_an_own_relu_encoder(tmp_path):
+    """rlc_on_manifold counts the pieces of the trained encoder (inside its wrapper) along the circle's polyline:
+    the runs of equal activation patterns along the 64 segments, found here by dense sampling."""
+    from geokeras.complexity import lower
+
+    save_models(tmp_path)
+    text = SPEC.replace(
+        "evaluate: [{type: reconstruction, samples: 32}]",
+        "evaluate: [{type: rlc_on_manifold, resolution: 64, samples: 0}]",
+    )
+    result = geokeras.run(write(tmp_path, "spec.yaml", text), runs_root=tmp_path / "runs")
+    network = lower(result.encoder)
+    assert network.widths == [2, 8, 1]
+    angles = 2 * np.pi * np.arange(65) / 64
+    vertices = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    steps = np.linspace(0, 1, 2000, endpoint=False)[:, None]
+    points = np.concatenate([start + steps * (end - start) for start, end in zip(vertices[:-1], vertices[1:])])
+    patterns = network.activation_pattern(points)
+    runs = int(np.any(patterns != np.roll(patterns, 1, axis=0), axis=1).sum())
+    metrics = result.metrics["rlc_on_manifold"]
+    assert metrics["method"] == "exact_polyline" and metrics["intervals"] == runs > 1
