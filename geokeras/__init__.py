@@ -2,7 +2,8 @@
 
     import geokeras
     spec = geokeras.load_spec("specs/quickstart.yaml", overrides=["train.epochs=5"])
-    result = geokeras.run(spec)          # result.run_dir, result.metrics
+    result = geokeras.run(spec)          # result.run_dir, result.metrics, result.encoder, ...
+    again = geokeras.load_run(result.run_dir)
 
 Importing geokeras does not import TensorFlow; running a spec does. The names below are
 loaded on first use, so that importing a domain package (``geokeras.manifolds``,
@@ -17,12 +18,13 @@ __version__ = "0.1.0"
 _LAZY_NAMES = {
     "RunResult": "geokeras.api",
     "run": "geokeras.api",
+    "load_run": "geokeras.api",
     "Spec": "geokeras.spec",
     "load_spec": "geokeras.spec",
 }
 _LAZY_MODULES = ("api", "spec")
 
-__all__ = ["RunResult", "Spec", "__version__", "load_spec", "run"]
+__all__ = ["RunResult", "Spec", "__version__", "load_run", "load_spec", "run"]
 
 
 def __getattr__(name: str) -> Any:

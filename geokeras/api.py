@@ -12,13 +12,13 @@ leaves nothing behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 import yaml
 
-from geokeras.errors import SpecError, located_under
+from geokeras.errors import GeokerasInputError, SpecError, located_under
 from geokeras.limits import MAX_SAMPLE_MAGNITUDE
 from geokeras.preflight import located_in_spec
 from geokeras.report.provenance import collect_provenance, now_utc
@@ -43,11 +43,84 @@ Figures = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True)
 class RunResult:
-    """What :func:`run` returns: the finished run directory and its metrics.json content."""
+    """What :func:`run` (or :func:`load_run`) returns: the run directory, its metrics and its models.
+
+    ``encoder``, ``decoder`` and ``autoencoder`` are the trained Keras models: those of the run
+    itself after :func:`run`, else loaded on first use from ``models/autoencoder.keras`` (the
+    encoder and decoder are its layers, sharing its weights). ``ot_map`` is the latent OT map
+    (``models/ot.keras``), None for a run without ``latent_ot``.
+    """
 
     run_dir: Path
     metrics: dict[str, Any]
     spec: Spec
+    _models: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def encoder(self) -> Any:
+        """The trained encoder phi: samples -> codes (a ``keras.Model``)."""
+        return self._trained("encoder")
+
+    @property
+    def decoder(self) -> Any:
+        """The trained decoder psi: codes -> samples (a ``keras.Model``)."""
+        return self._trained("decoder")
+
+    @property
+    def autoencoder(self) -> Any:
+        """psi o phi, sharing its layers with ``encoder`` and ``decoder`` (a ``keras.Model``)."""
+        return self._trained("autoencoder")
+
+    @property
+    def ot_map(self) -> Any:
+        """The latent OT map, source samples -> codes (a ``keras.Model``); None without ``latent_ot``."""
+        if "ot_map" not in self._models:
+            file = self.run_dir / "models" / "ot.keras"
+            self._models["ot_map"] = _load_run_model(file, self.spec) if file.is_file() else None
+        return self._models["ot_map"]
+
+    def _trained(self, name: str) -> Any:
+        if name not in self._models:
+            from geokeras.models.builder import Autoencoder
+
+            loaded = _load_run_model(self.run_dir / "models" / "autoencoder.keras", self.spec)
+            bundle = Autoencoder.from_autoencoder(loaded)
+            self._models.update(encoder=bundle.encoder, decoder=bundle.decoder, autoencoder=bundle.autoencoder)
+        return self._models[name]
+
+
+def load_run(run_dir: Union[str, Path]) -> RunResult:
+    """The :class:`RunResult` of a finished run directory (its models are loaded on first use).
+
+    Raises:
+        GeokerasInputError: ``run_dir`` is not a finished run directory.
+    """
+    import json
+
+    run_dir = Path(run_dir)
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        resolved = yaml.safe_load((run_dir / RESOLVED_SPEC).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        raise GeokerasInputError(
+            f"expected a finished run directory (with metrics.json and {RESOLVED_SPEC}). Received {str(run_dir)!r}: "
+            f"{type(error).__name__}: {error}"
+        ) from None
+    spec = spec_from_mapping(resolved, source=str(run_dir / RESOLVED_SPEC), check_files=False)
+    return RunResult(run_dir=run_dir, metrics=metrics, spec=spec)
+
+
+def _load_run_model(file: Path, spec: Spec) -> Any:
+    """A model of a run directory, loaded in safe mode with the custom objects the spec's own models name."""
+    import keras
+
+    import geokeras.ot.layer  # noqa: F401  registers SemiDiscreteOT, the OT map's layer
+    from geokeras.models.own_models import custom_objects_from
+
+    custom_objects = {}
+    for role in ("encoder", "decoder"):
+        custom_objects.update(custom_objects_from(getattr(getattr(spec.model, role), "custom_objects_module", None)))
+    return keras.saving.load_model(file, custom_objects=custom_objects, compile=False, safe_mode=True)
 
 
 @dataclass(frozen=True)
@@ -102,13 +175,19 @@ class Evaluations:
 
 
 def resolve(spec_or_path: Union[Spec, dict, str, Path], overrides: Iterable[str] = ()) -> Spec:
-    """A resolved :class:`Spec` from a path, a mapping or a Spec (overrides applied)."""
+    """A resolved :class:`Spec` from a path, a mapping or a Spec (overrides applied).
+
+    The files a Spec names are found again relative to its own spec file (:mod:`geokeras.files`).
+    """
+    from geokeras.files import pin_files, spec_directory
+
     overrides = tuple(overrides)
     if isinstance(spec_or_path, Spec):
+        base_dir = spec_directory(spec_or_path.origin.path if spec_or_path.origin is not None else None)
         if not overrides:
-            return spec_or_path
-        origin = spec_or_path.origin
-        return spec_from_mapping(spec_or_path.to_dict(), overrides, spec_dir=origin.spec_dir if origin else None)
+            with located_in_spec(spec_or_path):
+                return pin_files(spec_or_path, base_dir)
+        return spec_from_mapping(spec_or_path.to_dict(), overrides, base_dir=base_dir)
     if isinstance(spec_or_path, dict):
         return spec_from_mapping(spec_or_path, overrides)
     return load_spec(spec_or_path, overrides)
@@ -119,6 +198,8 @@ def run(
     out_dir: Union[str, Path, None] = None,
     overrides: Iterable[str] = (),
     *,
+    encoder: Any = None,
+    decoder: Any = None,
     resume: bool = False,
     force: bool = False,
     runs_root: Union[str, Path] = DEFAULT_RUNS_ROOT,
@@ -129,18 +210,27 @@ def run(
         spec_or_path: a spec file, a spec mapping, or a resolved :class:`Spec`.
         out_dir: the run directory; default ``runs_root/<name>-<hash12>``.
         overrides: ``"a.b.c=value"`` strings applied after ``extends``.
+        encoder: a ``keras.Model`` to train as the encoder instead of ``model.encoder`` (from its
+            current weights, on a copy); the spec records it as ``{type: keras_model, sha256: ...}``.
+        decoder: likewise for ``model.decoder``.
         resume: continue an interrupted run of the same spec from its last checkpoint.
         force: replace a finished run directory at the destination; the old one is removed only
             once the new run is complete. Not together with ``resume``.
         runs_root: parent of the default run directory.
 
     Returns:
-        :class:`RunResult` with ``run_dir`` and ``metrics`` (the content of metrics.json).
+        :class:`RunResult` with ``run_dir``, ``metrics`` (the content of metrics.json) and the
+        trained models (``encoder``, ``decoder``, ``autoencoder``, ``ot_map``).
 
     Raises:
         geokeras.errors.GeokerasInputError: bad spec or input; nothing is left on disk.
     """
     spec = resolve(spec_or_path, overrides)
+    if encoder is not None or decoder is not None:
+        from geokeras.models.own_models import with_own_models
+
+        with located_in_spec(spec):
+            spec = with_own_models(spec, encoder=encoder, decoder=decoder)
     final_path = Path(out_dir) if out_dir is not None else Path(runs_root) / spec.run_name
     run_directory = StagedRunDirectory(final_path, resume=resume, spec_hash=spec.content_hash, replace=force)
     run_directory.check_available()
@@ -150,12 +240,15 @@ def run(
         prepared = _prepare(spec)
         with run_directory as staging:
             metrics = _run_stages(spec, prepared, staging, resumed=run_directory.resumed, started=started)
-    return RunResult(run_dir=final_path, metrics=metrics, spec=spec)
+    bundle = prepared.bundle
+    trained = {"encoder": bundle.encoder, "decoder": bundle.decoder, "autoencoder": bundle.autoencoder}
+    return RunResult(run_dir=final_path, metrics=metrics, spec=spec, _models=trained)
 
 
 def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bool, started: str) -> dict[str, Any]:
     """Train, save, encode, solve OT, evaluate and report into ``staging``; returns metrics.json's content."""
     _write_spec_files(spec, staging)
+    _save_initial_models(spec, prepared.bundle, staging)
     training = _train(spec, prepared, staging, resume=resumed)
     _save_models(prepared.bundle, staging)
     figures_dir = staging / "figures" if spec.report.figures else None
@@ -189,6 +282,7 @@ def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bo
 def _prepare(spec: Spec) -> PreparedRun:
     """Everything that validates input: runtime, manifold, evaluators against the manifold, finite
     samples, the model's size and layers (no files written)."""
+    from geokeras.evaluate.compatibility import check_lowerable_networks
     from geokeras.preflight import check_before_running
 
     manifold = check_before_running(spec)  # before TensorFlow is imported: as `geokeras validate` does
@@ -202,6 +296,8 @@ def _prepare(spec: Spec) -> PreparedRun:
     x_train, parameters = _sample_training_data(spec, manifold, seeds["training_data"])
     with strategy.scope(), located_under("model"):
         bundle = build_autoencoder(spec.model, tuple(x_train.shape[1:]), code_l1=spec.train.loss.code_l1)
+    with located_under("evaluate"):
+        check_lowerable_networks(spec.evaluate, bundle)
     return PreparedRun(
         strategy=strategy,
         manifold=manifold,
@@ -283,6 +379,24 @@ def _save_models(bundle: Autoencoder, staging: Path) -> None:
     models_dir.mkdir(exist_ok=True)
     for name in ("encoder", "decoder", "autoencoder"):
         getattr(bundle, name).save(models_dir / f"{name}.keras")
+
+
+def _save_initial_models(spec: Spec, bundle: Autoencoder, staging: Path) -> None:
+    """``models/initial_<role>.keras`` for an encoder or decoder of the researcher's own, before training:
+    a keras_file's bytes copied (same sha256), a keras_model saved; ``{type: keras_file, path: ...}`` on
+    it trains the same network again."""
+    import shutil
+
+    for role in ("encoder", "decoder"):
+        params = getattr(spec.model, role)
+        if params.type not in ("keras_file", "keras_model"):
+            continue
+        target = staging / "models" / f"initial_{role}.keras"
+        target.parent.mkdir(exist_ok=True)
+        if params.type == "keras_file" and params._file is not None:
+            shutil.copyfile(params._file, target)
+        else:
+            getattr(bundle, role).save(target)
 
 
 def _encode_training_set(prepared: PreparedRun) -> LatentCodes:

@@ -9,7 +9,9 @@ Wherever a spec offers a choice of implementation, a ``type:`` key names it, e.g
 * the dotted path of the implementation, imported only when the type is built.
 
 The dotted path is internal to geokeras: a spec can only ever name a registered type,
-never an import path, so loading a shared spec cannot run arbitrary code.
+never an import path, so loading a shared spec cannot run arbitrary code. (Running one may
+import a module the spec names in one place only: ``custom_objects_module`` of a
+``keras_file`` model, imported when that model is loaded.)
 
 :meth:`Registry.resolve` turns what a caller holds -- a type name, a mapping with ``type``, or
 an already validated parameter model -- into the validated parameter model, and

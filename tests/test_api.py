@@ -8,6 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import yaml
 
 import geokeras
 from geokeras.cli import main
@@ -264,3 +265,132 @@ def test_a_solver_that_cannot_solve_the_latent_problem_is_refused_before_trainin
         f"a uniform_cube source for the newton solver (exact power cells in the plane). Received: latent_dim=2, "
         f"source type 'gaussian'; use monte_carlo_adam."
     )
+
+
+# ----------------------------------------------------------------------------- own Keras models
+OWN = """\
+name: own-model
+seed: 2
+manifold: {type: circle, samples: 64}
+model: {latent_dim: 1}
+train: {epochs: 2, batch_size: 32, verbose: 0}
+evaluate: [{type: reconstruction, samples: 32}]
+report: {figures: false}
+"""
+
+
+@keras.saving.register_keras_serializable(package="geokeras_tests")
+class TwoLayerDecoder(keras.Model):
+    """A subclassed decoder R^1 -> R^2 with get_config (so Keras can save and load it)."""
+
+    def __init__(self, hidden: int = 8, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = hidden
+        self.inner = keras.layers.Dense(hidden, activation="relu")
+        self.out = keras.layers.Dense(2)
+
+    def call(self, codes):
+        return self.out(self.inner(codes))
+
+    def get_config(self):
+        return {**super().get_config(), "hidden": self.hidden}
+
+
+def own_models():
+    keras.utils.set_random_seed(0)
+    encoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
+    return encoder, TwoLayerDecoder(name="mine")
+
+
+@pytest.fixture(scope="module")
+def own_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("own")
+    encoder, decoder = own_models()
+    before = [weight.copy() for weight in encoder.get_weights()]
+    result = geokeras.run(write(root, "own.yaml", OWN), runs_root=root / "runs", encoder=encoder, decoder=decoder)
+    return result, encoder, before
+
+
+def test_run_trains_models_passed_in_python_and_leaves_them_unchanged(own_run):
+    from geokeras.models.own_models import model_sha256
+
+    result, encoder, before = own_run
+    for weight, initial in zip(encoder.get_weights(), before):
+        np.testing.assert_array_equal(weight, initial)
+    resolved = yaml.safe_load((result.run_dir / "resolved.yaml").read_text())
+    assert resolved["model"]["encoder"] == {"type": "keras_model", "sha256": model_sha256(encoder)}
+    assert resolved["model"]["decoder"]["type"] == "keras_model"
+    assert result.run_dir.name == f"own-model-{result.spec.content_hash[:12]}"
+    models = result.run_dir / "models"
+    assert (models / "initial_encoder.keras").is_file() and (models / "initial_decoder.keras").is_file()
+    x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(4, 2)
+    initial = keras.saving.load_model(models / "initial_encoder.keras")
+    np.testing.assert_allclose(initial.predict(x, verbose=0), encoder.predict(x, verbose=0), rtol=0, atol=0)
+
+
+def test_run_result_holds_the_trained_models(own_run):
+    result, _, _ = own_run
+    x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(4, 2)
+    saved = keras.saving.load_model(result.run_dir / "models" / "encoder.keras")
+    np.testing.assert_allclose(result.encoder.predict(x, verbose=0), saved.predict(x, verbose=0), rtol=0, atol=0)
+    reconstructed = result.decoder.predict(result.encoder.predict(x, verbose=0), verbose=0)
+    np.testing.assert_allclose(result.autoencoder.predict(x, verbose=0), reconstructed, rtol=1e-6, atol=1e-6)
+    assert result.ot_map is None
+
+
+def test_load_run_gives_the_same_models_from_the_run_directory(own_run):
+    result, _, _ = own_run
+    loaded = geokeras.load_run(result.run_dir)
+    assert loaded.metrics == result.metrics and loaded.spec.content_hash == result.spec.content_hash
+    x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(4, 2)
+    for name in ("encoder", "autoencoder"):
+        np.testing.assert_allclose(
+            getattr(loaded, name).predict(x, verbose=0), getattr(result, name).predict(x, verbose=0), atol=1e-6
+        )
+    assert loaded.encoder.name == "encoder" and loaded.decoder.name == "decoder"
+
+
+def test_a_different_initial_model_is_a_different_spec(tmp_path):
+    from geokeras.api import resolve
+    from geokeras.models.own_models import with_own_models
+
+    spec = resolve(write(tmp_path, "own.yaml", OWN))
+    encoder, _ = own_models()
+    first = with_own_models(spec, encoder=encoder).content_hash
+    assert with_own_models(spec, encoder=encoder).content_hash == first
+    encoder.layers[-1].kernel.assign(encoder.layers[-1].kernel + 1.0)
+    assert with_own_models(spec, encoder=encoder).content_hash != first
+    assert spec.model.encoder.type == "mlp"  # the spec given is not changed
+
+
+def test_a_keras_model_entry_without_a_model_is_refused(tmp_path, capsys):
+    text = OWN.replace(
+        "model: {latent_dim: 1}",
+        f"model: {{latent_dim: 1, encoder: {{type: keras_model, sha256: {'ab' * 32}}}, decoder: {{type: mlp}}}}",
+    )
+    err = refused(tmp_path, capsys, text.replace("name: own-model", "name: tiny"))
+    assert err == (
+        f"geokeras: error: {tmp_path / 'tiny.yaml'}:4:34: model.encoder.type: type keras_model stands for a Keras "
+        f"model passed in Python: geokeras.run(spec, encoder=model). Received none. Expected that argument, or "
+        f"type: keras_file with a saved model (the run directory of such a run keeps it as "
+        f"models/initial_encoder.keras)."
+    )
+
+
+def test_passing_something_else_than_a_keras_model_is_a_type_error(tmp_path):
+    with pytest.raises(TypeError, match="Expected `encoder` to be a keras.Model. Received: encoder of type str."):
+        geokeras.run(write(tmp_path, "own.yaml", OWN), runs_root=tmp_path / "runs", encoder="mlp")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_initial_models_of_the_run_directory_train_the_same_network_again(own_run, tmp_path):
+    result, _, _ = own_run
+    models = result.run_dir / "models"
+    text = OWN.replace(
+        "model: {latent_dim: 1}",
+        f"model:\n  latent_dim: 1\n  encoder: {{type: keras_file, path: {models / 'initial_encoder.keras'}}}\n"
+        f"  decoder: {{type: keras_file, path: {models / 'initial_decoder.keras'}}}",
+    )
+    again = geokeras.run(write(tmp_path, "again.yaml", text), runs_root=tmp_path / "runs")
+    assert again.metrics["training"]["final_loss"] == result.metrics["training"]["final_loss"]
+    assert again.metrics["reconstruction"] == result.metrics["reconstruction"]

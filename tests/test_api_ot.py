@@ -112,3 +112,13 @@ def test_ot_evaluators_without_latent_ot_stop_before_any_file(tmp_path):
         geokeras.run(spec_path, runs_root=tmp_path / "runs")
     assert [error.path for error in caught.value.errors] == [("evaluate", 0, "type"), ("evaluate", 1, "type")]
     assert not (tmp_path / "runs").exists() or not any(Path(tmp_path / "runs").iterdir())
+
+
+def test_run_result_and_load_run_give_the_ot_map(aeot_run):
+    from geokeras.ot.sources import make_source
+
+    x = make_source({"type": "uniform_cube"}, 2).sample(64, seed=3).numpy()
+    saved = aeot_run.ot_map
+    assert saved.name == "ot_map"
+    loaded = geokeras.load_run(aeot_run.run_dir).ot_map
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), saved.predict(x, verbose=0))

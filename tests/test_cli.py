@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -239,7 +240,8 @@ def test_force_replaces_a_finished_run_directory(tmp_path, monkeypatch, capsys):
         (staging / "metrics.json").write_text(str(len(runs)), encoding="utf-8")
         return {"training": {"final_loss": 0.5, "epochs": 1, "seconds": 0.1}}
 
-    monkeypatch.setattr(geokeras.api, "_prepare", lambda spec: None)
+    untrained = SimpleNamespace(bundle=SimpleNamespace(encoder=None, decoder=None, autoencoder=None))
+    monkeypatch.setattr(geokeras.api, "_prepare", lambda spec: untrained)
     monkeypatch.setattr(geokeras.api, "_run_stages", fake_stages)
     spec, out = write(tmp_path, "spec.yaml", GOOD), tmp_path / "run"
     assert main(["run", str(spec), "-o", str(out)]) == 0

@@ -18,7 +18,8 @@ What is lowered (inference behaviour):
   ``ActivityRegularization`` and ``InputLayer`` as the identity (their inference behaviour);
 * ``Flatten`` and ``Reshape`` as the identity on the row-major flattened vector (Keras'
   own memory order, so a ``Conv2D -> Flatten -> Dense`` chain composes exactly);
-* nested models (an encoder inside an autoencoder) are lowered layer by layer.
+* nested functional and Sequential models (an encoder inside an autoencoder) are lowered layer
+  by layer; a subclassed model is refused (its ``call`` may combine its layers in any way).
 
 Consecutive affine maps with no activation between them are composed into one, so
 ``widths`` are those of the lowered chain (a ``Dense(linear)`` followed by ``Dense(relu)``
@@ -243,6 +244,25 @@ def lower(model: Any) -> LoweredNetwork:
     """
     if isinstance(model, LoweredNetwork):
         return model
+    builder = _ChainBuilder(_single_input_shape(model))
+    builder.add_model(model)
+    return LoweredNetwork(builder.finish(), name=str(model.name))
+
+
+def check_lowerable(model: Any) -> None:
+    """Raise what :func:`lower` would raise for ``model``, reading its layers only (no weights).
+
+    Cheap enough to run before training (a Conv2D's matrix is not computed), so that a model an
+    exact evaluator cannot lower is refused before the run starts.
+
+    Raises:
+        UnsupportedLayerError: for the first layer with no exact lowering.
+    """
+    _ChainBuilder(_single_input_shape(model), dry_run=True).add_model(model)
+
+
+def _single_input_shape(model: Any) -> tuple[int, ...]:
+    """The input shape of one sample of a built single-output Keras model."""
     import keras
 
     if not isinstance(model, keras.Model):
@@ -257,9 +277,7 @@ def lower(model: Any) -> LoweredNetwork:
         raise UnsupportedLayerError(
             f"Expected a model with one output. Received: model {model.name!r} with {len(model.outputs)} outputs."
         )
-    builder = _ChainBuilder(input_shape)
-    builder.add_model(model)
-    return LoweredNetwork(builder.finish(), name=str(model.name))
+    return input_shape
 
 
 def _has_inputs(model: Any) -> bool:
@@ -283,9 +301,13 @@ _IDENTITY_LAYERS = (
 
 
 class _ChainBuilder:
-    """Accumulates a pending affine map; an activation closes it into an AffineLayer."""
+    """Accumulates a pending affine map; an activation closes it into an AffineLayer.
 
-    def __init__(self, input_shape: Sequence[int]):
+    With ``dry_run`` only the shapes are followed: every layer is checked, no weight is read.
+    """
+
+    def __init__(self, input_shape: Sequence[int], dry_run: bool = False):
+        self.dry_run = dry_run
         self.shape = tuple(int(d) for d in input_shape)
         size = int(np.prod(self.shape))
         self.weight: np.ndarray | None = None  # None: the identity, never materialised unless needed
@@ -295,7 +317,13 @@ class _ChainBuilder:
     # ------------------------------------------------------------------ plumbing
     def add_model(self, model: Any) -> None:
         import keras
+        from keras.src.models.functional import Functional
 
+        if type(model) not in (Functional, keras.Sequential):  # a call() of its own: not a readable chain
+            raise UnsupportedLayerError(
+                f"Cannot lower model {model.name!r} of class {type(model).__name__}: a subclassed model's call() "
+                f"may combine its layers in any way. Expected a functional or Sequential model."
+            )
         for layer in model.layers:
             self._check_single_input(layer, model)
             if isinstance(layer, keras.Model):
@@ -324,6 +352,8 @@ class _ChainBuilder:
         self.bias = self.bias @ weight + bias
 
     def _close(self, activation: str, negative_slope: float = 0.0) -> None:
+        if self.dry_run:
+            return
         self.layers.append(AffineLayer(self._materialised_weight(), self.bias, activation, negative_slope))
         self.weight = None
         self.bias = np.zeros(self.layers[-1].n_out)
@@ -408,6 +438,9 @@ class _ChainBuilder:
                 f"a Dense layer on inputs of shape {list(self.shape)} (rank > 1) is not lowered; "
                 f"put a Flatten before it",
             )
+        if self.dry_run:
+            self.shape = (int(layer.units),)
+            return
         weights = layer.get_weights()
         kernel = np.asarray(weights[0], dtype=np.float64)
         bias = np.asarray(weights[1], dtype=np.float64) if len(weights) > 1 else np.zeros(kernel.shape[1])
@@ -424,6 +457,8 @@ class _ChainBuilder:
         if axis == 0:
             raise self._unsupported(layer, "BatchNormalization over the batch axis")
         channels = self.shape[axis - 1]
+        if self.dry_run:
+            return
         gamma = np.asarray(layer.gamma.numpy(), np.float64) if layer.gamma is not None else np.ones(channels)
         beta = np.asarray(layer.beta.numpy(), np.float64) if layer.beta is not None else np.zeros(channels)
         mean = np.asarray(layer.moving_mean.numpy(), np.float64)
@@ -438,6 +473,14 @@ class _ChainBuilder:
         self.weight = self._materialised_weight() * scale_full
         self.bias = self.bias * scale_full + shift_full
 
+    def _check_conv_matrix_size(self, layer: Any, size: int, out_size: int) -> None:
+        if size * out_size > MAX_CONV_MATRIX_ENTRIES:
+            raise self._unsupported(
+                layer,
+                f"its explicit matrix would be {size} x {out_size} = {size * out_size} entries, more "
+                f"than MAX_CONV_MATRIX_ENTRIES = {MAX_CONV_MATRIX_ENTRIES} (1 GiB of float64)",
+            )
+
     def _conv2d(self, layer: Any, config: dict) -> None:
         """The convolution's matrix: row i is the (flattened) image of the i-th basis input."""
         import tensorflow as tf
@@ -448,12 +491,17 @@ class _ChainBuilder:
             raise self._unsupported(layer, "grouped Conv2D")
         channels_first = config.get("data_format") == "channels_first"
         size = int(np.prod(self.shape))
-        kernel = tf.constant(np.asarray(layer.kernel.numpy(), np.float64))
         strides = tuple(config.get("strides", (1, 1)))
         dilations = tuple(config.get("dilation_rate", (1, 1)))
         padding = str(config.get("padding", "valid")).upper()
         if padding not in ("VALID", "SAME"):
             raise self._unsupported(layer, f"padding {config.get('padding')!r}")
+        if self.dry_run:
+            out_shape = tuple(int(d) for d in layer.compute_output_shape((1, *self.shape))[1:])
+            self._check_conv_matrix_size(layer, size, int(np.prod(out_shape)))
+            self.shape = out_shape
+            return
+        kernel = tf.constant(np.asarray(layer.kernel.numpy(), np.float64))
 
         def images_of(first: int, count: int) -> Any:
             """The layer's linear part applied to basis vectors first..first+count-1 (NHWC)."""
@@ -466,12 +514,7 @@ class _ChainBuilder:
 
         out_shape = tuple(int(d) for d in images_of(0, 1).shape[1:])
         out_size = int(np.prod(out_shape))
-        if size * out_size > MAX_CONV_MATRIX_ENTRIES:
-            raise self._unsupported(
-                layer,
-                f"its explicit matrix would be {size} x {out_size} = {size * out_size} entries, more "
-                f"than MAX_CONV_MATRIX_ENTRIES = {MAX_CONV_MATRIX_ENTRIES} (1 GiB of float64)",
-            )
+        self._check_conv_matrix_size(layer, size, out_size)
         chunk = max(1, (1 << 22) // max(out_size, 1))  # basis images computed 32 MiB at a time
         matrix = np.concatenate(
             [

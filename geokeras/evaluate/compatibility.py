@@ -57,3 +57,43 @@ def check_evaluators(evaluators: Sequence[Any], manifold: Any) -> None:
 def _normal_noise(noise: Any) -> bool:
     """Noise that needs the tangent space: direction normal with a positive standard deviation."""
     return noise.direction == "normal" and noise.std > 0.0
+
+
+def lowered_networks(evaluators: Sequence[Any]) -> list[tuple[int, str, str]]:
+    """``(index, key, "encoder" | "autoencoder")`` for each evaluator that lowers a network exactly.
+
+    rlc_bounds and rlc_on_manifold lower their ``network``, manifold_rlc the encoder for its
+    ``certificate``. (learnability lowers the encoder too, but reports an encoder it cannot
+    lower as undecided, with the reason, instead of failing.)
+    """
+    found = []
+    for index, params in enumerate(evaluators):
+        if params.type in ("rlc_bounds", "rlc_on_manifold"):
+            found.append((index, "network", params.network))
+        elif params.type == "manifold_rlc" and params.certificate:
+            found.append((index, "certificate", "encoder"))
+    return found
+
+
+def check_lowerable_networks(evaluators: Sequence[Any], bundle: Any) -> None:
+    """Refuse, before training, a network that an exact evaluator would fail to lower afterwards.
+
+    Lowering (:mod:`geokeras.complexity.lowering`) decides from the layers alone (Dense, Conv2D,
+    BatchNormalization, ReLU, LeakyReLU, Activation relu / leaky_relu / linear, Dropout, Flatten,
+    Reshape), so the untrained ``bundle`` (a :class:`~geokeras.models.builder.Autoencoder`) answers.
+
+    Raises:
+        SpecError: at ``(i, key)`` (``evaluate[i].network``, say), naming the layer.
+    """
+    from geokeras.complexity.lowering import UnsupportedLayerError, check_lowerable
+
+    for index, key, which in lowered_networks(evaluators):
+        try:
+            check_lowerable(getattr(bundle, which))
+        except UnsupportedLayerError as error:
+            raise SpecError(
+                f"expected an {which} that the {evaluators[index].type} evaluator can lower to affine maps and "
+                f"ReLUs (Dense, Conv2D, BatchNormalization, ReLU, LeakyReLU, Activation relu / leaky_relu / "
+                f"linear, Dropout, Flatten, Reshape). Received: {error}",
+                (index, key),
+            ) from None

@@ -6,12 +6,13 @@ parameterisation psi: R^m -> R^n (Lei et al. 2018, section 1).
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from typing import Any, ClassVar, Literal, Optional, Union
 
 from pydantic import (
     Field,
     NonNegativeFloat,
     PositiveFloat,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -190,6 +191,90 @@ class KerasLayersParams(SpecModel):
     def example(cls) -> "KerasLayersParams":
         """One Dense layer of width 2 (a linear map onto a 2-dimensional code)."""
         return cls(layers=[KerasLayerConfig(class_name="Dense", config={"units": 2})])
+
+
+MODULE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class OwnModelParams(SpecModel):
+    """Parameters that also carry a run-time object in a private attribute (a resolved file, a Keras model).
+
+    Equality reads the fields only, as the content hash does: the private object is where the
+    fields were found (a file's absolute path) or what they hash (a model whose sha256 they hold).
+    """
+
+    def __eq__(self, other: Any) -> bool:
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
+    __hash__ = SpecModel.__hash__
+
+
+@ENCODERS.register("keras_file", implementation="geokeras.models.own_models:build_keras_file")
+@DECODERS.register("keras_file", implementation="geokeras.models.own_models:build_keras_file")
+class KerasFileParams(OwnModelParams):
+    """A Keras model saved with ``model.save("my_encoder.keras")``, trained from its saved weights.
+
+    The file is loaded with Keras safe mode on. Its sha256 is filled in when the spec is
+    resolved (so the content hash covers the file's bytes); a given sha256 must match.
+    """
+
+    type: Literal["keras_file"] = "keras_file"
+    file_suffixes: ClassVar[tuple[str, ...]] = (".keras",)
+    path: str = Field(
+        min_length=1, description="The .keras file, relative to the directory of the spec file that names it."
+    )
+    sha256: Optional[str] = Field(
+        None,
+        pattern=SHA256_PATTERN,
+        description="sha256 of the file's bytes: checked when given, always filled in by the resolved spec.",
+    )
+    custom_objects_module: Optional[str] = Field(
+        None,
+        pattern=MODULE_PATTERN,
+        description=(
+            "An importable Python module (mypkg.layers) defining the model's custom layers; it is imported "
+            "before loading (its code runs) and its Keras classes are passed as custom_objects."
+        ),
+    )
+    _file: Optional[Any] = PrivateAttr(None)  # the resolved pathlib.Path, set when the spec is resolved
+
+    @classmethod
+    def example(cls) -> "KerasFileParams":
+        """A linear map R^2 -> R^2 saved to a temporary file (this imports Keras)."""
+        import tempfile
+        from pathlib import Path
+
+        from geokeras.files import pin_files
+        from geokeras.models.own_models import example_model
+
+        file = Path(tempfile.mkdtemp(prefix="geokeras-example-")) / "example.keras"
+        example_model().save(file)
+        return pin_files(cls(path=file.name), file.parent)
+
+
+@ENCODERS.register("keras_model", implementation="geokeras.models.own_models:build_keras_model")
+@DECODERS.register("keras_model", implementation="geokeras.models.own_models:build_keras_model")
+class KerasModelParams(OwnModelParams):
+    """A Keras model passed in Python: ``geokeras.run(spec, encoder=model)``; a spec file cannot give one.
+
+    The run records this entry in its resolved spec; ``sha256`` hashes the model's serialized
+    config and initial weights, so the content hash changes with either.
+    """
+
+    type: Literal["keras_model"] = "keras_model"
+    sha256: str = Field(pattern=SHA256_PATTERN, description="sha256 of the model's config and initial weights.")
+    _model: Optional[Any] = PrivateAttr(None)  # the keras.Model passed to geokeras.run
+
+    @classmethod
+    def example(cls) -> "KerasModelParams":
+        """A linear map R^2 -> R^2 (this imports Keras)."""
+        from geokeras.models.own_models import example_model, model_sha256
+
+        model = example_model()
+        params = cls(sha256=model_sha256(model))
+        params._model = model
+        return params
 
 
 @DECODERS.register("mirror", implementation="geokeras.models.builder:build_mirror")

@@ -73,7 +73,7 @@ def width_key(model_spec: Any, role: str) -> KeyPath:
     if role == "decoder" and model_spec.decoder.type == "mirror":
         role = "encoder"
     params = getattr(model_spec, role)
-    name = {"mlp": "widths", "conv": "filters", "keras_layers": "layers"}.get(params.type, "type")
+    name = {"mlp": "widths", "conv": "filters", "keras_layers": "layers", "keras_file": "path"}.get(params.type, "type")
     if params.type == "conv" and params.dense and max(params.dense) > max(params.filters or [0]):
         name = "dense"
     return (role, name)

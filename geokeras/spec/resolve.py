@@ -22,6 +22,7 @@ from typing import Any, Iterable, Iterator, Optional, Union
 import yaml
 
 from geokeras.errors import KeyPath, SpecError, SpecErrors, shortened
+from geokeras.files import pin_files, spec_directory
 from geokeras.spec.schema import SPEC_VERSION, Spec, SpecOrigin
 from geokeras.spec.upgrade import upgrade_to_current
 from geokeras.spec.yaml_scalars import dump_yaml
@@ -62,19 +63,26 @@ def load_spec(path: Union[str, Path], overrides: Iterable[str] = ()) -> Spec:
         data, positions, text = _read_with_extends(path, stack=())
     with _loader_guard(OVERRIDE_SOURCE):
         data = apply_overrides(data, positions, overrides)
-    spec = validate_spec(data, positions, spec_dir=path.parent)
-    return spec.with_origin(SpecOrigin(path, text, overrides, positions, path.parent))
+    base_dir = spec_directory(path)
+    spec = validate_spec(data, positions, spec_dir=base_dir)
+    spec = _with_pinned_files(spec, base_dir, positions)
+    return spec.with_origin(SpecOrigin(path, text, overrides, positions, base_dir))
 
 
 def spec_from_mapping(
     data: dict[str, Any],
     overrides: Iterable[str] = (),
     source: str = "<mapping>",
-    spec_dir: Union[str, Path, None] = None,
+    *,
+    base_dir: Union[str, Path, None] = None,
+    check_files: bool = True,
 ) -> Spec:
     """Validate a spec given as a Python mapping (no ``extends``), with overrides.
 
-    Data paths in it (``manifold.path``) are relative to ``spec_dir``; None: the current directory.
+    Args:
+        base_dir: the directory the spec's file paths are relative to (default: the current one).
+        check_files: find and hash the files the spec names (``geokeras.files``); False for a
+            resolved spec read back from a run directory, whose ``sha256`` fields are already filled.
     """
     with _loader_guard(source):
         text = dump_yaml(data, sort_keys=False)
@@ -84,9 +92,19 @@ def spec_from_mapping(
     overrides = tuple(overrides)
     with _loader_guard(OVERRIDE_SOURCE):
         parsed = apply_overrides(_require_mapping(parsed, positions, source), positions, overrides)
-    spec_dir = Path(spec_dir) if spec_dir is not None else None
-    spec = validate_spec(parsed, positions, spec_dir=spec_dir)
-    return spec.with_origin(SpecOrigin(None, text, overrides, positions, spec_dir))
+    base = Path(base_dir) if base_dir is not None else spec_directory(None)
+    spec = validate_spec(parsed, positions, spec_dir=base, check_files=check_files)
+    if check_files:
+        spec = _with_pinned_files(spec, base, positions)
+    return spec.with_origin(SpecOrigin(None, text, overrides, positions, base))
+
+
+def _with_pinned_files(spec: Spec, base_dir: Path, positions: Positions) -> Spec:
+    """The spec with each file it names found from ``base_dir`` and its sha256 filled in."""
+    try:
+        return pin_files(spec, base_dir)
+    except SpecError as error:
+        raise SpecError(error.message, error.path, positions.locate(error.path)) from None
 
 
 @contextmanager
@@ -292,15 +310,19 @@ def _child_for_override(node: Any, part: Union[str, int], path: KeyPath, where: 
 
 
 # ----------------------------------------------------------------------------- validation
-def validate_spec(data: dict[str, Any], positions: Positions, spec_dir: Optional[Path] = None) -> Spec:
+def validate_spec(
+    data: dict[str, Any], positions: Positions, spec_dir: Optional[Path] = None, check_files: bool = True
+) -> Spec:
     """Validate merged data into a :class:`Spec`; every problem is reported with its place.
 
-    Data paths (``manifold.path``) are resolved against ``spec_dir`` (None: the current directory).
+    Data paths (``manifold.path``) are resolved against ``spec_dir`` (None: the current directory);
+    with ``check_files`` False (a resolved spec read back from a run directory) the data files are
+    not looked up and their recorded ``sha256`` is taken as written.
     """
     check_plain_values(data, positions)
     data = dict(data)
     data.setdefault("spec_version", SPEC_VERSION)
-    return validate_model(Spec, data, positions, context={"spec_dir": spec_dir})
+    return validate_model(Spec, data, positions, context={"spec_dir": spec_dir, "check_files": check_files})
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

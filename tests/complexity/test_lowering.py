@@ -10,6 +10,7 @@ from geokeras.complexity.lowering import (
     AffineLayer,
     LoweredNetwork,
     UnsupportedLayerError,
+    check_lowerable,
     lower,
 )
 from geokeras.errors import GeokerasInputError
@@ -101,6 +102,8 @@ def test_unsupported_layers_are_named_in_the_error(build, named):
     model = keras.Model(inputs, build(inputs))
     with pytest.raises(UnsupportedLayerError, match=named):
         lower(model)
+    with pytest.raises(UnsupportedLayerError, match=named):
+        check_lowerable(model)
     assert issubclass(UnsupportedLayerError, GeokerasInputError)
 
 
@@ -166,3 +169,39 @@ def test_channels_first_conv2d_and_the_size_guard(monkeypatch):
         UnsupportedLayerError, match=r"40 x 36 = 1440 entries, more than MAX_CONV_MATRIX_ENTRIES = 1000"
     ):
         lower(channels_first)
+
+
+def test_check_lowerable_follows_shapes_without_reading_weights(monkeypatch):
+    from geokeras.complexity import lowering
+
+    inputs = keras.Input((6, 6, 1))
+    x = keras.layers.Conv2D(2, 3, strides=2, padding="same")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(keras.layers.Flatten()(x))  # 3 x 3 x 2 = 18 inputs to the Dense layer
+    model = keras.Model(inputs, keras.layers.Dense(2)(x))
+    check_lowerable(model)
+    monkeypatch.setattr(lowering, "MAX_CONV_MATRIX_ENTRIES", 100)
+    with pytest.raises(UnsupportedLayerError, match=r"36 x 18 = 648 entries, more than MAX_CONV_MATRIX_ENTRIES"):
+        check_lowerable(model)
+    flat = keras.Input((4, 4, 1))
+    unflattened = keras.Model(flat, keras.layers.Dense(2, name="no_flatten")(flat))
+    with pytest.raises(UnsupportedLayerError, match="'no_flatten' of class Dense: a Dense layer on inputs of shape"):
+        check_lowerable(unflattened)
+
+
+def test_a_subclassed_model_is_refused_even_nested():
+    class Residual(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = keras.layers.Dense(2, activation="relu")
+
+        def call(self, x):
+            return x + self.dense(x)
+
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, Residual(name="skip")(inputs))
+    message = "Cannot lower model 'skip' of class Residual: a subclassed model's call"
+    with pytest.raises(UnsupportedLayerError, match=message):
+        lower(model)
+    with pytest.raises(UnsupportedLayerError, match=message):
+        check_lowerable(model)

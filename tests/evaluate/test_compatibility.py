@@ -81,3 +81,60 @@ def test_exact_evaluators_are_refused_on_a_point_cloud_with_the_reason():
         "method: exact needs a manifold with exact geometry (a curve, surface or mesh); manifold type 'points' "
         "(intrinsic_dim=None) has none"
     )
+
+
+TANH_LAYERS = {
+    "type": "keras_layers",
+    "layers": [{"class_name": "Dense", "config": {"units": 2, "activation": "tanh"}}],
+}
+
+
+@pytest.mark.parametrize(
+    "model, evaluator, path, which",
+    [
+        ({"encoder": {"type": "mlp", "activation": "tanh"}}, {"type": "rlc_bounds"}, (0, "network"), "encoder"),
+        (
+            {"encoder": {"type": "mlp", "widths": [4]}, "decoder": {"type": "mlp", "activation": "tanh"}},
+            {"type": "rlc_on_manifold", "network": "autoencoder"},
+            (0, "network"),
+            "autoencoder",
+        ),
+        (
+            {"encoder": TANH_LAYERS},
+            {"type": "manifold_rlc"},
+            (0, "certificate"),
+            "encoder",
+        ),
+    ],
+)
+def test_networks_an_exact_evaluator_cannot_lower_are_refused_untrained(model, evaluator, path, which):
+    from geokeras.evaluate.compatibility import check_lowerable_networks
+    from geokeras.models.builder import build_autoencoder
+
+    model = {"latent_dim": 2, "decoder": {"type": "mlp"}, **model}
+    spec = spec_from_mapping({"name": "c", "manifold": {"type": "circle"}, "model": model, "evaluate": [evaluator]})
+    bundle = build_autoencoder(spec.model, (2,))
+    with pytest.raises(SpecError) as caught:
+        check_lowerable_networks(spec.evaluate, bundle)
+    assert caught.value.path == path
+    assert caught.value.message.startswith(f"expected an {which} that the {evaluator['type']} evaluator can lower")
+    assert "activation 'tanh' is not piecewise linear" in caught.value.message
+
+
+def test_lowerable_networks_and_other_evaluators_pass():
+    from geokeras.evaluate.compatibility import check_lowerable_networks
+    from geokeras.models.builder import build_autoencoder
+
+    evaluate = ["rlc_bounds", {"type": "rlc_on_manifold", "network": "autoencoder"}, "manifold_rlc", "learnability"]
+    spec = spec_from_mapping(
+        {"name": "c", "manifold": {"type": "circle"}, "model": {"latent_dim": 2}, "evaluate": evaluate}
+    )
+    check_lowerable_networks(spec.evaluate, build_autoencoder(spec.model, (2,)))
+    tanh = spec_from_mapping(
+        {
+            "name": "c",
+            "manifold": {"type": "circle"},
+            "model": {"latent_dim": 2, "encoder": {"type": "mlp", "activation": "tanh"}},
+        }
+    )
+    check_lowerable_networks([*tanh.evaluate, *spec.evaluate[3:]], build_autoencoder(tanh.model, (2,)))

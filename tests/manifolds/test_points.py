@@ -151,7 +151,7 @@ def test_a_relative_path_is_resolved_against_the_spec_files_directory(tmp_path, 
     mapping = load_spec(spec_path).to_dict()
     with pytest.raises(SpecError, match="not found at .*test_a_relative_path.*/data/cloud.npy"):
         spec_from_mapping(mapping)  # a mapping: relative to the current directory
-    assert spec_from_mapping(mapping, spec_dir=tmp_path / "specs").manifold.resolved_path == (
+    assert spec_from_mapping(mapping, base_dir=tmp_path / "specs").manifold.resolved_path == (
         tmp_path / "specs" / "data" / "cloud.npy"
     )
     overridden = geokeras.api.resolve(load_spec(spec_path), ["manifold.samples=2"])  # keeps the spec's directory

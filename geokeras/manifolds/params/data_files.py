@@ -37,6 +37,11 @@ def spec_dir_of(context: Optional[dict]) -> Path:
     return Path(spec_dir).absolute() if spec_dir is not None else Path.cwd()
 
 
+def checks_files(context: Optional[dict]) -> bool:
+    """False when the spec is a resolved one read back from a run directory: paths are not looked up."""
+    return bool((context or {}).get("check_files", True))
+
+
 def resolve_data_path(path: str, spec_dir: Path) -> Path:
     """``path`` (``~`` expanded) against ``spec_dir`` when relative."""
     candidate = Path(path).expanduser()

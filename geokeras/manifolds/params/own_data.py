@@ -21,6 +21,7 @@ from geokeras.limits import Dimension, SampleCount
 from geokeras.manifolds.params.common import DistributionParams
 from geokeras.manifolds.params.data_files import (
     IMAGE_SUFFIXES,
+    checks_files,
     data_sha256,
     image_files,
     resolve_data_path,
@@ -87,6 +88,8 @@ class DataFileParams(DistributionParams):
     @field_validator("path")
     @classmethod
     def _exists(cls, value: str, info: ValidationInfo) -> str:
+        if not checks_files(info.context):
+            return value
         resolved = resolve_data_path(value, spec_dir_of(info.context))
         kind = "folder" if cls.folder else f"file ({', '.join(cls.suffixes)})"
         if "\x00" in value or not resolved.exists():
@@ -119,7 +122,7 @@ class DataFileParams(DistributionParams):
     @classmethod
     def _matches(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
         path = info.data.get("path")
-        if path is None:  # the path itself is wrong: that error is reported
+        if path is None or not checks_files(info.context):  # a wrong path is reported by its own key
             return value
         resolved = resolve_data_path(path, spec_dir_of(info.context))
         try:
