@@ -192,7 +192,9 @@ def refused(tmp_path: Path, capsys, text: str, *overrides: str) -> str:
     spec = write(tmp_path, "tiny.yaml", text)
     assert main(["run", str(spec), *overrides, "-o", str(tmp_path / "run")]) == 2
     assert sorted(path.name for path in tmp_path.iterdir()) == ["tiny.yaml"]  # no run, no .run.partial
-    return capsys.readouterr().err.strip()
+    stages, marker, error = capsys.readouterr().err.partition("geokeras: error: ")
+    assert all(line.startswith(("  ✓ ", "  ✗ ")) for line in stages.splitlines())  # the console's stage lines
+    return (marker + error).strip()
 
 
 def test_an_exact_cell_count_on_images_is_refused_before_training(tmp_path, capsys):

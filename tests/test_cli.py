@@ -141,3 +141,24 @@ def test_run_prints_every_metrics_warning_to_stderr(monkeypatch, capsys):
     captured = capsys.readouterr()
     assert captured.out == "geokeras: wrote runs/x (final loss 0.5 after 2 epochs, 1.0 s)\n"
     assert captured.err == "geokeras: warning: ot: newton did not converge: max_steps=1 reached\n"
+
+
+@pytest.mark.parametrize(
+    "arguments, verbose",
+    [(["run", "spec.yaml"], False), (["-v", "run", "spec.yaml"], True), (["run", "spec.yaml", "--verbose"], True)],
+)
+def test_verbose_flag_goes_before_or_after_the_command(monkeypatch, capsys, arguments, verbose):
+    from types import SimpleNamespace
+
+    import geokeras.api
+
+    received = {}
+    metrics = {"training": {"final_loss": 0.5, "epochs": 2, "seconds": 1.0}}
+
+    def run(*args, **kwargs):
+        received.update(kwargs)
+        return SimpleNamespace(run_dir="runs/x", metrics=metrics)
+
+    monkeypatch.setattr(geokeras.api, "run", run)
+    assert main(arguments) == 0
+    assert received["verbose"] is verbose
