@@ -406,7 +406,7 @@ def _solve_latent_ot(spec: Spec, prepared: PreparedRun, codes: LatentCodes, stag
         keras.Model(inputs, result.layer(inputs), name="ot_map").save(staging / "models" / "ot.keras")
         converged = "converged" if result.converged else "not converged"
         stage.summary = f"{converged} in {result.steps} steps, max relative mass error {result.max_rel_mass_error:.3g}"
-    with console.stage("generation", f"{section.generate.samples} samples") as stage:
+    with console.stage("OT generate", f"{section.generate.samples} samples") as stage:
         with located_under("latent_ot", "generate"):
             generation = generate(
                 result.targets,

@@ -37,10 +37,12 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 NAME_WIDTH = 15
 """Stage names are padded to this width, so that details line up."""
+BAR_WIDTH = 16
 
 
 def format_seconds(seconds: float) -> str:
@@ -186,7 +188,8 @@ class RunConsole:
 
     def _add_task(self, description: str, *, total: Optional[float], unit: str, completed: float = 0) -> TaskID:
         if self._progress is None:
-            self._progress = Progress(*_columns(), console=self.console, transient=True, refresh_per_second=4)
+            columns = _columns(self.console.width)
+            self._progress = Progress(*columns, console=self.console, transient=True, refresh_per_second=4)
             self._progress.start()
         self._live_tasks += 1
         return self._progress.add_task(description, total=total, completed=completed, unit=unit, info="")
@@ -228,6 +231,13 @@ class _CountColumn(ProgressColumn):
         return Text(f"{int(task.completed)}/{int(task.total)} {task.fields.get('unit', '')}".rstrip())
 
 
+class _SpinnerElapsedColumn(TimeElapsedColumn):
+    """The time a stage has run (a spinner); nothing for a bar, whose ETA matters more."""
+
+    def render(self, task: Task) -> Text:
+        return super().render(task) if task.total is None else Text("")
+
+
 class _EtaColumn(TimeRemainingColumn):
     """``ETA 0:01:05``; nothing without a total."""
 
@@ -236,16 +246,24 @@ class _EtaColumn(TimeRemainingColumn):
         return remaining if task.total is None else Text("ETA ", style="dim") + remaining
 
 
-def _columns() -> tuple[ProgressColumn, ...]:
+_FIXED_WIDTH = 2 + 1 + NAME_WIDTH + BAR_WIDTH + 16 + 9 + 6
+"""Columns of a bar before its info: indent, spinner, name, bar, ``12/200 epochs``, ETA, separators."""
+
+
+def _columns(width: int) -> tuple[ProgressColumn, ...]:
+    """Spinner, name, bar, count, elapsed, ETA, info: one row per task, the info cut to what the width leaves."""
     return (
         TextColumn("  "),
         SpinnerColumn(),
-        TextColumn(f"{{task.description:<{NAME_WIDTH}}}", style="bold"),
-        _BarOrNothingColumn(bar_width=30),
-        _CountColumn(),
-        TimeElapsedColumn(),
-        _EtaColumn(),
-        TextColumn("{task.fields[info]}"),
+        TextColumn(f"{{task.description:<{NAME_WIDTH}}}", style="bold", table_column=Column(no_wrap=True)),
+        _BarOrNothingColumn(bar_width=BAR_WIDTH),
+        _CountColumn(table_column=Column(no_wrap=True)),
+        _SpinnerElapsedColumn(table_column=Column(no_wrap=True)),
+        _EtaColumn(compact=True, table_column=Column(no_wrap=True)),
+        TextColumn(
+            "{task.fields[info]}",
+            table_column=Column(no_wrap=True, overflow="ellipsis", max_width=max(width - _FIXED_WIDTH, 8)),
+        ),
     )
 
 

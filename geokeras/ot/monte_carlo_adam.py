@@ -446,7 +446,7 @@ def _check_loop(
                 break
             if history["chi2"]:
                 bar.update(
-                    int(state.step.numpy()), f"TV bound {_monitor_bound(history, params):.3g} (tol {params.tol:g})"
+                    int(state.step.numpy()), f"TV bound {_monitor_bound(history, params):.2g} (tol {params.tol:g})"
                 )
                 if params.progress_seconds is not None and now - last_progress >= params.progress_seconds:
                     last_progress = now

@@ -242,7 +242,7 @@ def solve_newton(
     with current_console().progress("OT solve", params.max_steps, unit="steps") as bar:
         while True:
             error = mass_errors(w, nu)[1]
-            bar.update(steps, f"max relative mass error {error:.3g} (tol {params.tol:g})")
+            bar.update(steps, f"error {error:.2g} (tol {params.tol:g})")
             if error <= params.tol:
                 converged = True
                 break
