@@ -394,18 +394,21 @@ def _solve_latent_ot(spec: Spec, prepared: PreparedRun, codes: LatentCodes, stag
         targets = targets[np.sort(rng.choice(targets.shape[0], section.max_codes, replace=False))]
     console = current_console()
     detail = f"{section.solver.type} onto {targets.shape[0]} codes"
-    with console.stage("OT solve", detail) as stage, located_under("latent_ot", "solver"):
-        result = solve(  # the source was checked before training
-            targets,
-            source=section.source,
-            solver=section.solver,
-            seed=prepared.seeds["ot_solve"],
-            checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.resumable else None,
-        )
+    with console.stage("OT solve", detail) as stage:
+        with located_under("latent_ot", "solver"):  # the source was checked before training
+            result = solve(
+                targets,
+                source=section.source,
+                solver=section.solver,
+                seed=prepared.seeds["ot_solve"],
+                checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.resumable else None,
+            )
         inputs = keras.Input(shape=(targets.shape[1],), name="source_samples")
         keras.Model(inputs, result.layer(inputs), name="ot_map").save(staging / "models" / "ot.keras")
-        converged = "converged" if result.converged else "not converged"
-        stage.summary = f"{converged} in {result.steps} steps, max relative mass error {result.max_rel_mass_error:.3g}"
+        stage.summary = (
+            f"{'converged' if result.converged else 'not converged'} in {result.steps} steps, TV {result.tv:.3g}, "
+            f"max relative mass error {result.max_rel_mass_error:.3g}"
+        )
     with console.stage("OT generate", f"{section.generate.samples} samples") as stage:
         with located_under("latent_ot", "generate"):
             generation = generate(
