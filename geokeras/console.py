@@ -2,8 +2,8 @@
 
 ::
 
-      ✓ data            4096 samples of archimedean_spiral  0.1 s
-      ✓ training        200 epochs  12.3 s  loss 0.00123
+      ✓ data             4096 samples of archimedean_spiral, shape [2]  0.1 s
+      ✓ training         200 epochs  12.3 s  loss 0.00123
 
 Everything goes to stderr, so stdout stays for data (``geokeras render``, ``schema``,
 ``compare``). On a terminal a running stage shows a spinner and long loops (training epochs,
@@ -43,6 +43,7 @@ from rich.text import Text
 NAME_WIDTH = 15
 """Stage names are padded to this width, so that details line up."""
 BAR_WIDTH = 16
+"""Characters of a progress bar."""
 
 
 def format_seconds(seconds: float) -> str:
@@ -159,7 +160,7 @@ class RunConsole:
         self._stage_line(True, record, format_seconds(time.perf_counter() - started))
 
     def progress(self, description: str, total: float, *, unit: str = "", completed: float = 0) -> ProgressTask:
-        """A bar from ``completed`` to ``total`` ``unit`` (epochs, steps, points) with elapsed time and ETA.
+        """A bar from ``completed`` to ``total`` ``unit`` (epochs, steps, points) with its ETA and an info text.
 
         The bar takes the place of the running stage's spinner until it is closed.
         """
