@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 import yaml
 
+from geokeras.console import RunConsole, current_console, use_console
 from geokeras.errors import GeokerasInputError, SpecError, located_under
 from geokeras.limits import MAX_SAMPLE_MAGNITUDE
 from geokeras.preflight import located_in_spec
@@ -203,8 +204,13 @@ def run(
     resume: bool = False,
     force: bool = False,
     runs_root: Union[str, Path] = DEFAULT_RUNS_ROOT,
+    verbose: bool = False,
+    console: Optional[RunConsole] = None,
 ) -> RunResult:
     """Run the experiment a spec describes and write its run directory.
+
+    While it runs, stderr shows one line per stage with its wall time, and on a terminal a bar
+    for training and other long loops (:mod:`geokeras.console`, docs/console.md).
 
     Args:
         spec_or_path: a spec file, a spec mapping, or a resolved :class:`Spec`.
@@ -217,6 +223,10 @@ def run(
         force: replace a finished run directory at the destination; the old one is removed only
             once the new run is complete. Not together with ``resume``.
         runs_root: parent of the default run directory.
+        verbose: leave TensorFlow's logs and Keras's and TensorFlow's warnings on (by default
+            they are silenced before TensorFlow is imported: :mod:`geokeras.tf_logging`).
+        console: where stage lines and bars go; default stderr. ``RunConsole(quiet=True)``
+            prints nothing.
 
     Returns:
         :class:`RunResult` with ``run_dir``, ``metrics`` (the content of metrics.json) and the
@@ -236,8 +246,8 @@ def run(
     run_directory.check_available()
     started = now_utc()
 
-    with located_in_spec(spec):  # errors of any stage, at the key and line of the spec
-        prepared = _prepare(spec)
+    with use_console(console if console is not None else RunConsole()), located_in_spec(spec):
+        prepared = _prepare(spec, verbose=verbose)  # errors of any stage are located at the key and line of the spec
         with run_directory as staging:
             metrics = _run_stages(spec, prepared, staging, resumed=run_directory.resumed, started=started)
     bundle = prepared.bundle
@@ -247,10 +257,15 @@ def run(
 
 def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bool, started: str) -> dict[str, Any]:
     """Train, save, encode, solve OT, evaluate and report into ``staging``; returns metrics.json's content."""
+    console = current_console()
     _write_spec_files(spec, staging)
     _save_initial_models(spec, prepared.bundle, staging)
-    training = _train(spec, prepared, staging, resume=resumed)
-    _save_models(prepared.bundle, staging)
+    with console.stage("training", _epochs_detail(spec, resumed)) as stage:
+        training = _train(spec, prepared, staging, resume=resumed)
+        _save_models(prepared.bundle, staging)
+        stage.summary = f"loss {training.final_loss:.3g}"
+        if training.epochs < spec.train.epochs:
+            stage.summary += f" (stopped early after {training.epochs} epochs)"
     figures_dir = staging / "figures" if spec.report.figures else None
     codes = _encode_training_set(prepared) if spec.latent_ot is not None or figures_dir is not None else None
     ot = None
@@ -259,43 +274,69 @@ def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bo
     if figures_dir is not None:
         figures_dir.mkdir(exist_ok=True)
     evaluations = _evaluate(spec, prepared, ot, figures_dir)
-    standard = _standard_figures(spec, prepared, training, codes, figures_dir) if figures_dir is not None else ()
-    _remove_checkpoints(staging)
-    metrics = _metrics(spec, training, ot, evaluations)
-    write_json(staging / "metrics.json", metrics)
-    write_json(staging / "history.json", training.history)
-    provenance = collect_provenance(
-        seeds=dict(prepared.seeds),
-        devices=prepared.devices,
-        started=started,
-        finished=now_utc(),
-        resumed=resumed,
-    )
-    write_json(staging / "provenance.json", provenance)
-    _write_report(spec, metrics, [*standard, *evaluations.figures], provenance, staging)
+    standard = ()
+    if figures_dir is not None:
+        with console.stage("figures") as stage:
+            standard = _standard_figures(spec, prepared, training, codes, figures_dir)
+            stage.detail = f"{len(standard) + len(evaluations.figures)} figures"
+    with console.stage("report", "metrics.json, report.md"):
+        _remove_checkpoints(staging)
+        metrics = _metrics(spec, training, ot, evaluations)
+        write_json(staging / "metrics.json", metrics)
+        write_json(staging / "history.json", training.history)
+        provenance = collect_provenance(
+            seeds=dict(prepared.seeds),
+            devices=prepared.devices,
+            started=started,
+            finished=now_utc(),
+            resumed=resumed,
+        )
+        write_json(staging / "provenance.json", provenance)
+        _write_report(spec, metrics, [*standard, *evaluations.figures], provenance, staging)
     return metrics
+
+
+def _epochs_detail(spec: Spec, resumed: bool) -> str:
+    """``200 epochs`` (``200 epochs, resumed``): the training stage's detail."""
+    return f"{spec.train.epochs} epochs" + (", resumed" if resumed else "")
 
 
 # ----------------------------------------------------------------------------- before any file
 
 
-def _prepare(spec: Spec) -> PreparedRun:
+def _prepare(spec: Spec, *, verbose: bool = False) -> PreparedRun:
     """Everything that validates input: runtime, manifold, evaluators against the manifold, finite
-    samples, the model's size and layers (no files written)."""
+    samples, the model's size and layers (no files written).
+
+    The checks ``geokeras validate`` makes come first, before TensorFlow is imported; TensorFlow is
+    first imported in the runtime stage, quietly unless ``verbose``; that stage shows no spinner
+    because the quiet import holds the process's stderr for a moment.
+    """
     from geokeras.evaluate.compatibility import check_lowerable_networks
     from geokeras.preflight import check_before_running
 
-    manifold = check_before_running(spec)  # before TensorFlow is imported: as `geokeras validate` does
+    manifold = check_before_running(spec)
+    console = current_console()
+    with console.stage("runtime", spinner=False) as stage:
+        if not verbose:
+            from geokeras.tf_logging import quiet_tensorflow
 
+            quiet_tensorflow()
+        from geokeras.models.runtime import configure_runtime, device_summary
+
+        with located_under("runtime"):
+            strategy = configure_runtime(spec.runtime, spec.seed)
+        devices = device_summary()
+        stage.detail = _runtime_detail(spec, devices)
     from geokeras.models.builder import build_autoencoder
-    from geokeras.models.runtime import configure_runtime, device_summary
 
-    with located_under("runtime"):
-        strategy = configure_runtime(spec.runtime, spec.seed)
-    seeds = _run_seeds(spec)
-    x_train, parameters = _sample_training_data(spec, manifold, seeds["training_data"])
-    with strategy.scope(), located_under("model"):
+    with console.stage("data") as stage:
+        seeds = _run_seeds(spec)
+        x_train, parameters = _sample_training_data(spec, manifold, seeds["training_data"])
+        stage.detail = f"{len(x_train)} samples of {spec.manifold.type}, shape {list(x_train.shape[1:])}"
+    with console.stage("model") as stage, strategy.scope(), located_under("model"):
         bundle = build_autoencoder(spec.model, tuple(x_train.shape[1:]), code_l1=spec.train.loss.code_l1)
+        stage.detail = f"{bundle.autoencoder.count_params():,} parameters, latent dimension {spec.model.latent_dim}"
     with located_under("evaluate"):
         check_lowerable_networks(spec.evaluate, bundle)
     return PreparedRun(
@@ -305,8 +346,16 @@ def _prepare(spec: Spec) -> PreparedRun:
         parameters=parameters,
         bundle=bundle,
         seeds=seeds,
-        devices=device_summary(),
+        devices=devices,
     )
+
+
+def _runtime_detail(spec: Spec, devices: list[str]) -> str:
+    """``TensorFlow 2.21.0, auto strategy, CPU:0``: the runtime stage's detail."""
+    import tensorflow as tf
+
+    names = ", ".join(device.rpartition("/device:")[2] for device in devices)
+    return f"TensorFlow {tf.__version__}, {spec.runtime.strategy} strategy, {names}"
 
 
 def _run_seeds(spec: Spec) -> dict[str, int]:
@@ -425,25 +474,34 @@ def _solve_latent_ot(spec: Spec, prepared: PreparedRun, codes: LatentCodes, stag
     if section.max_codes is not None and targets.shape[0] > section.max_codes:
         rng = np.random.Generator(np.random.PCG64(prepared.seeds["ot_solve"]))
         targets = targets[np.sort(rng.choice(targets.shape[0], section.max_codes, replace=False))]
-    with located_under("latent_ot", "solver"):  # the source was checked before training
-        result = solve(
-            targets,
-            source=section.source,
-            solver=section.solver,
-            seed=prepared.seeds["ot_solve"],
-            checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.resumable else None,
+    console = current_console()
+    detail = f"{section.solver.type} onto {targets.shape[0]} codes"
+    with console.stage("OT solve", detail) as stage:
+        with located_under("latent_ot", "solver"):  # the source was checked before training
+            result = solve(
+                targets,
+                source=section.source,
+                solver=section.solver,
+                seed=prepared.seeds["ot_solve"],
+                checkpoint_dir=staging / "checkpoints" / "ot" if section.solver.resumable else None,
+            )
+        inputs = keras.Input(shape=(targets.shape[1],), name="source_samples")
+        keras.Model(inputs, result.layer(inputs), name="ot_map").save(staging / "models" / "ot.keras")
+        stage.summary = (
+            f"{'converged' if result.converged else 'not converged'} in {result.steps} steps, TV {result.tv:.3g}, "
+            f"max relative mass error {result.max_rel_mass_error:.3g}"
         )
-    inputs = keras.Input(shape=(targets.shape[1],), name="source_samples")
-    keras.Model(inputs, result.layer(inputs), name="ot_map").save(staging / "models" / "ot.keras")
-    with located_under("latent_ot", "generate"):
-        generation = generate(
-            result.targets,
-            result.heights,
-            result.source,
-            section.generate,
-            seed=prepared.seeds["ot_generate"],
-            decoder=prepared.bundle.decoder,
-        )
+    with console.stage("OT generate", f"{section.generate.samples} samples") as stage:
+        with located_under("latent_ot", "generate"):
+            generation = generate(
+                result.targets,
+                result.heights,
+                result.source,
+                section.generate,
+                seed=prepared.seeds["ot_generate"],
+                decoder=prepared.bundle.decoder,
+            )
+        stage.summary = f"{generation.refused_share:.1%} refused at the singular set"
     return OTOutcome(result, generation)
 
 

@@ -9,14 +9,15 @@
     geokeras sweep SPEC key=v1,v2,... [key2=...] [--runs-root DIR] [--jobs N] [--metric NAME]
 
 Exit codes: 0 success, 2 bad spec or bad input (one message, no traceback), 1 anything else.
-``validate``, ``render`` and ``schema`` never import TensorFlow.
+``validate``, ``render`` and ``schema`` never import TensorFlow. Progress (stage lines, bars)
+goes to stderr; ``-v``/``--verbose``, before or after the command, keeps TensorFlow's logs and
+warnings.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -145,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--runs-root", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
     sweep.add_argument("--jobs", type=int, default=1, help="points run at once, each in its own process (default 1)")
     sweep.add_argument("--metric", default=None, help="metric of the phase diagram, e.g. reconstruction.mse")
+    _add_verbose_flag(parser, *commands.choices.values())
     return parser
 
 
@@ -158,6 +160,18 @@ def package_version() -> str:
         import geokeras
 
         return getattr(geokeras, "__version__", "unknown")
+
+
+def _add_verbose_flag(*parsers: argparse.ArgumentParser) -> None:
+    """``-v`` before or after the command (a subcommand's default must not undo the main parser's)."""
+    for index, parser in enumerate(parsers):
+        parser.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            default=False if index == 0 else argparse.SUPPRESS,
+            help="show TensorFlow's logs and Keras's and TensorFlow's warnings",
+        )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -200,13 +214,12 @@ def _run(arguments: argparse.Namespace) -> int:
             "expected either --resume (continue an interrupted run) or --force (replace a finished one). Received both."
         )
     spec, overrides = run_spec_and_overrides(arguments.spec, arguments.overrides)
-    # TensorFlow's C++ start-up chatter (CPU features, missing CUDA) buries the results;
-    # set TF_CPP_MIN_LOG_LEVEL yourself to see it.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from geokeras.api import run
     from geokeras.report.markdown import metric_warnings
 
-    result = run(spec, arguments.out, overrides, resume=arguments.resume, force=arguments.force)
+    result = run(
+        spec, arguments.out, overrides, resume=arguments.resume, force=arguments.force, verbose=arguments.verbose
+    )
     training = result.metrics["training"]
     print(
         f"geokeras: wrote {result.run_dir} (final loss {training['final_loss']:.6g} after "
@@ -268,12 +281,14 @@ def _compare(arguments: argparse.Namespace) -> int:
 def _sweep(arguments: argparse.Namespace) -> int:
     from geokeras.sweep import sweep
 
-    result = sweep(
-        arguments.spec, arguments.grid, runs_root=arguments.runs_root, jobs=arguments.jobs, metric=arguments.metric
+    result = sweep(  # a line per point on stderr as it finishes
+        arguments.spec,
+        arguments.grid,
+        runs_root=arguments.runs_root,
+        jobs=arguments.jobs,
+        metric=arguments.metric,
+        verbose=arguments.verbose,
     )
-    for point in result.points:
-        values = ", ".join(f"{key}={value}" for key, value in point.values.items())
-        print(f"{point.status:>7}  {values}  {point.detail or point.run_dir}")
     print(f"geokeras: wrote {result.sweep_dir}/summary.md ({len(result.failed)} of {len(result.points)} points failed)")
     return EXIT_FAILURE if result.failed else EXIT_OK
 

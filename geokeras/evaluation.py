@@ -19,6 +19,7 @@ from typing import Any, Callable, Hashable, Optional, Union
 
 import numpy as np
 
+from geokeras.console import current_console
 from geokeras.errors import SpecError, SpecErrors, located_under
 from geokeras.manifolds.base import Manifold, check_seed
 from geokeras.manifolds.capabilities import SplitData
@@ -133,7 +134,7 @@ class EvaluationContext:
 
 
 def run_evaluators(evaluator_specs: Sequence[Any], context: EvaluationContext) -> dict[str, dict]:
-    """Run each evaluator in order; return ``{evaluator type: its metrics}``.
+    """Run each evaluator in order, each a stage of the console; return ``{evaluator type: its metrics}``.
 
     Args:
         evaluator_specs: the spec's ``evaluate`` list: parameter models (as validated by
@@ -150,11 +151,12 @@ def run_evaluators(evaluator_specs: Sequence[Any], context: EvaluationContext) -
             (``(0, "samples")``).
     """
     resolved = _resolved(evaluator_specs)
+    console = current_console()
     results: dict[str, dict] = {}
     for index, params in enumerate(resolved):
         if params.type in results:
             raise ValueError(f"Evaluator {params.type!r} appears twice in the evaluate list.")
-        with located_under(index):
+        with console.stage(params.type), located_under(index):
             metrics = EVALUATORS.build(params, context)
         if not isinstance(metrics, Mapping):
             raise TypeError(

@@ -15,7 +15,10 @@ in the order given, the last key varying fastest. Every point is a normal run di
   crashes, diverges or is killed is reported as **failed** with its exit status and the last
   line of its log, and the rest of the grid completes. An interrupted point's staging folder
   stays behind, so ``geokeras run ... --resume`` can continue it;
-* points run one after another by default; ``--jobs N`` runs up to N at once.
+* points run one after another by default; ``--jobs N`` runs up to N at once;
+* as each point finishes, a line on stderr gives its status, values, wall time and run
+  directory (or why it failed), and a last line sums the grid up; on a terminal a bar over the
+  points shows the ETA. The points' own output (their stage lines, no bars) goes to their logs.
 
 Every point's spec is resolved (and validated) before anything runs, and so is ``--metric``'s
 section: a bad value anywhere in the grid is reported with its key path and nothing is written.
@@ -41,11 +44,13 @@ import math
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
+from geokeras.console import RunConsole, current_console, format_seconds
 from geokeras.errors import GeokerasInputError
 from geokeras.limits import MAX_SWEEP_POINTS
 from geokeras.report.compare import SWEEP_RECORD, flatten_metrics, markdown_table, raw_value, readable_value
@@ -81,6 +86,8 @@ class SweepPoint:
     metrics: dict[str, Any] = field(default_factory=dict)
     same_as: Optional["SweepPoint"] = None
     """An earlier point whose resolved spec is identical (``seed=7`` and ``seed=0x7``): it runs once."""
+    seconds: float = 0.0
+    """Wall time of its run (0 when reused)."""
 
     @property
     def overrides(self) -> list[str]:
@@ -210,6 +217,7 @@ def sweep(
     runs_root: Union[str, Path] = "runs",
     jobs: int = 1,
     metric: Optional[str] = None,
+    verbose: bool = False,
 ) -> SweepResult:
     """Run the grid of ``assignments`` over the spec at ``spec_path`` (see the module docstring).
 
@@ -220,6 +228,7 @@ def sweep(
         jobs: how many points run at once (separate processes).
         metric: the flattened metrics.json key drawn in the phase diagram (e.g.
             ``reconstruction.mse``); default the first of :data:`PREFERRED_METRICS` reported.
+        verbose: the points' logs keep TensorFlow's logs and warnings (``geokeras run -v``).
 
     Raises:
         GeokerasInputError: a malformed axis, a bad value at any point (with its key path),
@@ -234,14 +243,7 @@ def sweep(
     sweep_dir = Path(runs_root) / _sweep_name(points)
     (sweep_dir / "logs").mkdir(parents=True, exist_ok=True)
 
-    distinct = [point for point in points if point.same_as is None]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(lambda point: _run_point(point, Path(spec_path), sweep_dir), distinct))
-    for point in points:
-        if point.same_as is not None:
-            first = point.same_as
-            point.status, point.metrics = first.status, first.metrics
-            point.detail = f"same resolved spec as {', '.join(first.overrides)}: run once"
+    _run_points(points, Path(spec_path), sweep_dir, jobs=jobs, verbose=verbose)
 
     swept = [axis.key for axis in axes if len(axis.values) > 1]
     _write_summary(points, [axis.key for axis in axes], sweep_dir, metric)
@@ -269,17 +271,76 @@ def point_command(spec_path: Path, point: SweepPoint) -> list[str]:
     return [sys.executable, "-m", "geokeras.cli", "run", str(spec_path), *point.overrides, "-o", str(point.run_dir)]
 
 
-def _run_point(point: SweepPoint, spec_path: Path, sweep_dir: Path) -> None:
+def _run_points(points: Sequence[SweepPoint], spec_path: Path, sweep_dir: Path, *, jobs: int, verbose: bool) -> None:
+    """Run the distinct points, ``jobs`` at a time; report each point on the console as it finishes.
+
+    A point whose resolved spec repeats an earlier one's takes its outcome, reported with it.
+    """
+    console = current_console()
+    started = time.perf_counter()
+    copies: dict[int, list[SweepPoint]] = {}
+    for point in points:
+        if point.same_as is not None:
+            copies.setdefault(id(point.same_as), []).append(point)
+    reported = 0
+    with console.progress("sweep", len(points), unit="points") as bar, ThreadPoolExecutor(max_workers=jobs) as pool:
+        running = {
+            pool.submit(_run_point, point, spec_path, sweep_dir, verbose): point
+            for point in points
+            if point.same_as is None
+        }
+        for future in as_completed(running):
+            future.result()
+            first = running[future]
+            for point in [first, *copies.get(id(first), [])]:
+                if point is not first:
+                    point.status, point.metrics = first.status, first.metrics
+                    point.detail = f"same resolved spec as {', '.join(first.overrides)}: run once"
+                reported += 1
+                _report_point(console, point, reported, len(points))
+            bar.update(reported)
+    _report_sweep(console, points, time.perf_counter() - started)
+
+
+def _report_point(console: RunConsole, point: SweepPoint, number: int, total: int) -> None:
+    """``✓ done    3/12  manifold.turns=1, seed=7  12.3 s  runs/spiral-1a2b3c4d5e6f``."""
+    values = ", ".join(f"{key}={value}" for key, value in point.values.items())
+    parts = [f"{point.status:<7} {number}/{total}", values]
+    if point.status != REUSED and point.same_as is None:
+        parts.append(format_seconds(point.seconds))
+    parts.append(point.detail or str(point.run_dir))
+    mark = console.marks[1] if point.status == FAILED else console.marks[0]
+    console.line(f"  {mark} " + "  ".join(parts), style="red" if point.status == FAILED else None)
+
+
+def _report_sweep(console: RunConsole, points: Sequence[SweepPoint], seconds: float) -> None:
+    """``sweep: 12 points: 10 done, 1 reused, 1 failed in 3 min 02 s``."""
+    counts = [
+        f"{sum(point.status == status for point in points)} {status}"
+        for status in (DONE, REUSED, FAILED)
+        if any(point.status == status for point in points)
+    ]
+    console.line(f"sweep: {len(points)} points: {', '.join(counts)} in {format_seconds(seconds)}")
+
+
+def _run_point(point: SweepPoint, spec_path: Path, sweep_dir: Path, verbose: bool = False) -> None:
     metrics_file = point.run_dir / "metrics.json"
     if metrics_file.is_file():
         point.status, point.metrics = REUSED, _read_metrics(metrics_file)
         return
     log_path = sweep_dir / "logs" / f"{point.spec.run_name}.log"
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+    # The point's log is a file: plain stage lines, no bars or escape codes, whatever FORCE_COLOR says.
+    environment = {**os.environ, "TTY_COMPATIBLE": "0"}
+    started = time.perf_counter()
     with open(log_path, "w", encoding="utf-8") as log:
         finished = subprocess.run(
-            point_command(spec_path, point), check=False, stdout=log, stderr=subprocess.STDOUT, env=environment
+            [*point_command(spec_path, point), *(["-v"] if verbose else [])],
+            check=False,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
         )
+    point.seconds = time.perf_counter() - started
     if finished.returncode == 0 and metrics_file.is_file():
         point.status, point.metrics = DONE, _read_metrics(metrics_file)
         return

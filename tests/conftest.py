@@ -54,3 +54,10 @@ def fake_run_dir(directory: Path, name: str, metrics: dict, spec: Union[dict, No
         header = f"# resolved spec of {name}\n# sha256: {'0' * 64}\n"
         (run_dir / "resolved.yaml").write_text(header + yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     return run_dir
+
+
+def cli_error(stderr: str) -> str:
+    """The ``geokeras: error: ...`` message of a failed command, after the console's stage lines."""
+    stages, marker, error = stderr.partition("geokeras: error: ")
+    assert all(line.startswith(("  ✓ ", "  ✗ ")) for line in stages.splitlines()), stages
+    return (marker + error).strip()

@@ -15,7 +15,7 @@ from geokeras.cli import main
 from geokeras.errors import TrainingDivergedError
 from geokeras.manifolds import make
 from geokeras.report.compare import without_timings
-from tests.conftest import write
+from tests.conftest import cli_error, write
 
 TINY = """\
 spec_version: 1
@@ -209,7 +209,7 @@ def refused(tmp_path: Path, capsys, text: str, *overrides: str) -> str:
     spec = write(tmp_path, "tiny.yaml", text)
     assert main(["run", str(spec), *overrides, "-o", str(tmp_path / "run")]) == 2
     assert sorted(path.name for path in tmp_path.iterdir()) == ["tiny.yaml"]  # no run, no .run.partial
-    return capsys.readouterr().err.strip()
+    return cli_error(capsys.readouterr().err)
 
 
 def test_an_exact_cell_count_on_images_is_refused_before_training(tmp_path, capsys):

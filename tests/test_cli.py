@@ -204,9 +204,13 @@ def test_run_without_a_spec_runs_the_default_spec(tmp_path, monkeypatch, capsys)
     assert main(["run", "train.epochs=3", "seed=2"]) == 0
     assert main(["run", "-o", "out", "--force", "seed=2"]) == 0  # scripts/run.py passes its arguments so
     assert calls == [
-        (Path("specs/quickstart.yaml"), [], {"resume": False, "force": False}),
-        (Path("specs/quickstart.yaml"), ["train.epochs=3", "seed=2"], {"resume": False, "force": False}),
-        (Path("specs/quickstart.yaml"), ["seed=2"], {"resume": False, "force": True}),
+        (Path("specs/quickstart.yaml"), [], {"resume": False, "force": False, "verbose": False}),
+        (
+            Path("specs/quickstart.yaml"),
+            ["train.epochs=3", "seed=2"],
+            {"resume": False, "force": False, "verbose": False},
+        ),
+        (Path("specs/quickstart.yaml"), ["seed=2"], {"resume": False, "force": True, "verbose": False}),
     ]
     assert "running the default spec specs/quickstart.yaml" in capsys.readouterr().err
 
@@ -241,7 +245,7 @@ def test_force_replaces_a_finished_run_directory(tmp_path, monkeypatch, capsys):
         return {"training": {"final_loss": 0.5, "epochs": 1, "seconds": 0.1}}
 
     untrained = SimpleNamespace(bundle=SimpleNamespace(encoder=None, decoder=None, autoencoder=None))
-    monkeypatch.setattr(geokeras.api, "_prepare", lambda spec: untrained)
+    monkeypatch.setattr(geokeras.api, "_prepare", lambda spec, **options: untrained)
     monkeypatch.setattr(geokeras.api, "_run_stages", fake_stages)
     spec, out = write(tmp_path, "spec.yaml", GOOD), tmp_path / "run"
     assert main(["run", str(spec), "-o", str(out)]) == 0
@@ -311,3 +315,24 @@ def test_validate_of_every_shipped_spec_imports_no_tensorflow():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "0 []"
+
+
+@pytest.mark.parametrize(
+    "arguments, verbose",
+    [(["run", "spec.yaml"], False), (["-v", "run", "spec.yaml"], True), (["run", "spec.yaml", "--verbose"], True)],
+)
+def test_verbose_flag_goes_before_or_after_the_command(monkeypatch, capsys, arguments, verbose):
+    from types import SimpleNamespace
+
+    import geokeras.api
+
+    received = {}
+    metrics = {"training": {"final_loss": 0.5, "epochs": 2, "seconds": 1.0}}
+
+    def run(*args, **kwargs):
+        received.update(kwargs)
+        return SimpleNamespace(run_dir="runs/x", metrics=metrics)
+
+    monkeypatch.setattr(geokeras.api, "run", run)
+    assert main(arguments) == 0
+    assert received["verbose"] is verbose

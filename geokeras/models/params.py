@@ -485,7 +485,13 @@ class TrainSpec(SpecModel):
     shuffle: bool = Field(True, description="Reshuffle the samples before every epoch (seeded).")
     early_stopping: Optional[EarlyStoppingSpec] = Field(None, description="null disables it.")
     checkpoint_every: Epochs = Field(1, description="Epochs between checkpoints (for --resume).")
-    verbose: Literal[0, 1, 2] = Field(2, description="Keras progress: 0 silent, 1 bar, 2 a line per epoch.")
+    verbose: Literal[0, 1, 2] = Field(
+        2,
+        description=(
+            "Training progress on stderr: 0 none (the training stage line only), 1 a line per epoch (for "
+            "logs), 2 one bar over all epochs with ETA and loss on a terminal, nothing elsewhere."
+        ),
+    )
 
     @model_validator(mode="after")
     def _val_loss_needs_a_split(self) -> "TrainSpec":

@@ -114,7 +114,7 @@ def train_autoencoder(
             batch order are restored; early stopping's patience counter restarts.
         seed: seeds the validation split and the per-epoch shuffles.
         callbacks: extra Keras callbacks (progress reporting, timing), run after the
-            built-in ones (divergence guard, early stopping, checkpoints, event files).
+            built-in ones (divergence guard, early stopping, checkpoints, event files, progress).
 
     Returns:
         A :class:`TrainingResult`.
@@ -199,19 +199,24 @@ def train_autoencoder(
         )
     if log_dir is not None:
         all_callbacks.append(EpochScalarLogger(Path(log_dir)))
+    progress = TrainingProgress(total_epochs, steps_per_epoch, train_spec.verbose)
+    all_callbacks.append(progress)
     all_callbacks.extend(callbacks)
 
     start = time.perf_counter()
-    fit_history = model.fit(
-        dataset,
-        epochs=total_epochs,
-        initial_epoch=initial_epoch,
-        steps_per_epoch=steps_per_epoch,
-        validation_data=validation_dataset,
-        callbacks=all_callbacks,
-        shuffle=False,  # the dataset is already shuffled, per epoch, by (seed, epoch)
-        verbose=train_spec.verbose,
-    )
+    try:
+        fit_history = model.fit(
+            dataset,
+            epochs=total_epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_data=validation_dataset,
+            callbacks=all_callbacks,
+            shuffle=False,  # the dataset is already shuffled, per epoch, by (seed, epoch)
+            verbose=0,  # progress is TrainingProgress's
+        )
+    finally:
+        progress.close()  # fit skips on_train_end when it raises
     seconds = time.perf_counter() - start
 
     if guard.diverged:
@@ -366,6 +371,72 @@ class DivergenceGuard(keras.callbacks.Callback):
         except Exception:  # the rate is only for the message
             self.learning_rate = None
         self.model.stop_training = True
+
+
+class TrainingProgress(keras.callbacks.Callback):
+    """Training progress on the run's console (:mod:`geokeras.console`), as ``train.verbose`` asks.
+
+    ``0``: nothing. ``1``: a line per epoch, ``epoch 12/200  loss 0.00123  val_loss 0.00131  0.4 s``.
+    ``2``: one bar over all epochs on a terminal, advancing within an epoch batch by batch (at most
+    every ``refresh_seconds``), with elapsed time, ETA and the last loss; nothing when stderr is
+    not a terminal. Keras's own printing is off (``fit(verbose=0)``).
+    """
+
+    def __init__(self, total_epochs: int, steps_per_epoch: int, verbose: int, *, refresh_seconds: float = 0.1) -> None:
+        super().__init__()
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"Received an invalid value for `verbose`: expected 0, 1 or 2. Received: {verbose!r}")
+        self.total_epochs = int(total_epochs)
+        self.steps_per_epoch = max(int(steps_per_epoch), 1)
+        self.verbose = verbose
+        self.refresh_seconds = refresh_seconds
+        self._bar = None
+        self._epoch = 0
+        self._epoch_started = 0.0
+        self._last_refresh = 0.0
+        self._info = ""
+
+    def on_train_begin(self, logs: Optional[dict] = None) -> None:
+        if self.verbose == 2:
+            from geokeras.console import current_console
+
+            self._bar = current_console().progress("training", self.total_epochs, unit="epochs")
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+        self._epoch = epoch
+        self._epoch_started = time.perf_counter()
+        if self._bar is not None:
+            self._bar.update(epoch, self._info)
+
+    def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
+        if self._bar is None:
+            return
+        now = time.perf_counter()
+        if now - self._last_refresh >= self.refresh_seconds:
+            self._last_refresh = now
+            loss = (logs or {}).get("loss")
+            info = f"loss {float(loss):.3g}" if loss is not None else self._info
+            self._bar.update(self._epoch + min(batch + 1, self.steps_per_epoch) / self.steps_per_epoch, info)
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+        values = "  ".join(f"{key} {float(value):.3g}" for key, value in (logs or {}).items() if key.endswith("loss"))
+        self._info = values
+        if self._bar is not None:
+            self._bar.update(epoch + 1, values)
+        elif self.verbose == 1:
+            from geokeras.console import current_console
+
+            seconds = time.perf_counter() - self._epoch_started
+            current_console().line(f"epoch {epoch + 1}/{self.total_epochs}  {values}  {seconds:.1f} s")
+
+    def on_train_end(self, logs: Optional[dict] = None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the bar (also when ``fit`` raised); closing twice is harmless."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,9 @@ and at the end.
 
 Limits: the solve stops after ``max_steps`` steps or ``time_limit`` of wall time (default
 600 s, read on the host between blocks of ``check_every`` steps, never inside the graph) with
-``converged: False`` and a warning, unless the final evaluation meets the stopping rule; every
-``progress_seconds`` a line on stderr says where it stands.
+``converged: False`` and a warning, unless the final evaluation meets the stopping rule. On a
+terminal a bar over ``max_steps`` shows where it stands (:mod:`geokeras.console`); elsewhere a
+line on stderr every ``progress_seconds``.
 
 State (h, Adam moments, h_bar, counters, the schedule) lives in ``tf.Variable`` s saved by
 ``tf.train.Checkpoint`` after every check when ``checkpoint_dir`` is given; a solve of the same
@@ -58,7 +59,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -66,6 +66,7 @@ from typing import Any, Optional
 import numpy as np
 import tensorflow as tf
 
+from geokeras.console import current_console
 from geokeras.ot.adam_state import AdamState
 from geokeras.ot.assignment import (
     assign_sharded,
@@ -425,7 +426,8 @@ def _check_loop(
 ) -> tuple[bool, str, Optional[dict]]:
     """Run blocks of ``check_every`` steps until the stopping rule holds or a limit is reached.
 
-    Between blocks, on the host: the clock (``time_limit``) and a progress line; after each block
+    Between blocks, on the host: the clock (``time_limit``) and the progress (a bar on a terminal,
+    else a line every ``progress_seconds``); after each block
     the monitor (mean chi2 of the block), the evaluation of h_bar when the monitor's TV bound is
     within ``_EVALUATE_BELOW`` tol, the schedule and a checkpoint.
 
@@ -436,30 +438,47 @@ def _check_loop(
     stop = f"max_steps={params.max_steps} reached"
     quality: Optional[dict] = None
     last_progress = started
-    while int(state.step.numpy()) < params.max_steps:
-        now = time.perf_counter()
-        if now - started >= params.time_limit:
-            stop = f"time_limit={params.time_limit:g} s was reached"
-            break
-        if params.progress_seconds is not None and now - last_progress >= params.progress_seconds and history["chi2"]:
-            last_progress = now
-            _progress(state, history, now - started, params)
-        steps = min(params.check_every, params.max_steps - int(state.step.numpy()))
-        monitor = _run_block(state, run_steps, steps, setup.tile, history)
-        monitor_bound = 0.5 * math.sqrt(max(monitor, 0.0))
-        if monitor_bound <= _EVALUATE_BELOW * params.tol:
-            quality = evaluate(state.h_bar)
-            _record_check(history, int(state.step.numpy()), quality)
-            converged = _stopping_rule_holds(quality, params)
-        else:
-            quality = None
-        if not converged:
-            _update_schedule(state, monitor, params, setup.max_tiles)
-        if manager is not None:
-            manager.save(checkpoint_number=int(state.step.numpy()))
-        if converged:
-            break
+    with current_console().progress("OT solve", params.max_steps, unit="steps") as bar:
+        while int(state.step.numpy()) < params.max_steps:
+            now = time.perf_counter()
+            if now - started >= params.time_limit:
+                stop = f"time_limit={params.time_limit:g} s was reached"
+                break
+            if history["chi2"]:
+                bar.update(
+                    int(state.step.numpy()), f"TV bound {_monitor_bound(history, params):.2g} (tol {params.tol:g})"
+                )
+                if params.progress_seconds is not None and now - last_progress >= params.progress_seconds:
+                    last_progress = now
+                    bar.note(_progress_line(state, history, now - started, params))
+            converged, quality = _check_block(state, run_steps, evaluate, history, setup, params, manager)
+            if converged:
+                break
     return converged, stop, quality
+
+
+def _check_block(
+    state: _State,
+    run_steps: Any,
+    evaluate: _Evaluator,
+    history: dict,
+    setup: _Setup,
+    params: MonteCarloAdamParams,
+    manager: Optional[tf.train.CheckpointManager],
+) -> tuple[bool, Optional[dict]]:
+    """One block of ``check_every`` steps, then the check and the checkpoint: (converged, the evaluation or None)."""
+    steps = min(params.check_every, params.max_steps - int(state.step.numpy()))
+    monitor = _run_block(state, run_steps, steps, setup.tile, history)
+    converged, quality = False, None
+    if 0.5 * math.sqrt(max(monitor, 0.0)) <= _EVALUATE_BELOW * params.tol:
+        quality = evaluate(state.h_bar)
+        _record_check(history, int(state.step.numpy()), quality)
+        converged = _stopping_rule_holds(quality, params)
+    if not converged:
+        _update_schedule(state, monitor, params, setup.max_tiles)
+    if manager is not None:
+        manager.save(checkpoint_number=int(state.step.numpy()))
+    return converged, quality
 
 
 def _run_block(state: _State, run_steps: Any, steps: int, tile: int, history: dict) -> float:
@@ -539,16 +558,18 @@ def _empty_history() -> dict[str, list]:
     }
 
 
-def _progress(state: _State, history: dict, elapsed: float, params: MonteCarloAdamParams) -> None:
-    """One line on stderr: where the solve stands (the monitor's TV bound of the last block)."""
+def _monitor_bound(history: dict, params: MonteCarloAdamParams) -> float:
+    """The monitor's TV bound of the last block: 1/2 sqrt(mean chi2 of its steps)."""
     recent = history["chi2"][-params.check_every :]
-    bound = 0.5 * math.sqrt(max(float(np.mean(recent)), 0.0))
-    print(
+    return 0.5 * math.sqrt(max(float(np.mean(recent)), 0.0))
+
+
+def _progress_line(state: _State, history: dict, elapsed: float, params: MonteCarloAdamParams) -> str:
+    """Where the solve stands, for a log: step, time against the limit, the monitor's TV bound against tol."""
+    return (
         f"geokeras: monte_carlo_adam: step {int(state.step.numpy())}/{params.max_steps}, "
-        f"{elapsed:.0f} s of time_limit={params.time_limit:g}, TV bound (steps) {bound:.3g} vs "
-        f"tol={params.tol:g}, {history['samples'][-1]} samples/step",
-        file=sys.stderr,
-        flush=True,
+        f"{elapsed:.0f} s of time_limit={params.time_limit:g}, TV bound (steps) {_monitor_bound(history, params):.3g} "
+        f"vs tol={params.tol:g}, {history['samples'][-1]} samples/step"
     )
 
 

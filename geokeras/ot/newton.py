@@ -27,6 +27,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from geokeras.console import current_console
 from geokeras.errors import SpecError
 from geokeras.ot.params import NewtonParams
 from geokeras.ot.solve import OTResult, mass_errors
@@ -238,39 +239,42 @@ def solve_newton(
     converged = False
     steps = 0
     stop = ""
-    while True:
-        error = mass_errors(w, nu)[1]
-        if error <= params.tol:
-            converged = True
-            break
-        if steps >= params.max_steps:
-            stop = f"max_steps={params.max_steps} reached"
-            break
-        if np.any(w <= 0):
-            stop = f"{int(np.sum(w <= 0))} cells became empty"
-            break
-        delta = _newton_direction(y, facets, w - nu)
-        floor = 0.5 * min(float(np.min(w)), float(np.min(nu)))
-        size = 1.0
-        while size >= params.min_step:
-            candidate = h - size * delta
-            candidate -= candidate.mean()
-            w_new, facets_new = evaluate(candidate)
-            # Damping (Kitagawa, Merigot, Thibert 2019, Algorithm 1): every cell keeps at least
-            # half the smallest mass seen, and |w - nu| shrinks by the factor (1 - c / 2).
-            if np.min(w_new) >= floor and np.linalg.norm(w_new - nu) <= (1.0 - 0.5 * size) * np.linalg.norm(w - nu):
+    with current_console().progress("OT solve", params.max_steps, unit="steps") as bar:
+        while True:
+            error = mass_errors(w, nu)[1]
+            bar.update(steps, f"error {error:.2g} (tol {params.tol:g})")
+            if error <= params.tol:
+                converged = True
                 break
-            size *= 0.5
-        else:
-            stop = f"the damped step fell below min_step={params.min_step:g}"
-            break
-        h, w, facets = candidate, w_new, facets_new
-        steps += 1
-        tv, max_rel = mass_errors(w, nu)
-        history["step"].append(steps)
-        history["max_rel_mass_error"].append(max_rel)
-        history["tv"].append(tv)
-        history["step_size"].append(size)
+            if steps >= params.max_steps:
+                stop = f"max_steps={params.max_steps} reached"
+                break
+            if np.any(w <= 0):
+                stop = f"{int(np.sum(w <= 0))} cells became empty"
+                break
+            delta = _newton_direction(y, facets, w - nu)
+            floor = 0.5 * min(float(np.min(w)), float(np.min(nu)))
+            size = 1.0
+            while size >= params.min_step:
+                candidate = h - size * delta
+                candidate -= candidate.mean()
+                w_new, facets_new = evaluate(candidate)
+                # Damping (Kitagawa, Merigot, Thibert 2019, Algorithm 1): every cell keeps at least
+                # half the smallest mass seen, and |w - nu| shrinks by the factor (1 - c / 2).
+                shrinks = np.linalg.norm(w_new - nu) <= (1.0 - 0.5 * size) * np.linalg.norm(w - nu)
+                if np.min(w_new) >= floor and shrinks:
+                    break
+                size *= 0.5
+            else:
+                stop = f"the damped step fell below min_step={params.min_step:g}"
+                break
+            h, w, facets = candidate, w_new, facets_new
+            steps += 1
+            tv, max_rel = mass_errors(w, nu)
+            history["step"].append(steps)
+            history["max_rel_mass_error"].append(max_rel)
+            history["tv"].append(tv)
+            history["step_size"].append(size)
 
     tv, max_rel = mass_errors(w, nu)
     warning = None

@@ -227,8 +227,9 @@ class MonteCarloAdamParams(OTSolverParams):
     progress_seconds: Optional[PositiveFloat] = Field(
         10.0,
         description=(
-            "Seconds between progress lines on stderr (step, elapsed time, error bound against tol); "
-            "the first comes after this long, so quick solves print nothing. null: silent."
+            "Seconds between progress lines on stderr (step, elapsed time, error bound against tol) when "
+            "stderr is not a terminal (a terminal shows a bar instead); the first comes after this long, so "
+            "quick solves print nothing. null: no lines."
         ),
     )
 

@@ -15,7 +15,7 @@ from geokeras.cli import main
 from geokeras.errors import SpecError
 from geokeras.files import file_sha256
 from geokeras.spec import load_spec
-from tests.conftest import load_error, write
+from tests.conftest import cli_error, load_error, write
 
 SPEC = """\
 name: own-models
@@ -145,7 +145,7 @@ def test_shapes_that_do_not_fit_the_data_are_refused_before_training(tmp_path, c
     spec = write(tmp_path, "spec.yaml", SPEC)
     assert main(["run", str(spec), "-o", str(tmp_path / "run")]) == 2
     line = 6 if key == "encoder" else 7
-    assert capsys.readouterr().err.strip() == f"geokeras: error: {spec}:{line}:31: model.{key}.path: {message}"
+    assert cli_error(capsys.readouterr().err) == f"geokeras: error: {spec}:{line}:31: model.{key}.path: {message}"
     assert not (tmp_path / "run").exists()
 
 
@@ -199,7 +199,7 @@ def test_an_encoder_an_exact_evaluator_cannot_lower_is_refused_before_training(t
     text = SPEC.replace("evaluate: [{type: reconstruction, samples: 32}]", "evaluate: [rlc_on_manifold]")
     spec = write(tmp_path, "spec.yaml", text)
     assert main(["run", str(spec), "-o", str(tmp_path / "run")]) == 2
-    assert capsys.readouterr().err.strip() == (
+    assert cli_error(capsys.readouterr().err) == (
         f"geokeras: error: {spec}:9:12: evaluate[0].network: expected an encoder that the rlc_on_manifold "
         f"evaluator can lower to affine maps and ReLUs (Dense, Conv2D, BatchNormalization, ReLU, LeakyReLU, "
         f"Activation relu / leaky_relu / linear, Dropout, Flatten, Reshape). Received: Cannot lower layer 'bent' "
