@@ -6,7 +6,7 @@ parameterisation psi: R^m -> R^n (Lei et al. 2018, section 1).
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (
     Field,
@@ -21,6 +21,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from geokeras.limits import MAX_WIDTH, BatchSize, Dimension, Epochs, NonNegativeStepCount, StepCount, Width
 from geokeras.registry import (
     DECODERS,
+    DISPLAY_ONLY,
     ENCODERS,
     LEARNING_RATE_SCHEDULES,
     OPTIMIZERS,
@@ -350,7 +351,9 @@ class TrainSpec(SpecModel):
     shuffle: bool = True
     early_stopping: Optional[EarlyStoppingSpec] = Field(None, description="null disables it.")
     checkpoint_every: Epochs = Field(1, description="Epochs between checkpoints (for --resume).")
-    verbose: Literal[0, 1, 2] = Field(2, description="Keras progress: 0 silent, 1 bar, 2 a line per epoch.")
+    verbose: Annotated[Literal[0, 1, 2], DISPLAY_ONLY] = Field(
+        2, description="Keras progress: 0 silent, 1 bar, 2 a line per epoch."
+    )
 
     @model_validator(mode="after")
     def _val_loss_needs_a_split(self) -> "TrainSpec":
