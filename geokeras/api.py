@@ -21,8 +21,9 @@ import yaml
 
 from geokeras.errors import SpecError, SpecErrors, located_under
 from geokeras.limits import MAX_SAMPLE_MAGNITUDE
+from geokeras.models.loss_summary import training_metrics
 from geokeras.report.provenance import collect_provenance, now_utc
-from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, TRAINING_METRICS, StagedRunDirectory, write_json
+from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, StagedRunDirectory, write_json
 from geokeras.seeds import EVALUATION_STREAM, OT_GENERATE_STREAM, OT_SOLVE_STREAM, TRAINING_DATA_STREAM, stream_seed
 from geokeras.spec import Spec, load_spec, spec_from_mapping
 
@@ -445,7 +446,7 @@ def _metrics(spec: Spec, training: TrainingResult, ot: Optional[OTOutcome], eval
     """The content of metrics.json: the spec's identity, training, the OT map, each evaluator."""
     return {
         "spec": {"name": spec.name, "hash": spec.content_hash},
-        "training": {name: getattr(training, name) for name in TRAINING_METRICS},
+        "training": training_metrics(training.history, training.epochs, training.seconds, training.samples_per_second),
         **({"ot": ot.to_metrics()} if ot is not None else {}),
         **evaluations.metrics,
     }

@@ -41,6 +41,7 @@ from typing import Any, Optional, Sequence, Union
 
 from geokeras.errors import GeokerasInputError
 from geokeras.report.compare import flatten_metrics
+from geokeras.report.metric_names import current_metric_name, current_metric_names
 from geokeras.report.run_dir import TRAINING_METRICS
 from geokeras.spec import Spec, load_spec
 
@@ -190,6 +191,7 @@ def sweep(
     axes = parse_grid(assignments)
     points = plan(spec_path, axes, runs_root)
     if metric is not None:
+        metric = current_metric_name(metric)  # an older name of a renamed metric still works
         check_metric_section(points, metric)
     sweep_dir = Path(runs_root) / _sweep_name(points)
     (sweep_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -247,7 +249,7 @@ def _run_point(point: SweepPoint, spec_path: Path, sweep_dir: Path) -> None:
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:
-    metrics = json.loads(path.read_text(encoding="utf-8"))
+    metrics = current_metric_names(json.loads(path.read_text(encoding="utf-8")))
     metrics.pop("spec", None)
     return flatten_metrics(metrics)
 

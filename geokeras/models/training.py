@@ -51,7 +51,9 @@ class TrainingResult:
         history: per-epoch values, ``{"loss": [...], "val_loss": [...]}`` (val_loss only with
             a validation split), for every epoch of the run including epochs before a resume.
         epochs: epochs trained in total (fewer than ``train.epochs`` after early stopping).
-        final_loss: the training loss of the last epoch (``nan`` if no epoch ran).
+        final_loss: the training loss of the last epoch (``nan`` if no epoch ran), whatever it was;
+            metrics.json adds the best epoch and the mean of the last ones
+            (:func:`geokeras.models.loss_summary.training_metrics`).
         seconds: wall time of ``Model.fit`` in this call (tracing and compilation included).
         samples_per_second: training samples processed in this call / ``seconds``.
         initial_epoch: the epoch this call started from (0, or the resumed checkpoint's).

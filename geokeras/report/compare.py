@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from geokeras.errors import GeokerasInputError
+from geokeras.report.metric_names import current_metric_names
 
 
 def load_metrics(run_dir: Path) -> dict[str, Any]:
-    """The metrics.json of a finished run directory."""
+    """The metrics.json of a finished run directory, renamed metrics under their current names
+    (:data:`geokeras.report.metric_names.RENAMED_METRICS`), so older runs compare with newer ones."""
     path = Path(run_dir) / "metrics.json"
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))
@@ -23,7 +25,7 @@ def load_metrics(run_dir: Path) -> dict[str, Any]:
             f"expected {str(path)!r} to hold a JSON object of metric sections. "
             f"Received a JSON {type(metrics).__name__}."
         )
-    return metrics
+    return current_metric_names(metrics)
 
 
 TIMING_METRICS = (
