@@ -3,6 +3,7 @@
     import geokeras
     spec = geokeras.load_spec("specs/quickstart.yaml", overrides=["train.epochs=5"])
     result = geokeras.run(spec)          # result.run_dir, result.metrics
+    geokeras.rerender(result.run_dir, format="svg")  # figures and report.md again, no training
 
 Importing geokeras does not import TensorFlow; running a spec does. The names below are
 loaded on first use, so that importing a domain package (``geokeras.manifolds``,
@@ -19,10 +20,11 @@ _LAZY_NAMES = {
     "run": "geokeras.api",
     "Spec": "geokeras.spec",
     "load_spec": "geokeras.spec",
+    "rerender": "geokeras.report_rerender",
 }
 _LAZY_MODULES = ("api", "spec")
 
-__all__ = ["RunResult", "Spec", "__version__", "load_spec", "run"]
+__all__ = ["RunResult", "Spec", "__version__", "load_spec", "rerender", "run"]
 
 
 def __getattr__(name: str) -> Any:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Un
 
 import yaml
 
+from geokeras import report_stage as stage
 from geokeras.errors import SpecError, SpecErrors, located_under
 from geokeras.limits import MAX_SAMPLE_MAGNITUDE
 from geokeras.models.loss_summary import training_metrics
@@ -38,8 +39,7 @@ if TYPE_CHECKING:  # annotations only: running imports TensorFlow, importing geo
 
 DEFAULT_RUNS_ROOT = Path("runs")
 
-Figures = tuple[tuple[str, str], ...]
-"""``(title, path relative to the run directory)`` of each figure, in report order."""
+Figures = stage.Figures
 
 
 @dataclass(frozen=True)
@@ -162,8 +162,9 @@ def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bo
         ot = _solve_latent_ot(spec, prepared, codes, staging)
     if figures_dir is not None:
         figures_dir.mkdir(exist_ok=True)
-    evaluations = _evaluate(spec, prepared, ot, figures_dir)
-    standard = _standard_figures(spec, prepared, training, codes, figures_dir) if figures_dir is not None else ()
+    trained = _trained_run(prepared, training, ot)
+    evaluations = Evaluations(*stage.evaluate(spec, trained, figures_dir))
+    standard = stage.standard_figures(spec, trained, codes.codes, figures_dir) if figures_dir is not None else ()
     _remove_checkpoints(staging)
     metrics = _metrics(spec, training, ot, evaluations)
     write_json(staging / "metrics.json", metrics)
@@ -176,8 +177,24 @@ def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bo
         resumed=resumed,
     )
     write_json(staging / "provenance.json", provenance)
-    _write_report(spec, metrics, [*standard, *evaluations.figures], provenance, staging)
+    stage.write_report(spec, metrics, (*standard, *evaluations.figures), provenance, staging)
     return metrics
+
+
+def _trained_run(prepared: PreparedRun, training: TrainingResult, ot: Optional[OTOutcome]) -> stage.TrainedRun:
+    """What the figure and report stage (:mod:`geokeras.report_stage`) draws from."""
+    return stage.TrainedRun(
+        manifold=prepared.manifold,
+        x_train=prepared.x_train,
+        parameters=prepared.parameters,
+        encoder=prepared.bundle.encoder,
+        decoder=prepared.bundle.decoder,
+        autoencoder=prepared.bundle.autoencoder,
+        history=training.history,
+        evaluation_seed=prepared.seeds["evaluation"],
+        ot=ot.result if ot is not None else None,
+        generation=ot.generation if ot is not None else None,
+    )
 
 
 @contextmanager
@@ -284,10 +301,15 @@ def _write_spec_files(spec: Spec, staging: Path) -> None:
     origin = spec.origin
     given = origin.text if origin is not None else spec.to_yaml()
     (staging / "spec.yaml").write_text(given, encoding="utf-8")
-    header = f"# resolved spec of {spec.run_name}\n{HASH_LINE}{spec.content_hash}\n"
-    (staging / RESOLVED_SPEC).write_text(header + spec.to_yaml(), encoding="utf-8")
+    _write_resolved_spec(spec, staging)
     overrides = list(origin.overrides) if origin is not None else []
     (staging / "overrides.yaml").write_text(yaml.safe_dump(overrides, sort_keys=False), encoding="utf-8")
+
+
+def _write_resolved_spec(spec: Spec, folder: Path) -> None:
+    """``resolved.yaml``: the hash line, then every key of the resolved spec (display-only ones too)."""
+    header = f"# resolved spec of {spec.run_name}\n{HASH_LINE}{spec.content_hash}\n"
+    (folder / RESOLVED_SPEC).write_text(header + spec.to_yaml(), encoding="utf-8")
 
 
 def _train(spec: Spec, prepared: PreparedRun, staging: Path, *, resume: bool) -> TrainingResult:
@@ -320,11 +342,7 @@ def _save_models(bundle: Autoencoder, staging: Path) -> None:
 
 def _encode_training_set(prepared: PreparedRun) -> LatentCodes:
     """The codes of the training samples under the trained encoder (for OT and the latent figure)."""
-    import numpy as np
-
-    codes = prepared.bundle.encoder.predict(prepared.x_train, batch_size=4096, verbose=0)
-    codes = np.asarray(codes, dtype=np.float32)
-    return LatentCodes(codes.reshape(codes.shape[0], -1))
+    return LatentCodes(stage.encode(prepared.bundle.encoder, prepared.x_train))
 
 
 def _solve_latent_ot(spec: Spec, prepared: PreparedRun, codes: LatentCodes, staging: Path) -> OTOutcome:
@@ -366,75 +384,6 @@ def _solve_latent_ot(spec: Spec, prepared: PreparedRun, codes: LatentCodes, stag
     return OTOutcome(result, generation)
 
 
-def _evaluate(spec: Spec, prepared: PreparedRun, ot: Optional[OTOutcome], figures_dir: Optional[Path]) -> Evaluations:
-    """Run the spec's evaluators on the trained models (and the OT map, when there is one)."""
-    from geokeras.evaluate import run_evaluators
-    from geokeras.evaluation import EvaluationContext
-
-    context = EvaluationContext(
-        manifold=prepared.manifold,
-        encoder=prepared.bundle.encoder,
-        decoder=prepared.bundle.decoder,
-        autoencoder=prepared.bundle.autoencoder,
-        x_train=prepared.x_train,
-        seed=prepared.seeds["evaluation"],
-        report=spec.report,
-        figures_dir=figures_dir,
-        ot=ot.result if ot is not None else None,
-        generation=ot.generation if ot is not None else None,
-    )
-    with located_under("evaluate"):
-        metrics = run_evaluators(spec.evaluate, context)
-    return Evaluations(metrics, tuple(context.figures))
-
-
-def _standard_figures(
-    spec: Spec, prepared: PreparedRun, training: TrainingResult, codes: LatentCodes, figures_dir: Path
-) -> Figures:
-    """The figures every run shows: loss curve, the data, its latent codes."""
-    from geokeras.report import figures
-
-    dpi, max_points = spec.report.dpi, spec.report.max_points
-    x_train, parameters = prepared.x_train, prepared.parameters
-    label = (prepared.manifold.parameter_names or (None,))[0]  # the colour is column 1
-    image_shape = prepared.manifold.image_shape  # (H, W, C) for image data, else None
-    drawn = [
-        ("Training loss", figures.plot_training_curves(training.history, figures_dir / "training_loss.png", dpi)),
-        (
-            "Training data",
-            figures.plot_manifold(
-                x_train,
-                parameters,
-                figures_dir / "manifold.png",
-                dpi,
-                max_points,
-                parameter_label=label,
-                title=f"Training data: {spec.manifold.type}",
-            ),
-        )
-        if image_shape is None
-        else (
-            "Training data and reconstructions",
-            figures.plot_image_grid(
-                x_train[:64],
-                figures_dir / "manifold.png",
-                dpi,
-                image_shape=image_shape,
-                labels=parameters[:64, 0],
-                reconstructions=prepared.bundle.autoencoder.predict(x_train[:64], verbose=0),
-                title=f"Training data (left) and reconstructions (right): {spec.manifold.type}",
-            ),
-        ),
-        (
-            "Latent codes",
-            figures.plot_latent_codes(
-                codes.codes, parameters, figures_dir / "latent_codes.png", dpi, max_points, parameter_label=label
-            ),
-        ),
-    ]
-    return tuple((title, Path(path).relative_to(figures_dir.parent).as_posix()) for title, path in drawn)
-
-
 def _remove_checkpoints(staging: Path) -> None:
     """A finished run keeps its models, not the checkpoints it could have resumed from."""
     import shutil
@@ -450,16 +399,3 @@ def _metrics(spec: Spec, training: TrainingResult, ot: Optional[OTOutcome], eval
         **({"ot": ot.to_metrics()} if ot is not None else {}),
         **evaluations.metrics,
     }
-
-
-def _write_report(spec: Spec, metrics: dict[str, Any], figures: list, provenance: dict, staging: Path) -> None:
-    from geokeras.report.markdown import render_report
-
-    text = render_report(
-        spec_name=spec.name,
-        spec_hash=spec.content_hash,
-        metrics=metrics,
-        figures=figures,
-        provenance=provenance,
-    )
-    (staging / "report.md").write_text(text, encoding="utf-8")

@@ -82,14 +82,14 @@ class EvaluationContext:
         return self.figures_dir is not None and bool(self.report.figures)
 
     def figure_path(self, name: str) -> Optional[Path]:
-        """``figures_dir/<name>.png`` (the folder created), or ``None`` when no figures are drawn."""
+        """``figures_dir/<name>.<report.format>`` (the folder created), or ``None`` when no figures are drawn."""
         if not self.draws_figures:
             return None
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise ValueError(f"Expected a plain file name for a figure. Received: name={name!r}.")
         assert self.figures_dir is not None
         self.figures_dir.mkdir(parents=True, exist_ok=True)
-        return self.figures_dir / f"{name}.png"
+        return self.figures_dir / f"{name}.{self.report.format}"
 
     @functools.cached_property
     def held_out_manifold(self) -> Manifold:

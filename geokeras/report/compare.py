@@ -33,7 +33,6 @@ TIMING_METRICS = (
     "training.samples_per_second",
     "ot.seconds",
     "ot.generate.seconds",
-    "ot_quality.seconds",
 )
 """The flattened metrics that measure wall time: the only ones a rerun of a spec may change."""
 

@@ -58,14 +58,19 @@ def new_figure(figsize: tuple[float, float]) -> Any:
     return figure
 
 
+FIGURE_FORMATS = ("png", "svg", "pdf")
+"""The file types a figure is saved as, chosen by the path's suffix (``report.format``)."""
+
+
 def save_figure(figure: Any, path: PathLike, dpi: int) -> Path:
-    """Write ``figure`` as a PNG at ``path`` (parents created); ``path`` must end in .png."""
+    """Write ``figure`` at ``path`` (parents created) as PNG, SVG or PDF, by the path's suffix."""
     dpi = check_count("dpi", dpi)
     path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise ValueError(f"Expected a path ending in .png. Received: path={str(path)!r}.")
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in FIGURE_FORMATS:
+        raise ValueError(f"Expected a path ending in .png, .svg or .pdf. Received: path={str(path)!r}.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=dpi, format="png")
+    figure.savefig(path, dpi=dpi, format=kind)
     return path
 
 
