@@ -4,6 +4,7 @@
     spec = geokeras.load_spec("specs/quickstart.yaml", overrides=["train.epochs=5"])
     result = geokeras.run(spec)          # result.run_dir, result.metrics, result.encoder, ...
     again = geokeras.load_run(result.run_dir)
+    geokeras.rerender(result.run_dir, format="svg")  # figures and report.md again, no training
 
 Importing geokeras does not import TensorFlow; running a spec does. The names below are
 loaded on first use, so that importing a domain package (``geokeras.manifolds``,
@@ -21,10 +22,11 @@ _LAZY_NAMES = {
     "load_run": "geokeras.api",
     "Spec": "geokeras.spec",
     "load_spec": "geokeras.spec",
+    "rerender": "geokeras.report_rerender",
 }
 _LAZY_MODULES = ("api", "spec")
 
-__all__ = ["RunResult", "Spec", "__version__", "load_run", "load_spec", "run"]
+__all__ = ["RunResult", "Spec", "__version__", "load_run", "load_spec", "rerender", "run"]
 
 
 def __getattr__(name: str) -> Any:

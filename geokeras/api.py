@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 import yaml
 
+from geokeras import report_stage
 from geokeras.console import RunConsole, current_console, use_console
 from geokeras.errors import GeokerasInputError, SpecError, located_under
 from geokeras.limits import MAX_SAMPLE_MAGNITUDE
+from geokeras.models.loss_summary import training_metrics
 from geokeras.preflight import located_in_spec
 from geokeras.report.provenance import collect_provenance, now_utc
-from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, TRAINING_METRICS, StagedRunDirectory, write_json
+from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, StagedRunDirectory, write_json
 from geokeras.seeds import EVALUATION_STREAM, OT_GENERATE_STREAM, OT_SOLVE_STREAM, TRAINING_DATA_STREAM, stream_seed
 from geokeras.spec import Spec, load_spec, spec_from_mapping
 
@@ -38,8 +40,7 @@ if TYPE_CHECKING:  # annotations only: running imports TensorFlow, importing geo
 
 DEFAULT_RUNS_ROOT = Path("runs")
 
-Figures = tuple[tuple[str, str], ...]
-"""``(title, path relative to the run directory)`` of each figure, in report order."""
+Figures = report_stage.Figures
 
 
 @dataclass(frozen=True)
@@ -273,11 +274,12 @@ def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bo
         ot = _solve_latent_ot(spec, prepared, codes, staging)
     if figures_dir is not None:
         figures_dir.mkdir(exist_ok=True)
-    evaluations = _evaluate(spec, prepared, ot, figures_dir)
+    trained = _trained_run(prepared, training, ot)
+    evaluations = Evaluations(*report_stage.evaluate(spec, trained, figures_dir))
     standard = ()
     if figures_dir is not None:
         with console.stage("figures") as stage:
-            standard = _standard_figures(spec, prepared, training, codes, figures_dir)
+            standard = report_stage.standard_figures(spec, trained, codes.codes, figures_dir)
             stage.detail = f"{len(standard) + len(evaluations.figures)} figures"
     with console.stage("report", "metrics.json, report.md"):
         _remove_checkpoints(staging)
@@ -292,13 +294,29 @@ def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bo
             resumed=resumed,
         )
         write_json(staging / "provenance.json", provenance)
-        _write_report(spec, metrics, [*standard, *evaluations.figures], provenance, staging)
+        report_stage.write_report(spec, metrics, (*standard, *evaluations.figures), provenance, staging)
     return metrics
 
 
 def _epochs_detail(spec: Spec, resumed: bool) -> str:
     """``200 epochs`` (``200 epochs, resumed``): the training stage's detail."""
     return f"{spec.train.epochs} epochs" + (", resumed" if resumed else "")
+
+
+def _trained_run(prepared: PreparedRun, training: TrainingResult, ot: Optional[OTOutcome]) -> report_stage.TrainedRun:
+    """What the figure and report stage (:mod:`geokeras.report_stage`) draws from."""
+    return report_stage.TrainedRun(
+        manifold=prepared.manifold,
+        x_train=prepared.x_train,
+        parameters=prepared.parameters,
+        encoder=prepared.bundle.encoder,
+        decoder=prepared.bundle.decoder,
+        autoencoder=prepared.bundle.autoencoder,
+        history=training.history,
+        evaluation_seed=prepared.seeds["evaluation"],
+        ot=ot.result if ot is not None else None,
+        generation=ot.generation if ot is not None else None,
+    )
 
 
 # ----------------------------------------------------------------------------- before any file
@@ -396,10 +414,15 @@ def _write_spec_files(spec: Spec, staging: Path) -> None:
     origin = spec.origin
     given = origin.text if origin is not None else spec.to_yaml()
     (staging / "spec.yaml").write_text(given, encoding="utf-8")
-    header = f"# resolved spec of {spec.run_name}\n{HASH_LINE}{spec.content_hash}\n"
-    (staging / RESOLVED_SPEC).write_text(header + spec.to_yaml(), encoding="utf-8")
+    _write_resolved_spec(spec, staging)
     overrides = list(origin.overrides) if origin is not None else []
     (staging / "overrides.yaml").write_text(yaml.safe_dump(overrides, sort_keys=False), encoding="utf-8")
+
+
+def _write_resolved_spec(spec: Spec, folder: Path) -> None:
+    """``resolved.yaml``: the hash line, then every key of the resolved spec (display-only ones too)."""
+    header = f"# resolved spec of {spec.run_name}\n{HASH_LINE}{spec.content_hash}\n"
+    (folder / RESOLVED_SPEC).write_text(header + spec.to_yaml(), encoding="utf-8")
 
 
 def _train(spec: Spec, prepared: PreparedRun, staging: Path, *, resume: bool) -> TrainingResult:
@@ -450,11 +473,7 @@ def _save_initial_models(spec: Spec, bundle: Autoencoder, staging: Path) -> None
 
 def _encode_training_set(prepared: PreparedRun) -> LatentCodes:
     """The codes of the training samples under the trained encoder (for OT and the latent figure)."""
-    import numpy as np
-
-    codes = prepared.bundle.encoder.predict(prepared.x_train, batch_size=4096, verbose=0)
-    codes = np.asarray(codes, dtype=np.float32)
-    return LatentCodes(codes.reshape(codes.shape[0], -1))
+    return LatentCodes(report_stage.encode(prepared.bundle.encoder, prepared.x_train))
 
 
 def _solve_latent_ot(spec: Spec, prepared: PreparedRun, codes: LatentCodes, staging: Path) -> OTOutcome:
@@ -505,79 +524,6 @@ def _solve_latent_ot(spec: Spec, prepared: PreparedRun, codes: LatentCodes, stag
     return OTOutcome(result, generation)
 
 
-def _evaluate(spec: Spec, prepared: PreparedRun, ot: Optional[OTOutcome], figures_dir: Optional[Path]) -> Evaluations:
-    """Run the spec's evaluators on the trained models (and the OT map, when there is one)."""
-    from geokeras.evaluate import run_evaluators
-    from geokeras.evaluation import EvaluationContext
-
-    context = EvaluationContext(
-        manifold=prepared.manifold,
-        encoder=prepared.bundle.encoder,
-        decoder=prepared.bundle.decoder,
-        autoencoder=prepared.bundle.autoencoder,
-        x_train=prepared.x_train,
-        seed=prepared.seeds["evaluation"],
-        report=spec.report,
-        figures_dir=figures_dir,
-        ot=ot.result if ot is not None else None,
-        generation=ot.generation if ot is not None else None,
-    )
-    with located_under("evaluate"):
-        metrics = run_evaluators(spec.evaluate, context)
-    return Evaluations(metrics, tuple(context.figures))
-
-
-def _standard_figures(
-    spec: Spec, prepared: PreparedRun, training: TrainingResult, codes: LatentCodes, figures_dir: Path
-) -> Figures:
-    """The figures every run shows: loss curve, the data, its latent codes."""
-    from geokeras.report import figures
-
-    dpi, max_points = spec.report.dpi, spec.report.max_points
-    x_train, parameters = prepared.x_train, prepared.parameters
-    label = (prepared.manifold.parameter_names or (None,))[0]  # the colour is column 1
-    image_shape = prepared.manifold.image_shape  # (H, W, C) for image data, else None
-
-    def path_of(stem: str) -> Path:
-        return figures.figure_path(figures_dir, stem, spec.report.format)
-
-    drawn = [
-        ("Training loss", figures.plot_training_curves(training.history, path_of("training_loss"), dpi)),
-        (
-            "Training data",
-            figures.plot_manifold(
-                x_train,
-                parameters,
-                path_of("manifold"),
-                dpi,
-                max_points,
-                parameter_label=label,
-                title=f"Training data: {spec.manifold.type}",
-            ),
-        )
-        if image_shape is None
-        else (
-            "Training data and reconstructions",
-            figures.plot_image_grid(
-                x_train[:64],
-                path_of("manifold"),
-                dpi,
-                image_shape=image_shape,
-                labels=parameters[:64, 0],
-                reconstructions=prepared.bundle.autoencoder.predict(x_train[:64], verbose=0),
-                title=f"Training data (left) and reconstructions (right): {spec.manifold.type}",
-            ),
-        ),
-        (
-            "Latent codes",
-            figures.plot_latent_codes(
-                codes.codes, parameters, path_of("latent_codes"), dpi, max_points, parameter_label=label
-            ),
-        ),
-    ]
-    return tuple((title, Path(path).relative_to(figures_dir.parent).as_posix()) for title, path in drawn)
-
-
 def _remove_checkpoints(staging: Path) -> None:
     """A finished run keeps its models, not the checkpoints it could have resumed from."""
     import shutil
@@ -589,20 +535,7 @@ def _metrics(spec: Spec, training: TrainingResult, ot: Optional[OTOutcome], eval
     """The content of metrics.json: the spec's identity, training, the OT map, each evaluator."""
     return {
         "spec": {"name": spec.name, "hash": spec.content_hash},
-        "training": {name: getattr(training, name) for name in TRAINING_METRICS},
+        "training": training_metrics(training.history, training.epochs, training.seconds, training.samples_per_second),
         **({"ot": ot.to_metrics()} if ot is not None else {}),
         **evaluations.metrics,
     }
-
-
-def _write_report(spec: Spec, metrics: dict[str, Any], figures: list, provenance: dict, staging: Path) -> None:
-    from geokeras.report.markdown import render_report
-
-    text = render_report(
-        spec_name=spec.name,
-        spec_hash=spec.content_hash,
-        metrics=metrics,
-        figures=figures,
-        provenance=provenance,
-    )
-    (staging / "report.md").write_text(text, encoding="utf-8")

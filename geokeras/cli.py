@@ -7,6 +7,7 @@
     geokeras schema [-o FILE]
     geokeras compare RUN_DIR|SWEEP_DIR [...] [--only-differing] [--format markdown|csv]
     geokeras sweep SPEC key=v1,v2,... [key2=...] [--runs-root DIR] [--jobs N] [--metric NAME]
+    geokeras report RUN_DIR [--format png|svg|pdf] [--dpi N]
 
 Exit codes: 0 success, 2 bad spec or bad input (one message, no traceback), 1 anything else.
 ``validate``, ``render`` and ``schema`` never import TensorFlow. Progress (stage lines, bars)
@@ -146,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--runs-root", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
     sweep.add_argument("--jobs", type=int, default=1, help="points run at once, each in its own process (default 1)")
     sweep.add_argument("--metric", default=None, help="metric of the phase diagram, e.g. reconstruction.mse")
+    _add_report_command(commands)
     _add_verbose_flag(parser, *commands.choices.values())
     return parser
 
@@ -172,6 +174,34 @@ def _add_verbose_flag(*parsers: argparse.ArgumentParser) -> None:
             default=False if index == 0 else argparse.SUPPRESS,
             help="show TensorFlow's logs and Keras's and TensorFlow's warnings",
         )
+
+
+# ----------------------------------------------------------------------------- geokeras report
+def _add_report_command(commands: argparse._SubParsersAction) -> None:
+    report = _subcommand(
+        commands,
+        "report",
+        "redraw the figures and rewrite report.md of a finished run (no training)",
+        "  geokeras report runs/quickstart-spiral-<hash12> --format svg\n  geokeras report RUN_DIR --dpi 300",
+    )
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a finished run directory")
+    report.add_argument(
+        "--format", choices=("png", "svg", "pdf"), default=None, help="figure file type (default: the run's)"
+    )
+    report.add_argument("--dpi", type=int, default=None, help="figure resolution (default: the run's)")
+
+
+def _report(arguments: argparse.Namespace) -> int:
+    if not arguments.verbose:
+        from geokeras.tf_logging import quiet_tensorflow
+
+        quiet_tensorflow()
+    from geokeras.report_rerender import rerender
+
+    result = rerender(arguments.run_dir, format=arguments.format, dpi=arguments.dpi)
+    kept = f"; {len(result.differing)} metric(s) differ, metrics.json kept" if result.differing else ""
+    print(f"geokeras: rewrote {result.run_dir}/report.md and {len(result.figures)} figure(s){kept}")
+    return EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -300,6 +330,7 @@ _COMMANDS = {
     "schema": _schema,
     "compare": _compare,
     "sweep": _sweep,
+    "report": _report,
 }
 
 

@@ -183,6 +183,28 @@ class Registry:
         )
 
 
+class DisplayOnly:
+    """Marks a spec field that changes how a run is shown, never a number it computes.
+
+    Written as ``Annotated[type, DISPLAY_ONLY]`` on a field of a :class:`SpecModel` (a whole section
+    or one key); :meth:`SpecModel.identity_dump` leaves such fields out, so the spec's content hash
+    (the run directory's name, ``--resume`` and sweep reuse) ignores them, while resolved.yaml still
+    records them. Mark a field only when no metric, model or saved array can depend on it.
+    """
+
+    def __repr__(self) -> str:
+        return "DISPLAY_ONLY"
+
+
+DISPLAY_ONLY = DisplayOnly()
+"""The :class:`DisplayOnly` marker: ``report: Annotated[ReportSpec, DISPLAY_ONLY] = Field(...)``."""
+
+
+def is_display_only(field: Any) -> bool:
+    """True when a pydantic ``FieldInfo`` carries the :data:`DISPLAY_ONLY` marker."""
+    return any(isinstance(item, DisplayOnly) for item in field.metadata)
+
+
 class SpecModel(BaseModel):
     """Base of every spec section and parameter model: unknown keys are errors.
 
@@ -201,6 +223,59 @@ class SpecModel(BaseModel):
         type. The default: unchanged.
         """
         return data
+
+    def identity_dump(self) -> dict[str, Any]:
+        """``model_dump(mode="json")`` without the :data:`DISPLAY_ONLY` fields, at every depth.
+
+        The part of the parameters that decides the numbers a run computes: the spec's content hash
+        is taken over it.
+        """
+        return _without_display_only(self, self.model_dump(mode="json"))
+
+    @classmethod
+    def display_only_paths(cls, prefix: tuple[str, ...] = (), _open: tuple[type, ...] = ()) -> list[tuple[str, ...]]:
+        """Key paths of the :data:`DISPLAY_ONLY` fields of this model and of the models it nests
+        (``("report",)``, ``("train", "verbose")``; a list item or union member shows as its field;
+        a model nested in itself is followed once)."""
+        paths: list[tuple[str, ...]] = []
+        for name, field in cls.model_fields.items():
+            if is_display_only(field):
+                paths.append((*prefix, name))
+                continue
+            for model in _nested_models(field.annotation):
+                if model in (*_open, cls):
+                    continue
+                nested = model.display_only_paths((*prefix, name), (*_open, cls))
+                paths += [path for path in nested if path not in paths]
+        return paths
+
+
+def _without_display_only(value: Any, data: Any) -> Any:
+    """``data`` (the JSON dump of ``value``) without the display-only fields of the models in ``value``."""
+    if isinstance(value, SpecModel):
+        return {
+            name: _without_display_only(getattr(value, name), data[name])
+            for name, field in type(value).model_fields.items()
+            if name in data and not is_display_only(field)
+        }
+    if isinstance(value, (list, tuple)):
+        return [_without_display_only(item, dumped) for item, dumped in zip(value, data)]
+    if isinstance(value, Mapping):
+        return {key: _without_display_only(value[key], dumped) for key, dumped in data.items()}
+    return data
+
+
+def _nested_models(annotation: Any) -> list[type]:
+    """The SpecModel classes an annotation can hold (through Optional, Union, list, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, SpecModel):
+        return [annotation]
+    found: list[type] = []
+    for argument in getattr(annotation, "__args__", ()) or ():
+        found += [model for model in _nested_models(argument) if model not in found]
+    origin = getattr(annotation, "__origin__", None)
+    if origin is not None and getattr(annotation, "__metadata__", None) is not None:
+        found += [model for model in _nested_models(origin) if model not in found]
+    return found
 
 
 def union_of(registry: Registry, default: str | None = None) -> Any:

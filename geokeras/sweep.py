@@ -55,6 +55,7 @@ from geokeras.errors import GeokerasInputError
 from geokeras.limits import MAX_SWEEP_POINTS
 from geokeras.report.compare import SWEEP_RECORD, flatten_metrics, markdown_table, raw_value, readable_value
 from geokeras.report.figures import figure_path
+from geokeras.report.metric_names import current_metric_name, current_metric_names
 from geokeras.report.run_dir import TRAINING_METRICS
 from geokeras.spec import Spec, load_spec
 from geokeras.sweep_values import axis_values, flow_list_items
@@ -239,6 +240,7 @@ def sweep(
     axes = lists_as_values(spec_path, parse_grid(assignments))
     points = plan(spec_path, axes, runs_root)
     if metric is not None:
+        metric = current_metric_name(metric)  # an older name of a renamed metric still works
         check_metric_section(points, metric)
     sweep_dir = Path(runs_root) / _sweep_name(points)
     (sweep_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -351,7 +353,7 @@ def _run_point(point: SweepPoint, spec_path: Path, sweep_dir: Path, verbose: boo
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:
-    metrics = json.loads(path.read_text(encoding="utf-8"))
+    metrics = current_metric_names(json.loads(path.read_text(encoding="utf-8")))
     metrics.pop("spec", None)
     return flatten_metrics(metrics)
 
@@ -395,7 +397,7 @@ SUMMARY_METRICS = (
     "manifold_rlc.pieces",
     "ot.converged",
     "ot.tv",
-    "ot_quality.tv",
+    "ot_quality.sampled_tv",
     "generation.mmd",
     "generation.baseline_mmd",
 )

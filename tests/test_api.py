@@ -88,10 +88,20 @@ def test_metrics_layout(finished_run):
     assert metrics == result.metrics
     assert metrics["spec"] == {"name": "tiny-circle", "hash": result.spec.content_hash}
     assert metrics["training"]["epochs"] == 3
-    assert set(metrics["training"]) == {"epochs", "final_loss", "seconds", "samples_per_second"}
+    assert list(metrics["training"]) == [
+        "epochs",
+        "final_loss",
+        "loss_mean_last_5",
+        "best_loss",
+        "best_epoch",
+        "seconds",
+        "samples_per_second",
+    ]
     assert set(metrics["reconstruction"]) == {"samples", "mse", "chamfer", "hausdorff"}
     history = json.loads((result.run_dir / "history.json").read_text())
     assert history["loss"][-1] == metrics["training"]["final_loss"] and len(history["loss"]) == 3
+    assert metrics["training"]["best_loss"] == min(history["loss"])
+    assert history["loss"][metrics["training"]["best_epoch"] - 1] == metrics["training"]["best_loss"]
 
 
 def test_report_links_every_figure(finished_run):

@@ -53,7 +53,7 @@ def test_metrics_have_the_ot_and_generation_sections(aeot_run):
         assert key in ot, key
     assert ot["generate"]["samples"] == 256 and 0.0 <= ot["generate"]["refused_share"] <= 1.0
     quality = metrics["ot_quality"]
-    assert quality["evaluation_samples"] == 16384 and quality["targets"] == 256 and quality["transport_cost"] > 0
+    assert quality["mass_samples"] == 16384 and quality["distinct_targets"] == 256 and quality["transport_cost"] > 0
     generation = metrics["generation"]
     assert generation["modes_from"] == "manifold" and generation["modes"] == 4
     assert generation["generated"] == 256 and generation["held_out"] == 256
@@ -70,6 +70,18 @@ def test_figures_and_report(aeot_run):
         assert (aeot_run.run_dir / name).is_file(), name
     report = (aeot_run.run_dir / "report.md").read_text()
     assert "figures/ot_power_diagram.png" in report and "figures/generation.png" in report
+
+
+def test_rerender_redraws_the_ot_figures_from_the_saved_map(aeot_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / aeot_run.run_dir.name
+    shutil.copytree(aeot_run.run_dir, copy)
+    metrics_before = (copy / "metrics.json").read_bytes()
+    result = geokeras.rerender(copy, format="svg")
+    assert (copy / "metrics.json").read_bytes() == metrics_before
+    assert (copy / "figures" / "ot_power_diagram.svg").is_file() and (copy / "figures" / "generation.svg").is_file()
+    assert result.differing == ()
 
 
 def test_saved_ot_map_reloads_with_identical_outputs(aeot_run):

@@ -6,12 +6,12 @@ The implementations live in :mod:`geokeras.complexity.evaluators`; see docs/comp
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from geokeras.limits import MeshResolution, NonNegativeSampleCount, NonNegativeScale, Resolution
-from geokeras.registry import EVALUATORS, SpecModel
+from geokeras.registry import DISPLAY_ONLY, EVALUATORS, SpecModel
 
 
 @EVALUATORS.register("rlc_bounds", implementation="geokeras.complexity.evaluators:evaluate_rlc_bounds")
@@ -52,7 +52,7 @@ class RlcOnManifoldParams(SpecModel):
         20000,
         description="Held-out samples whose distinct activation patterns give the sampled lower bound (0: none).",
     )
-    box_margin: NonNegativeScale = Field(
+    box_margin: Annotated[NonNegativeScale, DISPLAY_ONLY] = Field(
         0.1,
         description="For 2-D inputs, the figure's box is the data's bounding box enlarged by this fraction per side.",
     )

@@ -9,13 +9,13 @@ evaluator's parameters (``{type: reconstruction, samples: 5000}``).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from pydantic import Field
 
 from geokeras.limits import BatchSize, Count, MeshResolution, Resolution, SampleCount
 from geokeras.manifolds.params.common import NoiseParams, OutlierNoiseParams
-from geokeras.registry import EVALUATORS, SpecModel
+from geokeras.registry import DISPLAY_ONLY, EVALUATORS, SpecModel
 
 
 @EVALUATORS.register("reconstruction", implementation="geokeras.evaluate.reconstruction:evaluate_reconstruction")
@@ -146,6 +146,6 @@ class DenoisingParams(SpecModel):
         description="Clean samples standing in for Σ when it has neither polyline nor mesh (distance to the "
         "nearest one).",
     )
-    figure_points: SampleCount = Field(
+    figure_points: Annotated[SampleCount, DISPLAY_ONLY] = Field(
         300, description="Noisy points (a seeded subsample) drawn in the figure with their reconstructions."
     )

@@ -6,7 +6,7 @@ parameterisation psi: R^m -> R^n (Lei et al. 2018, section 1).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, Optional, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
 from pydantic import (
     Field,
@@ -23,6 +23,7 @@ from geokeras.limits import MAX_WIDTH, BatchSize, Dimension, Epochs, NonNegative
 from geokeras.models.keras_layer_names import unknown_layer_message
 from geokeras.registry import (
     DECODERS,
+    DISPLAY_ONLY,
     ENCODERS,
     LEARNING_RATE_SCHEDULES,
     OPTIMIZERS,
@@ -485,11 +486,11 @@ class TrainSpec(SpecModel):
     shuffle: bool = Field(True, description="Reshuffle the samples before every epoch (seeded).")
     early_stopping: Optional[EarlyStoppingSpec] = Field(None, description="null disables it.")
     checkpoint_every: Epochs = Field(1, description="Epochs between checkpoints (for --resume).")
-    verbose: Literal[0, 1, 2] = Field(
-        2,
+    verbose: Annotated[Literal[0, 1, 2], DISPLAY_ONLY] = Field(
+        1,
         description=(
-            "Training progress on stderr: 0 none (the training stage line only), 1 a line per epoch (for "
-            "logs), 2 one bar over all epochs with ETA and loss on a terminal, nothing elsewhere."
+            "Training progress on stderr, numbered as in Keras: 0 none (the training stage line only), 1 one bar "
+            "over all epochs with ETA and loss on a terminal (nothing elsewhere), 2 a line per epoch (for logs)."
         ),
     )
 

@@ -51,7 +51,9 @@ class TrainingResult:
         history: per-epoch values, ``{"loss": [...], "val_loss": [...]}`` (val_loss only with
             a validation split), for every epoch of the run including epochs before a resume.
         epochs: epochs trained in total (fewer than ``train.epochs`` after early stopping).
-        final_loss: the training loss of the last epoch (``nan`` if no epoch ran).
+        final_loss: the training loss of the last epoch (``nan`` if no epoch ran), whatever it was;
+            metrics.json adds the best epoch and the mean of the last ones
+            (:func:`geokeras.models.loss_summary.training_metrics`).
         seconds: wall time of ``Model.fit`` in this call (tracing and compilation included).
         samples_per_second: training samples processed in this call / ``seconds``.
         initial_epoch: the epoch this call started from (0, or the resumed checkpoint's).
@@ -376,10 +378,11 @@ class DivergenceGuard(keras.callbacks.Callback):
 class TrainingProgress(keras.callbacks.Callback):
     """Training progress on the run's console (:mod:`geokeras.console`), as ``train.verbose`` asks.
 
-    ``0``: nothing. ``1``: a line per epoch, ``epoch 12/200  loss 0.00123  val_loss 0.00131  0.4 s``.
-    ``2``: one bar over all epochs on a terminal, advancing within an epoch batch by batch (at most
-    every ``refresh_seconds``), with elapsed time, ETA and the last loss; nothing when stderr is
-    not a terminal. Keras's own printing is off (``fit(verbose=0)``).
+    Numbered as Keras numbers ``fit(verbose=...)``: ``0``: nothing. ``1``: one bar over all epochs
+    on a terminal, advancing within an epoch batch by batch (at most every ``refresh_seconds``),
+    with elapsed time, ETA and the last loss; nothing when stderr is not a terminal. ``2``: a line
+    per epoch, ``epoch 12/200  loss 0.00123  val_loss 0.00131  0.4 s``. Keras's own printing is off
+    (``fit(verbose=0)``).
     """
 
     def __init__(self, total_epochs: int, steps_per_epoch: int, verbose: int, *, refresh_seconds: float = 0.1) -> None:
@@ -397,7 +400,7 @@ class TrainingProgress(keras.callbacks.Callback):
         self._info = ""
 
     def on_train_begin(self, logs: Optional[dict] = None) -> None:
-        if self.verbose == 2:
+        if self.verbose == 1:
             from geokeras.console import current_console
 
             self._bar = current_console().progress("training", self.total_epochs, unit="epochs")
@@ -423,7 +426,7 @@ class TrainingProgress(keras.callbacks.Callback):
         self._info = values
         if self._bar is not None:
             self._bar.update(epoch + 1, values)
-        elif self.verbose == 1:
+        elif self.verbose == 2:
             from geokeras.console import current_console
 
             seconds = time.perf_counter() - self._epoch_started

@@ -26,6 +26,7 @@ import yaml
 
 from geokeras.errors import GeokerasInputError, shortened
 from geokeras.report.markdown import format_value
+from geokeras.report.metric_names import current_metric_names
 from geokeras.report.run_dir import RESOLVED_SPEC
 
 SWEEP_RECORD = "sweep.json"
@@ -38,7 +39,8 @@ FORMATS = ("markdown", "csv")
 
 
 def load_metrics(run_dir: Path) -> dict[str, Any]:
-    """The metrics.json of a finished run directory."""
+    """The metrics.json of a finished run directory, renamed metrics under their current names
+    (:data:`geokeras.report.metric_names.RENAMED_METRICS`), so older runs compare with newer ones."""
     path = Path(run_dir) / "metrics.json"
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))
@@ -51,7 +53,7 @@ def load_metrics(run_dir: Path) -> dict[str, Any]:
             f"expected {str(path)!r} to hold a JSON object of metric sections. "
             f"Received a JSON {type(metrics).__name__}."
         )
-    return metrics
+    return current_metric_names(metrics)
 
 
 def load_resolved_spec(run_dir: Path) -> Optional[dict[str, Any]]:
@@ -75,7 +77,6 @@ TIMING_METRICS = (
     "training.samples_per_second",
     "ot.seconds",
     "ot.generate.seconds",
-    "ot_quality.seconds",
 )
 """The flattened metrics that measure wall time: the only ones a rerun of a spec may change."""
 

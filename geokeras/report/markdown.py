@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from geokeras.report.run_dir import TRAINING_METRICS  # rows of the summary table, in this order
+from geokeras.report.verdicts import verdict_lines, verdicts
 
 PROVENANCE_FIRST_KEYS = ("versions", "devices")
 
@@ -149,6 +150,7 @@ def render_report(
     metrics: Mapping[str, Any],
     figures: Sequence[tuple[str, str]],
     provenance: Mapping[str, Any],
+    spec: Mapping[str, Any] | None = None,
 ) -> str:
     """The text of report.md.
 
@@ -160,13 +162,19 @@ def render_report(
         figures: ``(title, path)`` pairs, paths relative to report.md with forward slashes.
         provenance: the contents of provenance.json; ``versions`` and ``devices`` come first,
             every other key follows on one line each.
+        spec: the resolved spec as a mapping (thresholds the verdicts quote, such as the OT
+            solver's ``tol``); None: those thresholds are named, not given.
 
     Returns:
-        Markdown: a title, the training summary table, one two-column table per evaluator
+        Markdown: a title, the verdicts with the criteria that decided them
+        (:mod:`geokeras.report.verdicts`), the warnings, the training summary table, one two-column table per evaluator
         (and per other metrics section), the figures as images, and the provenance.
     """
     run_name = f"{spec_name}-{spec_hash[:12]}"
     lines = [f"# {spec_name}", "", f"Spec content hash `{spec_hash}` (run `{run_name}`).", ""]
+    headline = verdict_lines(verdicts(metrics, spec), format_value)
+    if headline:
+        lines += ["## Verdicts", ""] + headline + [""]
     warnings = _warning_lines(metrics)
     if warnings:
         lines += ["## Warnings", ""] + warnings + [""]

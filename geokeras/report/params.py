@@ -26,3 +26,6 @@ class ReportSpec(SpecModel):
     )
     dpi: Dpi = Field(110, description="Resolution of PNG figures (and of the images inside SVG or PDF figures).")
     max_points: SampleCount = Field(4000, description="Points drawn at most per scatter plot.")
+    format: Literal["png", "svg", "pdf"] = Field(
+        "png", description="File type of the figures: png (raster, at dpi), svg or pdf (vector)."
+    )

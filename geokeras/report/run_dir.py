@@ -32,8 +32,21 @@ from typing import Any, Optional
 from geokeras.errors import GeokerasInputError
 from geokeras.report.run_lock import OWNER_FILE, RunDirectoryBusy, RunLock, busy_message, is_locked
 
-TRAINING_METRICS = ("epochs", "final_loss", "seconds", "samples_per_second")
-"""The keys of metrics.json's ``training`` section, in report order (attributes of the training result)."""
+TRAINING_METRICS = (
+    "epochs",
+    "final_loss",
+    "loss_mean_last_5",
+    "best_loss",
+    "best_epoch",
+    "val_final_loss",
+    "val_loss_mean_last_5",
+    "val_best_loss",
+    "val_best_epoch",
+    "seconds",
+    "samples_per_second",
+)
+"""The keys of metrics.json's ``training`` section, in report order (the ``val_`` ones only with a
+validation split; see :func:`geokeras.models.loss_summary.training_metrics`)."""
 
 RESOLVED_SPEC = "resolved.yaml"
 HASH_LINE = "# sha256: "

@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -26,7 +26,7 @@ from geokeras.manifolds.params import ManifoldSpec
 from geokeras.models.params import ModelSpec, RuntimeSpec, TrainSpec
 from geokeras.models.size import check_parameter_budget
 from geokeras.ot.params import LatentOTSpec
-from geokeras.registry import EVALUATORS, SpecModel, union_of
+from geokeras.registry import DISPLAY_ONLY, EVALUATORS, SpecModel, union_of
 from geokeras.report.params import ReportSpec
 from geokeras.spec.yaml_scalars import dump_yaml
 
@@ -89,7 +89,9 @@ class Spec(SpecModel):
         description="Evaluators, by name or as {type: name, ...parameters}.",
     )
     runtime: RuntimeSpec = Field(default_factory=RuntimeSpec, description="Device, compilation and determinism.")
-    report: ReportSpec = Field(default_factory=ReportSpec, description="Figures and report.md options.")
+    report: Annotated[ReportSpec, DISPLAY_ONLY] = Field(
+        default_factory=ReportSpec, description="How report.md and the figures look (not part of the content hash)."
+    )
 
     # ------------------------------------------------------------------ identity
     def to_dict(self) -> dict[str, Any]:
@@ -100,11 +102,21 @@ class Spec(SpecModel):
         """The resolved spec as YAML (every default written out)."""
         return dump_yaml(self.to_dict(), sort_keys=False, allow_unicode=True)
 
+    def identity_dict(self) -> dict[str, Any]:
+        """What the content hash covers: :meth:`to_dict` without the display-only keys.
+
+        A key marked :data:`~geokeras.registry.DISPLAY_ONLY` (the whole ``report`` section,
+        ``train.verbose``, a figure's point count or margin: :meth:`display_only_paths` lists them)
+        changes how a run is shown, never its numbers, so two specs differing only there name the
+        same run directory and a sweep reuses the run.
+        """
+        return _type_first(self.identity_dump())
+
     @property
     def content_hash(self) -> str:
-        """sha256 of the canonical JSON of the resolved spec (sorted keys, no spaces)."""
+        """sha256 of the canonical JSON of :meth:`identity_dict` (sorted keys, no spaces)."""
         canonical = json.dumps(
-            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            self.identity_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -1,4 +1,4 @@
-"""Training progress on the console: a bar over all epochs (train.verbose 2), a line per epoch (1), nothing (0)."""
+"""Training progress on the console, numbered as Keras: a bar over all epochs (1), a line per epoch (2), nothing (0)."""
 
 from __future__ import annotations
 
@@ -52,8 +52,8 @@ def fit(verbose: int, epochs: int = 3) -> RecordingConsole:
     return console
 
 
-def test_verbose_2_moves_one_bar_over_all_epochs_with_the_loss():
-    console = fit(verbose=2)
+def test_verbose_1_moves_one_bar_over_all_epochs_with_the_loss():
+    console = fit(verbose=1)
     assert len(console.bars) == 1
     bar = console.bars[0]
     assert (bar.description, bar.total, bar.unit, bar.closed) == ("training", 3, "epochs", 1)
@@ -65,8 +65,8 @@ def test_verbose_2_moves_one_bar_over_all_epochs_with_the_loss():
     assert console.text == ""  # Keras prints nothing either: fit(verbose=0)
 
 
-def test_verbose_1_prints_a_line_per_epoch():
-    console = fit(verbose=1)
+def test_verbose_2_prints_a_line_per_epoch():
+    console = fit(verbose=2)
     lines = console.text.splitlines()
     assert console.bars == []
     assert [line.split("  ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
@@ -79,7 +79,7 @@ def test_verbose_0_prints_nothing():
 
 
 def test_batches_move_the_bar_within_an_epoch():
-    progress = TrainingProgress(total_epochs=4, steps_per_epoch=4, verbose=2, refresh_seconds=0.0)
+    progress = TrainingProgress(total_epochs=4, steps_per_epoch=4, verbose=1, refresh_seconds=0.0)
     bar = RecordingBar("training", 4, "epochs")
     progress._bar = bar
     progress.on_epoch_begin(1)

@@ -139,8 +139,10 @@ def test_ot_quality_of_the_exact_quadrant_solution(tmp_path):
         OTQualityParams(samples=1 << 14),
         context(make({"type": "circle"}), ot=quadrant_solution(), figures_dir=tmp_path, report=ReportSpec(dpi=30)),
     )
-    assert metrics["empty_cells"] == 0
-    assert metrics["max_rel_mass_error"] < 0.02 and metrics["tv"] < 0.005
+    assert (
+        metrics["sampled_empty_cells"] == 0 and metrics["distinct_targets"] == 4 and metrics["mass_samples"] == 1 << 14
+    )
+    assert metrics["sampled_max_rel_mass_error"] < 0.02 and metrics["sampled_tv"] < 0.005
     # E|x - T(x)|^2 = 2 E(1 - u)^2 with u ~ U(0, 1/2): 2 * 2 * (1 - 1/8) / 3 = 7/6.
     assert metrics["transport_cost"] == pytest.approx(7.0 / 6.0, abs=0.005)
     assert metrics["tv_noise_floor"] == pytest.approx(0.5 * 4 * np.sqrt(2 * 0.25 * 0.75 / (np.pi * (1 << 14))))
