@@ -187,7 +187,8 @@ def _remove(path: Path) -> None:
 def _render_into(spec: Any, run_dir: Path, staging: Path) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     """Write figures/, report.md and resolved.yaml into ``staging``; ``(figures, differing metrics)``."""
     from geokeras import report_stage as stage
-    from geokeras.api import _locate_spec_errors, _write_resolved_spec
+    from geokeras.api import _write_resolved_spec
+    from geokeras.preflight import located_in_spec
 
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
@@ -198,7 +199,7 @@ def _render_into(spec: Any, run_dir: Path, staging: Path) -> tuple[tuple[tuple[s
     if spec.report.figures:
         figures_dir = staging / "figures"
         figures_dir.mkdir()
-        with _locate_spec_errors(spec):
+        with located_in_spec(spec):
             trained = _trained_run(spec, run_dir, history)
             evaluated, evaluator_figures = stage.evaluate(spec, trained, figures_dir)
             codes = stage.encode(trained.encoder, trained.x_train)
