@@ -206,7 +206,7 @@ def _report(arguments: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    arguments = _parser().parse_args(argv)
+    arguments = _parse(_parser(), argv)
     try:
         return _COMMANDS[arguments.command](arguments)
     except GeokerasInputError as error:
@@ -215,6 +215,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("geokeras: interrupted.", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """The parsed command line, with ``key=value`` arguments written after an option
+    (``geokeras run SPEC -o DIR seed=3``) joined to the command's overrides or grid, as
+    argparse alone refuses them there."""
+    arguments, unknown = parser.parse_known_args(argv)
+    listed = next((name for name in ("overrides", "grid") if hasattr(arguments, name)), None)
+    late = [item for item in unknown if "=" in item and not item.startswith("-")]
+    if listed is None or len(late) < len(unknown):
+        parser.parse_args(argv)  # argparse's own message and exit status 2 for what is left
+    if late:
+        setattr(arguments, listed, [*getattr(arguments, listed), *late])
+    return arguments
 
 
 def run_spec_and_overrides(spec: Optional[Path], overrides: Sequence[str]) -> tuple[Path, list[str]]:

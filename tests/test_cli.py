@@ -336,3 +336,21 @@ def test_verbose_flag_goes_before_or_after_the_command(monkeypatch, capsys, argu
     monkeypatch.setattr(geokeras.api, "run", run)
     assert main(arguments) == 0
     assert received["verbose"] is verbose
+
+
+def test_overrides_may_follow_an_option(monkeypatch):
+    """``geokeras run SPEC -o DIR key=value``: argparse alone refuses a positional after an option."""
+    import geokeras.api
+
+    received = {}
+
+    def run(spec, out, overrides, **options):
+        received.update(spec=spec, out=out, overrides=list(overrides))
+        return SimpleNamespace(run_dir="runs/x", metrics={"training": {"final_loss": 0.5, "epochs": 2, "seconds": 1.0}})
+
+    monkeypatch.setattr(geokeras.api, "run", run)
+    assert main(["run", "spec.yaml", "seed=1", "-o", "out", "train.epochs=3", "--force"]) == 0
+    assert received == {"spec": Path("spec.yaml"), "out": Path("out"), "overrides": ["seed=1", "train.epochs=3"]}
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "spec.yaml", "-o", "out", "--no-such-option"])
+    assert exited.value.code == 2
