@@ -408,7 +408,7 @@ def build_keras_layers(
             raise SpecError(
                 f"expected at most {MAX_PARAMETERS:,} parameters in the {role} (the weights, their gradients "
                 f"and the optimizer's moments must fit in memory). Received: about {weights:,} parameters "
-                f"up to this layer, on inputs of shape {_shape_text(x.shape)}.",
+                f"up to this layer, on inputs of shape {shape_text(x.shape)}.",
                 path=path + ("config",),
             )
         try:
@@ -416,15 +416,15 @@ def build_keras_layers(
         except Exception as error:  # the user's layer rejected its input: a spec problem
             raise SpecError(
                 f"Keras layer {layer_spec.class_name} cannot be applied to inputs of shape "
-                f"{_shape_text(x.shape)}: {_first_line(error)}",
+                f"{shape_text(x.shape)}: {first_line(error)}",
                 path=path + ("config",),
             ) from error
     received = tuple(x.shape[1:])
     if received != tuple(output_shape):
         what = "latent_dim" if role == "encoder" else "the shape of one data sample"
         raise SpecError(
-            f"expected the last layer to output shape {_shape_text((None,) + tuple(output_shape))} "
-            f"({what}). Received: output shape {_shape_text(x.shape)}.",
+            f"expected the last layer to output shape {shape_text((None,) + tuple(output_shape))} "
+            f"({what}). Received: output shape {shape_text(x.shape)}.",
             path=("layers",),
         )
     if x.dtype != "float32":
@@ -432,7 +432,7 @@ def build_keras_layers(
     try:
         return keras.Model(inputs, x, name=role)
     except ValueError as error:  # e.g. two layers given the same name
-        raise SpecError(_first_line(error), path=("layers",)) from error
+        raise SpecError(first_line(error), path=("layers",)) from error
 
 
 def deserialize_keras_layer(class_name: str, config: Mapping[str, Any], *, path: KeyPath = ()) -> keras.layers.Layer:
@@ -472,7 +472,7 @@ def deserialize_keras_layer(class_name: str, config: Mapping[str, Any], *, path:
             layer = layer_class.from_config(dict(config))
         except Exception as error:  # any constructor complaint is the spec's to fix
             raise SpecError(
-                f"Received an invalid config for Keras layer {class_name}: {_first_line(error)} "
+                f"Received an invalid config for Keras layer {class_name}: {first_line(error)} "
                 f"Expected the constructor arguments of keras.layers.{class_name}. "
                 f"Received: config={dict(config)!r}",
                 path=path + ("config",),
@@ -616,11 +616,13 @@ def _checked_shape(shape: Union[Sequence[int], Any], name: str) -> Shape:
     return dims
 
 
-def _shape_text(shape: Sequence[Any]) -> str:
+def shape_text(shape: Sequence[Any]) -> str:
+    """``(None, 3)``, ``(2,)``: a shape as Python writes a tuple, for messages."""
     dims = ["None" if d is None else str(d) for d in shape]
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (its type's name when empty), for messages."""
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0]

@@ -29,6 +29,7 @@ import numpy as np
 
 from geokeras.errors import SpecError
 from geokeras.files import pinned_sha256, resolve_spec_file, spec_directory
+from geokeras.models.builder import first_line, shape_text
 from geokeras.models.params import KerasFileParams, KerasModelParams
 
 Shape = tuple[int, ...]
@@ -57,7 +58,7 @@ def build_keras_file(
     except Exception as error:  # anything Keras refuses in the file is the spec's to fix
         hint = "" if params.custom_objects_module else " (a custom layer needs custom_objects_module)"
         raise SpecError(
-            f"expected a Keras model file that loads in safe mode{hint}. Received {str(file)!r}: {_first_line(error)}",
+            f"expected a Keras model file that loads in safe mode{hint}. Received {str(file)!r}: {first_line(error)}",
             ("path",),
         ) from error
     if not isinstance(loaded, keras.Model):
@@ -80,7 +81,7 @@ def custom_objects_from(module_name: Optional[str]) -> dict[str, Any]:
         module = importlib.import_module(module_name)
     except Exception as error:
         raise SpecError(
-            f"expected an importable Python module (on sys.path). Received {module_name!r}: {_first_line(error)}",
+            f"expected an importable Python module (on sys.path). Received {module_name!r}: {first_line(error)}",
             ("custom_objects_module",),
         ) from error
     kinds = (keras.layers.Layer, keras.initializers.Initializer, keras.regularizers.Regularizer)
@@ -139,7 +140,7 @@ def copied_model(model: keras.Model) -> keras.Model:
             raise SpecError(
                 f"expected a Keras model that saves to .keras and loads in safe mode (subclassed models need "
                 f"get_config and keras.saving.register_keras_serializable; Lambda layers are refused). Received "
-                f"model {model.name!r}: {_first_line(error)}",
+                f"model {model.name!r}: {first_line(error)}",
                 ("type",),
             ) from error
 
@@ -162,8 +163,8 @@ def as_role_model(
         len(declared) != len(input_shape) or any(d is not None and d != e for d, e in zip(declared, input_shape))
     ):
         raise SpecError(
-            f"expected the {role} to take inputs of shape {_shape_text(input_shape)} ({what_in}). "
-            f"Received a model whose input shape is {_shape_text(declared)}.",
+            f"expected the {role} to take inputs of shape {shape_text(input_shape)} ({what_in}). "
+            f"Received a model whose input shape is {shape_text(declared)}.",
             (key,),
         )
     inputs = keras.Input(shape=input_shape, name=f"{role}_input")
@@ -171,15 +172,15 @@ def as_role_model(
         outputs = model(inputs)
     except Exception as error:
         raise SpecError(
-            f"expected a {role} that accepts inputs of shape {_shape_text(input_shape)} ({what_in}). "
-            f"Received model {model.name!r}, which fails on them: {_first_line(error)}",
+            f"expected a {role} that accepts inputs of shape {shape_text(input_shape)} ({what_in}). "
+            f"Received model {model.name!r}, which fails on them: {first_line(error)}",
             (key,),
         ) from error
     if not isinstance(outputs, keras.KerasTensor) or tuple(outputs.shape[1:]) != output_shape:
         received = tuple(outputs.shape[1:]) if isinstance(outputs, keras.KerasTensor) else type(outputs).__name__
-        shown = _shape_text(received) if isinstance(received, tuple) else f"a {received}"
+        shown = shape_text(received) if isinstance(received, tuple) else f"a {received}"
         raise SpecError(
-            f"expected the {role} to output shape {_shape_text(output_shape)} ({what_out}). "
+            f"expected the {role} to output shape {shape_text(output_shape)} ({what_out}). "
             f"Received a model whose output is {shown}.",
             (key,),
         )
@@ -196,16 +197,6 @@ def _declared_input_shape(model: keras.Model) -> Optional[Shape]:
     if not inputs or len(inputs) != 1:
         return None
     return tuple(inputs[0].shape[1:])
-
-
-def _shape_text(shape: Sequence[Any]) -> str:
-    dims = ["None" if d is None else str(d) for d in shape]
-    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
 
 
 def example_model() -> keras.Model:
