@@ -113,7 +113,7 @@ def standard_figures(spec: Any, trained: TrainedRun, codes: Any, figures_dir: Pa
                 path_of("manifold"),
                 dpi,
                 image_shape=image_shape,
-                labels=parameters[:64, 0],
+                labels=_class_labels(trained.manifold, parameters[:64, 0]),
                 reconstructions=trained.autoencoder.predict(x_train[:64], verbose=0),
                 title=f"Training data (left) and reconstructions (right): {spec.manifold.type}",
             ),
@@ -126,6 +126,12 @@ def standard_figures(spec: Any, trained: TrainedRun, codes: Any, figures_dir: Pa
         ),
     ]
     return tuple((title, Path(path).relative_to(figures_dir.parent).as_posix()) for title, path in drawn)
+
+
+def _class_labels(manifold: Any, labels: Any) -> Any:
+    """The labels as class names when the manifold names its classes (an image folder's subfolders)."""
+    names = getattr(manifold, "class_names", ())
+    return [names[int(label)] for label in labels] if names else labels
 
 
 def write_report(spec: Any, metrics: Mapping[str, Any], figures: Figures, provenance: Mapping, folder: Path) -> None:

@@ -141,3 +141,16 @@ def test_a_tiny_run_on_the_shipped_image_folder(tmp_path):
     result = geokeras.run(spec_path, out_dir=tmp_path / "run", overrides=["manifold.samples=64"])
     assert result.metrics["reconstruction"]["samples"] == 8
     assert result.spec.manifold.sha256 == data_sha256(ROOT / "specs" / "data" / "shapes")
+
+
+def test_image_grid_tiles_are_labelled_by_class_folder_names():
+    from types import SimpleNamespace
+
+    from geokeras.report_stage import _class_labels
+
+    assert _class_labels(SimpleNamespace(class_names=("circle", "square")), [1.0, 0.0, 1.0]) == [
+        "square",
+        "circle",
+        "square",
+    ]
+    assert _class_labels(SimpleNamespace(), [3.0]) == [3.0]
