@@ -26,6 +26,7 @@ from geokeras.models.loss_summary import training_metrics
 from geokeras.preflight import located_in_spec
 from geokeras.report.provenance import collect_provenance, now_utc
 from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, StagedRunDirectory, write_json
+from geokeras.report.tensorboard import write_run_summaries
 from geokeras.seeds import EVALUATION_STREAM, OT_GENERATE_STREAM, OT_SOLVE_STREAM, TRAINING_DATA_STREAM, stream_seed
 from geokeras.spec import Spec, load_spec, spec_from_mapping
 
@@ -295,6 +296,7 @@ def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bo
         )
         write_json(staging / "provenance.json", provenance)
         report_stage.write_report(spec, metrics, (*standard, *evaluations.figures), provenance, staging)
+        write_run_summaries(staging / "logs", spec.to_dict(), metrics, trial_id=spec.run_name)
     return metrics
 
 

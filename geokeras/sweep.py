@@ -57,6 +57,7 @@ from geokeras.report.compare import SWEEP_RECORD, flatten_metrics, markdown_tabl
 from geokeras.report.figures import figure_path
 from geokeras.report.metric_names import current_metric_name, current_metric_names
 from geokeras.report.run_dir import TRAINING_METRICS
+from geokeras.report.tensorboard import write_sweep_hparams_config
 from geokeras.spec import Spec, load_spec
 from geokeras.sweep_values import axis_values, flow_list_items
 
@@ -249,6 +250,9 @@ def sweep(
 
     swept = [axis.key for axis in axes if len(axis.values) > 1]
     _write_summary(points, [axis.key for axis in axes], sweep_dir, metric)
+    finished = [point.run_dir for point in points if point.status in (DONE, REUSED)]
+    specs = [point.spec.to_dict() for point in points]
+    write_sweep_hparams_config(sweep_dir, swept, specs, finished, summary_columns(points, metric))
     from geokeras.report.phase_diagram import phase_axes, plot_phase_diagram
 
     drawn = phase_axes(swept)

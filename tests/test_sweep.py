@@ -296,3 +296,22 @@ def test_the_sweep_folder_compares_as_its_runs(spec_path, tmp_path, fake_runs, c
     assert "manifold.radius=3 left out (failed: no finished run)" in captured.err
     assert "| training.final_loss | 0.666667 | 0.333333 |" in captured.out
     assert "| reconstruction.samples |" not in captured.out
+
+
+def test_the_sweep_writes_the_hparams_columns_for_tensorboard(spec_path, tmp_path, fake_runs):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    result = sweep(spec_path, ["manifold.radius=1,2,3", "model.encoder.widths=[4],[8,8]", "seed=5"], runs_root=tmp_path)
+    events = EventAccumulator(str(result.sweep_dir / "tensorboard"))
+    events.Reload()
+    content = events.PluginTagToContent("hparams")["_hparams_/experiment"]
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(content).experiment
+    assert [info.name for info in experiment.hparam_infos] == ["manifold.radius", "model.encoder.widths"]
+    assert list(experiment.hparam_infos[1].domain_discrete) == ["[4]", "[8, 8]"]
+    assert [(info.name.group, info.name.tag) for info in experiment.metric_infos] == [
+        ("", "training/final_loss"),
+        ("", "reconstruction/mse"),
+        ("", "verdicts/learned_a_chart_learnability"),
+        ("train", "epoch_loss"),
+    ]
