@@ -31,6 +31,8 @@ spec's ``report.format``) when exactly two keys take more than one value, or whe
 other keys do: the chosen metric over the grid of the keys other than the seed, the seeds
 aggregated per cell (categorical metrics such as a verdict as coloured classes, the majority with
 its share; numbers as a heat map of the mean ± standard deviation, values printed).
+With a ``tracking:`` section, the finished sweep is logged as a parent run with a child run per
+point, read from the points' run directories (:mod:`geokeras.tracking`, docs/scale-out.md).
 """
 
 from __future__ import annotations

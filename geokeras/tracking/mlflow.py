@@ -12,7 +12,7 @@ MLflow run:
   text values (a verdict) are tags ``metric.<name>``; None and lists are left out; the per-epoch
   values of history.json (``loss``, ``val_loss``) as steps 0, 1, ...;
 * tags: ``geokeras.spec_hash``, ``geokeras.spec_name``, ``geokeras.version``, the verdicts of
-  report.md (``verdict.<question>``), the git commit of the current directory
+  report.md (``verdict.learned_a_chart_learnability``), the git commit of the current directory
   (``mlflow.source.git.commit``) and the section's own ``tags``;
 * artifacts: report.md, resolved.yaml, metrics.json, figures/ and models/.
 
@@ -235,13 +235,14 @@ def metric_values(metrics: Mapping[str, Any]) -> tuple[dict[str, float], dict[st
 
 
 def run_tags(metrics: Mapping[str, Any], resolved: Mapping[str, Any]) -> dict[str, str]:
-    """The spec's hash and name and the run's verdicts (``verdict.<question>: answer``)."""
+    """The spec's hash and name and the run's verdicts, ``verdict.<question>: answer`` with the question in
+    lower case, words joined by ``_`` (``verdict.learned_a_chart_learnability: yes: encoded``)."""
     from geokeras.report.verdicts import verdicts
 
     spec = metrics.get("spec") if isinstance(metrics.get("spec"), Mapping) else {}
     tags = {"geokeras.spec_hash": str(spec.get("hash", "")), "geokeras.spec_name": str(spec.get("name", ""))}
     for verdict in verdicts(metrics, dict(resolved)):
-        tags[f"verdict.{verdict.question}"] = verdict.answer
+        tags[f"verdict.{_slug(verdict.question)}"] = verdict.answer
     return {key: value for key, value in tags.items() if value}
 
 
@@ -258,6 +259,11 @@ def _cut(text: str, limit: int) -> str:
 def _key(name: str) -> str:
     """``name`` as an MLflow key: refused characters as ``_``, at most :data:`MAX_KEY_CHARS`."""
     return _KEY_CHARACTERS.sub("_", name)[:MAX_KEY_CHARS]
+
+
+def _slug(text: str) -> str:
+    """``"Learned a chart (learnability)"`` -> ``"learned_a_chart_learnability"``."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 def _milliseconds() -> int:

@@ -10,6 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 import geokeras
+from geokeras.errors import SpecError
 from geokeras.spec import load_spec
 from geokeras.sweep import DONE, FAILED, REUSED, sweep
 from geokeras.tracking.mlflow import MAX_PARAM_CHARS, TRUNCATED, spec_params
@@ -140,6 +141,7 @@ def test_a_sweep_is_a_parent_run_with_a_child_run_per_point(tmp_path, store, fak
         assert child.data.metrics["training.final_loss"] == expected["training"]["final_loss"]
         assert child.data.metrics["learnability.injectivity.closed"] == 1.0
         assert child.data.tags["metric.learnability.verdict"] == "encoded"
+        assert child.data.tags["verdict.learned_a_chart_learnability"] == "yes: encoded"
         assert child.data.tags["geokeras.spec_hash"] == point.spec.content_hash
         assert child.data.params["manifold.radius"] == str(float(point.values["manifold.radius"]))
         assert artifact_names(client, child.info.run_id) >= {"report.md", "metrics.json", "resolved.yaml"}
@@ -156,6 +158,20 @@ def test_a_failed_sweep_point_is_a_failed_child_run(tmp_path, store, fake_runs):
     child = next(run for run in runs if "mlflow.parentRunId" in run.data.tags)
     assert child.info.status == "FAILED" and child.data.params == {"manifold.radius": "3"}
     assert child.data.tags["geokeras.failure"].startswith("exit status 1")
+
+
+def test_a_missing_mlflow_is_refused_before_anything_runs(run_spec, tmp_path, monkeypatch):
+    import geokeras.tracking.track as track_module
+
+    real_find_spec = track_module.importlib.util.find_spec
+    monkeypatch.setattr(
+        track_module.importlib.util, "find_spec", lambda name: None if name == "mlflow" else real_find_spec(name)
+    )
+    with pytest.raises(SpecError) as caught:
+        geokeras.run(run_spec, runs_root=tmp_path / "runs")
+    assert caught.value.path == ("tracking", "type") and "pip install 'geokeras[mlflow]'" in str(caught.value)
+    assert caught.value.location.startswith(f"{run_spec}:7:")  # the tracking line of the spec file
+    assert not (tmp_path / "runs").exists()
 
 
 def test_long_param_values_are_cut_to_mlflows_limit_and_named():
