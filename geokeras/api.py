@@ -29,6 +29,7 @@ from geokeras.report.run_dir import HASH_LINE, RESOLVED_SPEC, StagedRunDirectory
 from geokeras.report.tensorboard import write_run_summaries
 from geokeras.seeds import EVALUATION_STREAM, OT_GENERATE_STREAM, OT_SOLVE_STREAM, TRAINING_DATA_STREAM, stream_seed
 from geokeras.spec import Spec, load_spec, spec_from_mapping
+from geokeras.tracking.track import check_tracker_installed, track_run
 
 if TYPE_CHECKING:  # annotations only: running imports TensorFlow, importing geokeras does not
     import numpy as np
@@ -246,12 +247,14 @@ def run(
     final_path = Path(out_dir) if out_dir is not None else Path(runs_root) / spec.run_name
     run_directory = StagedRunDirectory(final_path, resume=resume, spec_hash=spec.content_hash, replace=force)
     run_directory.check_available()
+    check_tracker_installed(spec)
     started = now_utc()
 
     with use_console(console if console is not None else RunConsole()), located_in_spec(spec):
         prepared = _prepare(spec, verbose=verbose)  # errors of any stage are located at the key and line of the spec
         with run_directory as staging:
             metrics = _run_stages(spec, prepared, staging, resumed=run_directory.resumed, started=started)
+        track_run(spec, final_path)  # the run directory is final; a tracking failure is a warning
     bundle = prepared.bundle
     trained = {"encoder": bundle.encoder, "decoder": bundle.decoder, "autoencoder": bundle.autoencoder}
     return RunResult(run_dir=final_path, metrics=metrics, spec=spec, _models=trained)

@@ -312,3 +312,4 @@ EVALUATORS = Registry(
 )
 OT_SOURCES = Registry("OT source", providers=("geokeras.ot.params",))
 OT_SOLVERS = Registry("OT solver", providers=("geokeras.ot.params",))
+TRACKERS = Registry("tracker", providers=("geokeras.tracking.params",))

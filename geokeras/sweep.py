@@ -31,6 +31,8 @@ spec's ``report.format``) when exactly two keys take more than one value, or whe
 other keys do: the chosen metric over the grid of the keys other than the seed, the seeds
 aggregated per cell (categorical metrics such as a verdict as coloured classes, the majority with
 its share; numbers as a heat map of the mean ± standard deviation, values printed).
+With a ``tracking:`` section, the finished sweep is logged as a parent run with a child run per
+point, read from the points' run directories (:mod:`geokeras.tracking`, docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ from geokeras.report.run_dir import TRAINING_METRICS
 from geokeras.report.tensorboard import write_sweep_hparams_config
 from geokeras.spec import Spec, load_spec
 from geokeras.sweep_values import axis_values, flow_list_items
+from geokeras.tracking.track import TRACKING_ENV, check_tracker_installed, track_sweep
 
 DEFAULT_METRIC = "training.final_loss"
 PREFERRED_METRICS = ("learnability.verdict", DEFAULT_METRIC)
@@ -243,6 +246,7 @@ def sweep(
     if metric is not None:
         metric = current_metric_name(metric)  # an older name of a renamed metric still works
         check_metric_section(points, metric)
+    check_tracker_installed(points[0].spec)
     sweep_dir = Path(runs_root) / _sweep_name(points)
     (sweep_dir / "logs").mkdir(parents=True, exist_ok=True)
 
@@ -269,6 +273,8 @@ def sweep(
         )
     elif metric is not None:
         _check_metric(points, metric)
+    grid = {axis.key: list(axis.values) for axis in axes}
+    track_sweep(points[0].spec, sweep_dir, points, grid)  # a parent run, a child run per point
     return SweepResult(points, sweep_dir)
 
 
@@ -336,7 +342,8 @@ def _run_point(point: SweepPoint, spec_path: Path, sweep_dir: Path, verbose: boo
         return
     log_path = sweep_dir / "logs" / f"{point.spec.run_name}.log"
     # The point's log is a file: plain stage lines, no bars or escape codes, whatever FORCE_COLOR says.
-    environment = {**os.environ, "TTY_COMPATIBLE": "0"}
+    # The sweep logs its points to the tracker itself (as child runs): the point's run does not.
+    environment = {**os.environ, "TTY_COMPATIBLE": "0", TRACKING_ENV: "off"}
     started = time.perf_counter()
     with open(log_path, "w", encoding="utf-8") as log:
         finished = subprocess.run(

@@ -29,6 +29,7 @@ from geokeras.ot.params import LatentOTSpec
 from geokeras.registry import DISPLAY_ONLY, EVALUATORS, SpecModel, union_of
 from geokeras.report.params import ReportSpec
 from geokeras.spec.yaml_scalars import dump_yaml
+from geokeras.tracking.params import TrackingSpec
 
 EvaluatorSpec = union_of(EVALUATORS)
 """Any registered evaluator, chosen by its ``type`` key."""
@@ -91,6 +92,13 @@ class Spec(SpecModel):
     runtime: RuntimeSpec = Field(default_factory=RuntimeSpec, description="Device, compilation and determinism.")
     report: Annotated[ReportSpec, DISPLAY_ONLY] = Field(
         default_factory=ReportSpec, description="How report.md and the figures look (not part of the content hash)."
+    )
+    tracking: Annotated[Optional[TrackingSpec], DISPLAY_ONLY] = Field(
+        None,
+        description=(
+            "Where the finished run is logged, {type: mlflow, tracking_uri: ..., experiment: ...} "
+            "(docs/scale-out.md); null: nowhere. Not part of the content hash."
+        ),
     )
 
     # ------------------------------------------------------------------ identity

@@ -55,6 +55,7 @@ def test_resolved_spec_still_records_display_only_keys():
 def test_display_only_paths_lists_the_marked_keys():
     assert set(Spec.display_only_paths()) == {
         ("report",),
+        ("tracking",),
         ("train", "verbose"),
         ("evaluate", "figure_points"),
         ("evaluate", "box_margin"),
