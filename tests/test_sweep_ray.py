@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import ray  # the optional extra geokeras[ray]: requirements-test.txt installs it
 
 import geokeras.sweep as sweep_module
 import geokeras.sweep_ray as sweep_ray
@@ -18,8 +19,6 @@ from geokeras.cli import main
 from geokeras.errors import GeokerasInputError
 from geokeras.sweep import DONE, FAILED, REUSED, sweep
 from tests.test_sweep import SPEC
-
-ray = pytest.importorskip("ray")  # requirements-test.txt installs it: CI runs these tests
 
 GRID = ["manifold.radius=1,2,3", "seed=0,1"]
 
