@@ -183,17 +183,24 @@ def run_on_ray(
     """Run ``points`` (distinct, not reused) as Ray tasks; yield each as it finishes, its outcome recorded.
 
     ``ray.init(address=address)`` unless Ray is already initialised in this process; with no address,
-    a local Ray with ``jobs`` CPUs (all of the machine's when None), shut down at the end.
+    a new local Ray (``address="local"``) with ``jobs`` CPUs (all of the machine's when None), shut
+    down at the end. The points' output goes to their logs, not to this process (``log_to_driver=False``).
     ``jobs`` also caps the tasks in flight.
     """
     ray = import_ray()
     started_here = not ray.is_initialized()
     if started_here:
-        options: dict[str, Any] = {"address": address, "include_dashboard": False, "logging_level": "WARNING"}
-        options["log_to_driver"] = False  # the points' output goes to their logs
-        if address is None:
-            options["num_cpus"] = jobs or os.cpu_count() or 1
-        ray.init(**options)
+        options: dict[str, Any] = {"address": address, "log_to_driver": False, "logging_level": "WARNING"}
+        if address is None:  # "local": a new Ray of our own, even where ray.init() would join a running one
+            options.update(address="local", num_cpus=jobs or os.cpu_count() or 1, include_dashboard=False)
+        try:
+            ray.init(**options)
+        except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as error:
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            raise GeokerasInputError(
+                f"expected a Ray cluster to join at --address {address} (docs/scale-out.md). "
+                f"Received: {type(error).__name__}: {lines[-1] if lines else ''}"
+            ) from None
     marker = (sweep_dir / DRIVER_MARKER).resolve()
     token = uuid.uuid4().hex
     marker.write_text(token, encoding="utf-8")
