@@ -108,8 +108,9 @@ def test_ray_sweep_matches_the_local_pool_reuses_and_survives_a_dead_worker(
     assert sum(" failed  " in line and "Ray worker died" in line for line in ray_lines) == 1
 
     before = attempts_of(fake_points)
-    again = sweep(spec_path, GRID, runs_root=tmp_path / "ray", executor="ray")
-    assert [point.status for point in again.points] == [REUSED] * 5 + [FAILED]
+    assert main(["sweep", str(spec_path), *GRID, "--runs-root", str(tmp_path / "ray"), "--executor", "ray"]) == 1
+    again = json.loads((on_ray.sweep_dir / "sweep.json").read_text())
+    assert [point["status"] for point in again] == [REUSED] * 5 + [FAILED]
     assert attempts_of(fake_points)[killed.spec.run_name] == before[killed.spec.run_name] + 2  # only it runs again
     assert {name: count for name, count in attempts_of(fake_points).items() if name != killed.spec.run_name} == {
         name: count for name, count in before.items() if name != killed.spec.run_name
