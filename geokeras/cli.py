@@ -135,7 +135,8 @@ def _parser() -> argparse.ArgumentParser:
         "run a spec over a grid of overrides; summary table and phase diagram",
         "  geokeras sweep specs/paper/spiral.yaml manifold.turns=0.5,1,1.5 seed=7,8\n"
         "  geokeras sweep specs/quickstart.yaml 'seed=range(0,4)' 'manifold.turns=linspace(0.5,2,4)' --jobs 2\n"
-        "  geokeras sweep specs/quickstart.yaml model.encoder.widths=[16],[64,64]",
+        "  geokeras sweep specs/quickstart.yaml model.encoder.widths=[16],[64,64]\n"
+        "  geokeras sweep specs/quickstart.yaml 'seed=range(0,16)' --executor ray --address auto",
     )
     sweep.add_argument("spec", type=Path, help="the spec file every point starts from")
     sweep.add_argument(
@@ -161,11 +162,16 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--address",
         default=None,
+        metavar="ADDR",
         help="with --executor ray: the Ray cluster to join (auto, host:6379, ray://host:10001); "
         "default a local Ray started for the sweep",
     )
     sweep.add_argument(
-        "--gpus-per-point", type=int, default=0, help="with --executor ray: GPUs each point's task asks for (default 0)"
+        "--gpus-per-point",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --executor ray: GPUs each point's task asks for (default 0)",
     )
     sweep.add_argument("--metric", default=None, help="metric of the phase diagram, e.g. reconstruction.mse")
     _add_report_command(commands)
