@@ -14,7 +14,7 @@ Where the run directory goes depends on whether the worker sees the driver's run
 * **no shared filesystem**: the task runs the point into a temporary runs root of its own, packs
   the finished run directory into a tar archive and returns its bytes with the log text; the driver
   unpacks it beside its run directories and renames it into place (one rename: a run directory is
-  whole or absent), then removes nothing on the worker but its temporary folder.
+  whole or absent). The task removes its temporary folder; nothing else is left on the worker.
 
 A worker that dies (killed, out of memory) is retried once by Ray; a second death reports the
 point as failed with Ray's reason, and the other points complete.
