@@ -7,6 +7,7 @@
     geokeras schema [-o FILE]
     geokeras compare RUN_DIR|SWEEP_DIR [...] [--only-differing] [--format markdown|csv]
     geokeras sweep SPEC key=v1,v2,... [key2=...] [--runs-root DIR] [--jobs N] [--metric NAME]
+                   [--executor local|ray] [--address ADDR] [--gpus-per-point N]
     geokeras report RUN_DIR [--format png|svg|pdf] [--dpi N]
 
 Exit codes: 0 success, 2 bad spec or bad input (one message, no traceback), 1 anything else.
@@ -134,7 +135,8 @@ def _parser() -> argparse.ArgumentParser:
         "run a spec over a grid of overrides; summary table and phase diagram",
         "  geokeras sweep specs/paper/spiral.yaml manifold.turns=0.5,1,1.5 seed=7,8\n"
         "  geokeras sweep specs/quickstart.yaml 'seed=range(0,4)' 'manifold.turns=linspace(0.5,2,4)' --jobs 2\n"
-        "  geokeras sweep specs/quickstart.yaml model.encoder.widths=[16],[64,64]",
+        "  geokeras sweep specs/quickstart.yaml model.encoder.widths=[16],[64,64]\n"
+        "  geokeras sweep specs/quickstart.yaml 'seed=range(0,16)' --executor ray --address auto",
     )
     sweep.add_argument("spec", type=Path, help="the spec file every point starts from")
     sweep.add_argument(
@@ -145,7 +147,32 @@ def _parser() -> argparse.ArgumentParser:
         "logspace(-3,-1,3) (docs/sweeps.md)",
     )
     sweep.add_argument("--runs-root", type=Path, default=Path("runs"), help="where run directories go (default runs/)")
-    sweep.add_argument("--jobs", type=int, default=1, help="points run at once, each in its own process (default 1)")
+    sweep.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="points run at once, each in its own process (default 1; with Ray, the CPUs of the local Ray it starts)",
+    )
+    sweep.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: a process pool here (default); ray: a Ray task per point (pip install 'geokeras[ray]')",
+    )
+    sweep.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="with --executor ray: the Ray cluster to join (auto, host:6379, ray://host:10001); "
+        "default a local Ray started for the sweep",
+    )
+    sweep.add_argument(
+        "--gpus-per-point",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --executor ray: GPUs each point's task asks for (default 0)",
+    )
     sweep.add_argument("--metric", default=None, help="metric of the phase diagram, e.g. reconstruction.mse")
     _add_report_command(commands)
     _add_verbose_flag(parser, *commands.choices.values())
@@ -332,6 +359,9 @@ def _sweep(arguments: argparse.Namespace) -> int:
         jobs=arguments.jobs,
         metric=arguments.metric,
         verbose=arguments.verbose,
+        executor=arguments.executor,
+        address=arguments.address,
+        gpus_per_point=arguments.gpus_per_point,
     )
     print(f"geokeras: wrote {result.sweep_dir}/summary.md ({len(result.failed)} of {len(result.points)} points failed)")
     return EXIT_FAILURE if result.failed else EXIT_OK

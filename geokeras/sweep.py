@@ -15,7 +15,8 @@ in the order given, the last key varying fastest. Every point is a normal run di
   crashes, diverges or is killed is reported as **failed** with its exit status and the last
   line of its log, and the rest of the grid completes. An interrupted point's staging folder
   stays behind, so ``geokeras run ... --resume`` can continue it;
-* points run one after another by default; ``--jobs N`` runs up to N at once;
+* points run one after another by default; ``--jobs N`` runs up to N at once; ``executor="ray"``
+  (``--executor ray``) runs them as Ray tasks on one machine or a cluster (:mod:`geokeras.sweep_ray`);
 * as each point finishes, a line on stderr gives its status, values, wall time and run
   directory (or why it failed), and a last line sums the grid up; on a terminal a bar over the
   points shows the ETA. The points' own output (their stage lines, no bars) goes to their logs.
@@ -50,7 +51,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 from geokeras.console import RunConsole, current_console, format_seconds
 from geokeras.errors import GeokerasInputError
@@ -220,9 +221,12 @@ def sweep(
     assignments: Sequence[str],
     *,
     runs_root: Union[str, Path] = "runs",
-    jobs: int = 1,
+    jobs: Optional[int] = None,
     metric: Optional[str] = None,
     verbose: bool = False,
+    executor: str = "local",
+    address: Optional[str] = None,
+    gpus_per_point: int = 0,
 ) -> SweepResult:
     """Run the grid of ``assignments`` over the spec at ``spec_path`` (see the module docstring).
 
@@ -230,17 +234,26 @@ def sweep(
         spec_path: the spec file every point starts from.
         assignments: ``"key.path=v1,v2,..."`` strings, one per grid axis.
         runs_root: where the points' run directories and the sweep folder go.
-        jobs: how many points run at once (separate processes).
+        jobs: how many points run at once (separate processes); default 1 with the local pool, and
+            with Ray the CPUs of the local Ray it starts (all of the machine's when None).
         metric: the flattened metrics.json key drawn in the phase diagram (e.g.
             ``reconstruction.mse``); default the first of :data:`PREFERRED_METRICS` reported.
         verbose: the points' logs keep TensorFlow's logs and warnings (``geokeras run -v``).
+        executor: ``"local"`` (a process pool on this machine) or ``"ray"`` (a Ray task per point).
+        address: with Ray, the cluster to join (``"auto"``, ``"ray://host:10001"``, ``"host:6379"``);
+            None starts a local Ray for the sweep (unless this process already initialised one).
+        gpus_per_point: with Ray, the GPUs each point's task asks for (0 or 1 in practice).
 
     Raises:
         GeokerasInputError: a malformed axis, a bad value at any point (with its key path),
-            ``jobs`` < 1 or an unknown ``metric``; nothing is run or written then.
+            ``jobs`` < 1, an unknown ``metric`` or ``executor``, or Ray chosen but not installed;
+            nothing is run or written then.
     """
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise GeokerasInputError(f"expected --jobs to be an integer >= 1. Received: {jobs!r}.")
+    from geokeras.sweep_ray import check_executor
+
+    check_executor(executor, address, gpus_per_point)
     axes = lists_as_values(spec_path, parse_grid(assignments))
     points = plan(spec_path, axes, runs_root)
     if metric is not None:
@@ -250,7 +263,8 @@ def sweep(
     sweep_dir = Path(runs_root) / _sweep_name(points)
     (sweep_dir / "logs").mkdir(parents=True, exist_ok=True)
 
-    _run_points(points, Path(spec_path), sweep_dir, jobs=jobs, verbose=verbose)
+    ray_options = {"address": address, "gpus_per_point": gpus_per_point} if executor == "ray" else None
+    _run_points(points, Path(spec_path), sweep_dir, jobs=jobs, verbose=verbose, ray_options=ray_options)
 
     swept = [axis.key for axis in axes if len(axis.values) > 1]
     _write_summary(points, [axis.key for axis in axes], sweep_dir, metric)
@@ -283,8 +297,17 @@ def point_command(spec_path: Path, point: SweepPoint) -> list[str]:
     return [sys.executable, "-m", "geokeras.cli", "run", str(spec_path), *point.overrides, "-o", str(point.run_dir)]
 
 
-def _run_points(points: Sequence[SweepPoint], spec_path: Path, sweep_dir: Path, *, jobs: int, verbose: bool) -> None:
-    """Run the distinct points, ``jobs`` at a time; report each point on the console as it finishes.
+def _run_points(
+    points: Sequence[SweepPoint],
+    spec_path: Path,
+    sweep_dir: Path,
+    *,
+    jobs: Optional[int],
+    verbose: bool,
+    ray_options: Optional[dict[str, Any]] = None,
+) -> None:
+    """Run the distinct points, ``jobs`` at a time (as Ray tasks with ``ray_options``); report each point
+    on the console as it finishes.
 
     A point whose resolved spec repeats an earlier one's takes its outcome, reported with it.
     """
@@ -295,15 +318,9 @@ def _run_points(points: Sequence[SweepPoint], spec_path: Path, sweep_dir: Path, 
         if point.same_as is not None:
             copies.setdefault(id(point.same_as), []).append(point)
     reported = 0
-    with console.progress("sweep", len(points), unit="points") as bar, ThreadPoolExecutor(max_workers=jobs) as pool:
-        running = {
-            pool.submit(_run_point, point, spec_path, sweep_dir, verbose): point
-            for point in points
-            if point.same_as is None
-        }
-        for future in as_completed(running):
-            future.result()
-            first = running[future]
+    distinct = [point for point in points if point.same_as is None]
+    with console.progress("sweep", len(points), unit="points") as bar:
+        for first in _finished_points(distinct, spec_path, sweep_dir, jobs, verbose, ray_options):
             for point in [first, *copies.get(id(first), [])]:
                 if point is not first:
                     point.status, point.metrics = first.status, first.metrics
@@ -312,6 +329,44 @@ def _run_points(points: Sequence[SweepPoint], spec_path: Path, sweep_dir: Path, 
                 _report_point(console, point, reported, len(points))
             bar.update(reported)
     _report_sweep(console, points, time.perf_counter() - started)
+
+
+def _finished_points(
+    points: Sequence[SweepPoint],
+    spec_path: Path,
+    sweep_dir: Path,
+    jobs: Optional[int],
+    verbose: bool,
+    ray_options: Optional[dict[str, Any]],
+) -> Iterator[SweepPoint]:
+    """Run ``points`` (reusing finished ones) and yield each as it finishes, its status set."""
+    if ray_options is None:
+        with ThreadPoolExecutor(max_workers=jobs or 1) as pool:
+            running = {pool.submit(_run_point, point, spec_path, sweep_dir, verbose): point for point in points}
+            for future in as_completed(running):
+                future.result()
+                yield running[future]
+        return
+    from geokeras.sweep_ray import run_on_ray
+
+    to_run = []
+    for point in points:
+        if (point.run_dir / "metrics.json").is_file():
+            point.status, point.metrics = REUSED, _read_metrics(point.run_dir / "metrics.json")
+            yield point
+        else:
+            to_run.append(point)
+    yield from run_on_ray(
+        to_run,
+        spec_path,
+        sweep_dir,
+        command_of=point_command,
+        record_outcome=_record_outcome,
+        failed=_record_failure,
+        jobs=jobs,
+        verbose=verbose,
+        **ray_options,
+    )
 
 
 def _report_point(console: RunConsole, point: SweepPoint, number: int, total: int) -> None:
@@ -341,9 +396,7 @@ def _run_point(point: SweepPoint, spec_path: Path, sweep_dir: Path, verbose: boo
         point.status, point.metrics = REUSED, _read_metrics(metrics_file)
         return
     log_path = sweep_dir / "logs" / f"{point.spec.run_name}.log"
-    # The point's log is a file: plain stage lines, no bars or escape codes, whatever FORCE_COLOR says.
-    # The sweep logs its points to the tracker itself (as child runs): the point's run does not.
-    environment = {**os.environ, "TTY_COMPATIBLE": "0", TRACKING_ENV: "off"}
+    environment = point_environment()
     started = time.perf_counter()
     with open(log_path, "w", encoding="utf-8") as log:
         finished = subprocess.run(
@@ -354,13 +407,29 @@ def _run_point(point: SweepPoint, spec_path: Path, sweep_dir: Path, verbose: boo
             env=environment,
         )
     point.seconds = time.perf_counter() - started
-    if finished.returncode == 0 and metrics_file.is_file():
+    _record_outcome(point, finished.returncode, log_path)
+
+
+def point_environment() -> dict[str, str]:
+    """The environment of a point's process, on any executor: its log is a file (plain stage lines,
+    no bars or escape codes, whatever FORCE_COLOR says), and the sweep logs its points to the
+    tracker itself, as child runs, so the point's run does not."""
+    return {**os.environ, "TTY_COMPATIBLE": "0", TRACKING_ENV: "off"}
+
+
+def _record_outcome(point: SweepPoint, returncode: int, log_path: Path) -> None:
+    """``done`` when the command exited 0 and left metrics.json; else ``failed`` with the log's last line."""
+    metrics_file = point.run_dir / "metrics.json"
+    if returncode == 0 and metrics_file.is_file():
         point.status, point.metrics = DONE, _read_metrics(metrics_file)
         return
-    point.status = FAILED
     lines = [line for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
     reason = lines[-1].strip() if lines else "no output"
-    point.detail = f"exit status {finished.returncode}: {reason} (log: {log_path})"
+    _record_failure(point, f"exit status {returncode}: {reason} (log: {log_path})")
+
+
+def _record_failure(point: SweepPoint, detail: str) -> None:
+    point.status, point.detail = FAILED, detail
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:
