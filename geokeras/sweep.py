@@ -363,6 +363,7 @@ def _finished_points(
         command_of=point_command,
         record_outcome=_record_outcome,
         failed=_record_failure,
+        variables=POINT_VARIABLES,
         jobs=jobs,
         verbose=verbose,
         **ray_options,
@@ -410,11 +411,15 @@ def _run_point(point: SweepPoint, spec_path: Path, sweep_dir: Path, verbose: boo
     _record_outcome(point, finished.returncode, log_path)
 
 
+POINT_VARIABLES = {"TTY_COMPATIBLE": "0", TRACKING_ENV: "off"}
+"""Set for a point's process on any executor: its log is a file (plain stage lines, no bars or
+escape codes, whatever FORCE_COLOR says), and the sweep logs its points to the tracker itself, as
+child runs, so the point's run does not."""
+
+
 def point_environment() -> dict[str, str]:
-    """The environment of a point's process, on any executor: its log is a file (plain stage lines,
-    no bars or escape codes, whatever FORCE_COLOR says), and the sweep logs its points to the
-    tracker itself, as child runs, so the point's run does not."""
-    return {**os.environ, "TTY_COMPATIBLE": "0", TRACKING_ENV: "off"}
+    """This process's environment with :data:`POINT_VARIABLES`: a point's process's environment."""
+    return {**os.environ, **POINT_VARIABLES}
 
 
 def _record_outcome(point: SweepPoint, returncode: int, log_path: Path) -> None:

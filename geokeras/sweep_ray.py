@@ -33,7 +33,7 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from geokeras.errors import GeokerasInputError
 
@@ -99,6 +99,7 @@ def run_point_task(
     marker: str,
     token: str,
     shared: Optional[bool],
+    variables: Mapping[str, str],
 ) -> PointOutcome:
     """The body of one point's Ray task (paths are the driver's, absolute).
 
@@ -106,10 +107,9 @@ def run_point_task(
     runs it into a temporary folder: every argument equal to ``run_dir`` becomes the temporary run
     directory, ``spec_path`` (when the worker lacks it) a copy of ``spec_text``, the driver's Python
     (when the worker has no such file) the worker's; it returns the log and the run directory's archive.
+    The command runs in the worker's environment with ``variables`` set (``geokeras.sweep.POINT_VARIABLES``).
     """
-    from geokeras.sweep import point_environment
-
-    environment = point_environment()
+    environment = {**os.environ, **variables}
     if shared is None:
         shared = shares_driver_filesystem(marker, token)
     command = list(command)
@@ -177,6 +177,7 @@ def run_on_ray(
     command_of: Callable[[Path, Any], list[str]],
     record_outcome: Callable[[Any, int, Path], None],
     failed: Callable[[Any, str], None],
+    variables: Mapping[str, str],
     jobs: Optional[int],
     address: Optional[str],
     gpus_per_point: int,
@@ -227,6 +228,7 @@ def run_on_ray(
                     str(marker),
                     token,
                     ASSUME_SHARED_FILESYSTEM,
+                    dict(variables),
                 )
                 in_flight[reference] = (point, log_path, time.perf_counter())
             ready, _ = ray.wait(list(in_flight), num_returns=1)

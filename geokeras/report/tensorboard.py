@@ -64,13 +64,15 @@ def metric_scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
     """Every number of metrics.json as ``{tag: float}`` (:func:`metric_tag`); booleans as 0 or 1.
 
     Strings (a verdict's name, the spec's hash) and lists are not scalars: the verdicts are
-    written as text, the spec's identity is the run's hparams.
+    written as text, the spec's identity is the run's hparams. An exact integer beyond the float
+    range (an architecture's region bound can have hundreds of digits) has no scalar either: it
+    stays in metrics.json and report.md.
     """
     scalars = {}
     for key, value in flatten_metrics(dict(metrics)).items():
         if isinstance(value, bool):
             scalars[metric_tag(key)] = 1.0 if value else 0.0
-        elif isinstance(value, (int, float)):
+        elif isinstance(value, float) or (isinstance(value, int) and abs(value) < 2**1023):
             scalars[metric_tag(key)] = float(value)
     return scalars
 
@@ -166,7 +168,10 @@ def write_sweep_hparams_config(
     hparams = [_hparam(name, [values[name] for values in values_per_point if name in values]) for name in names]
     reported: dict[str, None] = {}
     for run_dir in run_dirs:
-        metrics = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+        written = Path(run_dir) / "metrics.json"
+        if not written.is_file():  # a point whose run directory went away since: no columns from it
+            continue
+        metrics = json.loads(written.read_text(encoding="utf-8"))
         reported.update(dict.fromkeys([*metric_scalars(metrics), *verdict_scalars(metrics)]))
     tags = [metric_tag(name) for name in headline if metric_tag(name) in reported]
     tags += [tag for tag in reported if tag.startswith(f"{VERDICTS_TAG}/")]

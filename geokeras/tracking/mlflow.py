@@ -217,7 +217,8 @@ def spec_params(resolved: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]
 
 def metric_values(metrics: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
     """``(numbers, texts)`` of metrics.json without its ``spec`` section: the flattened scalars as floats
-    (booleans 0/1) and the text values; None and lists are left out."""
+    (booleans 0/1) and the text values (with exact integers past the float range, such as an
+    architecture's region bound); None and lists are left out."""
     from geokeras.report.metric_names import current_metric_names
 
     content = current_metric_names(dict(metrics))
@@ -227,10 +228,10 @@ def metric_values(metrics: Mapping[str, Any]) -> tuple[dict[str, float], dict[st
     for name, value in flatten_metrics(content).items():
         if isinstance(value, bool):
             numbers[name] = 1.0 if value else 0.0
-        elif isinstance(value, (int, float)):
+        elif isinstance(value, float) or (isinstance(value, int) and abs(value) < 2**1023):
             numbers[name] = float(value)
-        elif isinstance(value, str):
-            texts[name] = value
+        elif isinstance(value, (int, str)):  # an exact integer past the float range stays exact, as text
+            texts[name] = str(value)
     return numbers, texts
 
 

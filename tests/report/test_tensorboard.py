@@ -57,6 +57,7 @@ def test_metric_scalars_are_the_numbers_of_metrics_json_with_booleans_as_0_or_1(
         "training": {"epochs": 4, "final_loss": 0.25},
         "learnability": {"verdict": "encoded", "failed": [], "injectivity": None},
         "ot": {"converged": True, "generate": {"refused_share": 0.0, "warning": False}},
+        "rlc_bounds": {"upper": 10**400, "lower": 10**300},  # exact integers: only the float-sized one
     }
     assert metric_scalars(metrics) == {
         "training/epochs": 4.0,
@@ -64,6 +65,7 @@ def test_metric_scalars_are_the_numbers_of_metrics_json_with_booleans_as_0_or_1(
         "ot/converged": 1.0,
         "ot/generate/refused_share": 0.0,
         "ot/generate/warning": 0.0,
+        "rlc_bounds/lower": 1e300,
     }
 
 

@@ -190,3 +190,13 @@ def test_tracking_off_in_the_environment_logs_nothing(tmp_path, monkeypatch):
     spec_file.write_text(RUN_SPEC + tracking_lines(f"sqlite:///{database}", str(tmp_path)), encoding="utf-8")
     assert track_run(load_spec(spec_file), tmp_path / "missing") is None
     assert not database.exists()
+
+
+def test_metric_values_keep_exact_integers_past_the_float_range_as_text():
+    from geokeras.tracking.mlflow import metric_values
+
+    metrics = {"spec": {"hash": "h"}, "rlc_bounds": {"upper": 10**400, "lower": 12, "exact": True, "name": "serra"}}
+    assert metric_values(metrics) == (
+        {"rlc_bounds.lower": 12.0, "rlc_bounds.exact": 1.0},
+        {"rlc_bounds.upper": str(10**400), "rlc_bounds.name": "serra"},
+    )
