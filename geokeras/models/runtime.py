@@ -57,8 +57,14 @@ def configure_runtime(runtime_spec: RuntimeSpec, seed: int) -> tf.distribute.Str
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"Received an invalid value for `seed`: expected an integer >= 0. Received: seed={seed!r}")
-    gpus = tf.config.list_logical_devices("GPU")
-    strategy = _strategy(runtime_spec.strategy, gpus)
+    if runtime_spec.strategy == "multi_worker":
+        # First: listing logical devices initialises TensorFlow's context, after which collective
+        # ops (which MultiWorkerMirroredStrategy configures) can no longer be set up.
+        strategy = _multi_worker_strategy()
+        gpus = tf.config.list_logical_devices("GPU")
+    else:
+        gpus = tf.config.list_logical_devices("GPU")
+        strategy = _strategy(runtime_spec.strategy, gpus)
 
     _set_op_determinism(runtime_spec.deterministic)
     keras.utils.set_random_seed(seed)
@@ -113,18 +119,22 @@ def _strategy(name: str, gpus: list) -> tf.distribute.Strategy:
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
-        try:
-            return tf.distribute.MultiWorkerMirroredStrategy()
-        except RuntimeError as error:
-            raise RuntimeError(
-                "runtime.strategy multi_worker must be set up before TensorFlow runs any "
-                "operation: start it in a fresh process (geokeras run ...) with TF_CONFIG set. "
-                f"TensorFlow said: {error}"
-            ) from error
+        return _multi_worker_strategy()
     raise SpecError(
         f"Unknown strategy {name!r}. Expected one of: auto, cpu, gpu, mirrored, multi_worker.",
         path=("strategy",),
     )
+
+
+def _multi_worker_strategy() -> tf.distribute.Strategy:
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except RuntimeError as error:
+        raise RuntimeError(
+            "runtime.strategy multi_worker must be set up before TensorFlow runs any "
+            "operation: start it in a fresh process (geokeras run ...) with TF_CONFIG set. "
+            f"TensorFlow said: {error}"
+        ) from error
 
 
 def _set_op_determinism(enabled: bool) -> None:
