@@ -40,7 +40,7 @@ model:
   encoder: {type: mlp, widths: [16, 16]}
   decoder: {type: mirror}
 train: {epochs: 3, batch_size: 32, verbose: 0}
-evaluate: [reconstruction]
+evaluate: [{type: reconstruction, samples: 256}]
 report: {figures: false}
 runtime: {strategy: multi_worker, deterministic: true}
 """
@@ -138,3 +138,16 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(tmp_path):
     assert metrics["reconstruction"]["mse"] == pytest.approx(single["reconstruction"]["mse"], rel=LOSS_RTOL)
     # ... and not the same as no training at all: the loss fell.
     assert history["loss"][-1] < history["loss"][0] * 0.95
+
+
+def test_resume_of_a_multi_worker_run_is_refused_before_anything(tmp_path, monkeypatch, capsys):
+    from geokeras.cli import main
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    cluster = {"worker": ["localhost:1", "localhost:2"]}
+    for index in range(2):
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        assert main(["run", str(spec), "-o", str(tmp_path / "run"), "--resume"]) == 2
+        assert "expected a run of one process for --resume" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["spec.yaml"]
