@@ -14,14 +14,22 @@ Typical use::
 
 from __future__ import annotations
 
+import faulthandler
+import math
+import os
+import sys
 import warnings
-from typing import Union
+from typing import Mapping, Optional, Union
 
 import keras
 import tensorflow as tf
 
-from geokeras.errors import SpecError
+from geokeras.errors import GeokerasInputError, SpecError
 from geokeras.models.params import RuntimeSpec
+
+CLUSTER_TIMEOUT_VARIABLE = "GEOKERAS_CLUSTER_TIMEOUT"
+DEFAULT_CLUSTER_TIMEOUT_SECONDS = 300.0
+"""How long a multi-worker task waits for every task of ``TF_CONFIG`` to connect (``GEOKERAS_CLUSTER_TIMEOUT``)."""
 
 MIXED_PRECISION_POLICY = "mixed_float16"
 FULL_PRECISION_POLICY = "float32"
@@ -127,6 +135,38 @@ def _strategy(name: str, gpus: list) -> tf.distribute.Strategy:
 
 
 def _multi_worker_strategy() -> tf.distribute.Strategy:
+    """``MultiWorkerMirroredStrategy()``, which blocks until every task of ``TF_CONFIG`` has connected.
+
+    TensorFlow waits there in C++, holding Python's lock, for up to an hour, deaf to Ctrl-C; a task
+    whose chief refused to start (its run directory exists, say) would hang. ``faulthandler``'s
+    watchdog, a thread of its own that needs no Python lock, ends the process after
+    :func:`cluster_timeout` seconds instead: exit 1, ``Timeout (0:05:00)!`` and where it waited.
+    """
+    seconds = cluster_timeout()
+    faulthandler.dump_traceback_later(seconds, exit=True, file=sys.__stderr__)
+    try:
+        return _create_multi_worker_strategy()
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def cluster_timeout(environ: Optional[Mapping[str, str]] = None) -> float:
+    """Seconds a task waits for every task of ``TF_CONFIG`` to connect: ``GEOKERAS_CLUSTER_TIMEOUT``, default 300."""
+    text = (os.environ if environ is None else environ).get(CLUSTER_TIMEOUT_VARIABLE, "")
+    if not text.strip():
+        return DEFAULT_CLUSTER_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise GeokerasInputError(
+            f"expected {CLUSTER_TIMEOUT_VARIABLE} to be a number of seconds > 0. Received: {text!r}."
+        )
+    return seconds
+
+
+def _create_multi_worker_strategy() -> tf.distribute.Strategy:
     try:
         return tf.distribute.MultiWorkerMirroredStrategy()
     except RuntimeError as error:

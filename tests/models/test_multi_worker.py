@@ -58,10 +58,13 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def start_worker(index: int, ports: list[int], spec: Path, out: Path, scratch: Path) -> subprocess.Popen:
+def start_worker(
+    index: int, ports: list[int], spec: Path, out: Path, scratch: Path, **variables: str
+) -> subprocess.Popen:
     cluster = {"worker": [f"localhost:{port}" for port in ports]}
     env = {
         **os.environ,
+        **variables,
         "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
         "TMPDIR": str(scratch),  # where a non-chief's temporary folder goes: checked empty afterwards
         "PYTHONPATH": os.pathsep.join([str(REPOSITORY), os.environ.get("PYTHONPATH", "")]),
@@ -151,3 +154,30 @@ def test_resume_of_a_multi_worker_run_is_refused_before_anything(tmp_path, monke
         assert main(["run", str(spec), "-o", str(tmp_path / "run"), "--resume"]) == 2
         assert "expected a run of one process for --resume" in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["spec.yaml"]
+
+
+def test_a_task_whose_peers_never_connect_stops_after_the_cluster_timeout(tmp_path):
+    """Worker 1 alone (its chief never starts): TensorFlow would wait an hour, deaf to Ctrl-C."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    worker = start_worker(1, free_ports(2), spec, tmp_path / "run", tmp_path, GEOKERAS_CLUSTER_TIMEOUT="2")
+    [(code, out, err)] = finish([worker])
+    assert code == 1 and out == ""
+    assert err.startswith("Timeout (0:00:02)!") and "_multi_worker_strategy" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["spec.yaml"]
+
+
+@pytest.mark.parametrize("text, seconds", [("", 300.0), ("2.5", 2.5)])
+def test_cluster_timeout_reads_its_variable(text, seconds):
+    from geokeras.models.runtime import cluster_timeout
+
+    assert cluster_timeout({"GEOKERAS_CLUSTER_TIMEOUT": text}) == seconds
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "soon", "inf", "nan"])
+def test_cluster_timeout_refuses_what_is_not_a_positive_number(text):
+    from geokeras.errors import GeokerasInputError
+    from geokeras.models.runtime import cluster_timeout
+
+    with pytest.raises(GeokerasInputError, match="expected GEOKERAS_CLUSTER_TIMEOUT to be a number of seconds > 0"):
+        cluster_timeout({"GEOKERAS_CLUSTER_TIMEOUT": text})
