@@ -51,7 +51,8 @@ def configure_runtime(runtime_spec: RuntimeSpec, seed: int) -> tf.distribute.Str
       CPU; ``cpu``; ``gpu`` (the first GPU; an error without one); ``mirrored`` ->
       ``MirroredStrategy`` over all local GPUs (the CPU without any); ``multi_worker`` ->
       ``MultiWorkerMirroredStrategy`` configured by the ``TF_CONFIG`` environment variable
-      (it must be created before TensorFlow runs any op, so run it in a fresh process).
+      (it must be created before TensorFlow runs any op, so run it in a fresh process; it waits
+      for every task to connect, at most ``GEOKERAS_CLUSTER_TIMEOUT`` seconds: docs/scale-out.md).
 
     Args:
         runtime_spec: the ``runtime:`` section.

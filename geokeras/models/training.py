@@ -27,6 +27,7 @@ import math
 import os
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence, Union
@@ -161,6 +162,9 @@ def train_autoencoder(
 
     batch_size = train_spec.batch_size
     steps_per_epoch = math.ceil(len(train_samples) / batch_size)
+    uneven = uneven_batches(len(train_samples), batch_size, model.distribute_strategy.num_replicas_in_sync)
+    if uneven and isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        warnings.warn(uneven, RuntimeWarning, stacklevel=2)
     dataset = epoch_batches(
         train_samples,
         batch_size=batch_size,
@@ -230,6 +234,23 @@ def train_autoencoder(
     history = _concatenate_histories(previous_history, new_history)
     samples_seen = epochs_run * len(train_samples)
     return _result(history, initial_epoch + epochs_run, seconds, samples_seen, initial_epoch)
+
+
+def uneven_batches(samples: int, batch_size: int, replicas: int) -> Optional[str]:
+    """Why batches of ``batch_size`` over ``replicas`` replicas do not train exactly as one replica, or None.
+
+    Each replica gets its share of every batch and the replicas' mean losses are averaged with equal
+    weights; that is the batch's mean loss only when the shares are equal, i.e. when ``batch_size``
+    and the last batch (``samples mod batch_size``, if not 0) are multiples of ``replicas``.
+    """
+    last = samples % batch_size
+    if replicas <= 1 or (batch_size % replicas == 0 and last % replicas == 0):
+        return None
+    return (
+        f"train.batch_size {batch_size} over {samples} training samples (last batch {last or batch_size}) does not "
+        f"split evenly over {replicas} replicas: their shares are weighted equally whatever their size, so the "
+        f"losses differ slightly from one process's. Expected batches that are multiples of {replicas}."
+    )
 
 
 @contextlib.contextmanager

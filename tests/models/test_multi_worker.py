@@ -181,3 +181,16 @@ def test_cluster_timeout_refuses_what_is_not_a_positive_number(text):
 
     with pytest.raises(GeokerasInputError, match="expected GEOKERAS_CLUSTER_TIMEOUT to be a number of seconds > 0"):
         cluster_timeout({"GEOKERAS_CLUSTER_TIMEOUT": text})
+
+
+@pytest.mark.parametrize(
+    "samples, batch_size, replicas, even",
+    [(256, 32, 2, True), (250, 32, 2, True), (256, 32, 1, True), (192, 25, 2, False), (255, 32, 2, False)],
+)
+def test_uneven_batches_are_named(samples, batch_size, replicas, even):
+    from geokeras.models.training import uneven_batches
+
+    message = uneven_batches(samples, batch_size, replicas)
+    assert (message is None) is even
+    if not even:
+        assert f"train.batch_size {batch_size} over {samples} training samples" in message
