@@ -12,7 +12,7 @@ leaves nothing behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
@@ -22,6 +22,7 @@ from geokeras import report_stage
 from geokeras.console import RunConsole, current_console, use_console
 from geokeras.errors import GeokerasInputError, SpecError, located_under
 from geokeras.limits import MAX_SAMPLE_MAGNITUDE
+from geokeras.models.cluster import ClusterTask, cluster_task
 from geokeras.models.loss_summary import training_metrics
 from geokeras.preflight import located_in_spec
 from geokeras.report.provenance import collect_provenance, now_utc
@@ -53,12 +54,17 @@ class RunResult:
     itself after :func:`run`, else loaded on first use from ``models/autoencoder.keras`` (the
     encoder and decoder are its layers, sharing its weights). ``ot_map`` is the latent OT map
     (``models/ot.keras``), None for a run without ``latent_ot``.
+
+    ``chief`` is False in a task of a multi-worker run that is not the chief (docs/scale-out.md): it
+    trained and wrote nothing; ``run_dir`` is where the chief writes, ``metrics`` holds only the
+    ``training`` section and the models are this task's copy of the trained ones.
     """
 
     run_dir: Path
     metrics: dict[str, Any]
     spec: Spec
     _models: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    chief: bool = True
 
     @property
     def encoder(self) -> Any:
@@ -245,6 +251,9 @@ def run(
         with located_in_spec(spec):
             spec = with_own_models(spec, encoder=encoder, decoder=decoder)
     final_path = Path(out_dir) if out_dir is not None else Path(runs_root) / spec.run_name
+    task = _cluster_task(spec, resume=resume)
+    if task is not None and not task.is_chief:
+        return _train_as_worker(spec, final_path, task, verbose=verbose, console=console)
     run_directory = StagedRunDirectory(final_path, resume=resume, spec_hash=spec.content_hash, replace=force)
     run_directory.check_available()
     check_tracker_installed(spec)
@@ -257,7 +266,73 @@ def run(
         track_run(spec, final_path)  # the run directory is final; a tracking failure is a warning
     bundle = prepared.bundle
     trained = {"encoder": bundle.encoder, "decoder": bundle.decoder, "autoencoder": bundle.autoencoder}
+    if task is not None:  # the chief of a multi-worker run: its models load on first use, outside the strategy
+        trained = {}
     return RunResult(run_dir=final_path, metrics=metrics, spec=spec, _models=trained)
+
+
+# ----------------------------------------------------------------------------- multi-worker training
+
+
+def _cluster_task(spec: Spec, *, resume: bool) -> Optional[ClusterTask]:
+    """This process's task in a multi-worker run (``TF_CONFIG``), None for a run of one process.
+
+    ``--resume`` is refused there: only the chief keeps checkpoints, so the tasks could not all
+    continue from the same epoch.
+    """
+    if spec.runtime.strategy != "multi_worker":
+        return None
+    task = cluster_task()
+    if task is not None and resume:
+        raise GeokerasInputError(
+            f"expected a run of one process for --resume. Received runtime.strategy multi_worker with "
+            f"{task.tasks} tasks in TF_CONFIG: start the run again without --resume (the tasks keep no "
+            f"common checkpoint)."
+        )
+    return task
+
+
+def _train_as_worker(
+    spec: Spec, final_path: Path, task: ClusterTask, *, verbose: bool, console: Optional[RunConsole]
+) -> RunResult:
+    """A task of a multi-worker run that is not the chief: train with the others, write nothing, return.
+
+    Every task must take part in every collective operation of the fit, and in the saves after it
+    (TensorFlow's rule for multi-worker checkpoints), so this one trains and saves like the chief, into
+    a temporary folder deleted on return; it never creates, locks or writes ``final_path``. Evaluation,
+    OT, figures and the report are the chief's alone, on its own copy of the trained models. The
+    console prints nothing unless given one.
+    """
+    import tempfile
+
+    with use_console(console if console is not None else RunConsole(quiet=True)), located_in_spec(spec):
+        prepared = _prepare(spec, verbose=verbose)
+        with tempfile.TemporaryDirectory(prefix=f"geokeras-{task.task_type}{task.index}-") as scratch:
+            training = _train(spec, prepared, Path(scratch), resume=False)
+            _save_models(prepared.bundle, Path(scratch))
+            bundle = _local_copy(spec, Path(scratch))
+    metrics = {
+        "training": training_metrics(training.history, training.epochs, training.seconds, training.samples_per_second)
+    }
+    trained = {"encoder": bundle.encoder, "decoder": bundle.decoder, "autoencoder": bundle.autoencoder}
+    return RunResult(run_dir=final_path, metrics=metrics, spec=spec, _models=trained, chief=False)
+
+
+def _local_copy(spec: Spec, folder: Path) -> Autoencoder:
+    """The trained models of ``folder/models``, loaded outside any distribution strategy.
+
+    After a multi-worker fit the models' ``predict`` would still split its batches across the
+    tasks, which have gone; the copy runs in this process alone, with the same weights.
+    """
+    from geokeras.models.builder import Autoencoder
+
+    return Autoencoder.from_autoencoder(_load_run_model(folder / "models" / "autoencoder.keras", spec))
+
+
+def _distributed_over_workers(prepared: PreparedRun) -> bool:
+    """True when the models were trained by several processes (MultiWorkerMirroredStrategy, >1 task)."""
+    extended = prepared.strategy.extended
+    return bool(getattr(extended, "_in_multi_worker_mode", lambda: False)())
 
 
 def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bool, started: str) -> dict[str, Any]:
@@ -271,6 +346,8 @@ def _run_stages(spec: Spec, prepared: PreparedRun, staging: Path, *, resumed: bo
         stage.summary = f"loss {training.final_loss:.3g}"
         if training.epochs < spec.train.epochs:
             stage.summary += f" (stopped early after {training.epochs} epochs)"
+    if _distributed_over_workers(prepared):  # the rest is the chief's alone, on its own copy of the models
+        prepared = replace(prepared, bundle=_local_copy(spec, staging))
     figures_dir = staging / "figures" if spec.report.figures else None
     codes = _encode_training_set(prepared) if spec.latent_ot is not None or figures_dir is not None else None
     ot = None
@@ -374,11 +451,18 @@ def _prepare(spec: Spec, *, verbose: bool = False) -> PreparedRun:
 
 
 def _runtime_detail(spec: Spec, devices: list[str]) -> str:
-    """``TensorFlow 2.21.0, auto strategy, CPU:0``: the runtime stage's detail."""
+    """``TensorFlow 2.21.0, auto strategy, CPU:0``: the runtime stage's detail.
+
+    A multi-worker run names its task: ``multi_worker strategy (worker 0 of 2, the chief), CPU:0, CPU:0``.
+    """
     import tensorflow as tf
 
     names = ", ".join(device.rpartition("/device:")[2] for device in devices)
-    return f"TensorFlow {tf.__version__}, {spec.runtime.strategy} strategy, {names}"
+    strategy = f"{spec.runtime.strategy} strategy"
+    task = cluster_task() if spec.runtime.strategy == "multi_worker" else None
+    if task is not None:
+        strategy += f" ({task.describe()}{', the chief' if task.is_chief else ''})"
+    return f"TensorFlow {tf.__version__}, {strategy}, {names}"
 
 
 def _run_seeds(spec: Spec) -> dict[str, int]:

@@ -292,10 +292,11 @@ def _run(arguments: argparse.Namespace) -> int:
         spec, arguments.out, overrides, resume=arguments.resume, force=arguments.force, verbose=arguments.verbose
     )
     training = result.metrics["training"]
-    print(
-        f"geokeras: wrote {result.run_dir} (final loss {training['final_loss']:.6g} after "
-        f"{training['epochs']} epochs, {training['seconds']:.1f} s)"
-    )
+    done = f"final loss {training['final_loss']:.6g} after {training['epochs']} epochs, {training['seconds']:.1f} s"
+    if getattr(result, "chief", True) is False:  # a task of a multi-worker run: the chief writes the run directory
+        print(f"geokeras: trained as a worker ({done}); the chief writes {result.run_dir}")
+        return EXIT_OK
+    print(f"geokeras: wrote {result.run_dir} ({done})")
     for section, text in metric_warnings(result.metrics):  # also listed at the top of report.md
         print(f"geokeras: warning: {section}: {text}", file=sys.stderr)
     return EXIT_OK

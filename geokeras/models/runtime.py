@@ -14,14 +14,22 @@ Typical use::
 
 from __future__ import annotations
 
+import faulthandler
+import math
+import os
+import sys
 import warnings
-from typing import Union
+from typing import Mapping, Optional, Union
 
 import keras
 import tensorflow as tf
 
-from geokeras.errors import SpecError
+from geokeras.errors import GeokerasInputError, SpecError
 from geokeras.models.params import RuntimeSpec
+
+CLUSTER_TIMEOUT_VARIABLE = "GEOKERAS_CLUSTER_TIMEOUT"
+DEFAULT_CLUSTER_TIMEOUT_SECONDS = 300.0
+"""How long a multi-worker task waits for every task of ``TF_CONFIG`` to connect (``GEOKERAS_CLUSTER_TIMEOUT``)."""
 
 MIXED_PRECISION_POLICY = "mixed_float16"
 FULL_PRECISION_POLICY = "float32"
@@ -43,7 +51,8 @@ def configure_runtime(runtime_spec: RuntimeSpec, seed: int) -> tf.distribute.Str
       CPU; ``cpu``; ``gpu`` (the first GPU; an error without one); ``mirrored`` ->
       ``MirroredStrategy`` over all local GPUs (the CPU without any); ``multi_worker`` ->
       ``MultiWorkerMirroredStrategy`` configured by the ``TF_CONFIG`` environment variable
-      (it must be created before TensorFlow runs any op, so run it in a fresh process).
+      (it must be created before TensorFlow runs any op, so run it in a fresh process; it waits
+      for every task to connect, at most ``GEOKERAS_CLUSTER_TIMEOUT`` seconds: docs/scale-out.md).
 
     Args:
         runtime_spec: the ``runtime:`` section.
@@ -57,8 +66,14 @@ def configure_runtime(runtime_spec: RuntimeSpec, seed: int) -> tf.distribute.Str
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"Received an invalid value for `seed`: expected an integer >= 0. Received: seed={seed!r}")
-    gpus = tf.config.list_logical_devices("GPU")
-    strategy = _strategy(runtime_spec.strategy, gpus)
+    if runtime_spec.strategy == "multi_worker":
+        # First: listing logical devices initialises TensorFlow's context, after which collective
+        # ops (which MultiWorkerMirroredStrategy configures) can no longer be set up.
+        strategy = _multi_worker_strategy()
+        gpus = tf.config.list_logical_devices("GPU")
+    else:
+        gpus = tf.config.list_logical_devices("GPU")
+        strategy = _strategy(runtime_spec.strategy, gpus)
 
     _set_op_determinism(runtime_spec.deterministic)
     keras.utils.set_random_seed(seed)
@@ -113,18 +128,54 @@ def _strategy(name: str, gpus: list) -> tf.distribute.Strategy:
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
-        try:
-            return tf.distribute.MultiWorkerMirroredStrategy()
-        except RuntimeError as error:
-            raise RuntimeError(
-                "runtime.strategy multi_worker must be set up before TensorFlow runs any "
-                "operation: start it in a fresh process (geokeras run ...) with TF_CONFIG set. "
-                f"TensorFlow said: {error}"
-            ) from error
+        return _multi_worker_strategy()
     raise SpecError(
         f"Unknown strategy {name!r}. Expected one of: auto, cpu, gpu, mirrored, multi_worker.",
         path=("strategy",),
     )
+
+
+def _multi_worker_strategy() -> tf.distribute.Strategy:
+    """``MultiWorkerMirroredStrategy()``, which blocks until every task of ``TF_CONFIG`` has connected.
+
+    TensorFlow waits there in C++, holding Python's lock, for up to an hour, deaf to Ctrl-C; a task
+    whose chief refused to start (its run directory exists, say) would hang. ``faulthandler``'s
+    watchdog, a thread of its own that needs no Python lock, ends the process after
+    :func:`cluster_timeout` seconds instead: exit 1, ``Timeout (0:05:00)!`` and where it waited.
+    """
+    seconds = cluster_timeout()
+    faulthandler.dump_traceback_later(seconds, exit=True, file=sys.__stderr__)
+    try:
+        return _create_multi_worker_strategy()
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def cluster_timeout(environ: Optional[Mapping[str, str]] = None) -> float:
+    """Seconds a task waits for every task of ``TF_CONFIG`` to connect: ``GEOKERAS_CLUSTER_TIMEOUT``, default 300."""
+    text = (os.environ if environ is None else environ).get(CLUSTER_TIMEOUT_VARIABLE, "")
+    if not text.strip():
+        return DEFAULT_CLUSTER_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise GeokerasInputError(
+            f"expected {CLUSTER_TIMEOUT_VARIABLE} to be a number of seconds > 0. Received: {text!r}."
+        )
+    return seconds
+
+
+def _create_multi_worker_strategy() -> tf.distribute.Strategy:
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    except RuntimeError as error:
+        raise RuntimeError(
+            "runtime.strategy multi_worker must be set up before TensorFlow runs any "
+            "operation: start it in a fresh process (geokeras run ...) with TF_CONFIG set. "
+            f"TensorFlow said: {error}"
+        ) from error
 
 
 def _set_op_determinism(enabled: bool) -> None:

@@ -21,14 +21,16 @@ fits it on a deterministic input pipeline:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 import keras
 import numpy as np
@@ -160,6 +162,9 @@ def train_autoencoder(
 
     batch_size = train_spec.batch_size
     steps_per_epoch = math.ceil(len(train_samples) / batch_size)
+    uneven = uneven_batches(len(train_samples), batch_size, model.distribute_strategy.num_replicas_in_sync)
+    if uneven and isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        warnings.warn(uneven, RuntimeWarning, stacklevel=2)
     dataset = epoch_batches(
         train_samples,
         batch_size=batch_size,
@@ -207,16 +212,17 @@ def train_autoencoder(
 
     start = time.perf_counter()
     try:
-        fit_history = model.fit(
-            dataset,
-            epochs=total_epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch,
-            validation_data=validation_dataset,
-            callbacks=all_callbacks,
-            shuffle=False,  # the dataset is already shuffled, per epoch, by (seed, epoch)
-            verbose=0,  # progress is TrainingProgress's
-        )
+        with _keras_multi_worker_fit(model):
+            fit_history = model.fit(
+                dataset,
+                epochs=total_epochs,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                validation_data=validation_dataset,
+                callbacks=all_callbacks,
+                shuffle=False,  # the dataset is already shuffled, per epoch, by (seed, epoch)
+                verbose=0,  # progress is TrainingProgress's
+            )
     finally:
         progress.close()  # fit skips on_train_end when it raises
     seconds = time.perf_counter() - start
@@ -228,6 +234,80 @@ def train_autoencoder(
     history = _concatenate_histories(previous_history, new_history)
     samples_seen = epochs_run * len(train_samples)
     return _result(history, initial_epoch + epochs_run, seconds, samples_seen, initial_epoch)
+
+
+def uneven_batches(samples: int, batch_size: int, replicas: int) -> Optional[str]:
+    """Why batches of ``batch_size`` over ``replicas`` replicas do not train exactly as one replica, or None.
+
+    Each replica gets its share of every batch and the replicas' mean losses are averaged with equal
+    weights; that is the batch's mean loss only when the shares are equal, i.e. when ``batch_size``
+    and the last batch (``samples mod batch_size``, if not 0) are multiples of ``replicas``.
+    """
+    last = samples % batch_size
+    if replicas <= 1 or (batch_size % replicas == 0 and last % replicas == 0):
+        return None
+    return (
+        f"train.batch_size {batch_size} over {samples} training samples (last batch {last or batch_size}) does not "
+        f"split evenly over {replicas} replicas: their shares are weighted equally whatever their size, so the "
+        f"losses differ slightly from one process's. Expected batches that are multiples of {replicas}."
+    )
+
+
+@contextlib.contextmanager
+def _keras_multi_worker_fit(model: keras.Model) -> Iterator[None]:
+    """Make ``model.fit`` work under ``MultiWorkerMirroredStrategy`` with more than one worker.
+
+    Keras 3 (up to 3.15 at least) fails there twice; other strategies are left alone:
+
+    * it builds the loss and metrics from the first batch reduced across replicas,
+      ``strategy.reduce("MEAN", (x, y))``, which refuses a tuple across workers ("Attempt to convert
+      a value (PerReplica...) with an unsupported type"). The build needs only shapes and dtypes,
+      which this worker's own part of the batch has: this model's ``_maybe_symbolic_build`` takes it.
+    * it averages each step's logs (the loss, scalars per replica) across workers with
+      ``strategy.reduce("MEAN", value, axis=0)``, which refuses a scalar ("Invalid reduction dimension
+      0 for input with 0 dimensions"). A scalar is averaged over the replicas (``axis=None``)
+      instead, which is what the axis-0 mean of one value per replica would be.
+    """
+    strategy = model.distribute_strategy
+    if not (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.num_replicas_in_sync > 1):
+        yield
+        return
+    from keras.src.backend.tensorflow import trainer as keras_tf_trainer
+
+    keras_reduce = keras_tf_trainer.reduce_per_replica
+
+    def reduce_per_replica(values: Any, strategy: Any, reduction: str = "auto") -> Any:
+        def reduce_one(value: Any) -> Any:
+            local = strategy.experimental_local_results(value)[0] if _distributed(value) else value
+            if reduction in ("auto", "mean") and getattr(local, "shape", None) is not None and local.shape.rank == 0:
+                return strategy.reduce("MEAN", value, axis=None)
+            return keras_reduce(value, strategy, reduction=reduction)
+
+        return keras.tree.map_structure(reduce_one, values)
+
+    def build_from_local_batch(iterator: Any = None, data_batch: Any = None) -> None:
+        if iterator is not None:
+            for _, _, batches in iterator:
+                batch = next(batches)
+                data_batch = keras.tree.map_structure(
+                    lambda value: strategy.experimental_local_results(value)[0] if _distributed(value) else value,
+                    batch,
+                )
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    model._maybe_symbolic_build = build_from_local_batch
+    keras_tf_trainer.reduce_per_replica = reduce_per_replica
+    try:
+        yield
+    finally:
+        keras_tf_trainer.reduce_per_replica = keras_reduce
+        del model._maybe_symbolic_build
+
+
+def _distributed(value: Any) -> bool:
+    return isinstance(value, tf.distribute.DistributedValues)
 
 
 # ------------------------------------------------------------------------------ data
