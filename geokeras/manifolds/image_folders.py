@@ -19,20 +19,21 @@ import numpy as np
 
 from geokeras.errors import SpecError
 from geokeras.manifolds.base import Manifold
-from geokeras.manifolds.capabilities import LabelledData, SplitData
+from geokeras.manifolds.capabilities import LabelledData
+from geokeras.manifolds.images import PixelGrid
 from geokeras.manifolds.params import ImageFolderParams
 from geokeras.manifolds.params.data_files import image_files
 from geokeras.manifolds.point_clouds import (
+    SplitRows,
     check_sample_count,
     draw_rows,
     row_indices,
     split_rows,
     with_noise_keeping_data,
-    with_split_keeping_data,
 )
 
 
-class ImageFolder(Manifold, LabelledData, SplitData):
+class ImageFolder(PixelGrid, Manifold, LabelledData, SplitRows):
     """The images of a folder with their empirical measure (module docstring)."""
 
     params_type = ImageFolderParams
@@ -64,10 +65,6 @@ class ImageFolder(Manifold, LabelledData, SplitData):
         return 1 if self.params.color_mode == "grayscale" else 3
 
     @property
-    def natural_dim(self) -> int:  # type: ignore[override]
-        return self.height * self.width * self.channels
-
-    @property
     def intrinsic_dim(self) -> Optional[int]:  # type: ignore[override]
         return self.params.intrinsic_dim
 
@@ -75,30 +72,8 @@ class ImageFolder(Manifold, LabelledData, SplitData):
     def parameter_dim(self) -> int:
         return 2
 
-    @property
-    def size(self) -> int:
-        """N, the number of images of the split."""
-        return int(self._rows.size)
-
-    @property
-    def split(self) -> str:
-        """The split the samples are drawn from (``train`` or ``test``; see ``test_fraction``)."""
-        return str(self.params.split)
-
-    def with_split(self, split: str) -> "ImageFolder":
-        """The same images (not read again) on another split."""
-        return with_split_keeping_data(self, split, self._labels.size)
-
-    @property
-    def sample_shape(self) -> tuple[int, ...]:
-        if self.params.shape == "image":
-            return (self.height, self.width, self.channels)
-        return (self.ambient_dim,)
-
-    @property
-    def image_shape(self) -> Optional[tuple[int, int, int]]:
-        """(H, W, C) unless an embedding moved the samples off the pixel grid."""
-        return (self.height, self.width, self.channels) if self.embedding.is_identity else None
+    def _row_count(self) -> int:
+        return int(self._labels.size)
 
     def with_noise(self, noise: Any) -> "ImageFolder":
         """The same images (not read again) with another ``noise:`` model."""

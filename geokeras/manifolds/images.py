@@ -129,7 +129,28 @@ def load_keras_split(name: str, display: str, split: str) -> tuple[np.ndarray, n
     return _read_only(np.ascontiguousarray(pixels), np.asarray(labels, dtype=np.int64).reshape(-1))  # type: ignore[return-value]
 
 
-class ImageDataSet(Manifold, LabelledData, SplitData):
+class PixelGrid:
+    """Images of H x W pixels with C channels as samples: natural space R^(H W C), samples flat
+    (``shape: flat``) or [H, W, C] (``shape: image``). The class provides ``height``, ``width``,
+    ``channels`` and the Manifold attributes ``params``, ``ambient_dim`` and ``embedding``."""
+
+    @property
+    def natural_dim(self) -> int:  # type: ignore[override]
+        return self.height * self.width * self.channels
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        if self.params.shape == "image":
+            return (self.height, self.width, self.channels)
+        return (self.ambient_dim,)
+
+    @property
+    def image_shape(self) -> Optional[tuple[int, int, int]]:
+        """(H, W, C) unless an embedding moved the samples off the pixel grid."""
+        return (self.height, self.width, self.channels) if self.embedding.is_identity else None
+
+
+class ImageDataSet(PixelGrid, Manifold, LabelledData, SplitData):
     """An image data set with its empirical measure (module docstring).
 
     Subclasses set ``params_type``, ``height``, ``width``, ``channels``, ``pixel_scale`` and
@@ -151,25 +172,8 @@ class ImageDataSet(Manifold, LabelledData, SplitData):
         self._data: Optional[tuple[np.ndarray, np.ndarray]] = None
 
     @property
-    def natural_dim(self) -> int:  # type: ignore[override]
-        return self.height * self.width * self.channels
-
-    @property
     def parameter_dim(self) -> int:
         return 2
-
-    @property
-    def sample_shape(self) -> tuple[int, ...]:
-        if self.params.shape == "image":
-            return (self.height, self.width, self.channels)
-        return (self.ambient_dim,)
-
-    @property
-    def image_shape(self) -> Optional[tuple[int, int, int]]:
-        """(H, W, C) unless an embedding moved the samples off the pixel grid."""
-        if self.embedding.is_identity:
-            return (self.height, self.width, self.channels)
-        return None
 
     # ----------------------------------------------------------------- the data
     @abc.abstractmethod

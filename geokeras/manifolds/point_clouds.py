@@ -21,6 +21,7 @@ column), raised when the manifold is built, before a run writes anything.
 
 from __future__ import annotations
 
+import abc
 import csv
 import zipfile
 from pathlib import Path
@@ -37,7 +38,32 @@ MAX_CSV_FIELD_CHARACTERS = 1000
 """A CSV field longer than this is quoted shortened in messages."""
 
 
-class PointCloud(Manifold, SplitData):
+class SplitRows(SplitData):
+    """The rows of a researcher's data (points or images) split by ``test_fraction`` into ``train`` and
+    ``test``: ``_rows`` holds the split's row indices, ``_row_count()`` the number of all rows."""
+
+    _rows: np.ndarray
+
+    @abc.abstractmethod
+    def _row_count(self) -> int:
+        """The number of rows (images) of the data, both splits."""
+
+    @property
+    def size(self) -> int:
+        """N, the number of rows (images) of the split."""
+        return int(self._rows.size)
+
+    @property
+    def split(self) -> str:
+        """The split the samples are drawn from (``train`` or ``test``; see ``test_fraction``)."""
+        return str(self.params.split)
+
+    def with_split(self, split: str) -> Any:
+        """The same data (not read again) on another split."""
+        return with_split_keeping_data(self, split, self._row_count())
+
+
+class PointCloud(Manifold, SplitRows):
     """Rows of a file with their empirical measure (module docstring)."""
 
     params_type = PointsParams
@@ -72,19 +98,8 @@ class PointCloud(Manifold, SplitData):
     def parameter_dim(self) -> int:
         return len(self.parameter_names)
 
-    @property
-    def size(self) -> int:
-        """N, the number of rows of the split."""
-        return int(self._rows.size)
-
-    @property
-    def split(self) -> str:
-        """The split the samples are drawn from (``train`` or ``test``; see ``test_fraction``)."""
-        return str(self.params.split)
-
-    def with_split(self, split: str) -> "PointCloud":
-        """The same rows (not read again) on another split."""
-        return with_split_keeping_data(self, split, self._points.shape[0])
+    def _row_count(self) -> int:
+        return int(self._points.shape[0])
 
     @property
     def labels(self) -> Optional[np.ndarray]:

@@ -22,6 +22,8 @@ import hashlib
 from pathlib import Path
 from typing import Any, Optional
 
+from geokeras.files import file_sha256
+
 CHUNK_BYTES = 1 << 20
 """Files are hashed 1 MiB at a time."""
 
@@ -81,12 +83,13 @@ def data_sha256(path: Path) -> str:
     else:
         files = [path]
         key = ("file", str(path), _signature(path))
+    if key not in _DIGESTS and not path.is_dir():
+        _DIGESTS[key] = file_sha256(path)
     if key not in _DIGESTS:
         digest = hashlib.sha256()
         for item in files:
-            if path.is_dir():
-                digest.update(item.relative_to(path).as_posix().encode("utf-8") + b"\0")
-                digest.update(item.stat().st_size.to_bytes(8, "big"))
+            digest.update(item.relative_to(path).as_posix().encode("utf-8") + b"\0")
+            digest.update(item.stat().st_size.to_bytes(8, "big"))
             with open(item, "rb") as handle:
                 for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):  # noqa: B023
                     digest.update(chunk)

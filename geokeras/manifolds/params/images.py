@@ -24,6 +24,18 @@ _IMAGES = "geokeras.manifolds.images"
 DigitClass = Annotated[int, Field(ge=0, le=9)]
 
 
+def image_shape_is_not_embedded(value: str, info: ValidationInfo) -> str:
+    """``shape: image`` keeps the pixels on their grid: refused with an embedding that moves them."""
+    embed = info.data.get("embed")
+    if value == "image" and embed is not None and (embed.type != "isometric" or embed.ambient_dim is not None):
+        raise ValueError(
+            f"expected shape: flat with an embedding (images of shape [H, W, C] are the "
+            f"pixels themselves). Received: shape=image with embed type={embed.type!r}, "
+            f"ambient_dim={embed.ambient_dim!r}."
+        )
+    return value
+
+
 class ImageDataParams(DistributionParams):
     """Keys shared by the image data sets."""
 
@@ -45,17 +57,7 @@ class ImageDataParams(DistributionParams):
             raise ValueError(f"expected distinct class labels. Received: classes={value}.")
         return value
 
-    @field_validator("shape")
-    @classmethod
-    def _image_shape_is_not_embedded(cls, value: str, info: ValidationInfo) -> str:
-        embed = info.data.get("embed")
-        if value == "image" and embed is not None and (embed.type != "isometric" or embed.ambient_dim is not None):
-            raise ValueError(
-                f"expected shape: flat with an embedding (images of shape [H, W, C] are the "
-                f"pixels themselves). Received: shape=image with embed type={embed.type!r}, "
-                f"ambient_dim={embed.ambient_dim!r}."
-            )
-        return value
+    _image_shape_is_not_embedded = field_validator("shape")(image_shape_is_not_embedded)
 
 
 @MANIFOLDS.register("digits", implementation=f"{_IMAGES}:Digits")

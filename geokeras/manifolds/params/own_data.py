@@ -27,6 +27,7 @@ from geokeras.manifolds.params.data_files import (
     resolve_data_path,
     spec_dir_of,
 )
+from geokeras.manifolds.params.images import image_shape_is_not_embedded
 from geokeras.registry import MANIFOLDS
 
 __all__ = ["DataFileParams", "ImageFolderParams", "PointsParams"]
@@ -231,16 +232,7 @@ class ImageFolderParams(DataFileParams):
         description="flat: each sample a vector of H*W*C pixels (for MLPs); image: [H, W, C] (for conv models).",
     )
 
-    @field_validator("shape")
-    @classmethod
-    def _image_shape_is_not_embedded(cls, value: str, info: ValidationInfo) -> str:
-        embed = info.data.get("embed")
-        if value == "image" and embed is not None and (embed.type != "isometric" or embed.ambient_dim is not None):
-            raise ValueError(
-                f"expected shape: flat with an embedding (images of shape [H, W, C] are the pixels themselves). "
-                f"Received: shape=image with embed type={embed.type!r}, ambient_dim={embed.ambient_dim!r}."
-            )
-        return value
+    _image_shape_is_not_embedded = field_validator("shape")(image_shape_is_not_embedded)
 
     @classmethod
     def example(cls) -> "ImageFolderParams":
