@@ -18,17 +18,19 @@ rounds is reported, and the goal is median(spec) / median(hand) >= 0.97.
 
 Usage::
 
-    .venv/bin/python scripts/bench_builder.py [--rounds 5] [--epochs 6] [--samples 20000]
+    .venv/bin/python scripts/bench_builder.py [--rounds 5] [--epochs 6] [--samples 20000] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import platform
 import statistics
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -121,6 +123,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6, help="per run; epoch 1 is not timed")
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--json", default=None, help="also write the medians, rounds and settings as JSON here")
     args = parser.parse_args()
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (the first epoch is not timed)")
@@ -168,11 +171,28 @@ def main() -> None:
         f"ratio spec/hand = {ratio:.3f} (goal >= 0.97); per-round ratios: "
         + ", ".join(f"{s / h:.3f}" for s, h in zip(spec_rates, hand_rates))
     )
+    devices = [d.name for d in tf.config.list_logical_devices()]
+    seconds = time.perf_counter() - started
     print(
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, devices {[d.name for d in tf.config.list_logical_devices()]}; "
-        f"{time.perf_counter() - started:.0f} s"
+        f"{os.cpu_count()} CPUs, devices {devices}; {seconds:.0f} s"
     )
+    if args.json:
+        record = {
+            "model": f"MLP AE {widths} mirrored",
+            "samples": args.samples,
+            "batch_size": args.batch_size,
+            "timed_epochs": args.epochs - 1,
+            "rounds": args.rounds,
+            "spec_samples_per_s": spec_median,
+            "hand_samples_per_s": hand_median,
+            "ratio": ratio,
+            "spec_rounds": spec_rates,
+            "hand_rounds": hand_rates,
+            "seconds": seconds,
+            "environment": {"tensorflow": tf.__version__, "keras": keras.__version__, "devices": devices},
+        }
+        Path(args.json).write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -749,11 +749,13 @@ def memory_in_subprocess(count: int, dim: int, steps: int, seed: int) -> dict:
     return json.loads(out.strip().splitlines()[-1])["memory"]
 
 
-def gpu_benchmark(count: int, dim: int, time_cap: float, seed: int, eval_samples: int = 1 << 24) -> dict:
-    """The GPU run of scripts/bench_ot_gpu.sh: memory, throughput, then geokeras to its tol."""
+def gpu_benchmark(
+    count: int, dim: int, time_cap: float, seed: int, eval_samples: int = 1 << 24, samples: int = 1 << 18
+) -> dict:
+    """The OT part of scripts/bench_gpu.sh: memory, throughput (``samples`` per step), then geokeras to its tol."""
     results = {"memory": memory(count, dim, 5, seed)}
     log(f"gpu: memory {results['memory']}")
-    results["throughput"] = throughput(count, dim, 1 << 18, 10, seed)
+    results["throughput"] = throughput(count, dim, samples, 10, seed)
     log(f"gpu: throughput ratio {results['throughput']['ratio']:.2f}")
     problem = Problem(f"{count}x{dim}", gaussian_mixture_codes(count, dim, seed), np.full(count, 1.0 / count))
     evaluator = SharedEvaluator(problem, eval_samples, seed=10_007 + seed)
@@ -852,7 +854,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-cap", type=float, default=300.0, help="seconds per method and case")
     parser.add_argument("--targets", type=int, default=None, help="throughput / memory: N")
     parser.add_argument("--dim", type=int, default=None, help="throughput / memory: d")
-    parser.add_argument("--samples", type=int, default=1 << 16, help="throughput: source samples per step")
+    parser.add_argument(
+        "--samples", type=int, default=None, help="throughput: source samples per step (default 2^16; gpu: 2^18)"
+    )
     parser.add_argument("--steps", type=int, default=None, help="throughput: steps timed; memory: steps run")
     parser.add_argument(
         "--eval-samples", type=int, default=None, help="converge: override M (the noise floor goal then may fail)"
@@ -876,9 +880,10 @@ def main(argv: list[str] | None = None) -> int:
         shapes = [(args.targets, args.dim)] if args.targets else [CASES[name] for name in cases]
         results["throughput"] = []
         for count, dim in shapes:
-            row = throughput(count, dim, args.samples, args.steps or 20, args.seed)
+            row = throughput(count, dim, args.samples or 1 << 16, args.steps or 20, args.seed)
             log(
-                f"throughput N={count} d={dim} M={args.samples}: geokeras {row['geokeras_throughput'] / 1e9:.3f} G/s, "
+                f"throughput N={count} d={dim} M={row['samples']}: "
+                f"geokeras {row['geokeras_throughput'] / 1e9:.3f} G/s, "
                 f"raw {row['raw_throughput'] / 1e9:.3f} G/s, ratio {row['ratio']:.2f}"
             )
             results["throughput"].append(row)
@@ -892,7 +897,16 @@ def main(argv: list[str] | None = None) -> int:
             save()
         print_converge_table(results["converge"])
     if args.command == "gpu":
-        results.update(gpu_benchmark(args.targets or 100_000, args.dim or 64, args.time_cap, args.seed))
+        results.update(
+            gpu_benchmark(
+                args.targets or 100_000,
+                args.dim or 64,
+                args.time_cap,
+                args.seed,
+                eval_samples=args.eval_samples or 1 << 24,
+                samples=args.samples or 1 << 18,
+            )
+        )
     if args.command == "tune-ott":
         configs = None
         if args.ott_configs:
