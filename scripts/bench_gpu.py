@@ -62,7 +62,8 @@ def part_commands(name: str, smoke: bool) -> list[tuple[str, list[str]]]:
         ]
     if name == "regions":
         widths = ["8", "12"] if smoke else ["128", "256"]
-        return [("w=" + ",".join(widths), ["bench_complexity_mesh.py", "--widths", *widths, "--repeats", "1"])]
+        arguments = ["bench_complexity_mesh.py", "--widths", *widths, "--repeats", "1", "--peers", "tf"]
+        return [("w=" + ",".join(widths), arguments)]
     raise ValueError(f"Expected a part among {PART_NAMES}. Received: {name!r}.")
 
 
@@ -161,16 +162,12 @@ def ot_rows(record: dict) -> list[list[str]]:
 def regions_rows(record: dict) -> list[list[str]]:
     rows = []
     for row in record["result"]["rows"]:
-        rows.append(
-            [
-                row["network"],
-                row["implementation"],
-                _number(row["regions"]),
-                _number(row["wall_seconds"]),
-                _number(row["regions"] / row["wall_seconds"]),
-                _number(row.get("exact_decisions")),
-            ]
-        )
+        width = row["width"]
+        for name, regions in row["regions"].items():
+            seconds = row["wall_median_s"][name]
+            exact = row.get("exact_decisions") if name == "geokeras" else row.get("tf_exact_fallback")
+            rows.append([f"2-{width}-{width}-{width}-1", name, _number(regions), _number(seconds)])
+            rows[-1] += [_number(regions / seconds), _number(exact)]
     return rows
 
 
@@ -198,7 +195,7 @@ TABLES: dict[str, tuple[str, list[str], Callable[[dict], list[list[str]]]]] = {
     ),
     "regions": (
         "Exact linear regions of 2-w-w-w-1 ReLU networks on [-1, 1]^2 (median wall seconds)",
-        ["network", "implementation", "regions", "seconds", "regions/s", "exact decisions"],
+        ["network", "implementation", "regions", "seconds", "regions/s", "exact decisions / exact fallback"],
         regions_rows,
     ),
 }

@@ -45,12 +45,12 @@ def test_smoke_run_measures_every_part(tmp_path):
     assert ot["throughput"]["samples"] == 1 << 12
     assert ot["converge"][0]["eval_samples"] == 1 << 16
 
-    rows = report["parts"]["regions"][0]["result"]["rows"]
-    counts: dict[str, set] = {}
-    for row in rows:
-        counts.setdefault(row["network"], set()).add(row["regions"])
-    assert sorted(counts) == ["2-12-12-12-1", "2-8-8-8-1"]
-    assert all(len(found) == 1 for found in counts.values()), counts  # every implementation, one exact count
+    regions = report["parts"]["regions"][0]["result"]
+    assert [row["width"] for row in regions["rows"]] == [8, 12]
+    for row in regions["rows"]:  # both counters, one exact count
+        assert sorted(row["regions"]) == ["geokeras", "geokeras_tf"]
+        assert len(set(row["regions"].values())) == 1, row["regions"]
+    assert regions["identical_counts"] is True
 
     text = (tmp_path / "bench_gpu.md").read_text()
     assert text.startswith("# geokeras GPU benchmark (smoke")
