@@ -42,7 +42,9 @@ Exact predicates (the network as given: the lowered float64 weights, dyadic rati
   (:class:`geokeras.complexity.exact.ExactNetwork` on the face's exact frame). A sign is read
   from floats only when |ẑ| exceeds a proven bound on |z* - ẑ| (:func:`_corner_tolerance`:
   the coefficients' error, propagated layer by layer with the dot-product bound γ_k, the
-  corner's error, propagated through each crossing, and the rounding of the evaluation);
+  corner's error, bounded a posteriori from the residuals of the two float lines through it
+  (:func:`_corner_errors`, so errors do not pile up over successive splits), and the rounding
+  of the evaluation);
   otherwise every sign of that polygon is computed in integers, (X, Y, W) = a × b and
   sign(L_1 X + L_2 Y + c W) · sign(W), and its crossings are the exact ones rounded.
   A corner with z_j = 0 exactly is on the line; a polygon is split only when it has corners
@@ -321,6 +323,7 @@ class _Polygons:
         extra = corners - width
         self.fields["corners"] = np.pad(self.fields["corners"], ((0, 0), (0, extra), (0, 0)))
         self.fields["labels"] = np.pad(self.fields["labels"], ((0, 0), (0, extra)), constant_values=-1)
+        self.fields["error"] = np.pad(self.fields["error"], ((0, 0), (0, extra)))
 
     def append(self, rows: dict[str, np.ndarray]) -> None:
         extra = len(rows["counts"])
@@ -463,9 +466,9 @@ def _subdivide(
         face=np.arange(count, dtype=np.int64),
         source=np.arange(count, dtype=np.int64),
         pattern=np.zeros((count, 0), dtype=bool),
-        error=np.zeros(count),  # bound on |exact corner - float corner| (max norm, u coordinates)
+        error=np.zeros((count, len(template))),  # bound on |exact corner - float corner| (max norm, u coordinates)
     )
-    line_directions = _Blocks()  # unit directions (u coordinates) of the split lines, in blocks
+    line_table = _LineTable(template, face_lines, edges.shape[0])
     # The layer's input on polygon p is h(u) = u @ G + g with G = base_linear[source[p]] * scale[p]
     # and g = base_offset[source[p]] * scale[p] (kept factored: no [P, 2, w] copy is made), with
     # error[p, r] >= max_i |exact - float| of row r (G_1, G_2, g) and magnitude[p, r] >= max_i |float|.
@@ -486,14 +489,16 @@ def _subdivide(
             inputs = _LayerInputs(z_linear, z_offset, np.arange(size), np.ones((size, width)), row_error, row_magnitude)
             continue
         layer = _LayerMaps(z_linear, z_offset, coefficient_error, position)
-        active, crossing = _signs_at_corners(polygons["corners"], polygons["counts"], polygons["error"], layer)
+        active, crossing = _signs_at_corners(
+            polygons["corners"], polygons["counts"], polygons["error"].max(axis=1), layer
+        )
         polygons.set_field("active", active)
         polygons.set_field("crossing", crossing)
         polygons.set_field("source", np.arange(size, dtype=np.int64))
         exact.start_layer(position, polygons["pattern"].copy(), polygons["face"].copy())
         # A polygon split in this layer keeps its ancestor's (the source's) layer maps.
         for neuron in range(width):
-            _split_by_neuron(polygons, layer, neuron, line_directions, exact)
+            _split_by_neuron(polygons, layer, neuron, line_table, exact)
             if max_polygons is not None and polygons.size > max_polygons:
                 raise RegionBudgetExceeded(
                     f"Expected at most max_polygons={max_polygons} polygons. Received: {polygons.size} polygons "
@@ -526,7 +531,7 @@ def _subdivide(
         face_area=face_area,
         template_area=template_area,
         edges=edges,
-        line_directions=np.concatenate(line_directions) if line_directions else np.zeros((0, 2)),
+        line_directions=line_table.directions(),
         output_linear=output_linear,
         output_offset=output_offset,
         exact=exact,
@@ -640,10 +645,97 @@ def _signs_at_corners(corners, counts, corner_error, layer) -> tuple[np.ndarray,
     return active, crossing
 
 
-class _Blocks(list):
-    """A list of row blocks that counts its rows."""
+class _LineTable:
+    """Float coefficients (a_1, a_2, a_0) of every edge line, a_1 u_1 + a_2 u_2 + a_0 = 0, with error bounds.
 
-    count = 0
+    Lines ``0 .. mesh_lines - 1`` are mesh edges: in a face's parametrisation the template's
+    edge lines (exact small integers, error 0). Line ``mesh_lines + i`` is the i-th split line,
+    z_j(u) = 0 on the cell it split, stored as its float coefficients and a bound on the error of
+    each coefficient (the layer's coefficient error). The array grows by doubling.
+    """
+
+    def __init__(self, template: np.ndarray, face_lines: np.ndarray, mesh_lines: int):
+        corners = len(template)
+        following = np.roll(template, -1, axis=0)
+        a1, a2 = template[:, 1] - following[:, 1], following[:, 0] - template[:, 0]
+        self.template_lines = np.stack([a1, a2, -(a1 * template[:, 0] + a2 * template[:, 1])], axis=1)
+        self.face_lines, self.mesh_lines, self.corners = face_lines, mesh_lines, corners
+        self.coefficients = np.zeros((64, 3))
+        self.errors = np.zeros(64)
+        self.count = 0
+
+    def add(self, coefficients: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        """Append split lines; returns their line numbers."""
+        needed = self.count + len(errors)
+        if needed > len(self.errors):
+            capacity = max(needed, 2 * len(self.errors))
+            self.coefficients = np.concatenate([self.coefficients, np.zeros((capacity - len(self.errors), 3))])
+            self.errors = np.concatenate([self.errors, np.zeros(capacity - len(self.errors))])
+        self.coefficients[self.count : needed] = coefficients
+        self.errors[self.count : needed] = errors
+        numbers = self.mesh_lines + np.arange(self.count, needed)
+        self.count = needed
+        return numbers
+
+    def directions(self) -> np.ndarray:
+        """Unit directions (-a_2, a_1) / |(a_1, a_2)| of the split lines, shape=[count, 2]."""
+        direction = np.stack([-self.coefficients[: self.count, 1], self.coefficients[: self.count, 0]], axis=1)
+        return direction / np.linalg.norm(direction, axis=1, keepdims=True)
+
+    def of_labels(self, labels: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients [S, K, 3] and coefficient errors [S, K] of the lines of edge labels [S, K] (faces [S])."""
+        line = np.maximum(labels, 0) // 2
+        split = line >= self.mesh_lines
+        index = np.where(split, line - self.mesh_lines, 0)
+        coefficients = self.coefficients[index]
+        errors = np.where(split, self.errors[index], 0.0)
+        if not split.all():
+            template_edge = np.argmax(self.face_lines[faces][:, None, :] == line[:, :, None], axis=2)
+            coefficients = np.where(split[:, :, None], coefficients, self.template_lines[template_edge])
+        return coefficients, errors
+
+
+def _corner_errors(corners: np.ndarray, counts: np.ndarray, labels: np.ndarray, faces: np.ndarray, table) -> np.ndarray:
+    """A bound r on |u* - û| (max norm) at every corner [S, K]: u* the exact intersection of the lines of its two edges.
+
+    A posteriori, so that errors do not accumulate over splits. With float lines â, b̂ whose
+    coefficients are within e_a, e_b of the exact ones, the exact residuals at û are at most
+    ρ = |fl(â·(û, 1))| + γ_3 (|â_1 û_1| + |â_2 û_2| + |â_0|) + e (|û_1| + |û_2| + 1), and
+    M* (û - u*) = (ρ_a*, ρ_b*) with M* = [a*_{1,2}; b*_{1,2}], so
+    |û - u*|_∞ <= max(ρ_a, ρ_b) (max(|â_2| + |b̂_2|, |â_1| + |b̂_1|) + e_a + e_b) / |det M*|, where
+    |det M*| >= |fl(det M̂)| - γ_2 (|â_1 b̂_2| + |â_2 b̂_1|) - (|â_1| + |â_2|) e_b - (|b̂_1| + |b̂_2|) e_a - 2 e_a e_b
+    and never more than 1 + |û|_∞ (u* lies in the template, inside [0, 1]²).
+    """
+    size, width = labels.shape
+    previous = np.where(np.arange(width)[None, :] == 0, counts[:, None] - 1, np.arange(width)[None, :] - 1)
+    previous = np.maximum(previous, 0)
+    lines, errors = table.of_labels(labels, faces)
+    rows = np.arange(size)[:, None]
+    first, first_error = lines[rows, previous], errors[rows, previous]
+    second, second_error = lines, errors
+    u1, u2 = corners[:, :, 0], corners[:, :, 1]
+    size_u = np.abs(u1) + np.abs(u2) + 1.0
+    gamma3, gamma2 = _gamma(3), _gamma(2)
+
+    def residual(line, error):
+        terms = np.abs(line[..., 0] * u1) + np.abs(line[..., 1] * u2) + np.abs(line[..., 2])
+        value = line[..., 0] * u1 + line[..., 1] * u2 + line[..., 2]
+        return np.abs(value) + gamma3 * terms + error * size_u
+
+    rho = np.maximum(residual(first, first_error), residual(second, second_error)) * _SAFETY
+    a1, a2, b1, b2 = first[..., 0], first[..., 1], second[..., 0], second[..., 1]
+    determinant = np.abs(a1 * b2 - a2 * b1) - gamma2 * (np.abs(a1 * b2) + np.abs(a2 * b1))
+    determinant -= (np.abs(a1) + np.abs(a2)) * second_error + (np.abs(b1) + np.abs(b2)) * first_error
+    determinant -= 2.0 * first_error * second_error
+    determinant = determinant / _SAFETY
+    adjugate = np.maximum(np.abs(a2) + np.abs(b2), np.abs(a1) + np.abs(b1)) + first_error + second_error
+    # u* lies in the template (inside [0, 1]^2), so |u* - û| <= 1 + |û| whatever the lines.
+    trivial = (1.0 + np.maximum(np.abs(u1), np.abs(u2))) * _SAFETY
+    positive = determinant > 0
+    bound = np.where(positive, rho * adjugate * _SAFETY / np.where(positive, determinant, 1.0), trivial)
+    bound = np.minimum(bound, trivial)
+    valid = np.arange(width)[None, :] < counts[:, None]
+    return np.where(valid, bound, 0.0)
 
 
 @dataclass(frozen=True)
@@ -660,7 +752,7 @@ class _LayerMaps:
     position: int
 
 
-def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_directions: list, exact) -> None:
+def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_table: _LineTable, exact) -> None:
     """Split every polygon that the neuron's line crosses; record the neuron's sign per polygon.
 
     Only polygons whose corners straddled the line at the start of the layer are looked at:
@@ -681,18 +773,16 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_d
     values = corners[:, :, 0] * gradient[:, 0, None] + corners[:, :, 1] * gradient[:, 1, None]
     values += layer.offset[source, neuron, None]
     tolerance = _corner_tolerance(
-        np.abs(gradient).sum(axis=1),
-        np.abs(layer.offset[source, neuron]),
-        layer.coefficient_error[source, neuron],
+        np.abs(gradient).sum(axis=1)[:, None],
+        np.abs(layer.offset[source, neuron])[:, None],
+        layer.coefficient_error[source, neuron][:, None],
         corner_error,
-    )[:, None]
+    )
     valid = np.arange(corners.shape[1])[None, :] < counts[:, None]
     signs = np.where(values > tolerance, 1, np.where(values < -tolerance, -1, 0)) * valid
     uncertain = np.flatnonzero((valid & (np.abs(values) <= tolerance)).any(axis=1))
-    exact_rows = np.zeros(candidates.size, dtype=bool)
     exact_points = None
     if uncertain.size:
-        exact_rows[uncertain] = True
         exact_points = (np.zeros(values.shape, dtype=bool), np.zeros(corners.shape))
         for row in uncertain.tolist():
             polygon = int(candidates[row])
@@ -718,26 +808,11 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_d
     plus, minus = _split_by_line(
         corners[local], counts[local], fields["labels"][parents], values[local], signs[local], local_exact
     )
-    # The children's corner error: a float crossing on an edge (a, b) with |ẑ_a|, |ẑ_b| > τ is
-    # within r + |t* - t̂| |b - a| + 4u (1 + r) of the exact one, |t* - t̂| <= τ / (|ẑ_a| + |ẑ_b| - 2τ) + 4u;
-    # an exact crossing rounded to floats is within u.
-    rows = np.arange(local.size)[:, None]
-    width = corners.shape[1]
-    following = np.where(np.arange(width)[None, :] < counts[local][:, None] - 1, np.arange(1, width + 1)[None, :], 0)
-    local_values, local_signs = values[local], signs[local]
-    crosses = valid[local] & (local_signs * local_signs[rows, following] < 0)
-    spread = np.abs(local_values) + np.abs(local_values[rows, following]) - 2.0 * tolerance[local]
-    step = np.abs(corners[local][rows, following] - corners[local]).max(axis=2)
-    shift = np.where(crosses, (tolerance[local] / np.where(crosses, spread, 1.0) + 4 * _ROUNDING) * step, 0.0)
-    parent_error = corner_error[local]
-    child_error = (parent_error + shift.max(axis=1) + 4 * _ROUNDING * (1.0 + parent_error)) * _SAFETY
-    child_error = np.where(exact_rows[local], parent_error + 2 * _ROUNDING, child_error)
-    new_lines = exact.mesh_lines + line_directions.count + np.arange(parents.size)
+    new_lines = line_table.add(
+        np.concatenate([gradient[local], layer.offset[source[local], neuron, None]], axis=1),
+        layer.coefficient_error[source[local], neuron],
+    )
     exact.register_lines(layer.position, neuron, source[local])
-    direction = gradient[local][:, ::-1] * np.array([-1.0, 1.0])
-    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-    line_directions.append(direction)
-    line_directions.count += parents.size
 
     polygons.widen(plus[0].shape[1])  # both children have the same (padded) width
 
@@ -747,16 +822,19 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_d
 
     plus_corners, plus_counts, plus_labels = labelled(plus, 0)
     minus_corners, minus_counts, minus_labels = labelled(minus, 1)
+    faces = fields["face"][parents]
+    plus_error = _corner_errors(plus_corners, plus_counts, plus_labels, faces, line_table)
+    minus_error = _corner_errors(minus_corners, minus_counts, minus_labels, faces, line_table)
     fields = polygons.fields  # widen may have replaced arrays
     rows = {name: array[parents] for name, array in fields.items()}  # fancy indexing copies
     rows["corners"], rows["counts"], rows["labels"] = minus_corners, minus_counts, minus_labels
     rows["active"][:, neuron] = False
-    rows["error"] = child_error
+    rows["error"] = minus_error
     fields["corners"][parents] = plus_corners
     fields["counts"][parents] = plus_counts
     fields["labels"][parents] = plus_labels
     fields["active"][parents, neuron] = True
-    fields["error"][parents] = child_error
+    fields["error"][parents] = plus_error
     polygons.append(rows)
 
 
