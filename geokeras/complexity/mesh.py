@@ -43,7 +43,7 @@ Exact predicates (the network as given: the lowered float64 weights, dyadic rati
   from floats only when |ẑ| exceeds a proven bound on |z* - ẑ| (:func:`_corner_tolerance`:
   the coefficients' error, propagated layer by layer with the dot-product bound γ_k, the
   corner's error, bounded a posteriori from the residuals of the two float lines through it
-  (:func:`_corner_errors`, so errors do not pile up over successive splits), and the rounding
+  (:func:`_intersection_errors`, so errors do not pile up over successive splits), and the rounding
   of the evaluation);
   otherwise every sign of that polygon is computed in integers, (X, Y, W) = a × b and
   sign(L_1 X + L_2 Y + c W) · sign(W), and its crossings are the exact ones rounded.
@@ -350,7 +350,7 @@ def _shoelace(corners: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return 0.5 * cross.sum(axis=1)
 
 
-def _split_by_line(corners, counts, labels, values, signs, exact_crossings=None):
+def _split_by_line(corners, counts, labels, values, signs, exact_crossings=None, errors=None):
     """Both children of convex polygons crossed by the line value = 0 (module docstring).
 
     Args:
@@ -358,12 +358,14 @@ def _split_by_line(corners, counts, labels, values, signs, exact_crossings=None)
         values [S, K]: the affine function at the corners; signs [S, K] in {-1, 0, 1}.
         exact_crossings: optional ``(mask [S, K], points [S, K, 2])``: crossing points to use
             instead of the interpolated ones (the rounded exact crossings of the exact path).
+        errors: optional ``(corner_error [S, K], crossing_errors)``: the corners' error bounds and
+            a function (mask [S, K], points [S, K, 2]) -> the bounds of the crossing points under mask.
 
     Returns:
         For the active (+) and the inactive (-) child, ``(corners [S, K', 2], counts [S],
-        labels [S, K'], chord [S, K'])``, K' = max(K, most corners of a child): ``chord``
-        marks the edge on the splitting line, from one corner on the line to the next (its
-        label is filled in by the caller).
+        labels [S, K'], chord [S, K'], error [S, K'] or None)``, K' = max(K, most corners of a
+        child): ``chord`` marks the edge on the splitting line, from one corner on the line to
+        the next (its label is filled in by the caller).
     """
     size, width = values.shape
     rows = np.arange(size)[:, None]
@@ -381,6 +383,11 @@ def _split_by_line(corners, counts, labels, values, signs, exact_crossings=None)
     slot_corners = np.stack([corners, crossings], axis=2).reshape(size, 2 * width, 2)
     slot_signs = np.stack([np.where(valid, signs, 2), np.where(crossing, 0, 2)], axis=2).reshape(size, 2 * width)
     slot_labels = np.repeat(labels, 2, axis=1)
+    slot_errors = None
+    if errors is not None:
+        crossing_error = np.zeros(values.shape)
+        crossing_error[crossing] = errors[1](crossing, crossings)
+        slot_errors = np.stack([errors[0], crossing_error], axis=2).reshape(size, 2 * width)
     keeps = [(slot_signs != 2) & (slot_signs * side >= 0) for side in (1, -1)]
     child_counts = [keep.sum(axis=1) for keep in keeps]
     child_width = max(width, *(int(c.max()) for c in child_counts))
@@ -397,7 +404,8 @@ def _split_by_line(corners, counts, labels, values, signs, exact_crossings=None)
         next_position = np.where(child_index < count[:, None] - 1, child_index + 1, 0)
         chord = on_line & on_line[rows, next_position]
         child_labels = np.where(child_valid, slot_labels[rows, order], -1)
-        children.append((child_corners, count, child_labels, chord))
+        child_errors = None if slot_errors is None else np.where(child_valid, slot_errors[rows, order], 0.0)
+        children.append((child_corners, count, child_labels, chord, child_errors))
     return children
 
 
@@ -534,6 +542,7 @@ def _subdivide(
         line_directions=line_table.directions(),
         output_linear=output_linear,
         output_offset=output_offset,
+        output_error=inputs.error,
         exact=exact,
     )
 
@@ -695,25 +704,18 @@ class _LineTable:
         return coefficients, errors
 
 
-def _corner_errors(corners: np.ndarray, counts: np.ndarray, labels: np.ndarray, faces: np.ndarray, table) -> np.ndarray:
-    """A bound r on |u* - û| (max norm) at every corner [S, K]: u* the exact intersection of the lines of its two edges.
+def _intersection_errors(points, first, first_error, second, second_error) -> np.ndarray:
+    """A bound r on |u* - û|_∞ for float points û [...] meant to be u*, the exact intersection of two lines.
 
-    A posteriori, so that errors do not accumulate over splits. With float lines â, b̂ whose
-    coefficients are within e_a, e_b of the exact ones, the exact residuals at û are at most
-    ρ = |fl(â·(û, 1))| + γ_3 (|â_1 û_1| + |â_2 û_2| + |â_0|) + e (|û_1| + |û_2| + 1), and
-    M* (û - u*) = (ρ_a*, ρ_b*) with M* = [a*_{1,2}; b*_{1,2}], so
+    A posteriori, so that errors do not accumulate over splits. The float lines â, b̂ ([..., 3]:
+    a_1, a_2, a_0) have every coefficient within e_a, e_b ([...]) of the exact ones. The exact
+    residuals at û are at most ρ = |fl(â·(û, 1))| + γ_3 (|â_1 û_1| + |â_2 û_2| + |â_0|) + e (|û_1| + |û_2| + 1),
+    and M* (û - u*) = (a*·(û, 1), b*·(û, 1)) with M* = [a*_1 a*_2; b*_1 b*_2], so
     |û - u*|_∞ <= max(ρ_a, ρ_b) (max(|â_2| + |b̂_2|, |â_1| + |b̂_1|) + e_a + e_b) / |det M*|, where
-    |det M*| >= |fl(det M̂)| - γ_2 (|â_1 b̂_2| + |â_2 b̂_1|) - (|â_1| + |â_2|) e_b - (|b̂_1| + |b̂_2|) e_a - 2 e_a e_b
-    and never more than 1 + |û|_∞ (u* lies in the template, inside [0, 1]²).
+    |det M*| >= |fl(det M̂)| - γ_2 (|â_1 b̂_2| + |â_2 b̂_1|) - (|â_1| + |â_2|) e_b - (|b̂_1| + |b̂_2|) e_a - 2 e_a e_b;
+    never more than 1 + |û|_∞ (u* lies in the template, inside [0, 1]²).
     """
-    size, width = labels.shape
-    previous = np.where(np.arange(width)[None, :] == 0, counts[:, None] - 1, np.arange(width)[None, :] - 1)
-    previous = np.maximum(previous, 0)
-    lines, errors = table.of_labels(labels, faces)
-    rows = np.arange(size)[:, None]
-    first, first_error = lines[rows, previous], errors[rows, previous]
-    second, second_error = lines, errors
-    u1, u2 = corners[:, :, 0], corners[:, :, 1]
+    u1, u2 = points[..., 0], points[..., 1]
     size_u = np.abs(u1) + np.abs(u2) + 1.0
     gamma3, gamma2 = _gamma(3), _gamma(2)
 
@@ -729,13 +731,10 @@ def _corner_errors(corners: np.ndarray, counts: np.ndarray, labels: np.ndarray, 
     determinant -= 2.0 * first_error * second_error
     determinant = determinant / _SAFETY
     adjugate = np.maximum(np.abs(a2) + np.abs(b2), np.abs(a1) + np.abs(b1)) + first_error + second_error
-    # u* lies in the template (inside [0, 1]^2), so |u* - û| <= 1 + |û| whatever the lines.
     trivial = (1.0 + np.maximum(np.abs(u1), np.abs(u2))) * _SAFETY
     positive = determinant > 0
     bound = np.where(positive, rho * adjugate * _SAFETY / np.where(positive, determinant, 1.0), trivial)
-    bound = np.minimum(bound, trivial)
-    valid = np.arange(width)[None, :] < counts[:, None]
-    return np.where(valid, bound, 0.0)
+    return np.minimum(bound, trivial)
 
 
 @dataclass(frozen=True)
@@ -805,26 +804,37 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_t
         return
     parents = candidates[local]
     local_exact = None if exact_points is None else (exact_points[0][local], exact_points[1][local])
+    new_line = np.concatenate([gradient[local], layer.offset[source[local], neuron, None]], axis=1)
+    new_line_error = layer.coefficient_error[source[local], neuron]
+    parent_labels, parent_faces = fields["labels"][parents], fields["face"][parents]
+
+    def crossing_errors(mask, points):
+        rows, edges = np.nonzero(mask)
+        edge_line, edge_error = line_table.of_labels(parent_labels[rows, edges][:, None], parent_faces[rows])
+        return _intersection_errors(
+            points[mask], edge_line[:, 0], edge_error[:, 0], new_line[rows], new_line_error[rows]
+        )
+
     plus, minus = _split_by_line(
-        corners[local], counts[local], fields["labels"][parents], values[local], signs[local], local_exact
+        corners[local],
+        counts[local],
+        parent_labels,
+        values[local],
+        signs[local],
+        local_exact,
+        errors=(corner_error[local], crossing_errors),
     )
-    new_lines = line_table.add(
-        np.concatenate([gradient[local], layer.offset[source[local], neuron, None]], axis=1),
-        layer.coefficient_error[source[local], neuron],
-    )
+    new_lines = line_table.add(new_line, new_line_error)
     exact.register_lines(layer.position, neuron, source[local])
 
     polygons.widen(plus[0].shape[1])  # both children have the same (padded) width
 
     def labelled(child, side):
-        child_corners, child_counts, child_labels, chord = child
-        return child_corners, child_counts, np.where(chord, 2 * new_lines[:, None] + side, child_labels)
+        child_corners, child_counts, child_labels, chord, child_error = child
+        return child_corners, child_counts, np.where(chord, 2 * new_lines[:, None] + side, child_labels), child_error
 
-    plus_corners, plus_counts, plus_labels = labelled(plus, 0)
-    minus_corners, minus_counts, minus_labels = labelled(minus, 1)
-    faces = fields["face"][parents]
-    plus_error = _corner_errors(plus_corners, plus_counts, plus_labels, faces, line_table)
-    minus_error = _corner_errors(minus_corners, minus_counts, minus_labels, faces, line_table)
+    plus_corners, plus_counts, plus_labels, plus_error = labelled(plus, 0)
+    minus_corners, minus_counts, minus_labels, minus_error = labelled(minus, 1)
     fields = polygons.fields  # widen may have replaced arrays
     rows = {name: array[parents] for name, array in fields.items()}  # fancy indexing copies
     rows["corners"], rows["counts"], rows["labels"] = minus_corners, minus_counts, minus_labels
@@ -1011,8 +1021,9 @@ def _cell_maps(network: Any, patterns: np.ndarray, with_errors: bool = False):
                     c_error = c_error * factor + rounding * np.abs(c)
         linear[start:stop] = a.reshape(stop - start, input_dim, -1)
         offset[start:stop] = c
-        linear_error[start:stop] = a_error.reshape(stop - start, input_dim, -1)
-        offset_error[start:stop] = c_error
+        if with_errors:
+            linear_error[start:stop] = a_error.reshape(stop - start, input_dim, -1)
+            offset_error[start:stop] = c_error
     if with_errors:
         return (linear, offset), (linear_error, offset_error)
     return linear, offset
@@ -1129,6 +1140,7 @@ def _assemble(
     line_directions,
     output_linear,
     output_offset,
+    output_error,
     exact,
 ) -> MeshRegions:
     """Cells, adjacency, regions and pieces of the final polygons; the result object."""
@@ -1155,20 +1167,29 @@ def _assemble(
     region_count, polygon_regions = _components(size, pairs[same_cell])
 
     # Neighbours in different cells carry the same map x ↦ x A + c when the cells' exact maps
-    # are equal: the float maps with rigorous error bounds separate most pairs, the rest are
-    # compared as exact dyadic rationals.
-    cell_maps = None
+    # are equal. Two polygons of one face whose float output maps (in the face's coordinates u,
+    # with the rigorous bounds of the layer inputs) differ by more than their errors have
+    # different maps; the cells' float maps with their own bounds separate most of the other
+    # pairs, and the rest are compared as exact dyadic rationals.
     differ = np.flatnonzero(~same_cell)
     same_map = same_cell.copy()
     if differ.size:
-        cell_maps, cell_errors = _cell_maps(network, unique_patterns, with_errors=True)
-        flat = np.concatenate([cell_maps[0].reshape(len(unique_patterns), -1), cell_maps[1]], axis=1)
-        flat_error = np.concatenate([cell_errors[0].reshape(len(unique_patterns), -1), cell_errors[1]], axis=1)
+        first, second = pairs[differ, 0], pairs[differ, 1]
+        bound = (output_error[first] + output_error[second]) * _SAFETY  # [D, 3]: rows u_1, u_2, offset
+        apart = (np.abs(output_linear[first] - output_linear[second]) > bound[:, :2, None]).any(axis=(1, 2))
+        apart |= (np.abs(output_offset[first] - output_offset[second]) > bound[:, 2, None]).any(axis=1)
+        differ = differ[~(apart & (face_of[first] == face_of[second]))]
+    if differ.size:
         first, second = polygon_cells[pairs[differ, 0]], polygon_cells[pairs[differ, 1]]
+        involved, where = np.unique(np.concatenate([first, second]), return_inverse=True)
+        first, second = where[: differ.size], where[differ.size :]
+        cell_maps, cell_errors = _cell_maps(network, unique_patterns[involved], with_errors=True)
+        flat = np.concatenate([cell_maps[0].reshape(len(involved), -1), cell_maps[1]], axis=1)
+        flat_error = np.concatenate([cell_errors[0].reshape(len(involved), -1), cell_errors[1]], axis=1)
         maybe = ~(np.abs(flat[first] - flat[second]) > (flat_error[first] + flat_error[second]) * _SAFETY).any(axis=1)
         for index in np.flatnonzero(maybe).tolist():
             exact.decisions += 1
-            maps = [exact.cell_map(unique_patterns[cell]) for cell in (first[index], second[index])]
+            maps = [exact.cell_map(unique_patterns[involved[cell]]) for cell in (first[index], second[index])]
             same_map[differ[index]] = all(not np.any((one - other).sign()) for one, other in zip(maps[0], maps[1]))
     piece_count, polygon_pieces = _components(size, pairs[same_map])
 
@@ -1189,8 +1210,6 @@ def _assemble(
         network=network,
         exact_decisions=int(exact.decisions),
     )
-    if cell_maps is not None:
-        result.__dict__["cell_maps"] = cell_maps  # functools.cached_property's slot
     return result
 
 
