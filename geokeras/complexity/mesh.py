@@ -1117,6 +1117,16 @@ def _containing_interval(lines, lows, highs, owners, query_lines, query_position
     return result
 
 
+class _Subset:
+    """Some polygons' fields, read like :class:`_Polygons` (``subset["corners"]``)."""
+
+    def __init__(self, fields: dict):
+        self.fields, self.size = fields, len(fields["counts"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.fields[name]
+
+
 def _components(node_count: int, pairs: np.ndarray) -> tuple[int, np.ndarray]:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -1161,7 +1171,24 @@ def _assemble(
         unique_patterns = patterns[first]
         polygon_cells = polygon_cells.reshape(-1)
 
-    pairs = _adjacent_pairs(polygons, points, edges, line_directions, vertices)
+    if unique_patterns.shape[0] == size and np.all(face_of == face_of[0]):
+        # One face (a box) and one polygon per cell: no two polygons are one region, and only
+        # polygons whose output maps may be equal can be one piece. Sorted by one coefficient
+        # of their float maps, neighbours apart by more than their two error bounds are apart
+        # from every later polygon too; adjacency is needed only inside the runs that are not.
+        key, key_error = output_linear[:, 0, 0], output_error[:, 0] * _SAFETY
+        order = np.argsort(key, kind="stable")
+        apart = np.diff(key[order]) > key_error[order][:-1] + key_error[order][1:]
+        run = np.concatenate([[0], np.cumsum(apart)])
+        run_size = np.bincount(run)
+        subset = np.sort(order[run_size[run] > 1])
+        pairs = np.zeros((0, 2), dtype=np.int64)
+        if subset.size:
+            fields = {name: polygons[name][subset] for name in ("corners", "counts", "labels", "face")}
+            pairs = subset[_adjacent_pairs(_Subset(fields), points, edges, line_directions, vertices)]
+            pairs = pairs.reshape(-1, 2)
+    else:
+        pairs = _adjacent_pairs(polygons, points, edges, line_directions, vertices)
     first_cell, second_cell = polygon_cells[pairs[:, 0]], polygon_cells[pairs[:, 1]]
     same_cell = first_cell == second_cell
     region_count, polygon_regions = _components(size, pairs[same_cell])
