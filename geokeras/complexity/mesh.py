@@ -388,25 +388,36 @@ def _split_by_line(corners, counts, labels, values, signs, exact_crossings=None,
         crossing_error = np.zeros(values.shape)
         crossing_error[crossing] = errors[1](crossing, crossings)
         slot_errors = np.stack([errors[0], crossing_error], axis=2).reshape(size, 2 * width)
-    keeps = [(slot_signs != 2) & (slot_signs * side >= 0) for side in (1, -1)]
-    child_counts = [keep.sum(axis=1) for keep in keeps]
-    child_width = max(width, *(int(c.max()) for c in child_counts))
+    # Both children at once: rows 0..S-1 the active (+) child, S..2S-1 the inactive (-) one.
+    occupied = slot_signs != 2
+    keep = np.concatenate([occupied & (slot_signs >= 0), occupied & (slot_signs <= 0)])
+    count = keep.sum(axis=1)
+    child_width = max(width, int(count.max()))
     child_index = np.arange(child_width)[None, :]
-    children = []
-    for keep, count in zip(keeps, child_counts):
-        # order[s, i] = the slot of the child's corner i (the kept slots, in cyclic order).
-        kept_rows, kept_slots = np.nonzero(keep)
-        order = np.zeros((size, child_width), dtype=np.int64)
-        order[kept_rows, np.cumsum(keep, axis=1)[kept_rows, kept_slots] - 1] = kept_slots
-        child_valid = child_index < count[:, None]
-        child_corners = np.where(child_valid[:, :, None], slot_corners[rows, order], 0.0)
-        on_line = child_valid & (slot_signs[rows, order] == 0)
-        next_position = np.where(child_index < count[:, None] - 1, child_index + 1, 0)
-        chord = on_line & on_line[rows, next_position]
-        child_labels = np.where(child_valid, slot_labels[rows, order], -1)
-        child_errors = None if slot_errors is None else np.where(child_valid, slot_errors[rows, order], 0.0)
-        children.append((child_corners, count, child_labels, chord, child_errors))
-    return children
+    # order[s, i] = the slot of the child's corner i (the kept slots, in cyclic order).
+    kept_rows, kept_slots = np.nonzero(keep)
+    order = np.zeros((2 * size, child_width), dtype=np.int64)
+    order[kept_rows, np.cumsum(keep, axis=1)[kept_rows, kept_slots] - 1] = kept_slots
+    parent = np.concatenate([rows, rows])
+    child_valid = child_index < count[:, None]
+    child_corners = slot_corners[parent, order]
+    child_corners[~child_valid] = 0.0
+    on_line = child_valid & (slot_signs[parent, order] == 0)
+    next_position = np.where(child_index < count[:, None] - 1, child_index + 1, 0)
+    chord = on_line & np.take_along_axis(on_line, next_position, axis=1)
+    child_labels = np.where(child_valid, slot_labels[parent, order], -1)
+    child_errors = None if slot_errors is None else np.where(child_valid, slot_errors[parent, order], 0.0)
+    halves = (slice(0, size), slice(size, 2 * size))
+    return [
+        (
+            child_corners[half],
+            count[half],
+            child_labels[half],
+            chord[half],
+            None if child_errors is None else child_errors[half],
+        )
+        for half in halves
+    ]
 
 
 # ----------------------------------------------------------------------------- subdivision
@@ -476,7 +487,7 @@ def _subdivide(
         pattern=np.zeros((count, 0), dtype=bool),
         error=np.zeros((count, len(template))),  # bound on |exact corner - float corner| (max norm, u coordinates)
     )
-    line_table = _LineTable(template, face_lines, edges.shape[0])
+    line_table = _LineTable(template, face_lines, edges.shape[0], face_sides)
     # The layer's input on polygon p is h(u) = u @ G + g with G = base_linear[source[p]] * scale[p]
     # and g = base_offset[source[p]] * scale[p] (kept factored: no [P, 2, w] copy is made), with
     # error[p, r] >= max_i |exact - float| of row r (G_1, G_2, g) and magnitude[p, r] >= max_i |float|.
@@ -663,12 +674,21 @@ class _LineTable:
     each coefficient (the layer's coefficient error). The array grows by doubling.
     """
 
-    def __init__(self, template: np.ndarray, face_lines: np.ndarray, mesh_lines: int):
+    def __init__(self, template: np.ndarray, face_lines: np.ndarray, mesh_lines: int, face_sides=None):
         corners = len(template)
         following = np.roll(template, -1, axis=0)
         a1, a2 = template[:, 1] - following[:, 1], following[:, 0] - template[:, 0]
         self.template_lines = np.stack([a1, a2, -(a1 * template[:, 0] + a2 * template[:, 1])], axis=1)
         self.face_lines, self.mesh_lines, self.corners = face_lines, mesh_lines, corners
+        # The template edge of a mesh-edge label (2 line + side) when no two faces disagree on it.
+        self.template_edge_of_label = None
+        if face_sides is not None:
+            labels = (2 * face_lines + face_sides).ravel()
+            edge = np.tile(np.arange(face_lines.shape[1]), face_lines.shape[0])
+            table = np.full(2 * mesh_lines, -1, dtype=np.int64)
+            table[labels] = edge
+            if np.array_equal(table[labels], edge):
+                self.template_edge_of_label = table
         self.coefficients = np.zeros((64, 3))
         self.errors = np.zeros(64)
         self.count = 0
@@ -699,7 +719,10 @@ class _LineTable:
         coefficients = self.coefficients[index]
         errors = np.where(split, self.errors[index], 0.0)
         if not split.all():
-            template_edge = np.argmax(self.face_lines[faces][:, None, :] == line[:, :, None], axis=2)
+            if self.template_edge_of_label is not None:
+                template_edge = self.template_edge_of_label[np.where(split, 0, np.maximum(labels, 0))]
+            else:
+                template_edge = np.argmax(self.face_lines[faces][:, None, :] == line[:, :, None], axis=2)
             coefficients = np.where(split[:, :, None], coefficients, self.template_lines[template_edge])
         return coefficients, errors
 
@@ -836,7 +859,8 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_t
     plus_corners, plus_counts, plus_labels, plus_error = labelled(plus, 0)
     minus_corners, minus_counts, minus_labels, minus_error = labelled(minus, 1)
     fields = polygons.fields  # widen may have replaced arrays
-    rows = {name: array[parents] for name, array in fields.items()}  # fancy indexing copies
+    replaced = ("corners", "counts", "labels", "error")
+    rows = {name: array[parents] for name, array in fields.items() if name not in replaced}  # copies
     rows["corners"], rows["counts"], rows["labels"] = minus_corners, minus_counts, minus_labels
     rows["active"][:, neuron] = False
     rows["error"] = minus_error
