@@ -26,11 +26,15 @@ the layers below is constant on the polygon). The pre-activation of neuron j is 
 on the polygon, z_j(u) = u (G W)_{:, j} + (g W + b)_j, so its zero set is a line and the split
 is a clip of a convex polygon by a line: vertices with z_j > 0 and the crossing points
 u_a + t (u_b - u_a), t = z_a / (z_a - z_b), on the edges whose ends have opposite signs make
-the active child, z_j < 0 and the crossings the inactive child. Neurons are taken one at a
-time, all polygons at once. At the start of a layer a disc test (|z_j(centre)| > |∇z_j| ·
-radius + tol) settles the sign of most (polygon, neuron) pairs in one [P, w] operation; for
-each neuron only the remaining polygons (and the parts they are cut into) have their
-corners evaluated, and those the line crosses are split, vectorised over them. After
+the active child, z_j < 0 and the crossings the inactive child. At the start of a layer a
+disc test (|z_j(centre)| > |∇z_j| · radius + tol) settles the sign of most (polygon, neuron)
+pairs in one [P, w] operation and flags the rest. The order of the cuts within a layer does
+not change the result, so the layer is cut in rounds: in each round every flagged polygon is
+cut by its own next line (the flagged one nearest its centre: balanced cuts), vectorised over
+all of them, and the parts re-test their flags at their corners (a line that misses a part is
+dropped and its side recorded). A layer of w lines takes about as many rounds as the deepest
+chain of balanced cuts (16, 8, 8 rounds for the three layers of a 2-32-32-32-1 He net, instead
+of 32 each), which matters because each round costs a fixed number of numpy calls. After
 the layer, h = σ(z) with the polygon's pattern: G ← (G W) diag(m), g ← (g W + b) diag(m), m = 1
 for active, the negative slope (0 for ReLU) otherwise. Memory is O(P (K + w)) for P polygons
 of at most K corners and width w: it grows with the number of regions, not with a grid.
@@ -508,20 +512,20 @@ def _subdivide(
             inputs = _LayerInputs(z_linear, z_offset, np.arange(size), np.ones((size, width)), row_error, row_magnitude)
             continue
         layer = _LayerMaps(z_linear, z_offset, coefficient_error, position)
-        active, crossing = _signs_at_corners(
+        active, crossing, nearest = _signs_at_corners(
             polygons["corners"], polygons["counts"], polygons["error"].max(axis=1), layer
         )
         polygons.set_field("active", active)
         polygons.set_field("crossing", crossing)
+        polygons.set_field("next", nearest)
         polygons.set_field("source", np.arange(size, dtype=np.int64))
         exact.start_layer(position, polygons["pattern"].copy(), polygons["face"].copy())
         # A polygon split in this layer keeps its ancestor's (the source's) layer maps.
-        for neuron in range(width):
-            _split_by_neuron(polygons, layer, neuron, line_table, exact)
+        while _split_round(polygons, layer, line_table, exact):
             if max_polygons is not None and polygons.size > max_polygons:
                 raise RegionBudgetExceeded(
                     f"Expected at most max_polygons={max_polygons} polygons. Received: {polygons.size} polygons "
-                    f"after neuron {neuron + 1} of {width} in layer {position + 1} of {len(layers)}."
+                    f"in layer {position + 1} of {len(layers)}."
                 )
         active = polygons["active"]
         source = polygons["source"].copy()
@@ -633,36 +637,52 @@ def _corner_tolerance(gradient_size, offset_size, coefficient_error, corner_erro
     ) * _SAFETY
 
 
-def _signs_at_corners(corners, counts, corner_error, layer) -> tuple[np.ndarray, np.ndarray]:
-    """For every polygon and neuron: active (z > 0 inside) and maybe crossed by the line z = 0.
+def _signs_at_corners(corners, counts, corner_error, layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every polygon and neuron: active (z > 0 inside) and maybe crossed by the line z = 0; the nearest line.
 
     A disc test decides most pairs without visiting the corners: with c the mean of the
     corners and R their largest max-norm distance from c, |fl(z(c))| > (|∇z|_1) R + 2 τ (τ the
     corner tolerance of :func:`_corner_tolerance`) puts every exact corner strictly on the
-    side of z(c). The other pairs are flagged as maybe crossed; :func:`_split_by_neuron`
+    side of z(c). The other pairs are flagged as maybe crossed; :func:`_split_round`
     looks at their corners.
     """
-    z_linear, z_offset = layer.linear, layer.offset
+    size, width = layer.offset.shape
+    active = np.empty((size, width), dtype=bool)
+    crossing = np.empty((size, width), dtype=bool)
+    nearest = np.empty(size, dtype=np.int64)
+    chunk = max(1, _CHUNK_FLOATS // (4 * width))  # bounds the float temporaries
+    for start in range(0, size, chunk):
+        rows = slice(start, min(size, start + chunk))
+        active[rows], crossing[rows], nearest[rows] = _disc_test(
+            corners[rows],
+            counts[rows],
+            corner_error[rows],
+            layer.linear[rows],
+            layer.offset[rows],
+            layer.coefficient_error[rows],
+        )
+    return active, crossing, nearest
+
+
+def _disc_test(corners, counts, corner_error, linear, offset, coefficient_error, flags=None):
+    """``(active, maybe crossed)`` [S, w] and the next cut [S] of polygons [S, K, 2], z = u linear [S, 2, w] + offset.
+
+    corner_error [S] bounds the corners' errors; ``flags`` [S, w] limits the next cut's choice.
+    """
     index = np.arange(corners.shape[1])[None, :]
     valid = index < counts[:, None]
     centre = np.where(valid[:, :, None], corners, 0.0).sum(axis=1) / counts[:, None]
     radius = np.where(valid, np.abs(corners - centre[:, None, :]).max(axis=2), 0.0).max(axis=1) * _SAFETY
-    size, width = z_offset.shape
-    active = np.empty((size, width), dtype=bool)
-    crossing = np.empty((size, width), dtype=bool)
-    chunk = max(1, _CHUNK_FLOATS // (4 * width))  # bounds the float temporaries
-    for start in range(0, size, chunk):
-        rows = slice(start, min(size, start + chunk))
-        gradient = z_linear[rows]
-        value = centre[rows, 0, None] * gradient[:, 0, :] + centre[rows, 1, None] * gradient[:, 1, :] + z_offset[rows]
-        gradient_size = np.abs(gradient[:, 0, :]) + np.abs(gradient[:, 1, :])
-        tolerance = _corner_tolerance(
-            gradient_size, np.abs(z_offset[rows]), layer.coefficient_error[rows], corner_error[rows, None]
-        )
-        reach = gradient_size * radius[rows, None] + 2.0 * tolerance
-        active[rows] = value > 0
-        crossing[rows] = np.abs(value) <= reach
-    return active, crossing
+    value = centre[:, 0, None] * linear[:, 0, :] + centre[:, 1, None] * linear[:, 1, :] + offset
+    gradient_size = np.abs(linear[:, 0, :]) + np.abs(linear[:, 1, :])
+    tolerance = _corner_tolerance(gradient_size, np.abs(offset), coefficient_error, corner_error[:, None])
+    reach = gradient_size * radius[:, None] + 2.0 * tolerance
+    crossing = np.abs(value) <= reach
+    # The next cut: of the lines that may cross (and are flagged), the one nearest the centre,
+    # |z(c)| / |∇z|_1, so that cuts are balanced and few rounds are needed.
+    chosen = crossing if flags is None else crossing & flags
+    distance = np.where(chosen, np.minimum(np.abs(value) / np.maximum(gradient_size, 1e-300), 1e300), np.inf)
+    return value > 0, crossing, distance.argmin(axis=1)
 
 
 class _LineTable:
@@ -774,26 +794,31 @@ class _LayerMaps:
     position: int
 
 
-def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_table: _LineTable, exact) -> None:
-    """Split every polygon that the neuron's line crosses; record the neuron's sign per polygon.
+def _split_round(polygons: _Polygons, layer: _LayerMaps, line_table: _LineTable, exact) -> bool:
+    """Split every polygon that may be crossed by a neuron of the layer by its first such neuron.
 
-    Only polygons whose corners straddled the line at the start of the layer are looked at:
-    a polygon cut later by another neuron of the layer inherits its parent's flags, and a
-    part of a polygon the line does not cross is not crossed either. A corner's sign is taken
-    from floats when |ẑ| exceeds its tolerance (:func:`_corner_tolerance`); the polygons with
-    an uncertain corner have all their signs and crossings computed exactly.
+    Within a layer the order of the cuts does not change the result (each polygon of the
+    layer's start ends cut by every line of the layer that crosses it), so every polygon takes
+    its own next neuron and a round cuts them all at once. A polygon's flags of the neurons
+    that may cross it come from the disc test at the start of the layer; the children of a cut
+    are disc-tested again for their own flags, so that their parts a line does not cross drop
+    it (fewer rounds). A corner's sign is taken from floats when |ẑ| exceeds its tolerance
+    (:func:`_corner_tolerance`); the polygons with an uncertain corner have all their signs and
+    crossings computed exactly. Returns False when no polygon had a flag left.
     """
     fields = polygons.fields
-    candidates = np.flatnonzero(fields["crossing"][: polygons.size, neuron])
+    pending = fields["crossing"][: polygons.size]
+    candidates = np.flatnonzero(pending.any(axis=1))
     if candidates.size == 0:
-        return
+        return False
+    neuron = fields["next"][candidates]  # the flagged line nearest each polygon's centre
     fields["crossing"][candidates, neuron] = False
     corners, counts = fields["corners"][candidates], fields["counts"][candidates]
     source = fields["source"][candidates]
     corner_error = fields["error"][candidates]
     gradient = layer.linear[source, :, neuron]  # [S, 2]
     values = corners[:, :, 0] * gradient[:, 0, None] + corners[:, :, 1] * gradient[:, 1, None]
-    values += layer.offset[source, neuron, None]
+    values += layer.offset[source, neuron][:, None]
     tolerance = _corner_tolerance(
         np.abs(gradient).sum(axis=1)[:, None],
         np.abs(layer.offset[source, neuron])[:, None],
@@ -815,7 +840,7 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_t
                 int(fields["face"][polygon]),
                 layer.position,
                 int(source[row]),
-                neuron,
+                int(neuron[row]),
             )
             signs[row] = row_signs
             exact_points[0][row], exact_points[1][row] = crossing_mask, crossing_points
@@ -824,11 +849,12 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_t
     fields["active"][candidates, neuron] = has_positive
     local = np.flatnonzero(has_positive & negative.any(axis=1))
     if local.size == 0:
-        return
+        _refresh_flags(polygons, layer, candidates)
+        return True
     parents = candidates[local]
     local_exact = None if exact_points is None else (exact_points[0][local], exact_points[1][local])
-    new_line = np.concatenate([gradient[local], layer.offset[source[local], neuron, None]], axis=1)
-    new_line_error = layer.coefficient_error[source[local], neuron]
+    new_line = np.concatenate([gradient[local], layer.offset[source[local], neuron[local], None]], axis=1)
+    new_line_error = layer.coefficient_error[source[local], neuron[local]]
     parent_labels, parent_faces = fields["labels"][parents], fields["face"][parents]
 
     def crossing_errors(mask, points):
@@ -848,7 +874,7 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_t
         errors=(corner_error[local], crossing_errors),
     )
     new_lines = line_table.add(new_line, new_line_error)
-    exact.register_lines(layer.position, neuron, source[local])
+    exact.register_lines(layer.position, neuron[local], source[local])
 
     polygons.widen(plus[0].shape[1])  # both children have the same (padded) width
 
@@ -862,14 +888,53 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_t
     replaced = ("corners", "counts", "labels", "error")
     rows = {name: array[parents] for name, array in fields.items() if name not in replaced}  # copies
     rows["corners"], rows["counts"], rows["labels"] = minus_corners, minus_counts, minus_labels
-    rows["active"][:, neuron] = False
+    rows["active"][np.arange(local.size), neuron[local]] = False
     rows["error"] = minus_error
     fields["corners"][parents] = plus_corners
     fields["counts"][parents] = plus_counts
     fields["labels"][parents] = plus_labels
-    fields["active"][parents, neuron] = True
+    fields["active"][parents, neuron[local]] = True
     fields["error"][parents] = plus_error
     polygons.append(rows)
+    _refresh_flags(polygons, layer, np.concatenate([candidates, np.arange(polygons.size - local.size, polygons.size)]))
+    return True
+
+
+def _refresh_flags(polygons: _Polygons, layer: _LayerMaps, rows: np.ndarray) -> None:
+    """Flags of polygons just cut or looked at: lines that provably miss them dropped (their side set), next cut chosen.
+
+    A line is dropped when every corner is strictly on one side by more than its tolerance
+    (:func:`_corner_tolerance`); the next cut is the flagged line nearest the polygon's centre
+    (|mean of the corner values| / |∇z|_1), so that cuts are balanced and few rounds are needed.
+    """
+    fields = polygons.fields
+    local_rows, neurons = np.nonzero(fields["crossing"][rows])
+    if local_rows.size == 0:
+        return
+    polygon = rows[local_rows]
+    source = fields["source"][polygon]
+    corners, counts, corner_error = fields["corners"][polygon], fields["counts"][polygon], fields["error"][polygon]
+    gradient = layer.linear[source, :, neurons]  # [N, 2]: one (polygon, flagged neuron) pair per row
+    offset = layer.offset[source, neurons]
+    values = corners[:, :, 0] * gradient[:, 0, None] + corners[:, :, 1] * gradient[:, 1, None] + offset[:, None]
+    gradient_size = np.abs(gradient).sum(axis=1)
+    tolerance = _corner_tolerance(
+        gradient_size[:, None], np.abs(offset)[:, None], layer.coefficient_error[source, neurons][:, None], corner_error
+    )
+    invalid = np.arange(corners.shape[1])[None, :] >= counts[:, None]
+    all_above = ((values > tolerance) | invalid).all(axis=1)
+    all_below = ((values < -tolerance) | invalid).all(axis=1)
+    crossing = ~(all_above | all_below)
+    settled = ~crossing
+    fields["crossing"][polygon[settled], neurons[settled]] = False
+    fields["active"][polygon[settled], neurons[settled]] = all_above[settled]
+    if not crossing.any():
+        return
+    distance = np.abs(np.where(invalid, 0.0, values).sum(axis=1) / counts) / np.maximum(gradient_size, 1e-300)
+    polygon, neurons, distance = polygon[crossing], neurons[crossing], distance[crossing]
+    order = np.lexsort((distance, polygon))
+    first = np.concatenate([[True], polygon[order][1:] != polygon[order][:-1]])
+    fields["next"][polygon[order][first]] = neurons[order][first]
 
 
 class _ExactContext:
@@ -943,9 +1008,9 @@ class _ExactContext:
     def start_layer(self, position: int, patterns: np.ndarray, faces: np.ndarray) -> None:
         self._layer_patterns[position], self._layer_faces[position] = patterns, faces
 
-    def register_lines(self, position: int, neuron: int, sources: np.ndarray) -> None:
+    def register_lines(self, position: int, neurons: np.ndarray, sources: np.ndarray) -> None:
         self._line_layer.extend([position] * len(sources))
-        self._line_neuron.extend([neuron] * len(sources))
+        self._line_neuron.extend(int(n) for n in neurons)
         self._line_source.extend(int(s) for s in sources)
 
     def _neuron_line(self, position: int, source: int, neuron: int) -> tuple[int, int, int]:
