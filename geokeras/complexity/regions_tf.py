@@ -327,7 +327,7 @@ def _split_by_neuron(
     uncertain = tf.reduce_any(valid & (tf.abs(values) <= tolerance))
     has_positive = tf.reduce_any(signs > 0, axis=1)
     split = has_positive & tf.reduce_any(signs < 0, axis=1)
-    column = tf.one_hot(neuron, tf.shape(active)[1], on_value=True, off_value=False, dtype=tf.bool)
+    column = tf.range(tf.shape(active)[1]) == neuron  # [w] bool, True at the neuron
     active_after = active | (has_positive[:, None] & column[None, :])
 
     parents = tf.where(split)[:, 0]
