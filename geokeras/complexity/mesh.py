@@ -664,10 +664,10 @@ def _signs_at_corners(corners, counts, corner_error, layer) -> tuple[np.ndarray,
     return active, crossing, nearest
 
 
-def _disc_test(corners, counts, corner_error, linear, offset, coefficient_error, flags=None):
+def _disc_test(corners, counts, corner_error, linear, offset, coefficient_error):
     """``(active, maybe crossed)`` [S, w] and the next cut [S] of polygons [S, K, 2], z = u linear [S, 2, w] + offset.
 
-    corner_error [S] bounds the corners' errors; ``flags`` [S, w] limits the next cut's choice.
+    corner_error [S] bounds the corners' errors.
     """
     index = np.arange(corners.shape[1])[None, :]
     valid = index < counts[:, None]
@@ -678,10 +678,9 @@ def _disc_test(corners, counts, corner_error, linear, offset, coefficient_error,
     tolerance = _corner_tolerance(gradient_size, np.abs(offset), coefficient_error, corner_error[:, None])
     reach = gradient_size * radius[:, None] + 2.0 * tolerance
     crossing = np.abs(value) <= reach
-    # The next cut: of the lines that may cross (and are flagged), the one nearest the centre,
-    # |z(c)| / |∇z|_1, so that cuts are balanced and few rounds are needed.
-    chosen = crossing if flags is None else crossing & flags
-    distance = np.where(chosen, np.minimum(np.abs(value) / np.maximum(gradient_size, 1e-300), 1e300), np.inf)
+    # The next cut: of the lines that may cross, the one nearest the centre, |z(c)| / |∇z|_1,
+    # so that cuts are balanced and few rounds are needed.
+    distance = np.where(crossing, np.minimum(np.abs(value) / np.maximum(gradient_size, 1e-300), 1e300), np.inf)
     return value > 0, crossing, distance.argmin(axis=1)
 
 
