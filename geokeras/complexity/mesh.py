@@ -958,7 +958,8 @@ class _ExactContext:
         self.decisions = 0
         self.face_lines = None
         self.mesh_lines = 0
-        self._line_layer, self._line_neuron, self._line_source = [], [], []
+        self._line_blocks = []  # [3, n] int64 blocks (layer, neuron, source) of the split lines, in order
+        self._lines = np.zeros((3, 0), dtype=np.int64)
         self._layer_patterns, self._layer_faces = {}, {}
         self._maps = {}
         self._frames = {}
@@ -1008,9 +1009,7 @@ class _ExactContext:
         self._layer_patterns[position], self._layer_faces[position] = patterns, faces
 
     def register_lines(self, position: int, neurons: np.ndarray, sources: np.ndarray) -> None:
-        self._line_layer.extend([position] * len(sources))
-        self._line_neuron.extend(int(n) for n in neurons)
-        self._line_source.extend(int(s) for s in sources)
+        self._line_blocks.append(np.stack([np.full(len(sources), position), neurons, sources]).astype(np.int64))
 
     def _neuron_line(self, position: int, source: int, neuron: int) -> tuple[int, int, int]:
         key = (position, source)
@@ -1034,7 +1033,11 @@ class _ExactContext:
             k = int(np.flatnonzero(self.face_lines[face] == line)[0])
             return self._template_lines[k]
         index = line - self.mesh_lines
-        return self._neuron_line(self._line_layer[index], self._line_source[index], self._line_neuron[index])
+        if index >= self._lines.shape[1]:
+            self._lines = np.concatenate([self._lines, *self._line_blocks], axis=1)
+            self._line_blocks = []
+        position, neuron, source = (int(v) for v in self._lines[:, index])
+        return self._neuron_line(position, source, neuron)
 
     def signs_and_crossings(self, corners, count, labels, face, position, source, neuron):
         """Exact signs of the neuron at a polygon's corners and the rounded exact crossings on its edges."""
