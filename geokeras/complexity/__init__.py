@@ -7,6 +7,8 @@ Public API (docs/complexity.md):
 * :func:`count_regions_on_polyline`: exact intervals, cells and pieces along a polyline;
 * :func:`count_regions_on_mesh`, :func:`count_regions_in_box`: exact regions, cells and
   pieces on a triangle mesh / a 2-D box (:mod:`geokeras.complexity.mesh`);
+* :func:`count_regions_in_box_tf`: the exact regions and cells on a 2-D box with batched
+  TensorFlow ops, on a GPU when TensorFlow sees one (:mod:`geokeras.complexity.regions_tf`);
 * :func:`count_regions_sampled`: distinct activation patterns among samples (a lower bound);
 * :func:`manifold_rlc`, :func:`curve_rlc`: the RLC N(R^n, Σ) of a curve (exact) or a
   surface (bounds);
@@ -50,6 +52,8 @@ _LAZY = {
     "count_regions_on_mesh": "geokeras.complexity.mesh",
     "count_regions_in_box": "geokeras.complexity.mesh",
     "MeshRegions": "geokeras.complexity.mesh",
+    "count_regions_in_box_tf": "geokeras.complexity.regions_tf",
+    "BoxRegionsTF": "geokeras.complexity.regions_tf",
     "RegionBudgetExceeded": "geokeras.complexity.mesh",
     "CurveInjectivity": "geokeras.complexity.injectivity",
     "curve_injectivity": "geokeras.complexity.injectivity",
@@ -60,6 +64,7 @@ _LAZY = {
 
 __all__ = [
     "AffineLayer",
+    "BoxRegionsTF",
     "CurveInjectivity",
     "RegionBudgetExceeded",
     "SurfaceInjectivity",
@@ -69,6 +74,7 @@ __all__ = [
     "SampledRegions",
     "UnsupportedLayerError",
     "count_regions_in_box",
+    "count_regions_in_box_tf",
     "count_regions_on_mesh",
     "count_regions_on_polyline",
     "count_regions_sampled",

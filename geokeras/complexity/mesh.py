@@ -26,11 +26,15 @@ the layers below is constant on the polygon). The pre-activation of neuron j is 
 on the polygon, z_j(u) = u (G W)_{:, j} + (g W + b)_j, so its zero set is a line and the split
 is a clip of a convex polygon by a line: vertices with z_j > 0 and the crossing points
 u_a + t (u_b - u_a), t = z_a / (z_a - z_b), on the edges whose ends have opposite signs make
-the active child, z_j < 0 and the crossings the inactive child. Neurons are taken one at a
-time, all polygons at once. At the start of a layer a disc test (|z_j(centre)| > |∇z_j| ·
-radius + tol) settles the sign of most (polygon, neuron) pairs in one [P, w] operation; for
-each neuron only the remaining polygons (and the parts they are cut into) have their
-corners evaluated, and those the line crosses are split, vectorised over them. After
+the active child, z_j < 0 and the crossings the inactive child. At the start of a layer a
+disc test (|z_j(centre)| > |∇z_j| · radius + tol) settles the sign of most (polygon, neuron)
+pairs in one [P, w] operation and flags the rest. The order of the cuts within a layer does
+not change the result, so the layer is cut in rounds: in each round every flagged polygon is
+cut by its own next line (the flagged one nearest its centre: balanced cuts), vectorised over
+all of them, and the parts re-test their flags at their corners (a line that misses a part is
+dropped and its side recorded). A layer of w lines takes about as many rounds as the deepest
+chain of balanced cuts (16, 8, 8 rounds for the three layers of a 2-32-32-32-1 He net, instead
+of 32 each), which matters because each round costs a fixed number of numpy calls. After
 the layer, h = σ(z) with the polygon's pattern: G ← (G W) diag(m), g ← (g W + b) diag(m), m = 1
 for active, the negative slope (0 for ReLU) otherwise. Memory is O(P (K + w)) for P polygons
 of at most K corners and width w: it grows with the number of regions, not with a grid.
@@ -42,7 +46,9 @@ Exact predicates (the network as given: the lowered float64 weights, dyadic rati
   (:class:`geokeras.complexity.exact.ExactNetwork` on the face's exact frame). A sign is read
   from floats only when |ẑ| exceeds a proven bound on |z* - ẑ| (:func:`_corner_tolerance`:
   the coefficients' error, propagated layer by layer with the dot-product bound γ_k, the
-  corner's error, propagated through each crossing, and the rounding of the evaluation);
+  corner's error, bounded a posteriori from the residuals of the two float lines through it
+  (:func:`_intersection_errors`, so errors do not pile up over successive splits), and the rounding
+  of the evaluation);
   otherwise every sign of that polygon is computed in integers, (X, Y, W) = a × b and
   sign(L_1 X + L_2 Y + c W) · sign(W), and its crossings are the exact ones rounded.
   A corner with z_j = 0 exactly is on the line; a polygon is split only when it has corners
@@ -321,6 +327,7 @@ class _Polygons:
         extra = corners - width
         self.fields["corners"] = np.pad(self.fields["corners"], ((0, 0), (0, extra), (0, 0)))
         self.fields["labels"] = np.pad(self.fields["labels"], ((0, 0), (0, extra)), constant_values=-1)
+        self.fields["error"] = np.pad(self.fields["error"], ((0, 0), (0, extra)))
 
     def append(self, rows: dict[str, np.ndarray]) -> None:
         extra = len(rows["counts"])
@@ -347,7 +354,7 @@ def _shoelace(corners: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return 0.5 * cross.sum(axis=1)
 
 
-def _split_by_line(corners, counts, labels, values, signs, exact_crossings=None):
+def _split_by_line(corners, counts, labels, values, signs, exact_crossings=None, errors=None):
     """Both children of convex polygons crossed by the line value = 0 (module docstring).
 
     Args:
@@ -355,12 +362,14 @@ def _split_by_line(corners, counts, labels, values, signs, exact_crossings=None)
         values [S, K]: the affine function at the corners; signs [S, K] in {-1, 0, 1}.
         exact_crossings: optional ``(mask [S, K], points [S, K, 2])``: crossing points to use
             instead of the interpolated ones (the rounded exact crossings of the exact path).
+        errors: optional ``(corner_error [S, K], crossing_errors)``: the corners' error bounds and
+            a function (mask [S, K], points [S, K, 2]) -> the bounds of the crossing points under mask.
 
     Returns:
         For the active (+) and the inactive (-) child, ``(corners [S, K', 2], counts [S],
-        labels [S, K'], chord [S, K'])``, K' = max(K, most corners of a child): ``chord``
-        marks the edge on the splitting line, from one corner on the line to the next (its
-        label is filled in by the caller).
+        labels [S, K'], chord [S, K'], error [S, K'] or None)``, K' = max(K, most corners of a
+        child): ``chord`` marks the edge on the splitting line, from one corner on the line to
+        the next (its label is filled in by the caller).
     """
     size, width = values.shape
     rows = np.arange(size)[:, None]
@@ -378,24 +387,41 @@ def _split_by_line(corners, counts, labels, values, signs, exact_crossings=None)
     slot_corners = np.stack([corners, crossings], axis=2).reshape(size, 2 * width, 2)
     slot_signs = np.stack([np.where(valid, signs, 2), np.where(crossing, 0, 2)], axis=2).reshape(size, 2 * width)
     slot_labels = np.repeat(labels, 2, axis=1)
-    keeps = [(slot_signs != 2) & (slot_signs * side >= 0) for side in (1, -1)]
-    child_counts = [keep.sum(axis=1) for keep in keeps]
-    child_width = max(width, *(int(c.max()) for c in child_counts))
+    slot_errors = None
+    if errors is not None:
+        crossing_error = np.zeros(values.shape)
+        crossing_error[crossing] = errors[1](crossing, crossings)
+        slot_errors = np.stack([errors[0], crossing_error], axis=2).reshape(size, 2 * width)
+    # Both children at once: rows 0..S-1 the active (+) child, S..2S-1 the inactive (-) one.
+    occupied = slot_signs != 2
+    keep = np.concatenate([occupied & (slot_signs >= 0), occupied & (slot_signs <= 0)])
+    count = keep.sum(axis=1)
+    child_width = max(width, int(count.max()))
     child_index = np.arange(child_width)[None, :]
-    children = []
-    for keep, count in zip(keeps, child_counts):
-        # order[s, i] = the slot of the child's corner i (the kept slots, in cyclic order).
-        kept_rows, kept_slots = np.nonzero(keep)
-        order = np.zeros((size, child_width), dtype=np.int64)
-        order[kept_rows, np.cumsum(keep, axis=1)[kept_rows, kept_slots] - 1] = kept_slots
-        child_valid = child_index < count[:, None]
-        child_corners = np.where(child_valid[:, :, None], slot_corners[rows, order], 0.0)
-        on_line = child_valid & (slot_signs[rows, order] == 0)
-        next_position = np.where(child_index < count[:, None] - 1, child_index + 1, 0)
-        chord = on_line & on_line[rows, next_position]
-        child_labels = np.where(child_valid, slot_labels[rows, order], -1)
-        children.append((child_corners, count, child_labels, chord))
-    return children
+    # order[s, i] = the slot of the child's corner i (the kept slots, in cyclic order).
+    kept_rows, kept_slots = np.nonzero(keep)
+    order = np.zeros((2 * size, child_width), dtype=np.int64)
+    order[kept_rows, np.cumsum(keep, axis=1)[kept_rows, kept_slots] - 1] = kept_slots
+    parent = np.concatenate([rows, rows])
+    child_valid = child_index < count[:, None]
+    child_corners = slot_corners[parent, order]
+    child_corners[~child_valid] = 0.0
+    on_line = child_valid & (slot_signs[parent, order] == 0)
+    next_position = np.where(child_index < count[:, None] - 1, child_index + 1, 0)
+    chord = on_line & np.take_along_axis(on_line, next_position, axis=1)
+    child_labels = np.where(child_valid, slot_labels[parent, order], -1)
+    child_errors = None if slot_errors is None else np.where(child_valid, slot_errors[parent, order], 0.0)
+    halves = (slice(0, size), slice(size, 2 * size))
+    return [
+        (
+            child_corners[half],
+            count[half],
+            child_labels[half],
+            chord[half],
+            None if child_errors is None else child_errors[half],
+        )
+        for half in halves
+    ]
 
 
 # ----------------------------------------------------------------------------- subdivision
@@ -463,9 +489,9 @@ def _subdivide(
         face=np.arange(count, dtype=np.int64),
         source=np.arange(count, dtype=np.int64),
         pattern=np.zeros((count, 0), dtype=bool),
-        error=np.zeros(count),  # bound on |exact corner - float corner| (max norm, u coordinates)
+        error=np.zeros((count, len(template))),  # bound on |exact corner - float corner| (max norm, u coordinates)
     )
-    line_directions = _Blocks()  # unit directions (u coordinates) of the split lines, in blocks
+    line_table = _LineTable(template, face_lines, edges.shape[0], face_sides)
     # The layer's input on polygon p is h(u) = u @ G + g with G = base_linear[source[p]] * scale[p]
     # and g = base_offset[source[p]] * scale[p] (kept factored: no [P, 2, w] copy is made), with
     # error[p, r] >= max_i |exact - float| of row r (G_1, G_2, g) and magnitude[p, r] >= max_i |float|.
@@ -486,18 +512,20 @@ def _subdivide(
             inputs = _LayerInputs(z_linear, z_offset, np.arange(size), np.ones((size, width)), row_error, row_magnitude)
             continue
         layer = _LayerMaps(z_linear, z_offset, coefficient_error, position)
-        active, crossing = _signs_at_corners(polygons["corners"], polygons["counts"], polygons["error"], layer)
+        active, crossing, nearest = _signs_at_corners(
+            polygons["corners"], polygons["counts"], polygons["error"].max(axis=1), layer
+        )
         polygons.set_field("active", active)
         polygons.set_field("crossing", crossing)
+        polygons.set_field("next", nearest)
         polygons.set_field("source", np.arange(size, dtype=np.int64))
         exact.start_layer(position, polygons["pattern"].copy(), polygons["face"].copy())
         # A polygon split in this layer keeps its ancestor's (the source's) layer maps.
-        for neuron in range(width):
-            _split_by_neuron(polygons, layer, neuron, line_directions, exact)
+        while _split_round(polygons, layer, line_table, exact):
             if max_polygons is not None and polygons.size > max_polygons:
                 raise RegionBudgetExceeded(
                     f"Expected at most max_polygons={max_polygons} polygons. Received: {polygons.size} polygons "
-                    f"after neuron {neuron + 1} of {width} in layer {position + 1} of {len(layers)}."
+                    f"in layer {position + 1} of {len(layers)}."
                 )
         active = polygons["active"]
         source = polygons["source"].copy()
@@ -526,9 +554,10 @@ def _subdivide(
         face_area=face_area,
         template_area=template_area,
         edges=edges,
-        line_directions=np.concatenate(line_directions) if line_directions else np.zeros((0, 2)),
+        line_directions=line_table.directions(),
         output_linear=output_linear,
         output_offset=output_offset,
+        output_error=inputs.error,
         exact=exact,
     )
 
@@ -608,42 +637,146 @@ def _corner_tolerance(gradient_size, offset_size, coefficient_error, corner_erro
     ) * _SAFETY
 
 
-def _signs_at_corners(corners, counts, corner_error, layer) -> tuple[np.ndarray, np.ndarray]:
-    """For every polygon and neuron: active (z > 0 inside) and maybe crossed by the line z = 0.
+def _signs_at_corners(corners, counts, corner_error, layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every polygon and neuron: active (z > 0 inside) and maybe crossed by the line z = 0; the nearest line.
 
     A disc test decides most pairs without visiting the corners: with c the mean of the
     corners and R their largest max-norm distance from c, |fl(z(c))| > (|∇z|_1) R + 2 τ (τ the
     corner tolerance of :func:`_corner_tolerance`) puts every exact corner strictly on the
-    side of z(c). The other pairs are flagged as maybe crossed; :func:`_split_by_neuron`
+    side of z(c). The other pairs are flagged as maybe crossed; :func:`_split_round`
     looks at their corners.
     """
-    z_linear, z_offset = layer.linear, layer.offset
+    size, width = layer.offset.shape
+    active = np.empty((size, width), dtype=bool)
+    crossing = np.empty((size, width), dtype=bool)
+    nearest = np.empty(size, dtype=np.int64)
+    chunk = max(1, _CHUNK_FLOATS // (4 * width))  # bounds the float temporaries
+    for start in range(0, size, chunk):
+        rows = slice(start, min(size, start + chunk))
+        active[rows], crossing[rows], nearest[rows] = _disc_test(
+            corners[rows],
+            counts[rows],
+            corner_error[rows],
+            layer.linear[rows],
+            layer.offset[rows],
+            layer.coefficient_error[rows],
+        )
+    return active, crossing, nearest
+
+
+def _disc_test(corners, counts, corner_error, linear, offset, coefficient_error):
+    """``(active, maybe crossed)`` [S, w] and the next cut [S] of polygons [S, K, 2], z = u linear [S, 2, w] + offset.
+
+    corner_error [S] bounds the corners' errors.
+    """
     index = np.arange(corners.shape[1])[None, :]
     valid = index < counts[:, None]
     centre = np.where(valid[:, :, None], corners, 0.0).sum(axis=1) / counts[:, None]
     radius = np.where(valid, np.abs(corners - centre[:, None, :]).max(axis=2), 0.0).max(axis=1) * _SAFETY
-    size, width = z_offset.shape
-    active = np.empty((size, width), dtype=bool)
-    crossing = np.empty((size, width), dtype=bool)
-    chunk = max(1, _CHUNK_FLOATS // (4 * width))  # bounds the float temporaries
-    for start in range(0, size, chunk):
-        rows = slice(start, min(size, start + chunk))
-        gradient = z_linear[rows]
-        value = centre[rows, 0, None] * gradient[:, 0, :] + centre[rows, 1, None] * gradient[:, 1, :] + z_offset[rows]
-        gradient_size = np.abs(gradient[:, 0, :]) + np.abs(gradient[:, 1, :])
-        tolerance = _corner_tolerance(
-            gradient_size, np.abs(z_offset[rows]), layer.coefficient_error[rows], corner_error[rows, None]
-        )
-        reach = gradient_size * radius[rows, None] + 2.0 * tolerance
-        active[rows] = value > 0
-        crossing[rows] = np.abs(value) <= reach
-    return active, crossing
+    value = centre[:, 0, None] * linear[:, 0, :] + centre[:, 1, None] * linear[:, 1, :] + offset
+    gradient_size = np.abs(linear[:, 0, :]) + np.abs(linear[:, 1, :])
+    tolerance = _corner_tolerance(gradient_size, np.abs(offset), coefficient_error, corner_error[:, None])
+    reach = gradient_size * radius[:, None] + 2.0 * tolerance
+    crossing = np.abs(value) <= reach
+    # The next cut: of the lines that may cross, the one nearest the centre, |z(c)| / |∇z|_1,
+    # so that cuts are balanced and few rounds are needed.
+    distance = np.where(crossing, np.minimum(np.abs(value) / np.maximum(gradient_size, 1e-300), 1e300), np.inf)
+    return value > 0, crossing, distance.argmin(axis=1)
 
 
-class _Blocks(list):
-    """A list of row blocks that counts its rows."""
+class _LineTable:
+    """Float coefficients (a_1, a_2, a_0) of every edge line, a_1 u_1 + a_2 u_2 + a_0 = 0, with error bounds.
 
-    count = 0
+    Lines ``0 .. mesh_lines - 1`` are mesh edges: in a face's parametrisation the template's
+    edge lines (exact small integers, error 0). Line ``mesh_lines + i`` is the i-th split line,
+    z_j(u) = 0 on the cell it split, stored as its float coefficients and a bound on the error of
+    each coefficient (the layer's coefficient error). The array grows by doubling.
+    """
+
+    def __init__(self, template: np.ndarray, face_lines: np.ndarray, mesh_lines: int, face_sides=None):
+        corners = len(template)
+        following = np.roll(template, -1, axis=0)
+        a1, a2 = template[:, 1] - following[:, 1], following[:, 0] - template[:, 0]
+        self.template_lines = np.stack([a1, a2, -(a1 * template[:, 0] + a2 * template[:, 1])], axis=1)
+        self.face_lines, self.mesh_lines, self.corners = face_lines, mesh_lines, corners
+        # The template edge of a mesh-edge label (2 line + side) when no two faces disagree on it.
+        self.template_edge_of_label = None
+        if face_sides is not None:
+            labels = (2 * face_lines + face_sides).ravel()
+            edge = np.tile(np.arange(face_lines.shape[1]), face_lines.shape[0])
+            table = np.full(2 * mesh_lines, -1, dtype=np.int64)
+            table[labels] = edge
+            if np.array_equal(table[labels], edge):
+                self.template_edge_of_label = table
+        self.coefficients = np.zeros((64, 3))
+        self.errors = np.zeros(64)
+        self.count = 0
+
+    def add(self, coefficients: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        """Append split lines; returns their line numbers."""
+        needed = self.count + len(errors)
+        if needed > len(self.errors):
+            capacity = max(needed, 2 * len(self.errors))
+            self.coefficients = np.concatenate([self.coefficients, np.zeros((capacity - len(self.errors), 3))])
+            self.errors = np.concatenate([self.errors, np.zeros(capacity - len(self.errors))])
+        self.coefficients[self.count : needed] = coefficients
+        self.errors[self.count : needed] = errors
+        numbers = self.mesh_lines + np.arange(self.count, needed)
+        self.count = needed
+        return numbers
+
+    def directions(self) -> np.ndarray:
+        """Unit directions (-a_2, a_1) / |(a_1, a_2)| of the split lines, shape=[count, 2]."""
+        direction = np.stack([-self.coefficients[: self.count, 1], self.coefficients[: self.count, 0]], axis=1)
+        return direction / np.linalg.norm(direction, axis=1, keepdims=True)
+
+    def of_labels(self, labels: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients [S, K, 3] and coefficient errors [S, K] of the lines of edge labels [S, K] (faces [S])."""
+        line = np.maximum(labels, 0) // 2
+        split = line >= self.mesh_lines
+        index = np.where(split, line - self.mesh_lines, 0)
+        coefficients = self.coefficients[index]
+        errors = np.where(split, self.errors[index], 0.0)
+        if not split.all():
+            if self.template_edge_of_label is not None:
+                template_edge = self.template_edge_of_label[np.where(split, 0, np.maximum(labels, 0))]
+            else:
+                template_edge = np.argmax(self.face_lines[faces][:, None, :] == line[:, :, None], axis=2)
+            coefficients = np.where(split[:, :, None], coefficients, self.template_lines[template_edge])
+        return coefficients, errors
+
+
+def _intersection_errors(points, first, first_error, second, second_error) -> np.ndarray:
+    """A bound r on |u* - û|_∞ for float points û [...] meant to be u*, the exact intersection of two lines.
+
+    A posteriori, so that errors do not accumulate over splits. The float lines â, b̂ ([..., 3]:
+    a_1, a_2, a_0) have every coefficient within e_a, e_b ([...]) of the exact ones. The exact
+    residuals at û are at most ρ = |fl(â·(û, 1))| + γ_3 (|â_1 û_1| + |â_2 û_2| + |â_0|) + e (|û_1| + |û_2| + 1),
+    and M* (û - u*) = (a*·(û, 1), b*·(û, 1)) with M* = [a*_1 a*_2; b*_1 b*_2], so
+    |û - u*|_∞ <= max(ρ_a, ρ_b) (max(|â_2| + |b̂_2|, |â_1| + |b̂_1|) + e_a + e_b) / |det M*|, where
+    |det M*| >= |fl(det M̂)| - γ_2 (|â_1 b̂_2| + |â_2 b̂_1|) - (|â_1| + |â_2|) e_b - (|b̂_1| + |b̂_2|) e_a - 2 e_a e_b;
+    never more than 1 + |û|_∞ (u* lies in the template, inside [0, 1]²).
+    """
+    u1, u2 = points[..., 0], points[..., 1]
+    size_u = np.abs(u1) + np.abs(u2) + 1.0
+    gamma3, gamma2 = _gamma(3), _gamma(2)
+
+    def residual(line, error):
+        terms = np.abs(line[..., 0] * u1) + np.abs(line[..., 1] * u2) + np.abs(line[..., 2])
+        value = line[..., 0] * u1 + line[..., 1] * u2 + line[..., 2]
+        return np.abs(value) + gamma3 * terms + error * size_u
+
+    rho = np.maximum(residual(first, first_error), residual(second, second_error)) * _SAFETY
+    a1, a2, b1, b2 = first[..., 0], first[..., 1], second[..., 0], second[..., 1]
+    determinant = np.abs(a1 * b2 - a2 * b1) - gamma2 * (np.abs(a1 * b2) + np.abs(a2 * b1))
+    determinant -= (np.abs(a1) + np.abs(a2)) * second_error + (np.abs(b1) + np.abs(b2)) * first_error
+    determinant -= 2.0 * first_error * second_error
+    determinant = determinant / _SAFETY
+    adjugate = np.maximum(np.abs(a2) + np.abs(b2), np.abs(a1) + np.abs(b1)) + first_error + second_error
+    trivial = (1.0 + np.maximum(np.abs(u1), np.abs(u2))) * _SAFETY
+    positive = determinant > 0
+    bound = np.where(positive, rho * adjugate * _SAFETY / np.where(positive, determinant, 1.0), trivial)
+    return np.minimum(bound, trivial)
 
 
 @dataclass(frozen=True)
@@ -660,39 +793,42 @@ class _LayerMaps:
     position: int
 
 
-def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_directions: list, exact) -> None:
-    """Split every polygon that the neuron's line crosses; record the neuron's sign per polygon.
+def _split_round(polygons: _Polygons, layer: _LayerMaps, line_table: _LineTable, exact) -> bool:
+    """Split every polygon that may be crossed by a neuron of the layer by its first such neuron.
 
-    Only polygons whose corners straddled the line at the start of the layer are looked at:
-    a polygon cut later by another neuron of the layer inherits its parent's flags, and a
-    part of a polygon the line does not cross is not crossed either. A corner's sign is taken
-    from floats when |ẑ| exceeds its tolerance (:func:`_corner_tolerance`); the polygons with
-    an uncertain corner have all their signs and crossings computed exactly.
+    Within a layer the order of the cuts does not change the result (each polygon of the
+    layer's start ends cut by every line of the layer that crosses it), so every polygon takes
+    its own next neuron and a round cuts them all at once. A polygon's flags of the neurons
+    that may cross it come from the disc test at the start of the layer; the children of a cut
+    are disc-tested again for their own flags, so that their parts a line does not cross drop
+    it (fewer rounds). A corner's sign is taken from floats when |ẑ| exceeds its tolerance
+    (:func:`_corner_tolerance`); the polygons with an uncertain corner have all their signs and
+    crossings computed exactly. Returns False when no polygon had a flag left.
     """
     fields = polygons.fields
-    candidates = np.flatnonzero(fields["crossing"][: polygons.size, neuron])
+    pending = fields["crossing"][: polygons.size]
+    candidates = np.flatnonzero(pending.any(axis=1))
     if candidates.size == 0:
-        return
+        return False
+    neuron = fields["next"][candidates]  # the flagged line nearest each polygon's centre
     fields["crossing"][candidates, neuron] = False
     corners, counts = fields["corners"][candidates], fields["counts"][candidates]
     source = fields["source"][candidates]
     corner_error = fields["error"][candidates]
     gradient = layer.linear[source, :, neuron]  # [S, 2]
     values = corners[:, :, 0] * gradient[:, 0, None] + corners[:, :, 1] * gradient[:, 1, None]
-    values += layer.offset[source, neuron, None]
+    values += layer.offset[source, neuron][:, None]
     tolerance = _corner_tolerance(
-        np.abs(gradient).sum(axis=1),
-        np.abs(layer.offset[source, neuron]),
-        layer.coefficient_error[source, neuron],
+        np.abs(gradient).sum(axis=1)[:, None],
+        np.abs(layer.offset[source, neuron])[:, None],
+        layer.coefficient_error[source, neuron][:, None],
         corner_error,
-    )[:, None]
+    )
     valid = np.arange(corners.shape[1])[None, :] < counts[:, None]
     signs = np.where(values > tolerance, 1, np.where(values < -tolerance, -1, 0)) * valid
     uncertain = np.flatnonzero((valid & (np.abs(values) <= tolerance)).any(axis=1))
-    exact_rows = np.zeros(candidates.size, dtype=bool)
     exact_points = None
     if uncertain.size:
-        exact_rows[uncertain] = True
         exact_points = (np.zeros(values.shape, dtype=bool), np.zeros(corners.shape))
         for row in uncertain.tolist():
             polygon = int(candidates[row])
@@ -703,7 +839,7 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_d
                 int(fields["face"][polygon]),
                 layer.position,
                 int(source[row]),
-                neuron,
+                int(neuron[row]),
             )
             signs[row] = row_signs
             exact_points[0][row], exact_points[1][row] = crossing_mask, crossing_points
@@ -712,52 +848,92 @@ def _split_by_neuron(polygons: _Polygons, layer: _LayerMaps, neuron: int, line_d
     fields["active"][candidates, neuron] = has_positive
     local = np.flatnonzero(has_positive & negative.any(axis=1))
     if local.size == 0:
-        return
+        _refresh_flags(polygons, layer, candidates)
+        return True
     parents = candidates[local]
     local_exact = None if exact_points is None else (exact_points[0][local], exact_points[1][local])
+    new_line = np.concatenate([gradient[local], layer.offset[source[local], neuron[local], None]], axis=1)
+    new_line_error = layer.coefficient_error[source[local], neuron[local]]
+    parent_labels, parent_faces = fields["labels"][parents], fields["face"][parents]
+
+    def crossing_errors(mask, points):
+        rows, edges = np.nonzero(mask)
+        edge_line, edge_error = line_table.of_labels(parent_labels[rows, edges][:, None], parent_faces[rows])
+        return _intersection_errors(
+            points[mask], edge_line[:, 0], edge_error[:, 0], new_line[rows], new_line_error[rows]
+        )
+
     plus, minus = _split_by_line(
-        corners[local], counts[local], fields["labels"][parents], values[local], signs[local], local_exact
+        corners[local],
+        counts[local],
+        parent_labels,
+        values[local],
+        signs[local],
+        local_exact,
+        errors=(corner_error[local], crossing_errors),
     )
-    # The children's corner error: a float crossing on an edge (a, b) with |ẑ_a|, |ẑ_b| > τ is
-    # within r + |t* - t̂| |b - a| + 4u (1 + r) of the exact one, |t* - t̂| <= τ / (|ẑ_a| + |ẑ_b| - 2τ) + 4u;
-    # an exact crossing rounded to floats is within u.
-    rows = np.arange(local.size)[:, None]
-    width = corners.shape[1]
-    following = np.where(np.arange(width)[None, :] < counts[local][:, None] - 1, np.arange(1, width + 1)[None, :], 0)
-    local_values, local_signs = values[local], signs[local]
-    crosses = valid[local] & (local_signs * local_signs[rows, following] < 0)
-    spread = np.abs(local_values) + np.abs(local_values[rows, following]) - 2.0 * tolerance[local]
-    step = np.abs(corners[local][rows, following] - corners[local]).max(axis=2)
-    shift = np.where(crosses, (tolerance[local] / np.where(crosses, spread, 1.0) + 4 * _ROUNDING) * step, 0.0)
-    parent_error = corner_error[local]
-    child_error = (parent_error + shift.max(axis=1) + 4 * _ROUNDING * (1.0 + parent_error)) * _SAFETY
-    child_error = np.where(exact_rows[local], parent_error + 2 * _ROUNDING, child_error)
-    new_lines = exact.mesh_lines + line_directions.count + np.arange(parents.size)
-    exact.register_lines(layer.position, neuron, source[local])
-    direction = gradient[local][:, ::-1] * np.array([-1.0, 1.0])
-    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
-    line_directions.append(direction)
-    line_directions.count += parents.size
+    new_lines = line_table.add(new_line, new_line_error)
+    exact.register_lines(layer.position, neuron[local], source[local])
 
     polygons.widen(plus[0].shape[1])  # both children have the same (padded) width
 
     def labelled(child, side):
-        child_corners, child_counts, child_labels, chord = child
-        return child_corners, child_counts, np.where(chord, 2 * new_lines[:, None] + side, child_labels)
+        child_corners, child_counts, child_labels, chord, child_error = child
+        return child_corners, child_counts, np.where(chord, 2 * new_lines[:, None] + side, child_labels), child_error
 
-    plus_corners, plus_counts, plus_labels = labelled(plus, 0)
-    minus_corners, minus_counts, minus_labels = labelled(minus, 1)
+    plus_corners, plus_counts, plus_labels, plus_error = labelled(plus, 0)
+    minus_corners, minus_counts, minus_labels, minus_error = labelled(minus, 1)
     fields = polygons.fields  # widen may have replaced arrays
-    rows = {name: array[parents] for name, array in fields.items()}  # fancy indexing copies
+    replaced = ("corners", "counts", "labels", "error")
+    rows = {name: array[parents] for name, array in fields.items() if name not in replaced}  # copies
     rows["corners"], rows["counts"], rows["labels"] = minus_corners, minus_counts, minus_labels
-    rows["active"][:, neuron] = False
-    rows["error"] = child_error
+    rows["active"][np.arange(local.size), neuron[local]] = False
+    rows["error"] = minus_error
     fields["corners"][parents] = plus_corners
     fields["counts"][parents] = plus_counts
     fields["labels"][parents] = plus_labels
-    fields["active"][parents, neuron] = True
-    fields["error"][parents] = child_error
+    fields["active"][parents, neuron[local]] = True
+    fields["error"][parents] = plus_error
     polygons.append(rows)
+    _refresh_flags(polygons, layer, np.concatenate([candidates, np.arange(polygons.size - local.size, polygons.size)]))
+    return True
+
+
+def _refresh_flags(polygons: _Polygons, layer: _LayerMaps, rows: np.ndarray) -> None:
+    """Flags of polygons just cut or looked at: lines that provably miss them dropped (their side set), next cut chosen.
+
+    A line is dropped when every corner is strictly on one side by more than its tolerance
+    (:func:`_corner_tolerance`); the next cut is the flagged line nearest the polygon's centre
+    (|mean of the corner values| / |∇z|_1), so that cuts are balanced and few rounds are needed.
+    """
+    fields = polygons.fields
+    local_rows, neurons = np.nonzero(fields["crossing"][rows])
+    if local_rows.size == 0:
+        return
+    polygon = rows[local_rows]
+    source = fields["source"][polygon]
+    corners, counts, corner_error = fields["corners"][polygon], fields["counts"][polygon], fields["error"][polygon]
+    gradient = layer.linear[source, :, neurons]  # [N, 2]: one (polygon, flagged neuron) pair per row
+    offset = layer.offset[source, neurons]
+    values = corners[:, :, 0] * gradient[:, 0, None] + corners[:, :, 1] * gradient[:, 1, None] + offset[:, None]
+    gradient_size = np.abs(gradient).sum(axis=1)
+    tolerance = _corner_tolerance(
+        gradient_size[:, None], np.abs(offset)[:, None], layer.coefficient_error[source, neurons][:, None], corner_error
+    )
+    invalid = np.arange(corners.shape[1])[None, :] >= counts[:, None]
+    all_above = ((values > tolerance) | invalid).all(axis=1)
+    all_below = ((values < -tolerance) | invalid).all(axis=1)
+    crossing = ~(all_above | all_below)
+    settled = ~crossing
+    fields["crossing"][polygon[settled], neurons[settled]] = False
+    fields["active"][polygon[settled], neurons[settled]] = all_above[settled]
+    if not crossing.any():
+        return
+    distance = np.abs(np.where(invalid, 0.0, values).sum(axis=1) / counts) / np.maximum(gradient_size, 1e-300)
+    polygon, neurons, distance = polygon[crossing], neurons[crossing], distance[crossing]
+    order = np.lexsort((distance, polygon))
+    first = np.concatenate([[True], polygon[order][1:] != polygon[order][:-1]])
+    fields["next"][polygon[order][first]] = neurons[order][first]
 
 
 class _ExactContext:
@@ -782,7 +958,8 @@ class _ExactContext:
         self.decisions = 0
         self.face_lines = None
         self.mesh_lines = 0
-        self._line_layer, self._line_neuron, self._line_source = [], [], []
+        self._line_blocks = []  # [3, n] int64 blocks (layer, neuron, source) of the split lines, in order
+        self._lines = np.zeros((3, 0), dtype=np.int64)
         self._layer_patterns, self._layer_faces = {}, {}
         self._maps = {}
         self._frames = {}
@@ -831,10 +1008,8 @@ class _ExactContext:
     def start_layer(self, position: int, patterns: np.ndarray, faces: np.ndarray) -> None:
         self._layer_patterns[position], self._layer_faces[position] = patterns, faces
 
-    def register_lines(self, position: int, neuron: int, sources: np.ndarray) -> None:
-        self._line_layer.extend([position] * len(sources))
-        self._line_neuron.extend([neuron] * len(sources))
-        self._line_source.extend(int(s) for s in sources)
+    def register_lines(self, position: int, neurons: np.ndarray, sources: np.ndarray) -> None:
+        self._line_blocks.append(np.stack([np.full(len(sources), position), neurons, sources]).astype(np.int64))
 
     def _neuron_line(self, position: int, source: int, neuron: int) -> tuple[int, int, int]:
         key = (position, source)
@@ -858,7 +1033,11 @@ class _ExactContext:
             k = int(np.flatnonzero(self.face_lines[face] == line)[0])
             return self._template_lines[k]
         index = line - self.mesh_lines
-        return self._neuron_line(self._line_layer[index], self._line_source[index], self._line_neuron[index])
+        if index >= self._lines.shape[1]:
+            self._lines = np.concatenate([self._lines, *self._line_blocks], axis=1)
+            self._line_blocks = []
+        position, neuron, source = (int(v) for v in self._lines[:, index])
+        return self._neuron_line(position, source, neuron)
 
     def signs_and_crossings(self, corners, count, labels, face, position, source, neuron):
         """Exact signs of the neuron at a polygon's corners and the rounded exact crossings on its edges."""
@@ -933,8 +1112,9 @@ def _cell_maps(network: Any, patterns: np.ndarray, with_errors: bool = False):
                     c_error = c_error * factor + rounding * np.abs(c)
         linear[start:stop] = a.reshape(stop - start, input_dim, -1)
         offset[start:stop] = c
-        linear_error[start:stop] = a_error.reshape(stop - start, input_dim, -1)
-        offset_error[start:stop] = c_error
+        if with_errors:
+            linear_error[start:stop] = a_error.reshape(stop - start, input_dim, -1)
+            offset_error[start:stop] = c_error
     if with_errors:
         return (linear, offset), (linear_error, offset_error)
     return linear, offset
@@ -1028,6 +1208,16 @@ def _containing_interval(lines, lows, highs, owners, query_lines, query_position
     return result
 
 
+class _Subset:
+    """Some polygons' fields, read like :class:`_Polygons` (``subset["corners"]``)."""
+
+    def __init__(self, fields: dict):
+        self.fields, self.size = fields, len(fields["counts"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.fields[name]
+
+
 def _components(node_count: int, pairs: np.ndarray) -> tuple[int, np.ndarray]:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -1051,6 +1241,7 @@ def _assemble(
     line_directions,
     output_linear,
     output_offset,
+    output_error,
     exact,
 ) -> MeshRegions:
     """Cells, adjacency, regions and pieces of the final polygons; the result object."""
@@ -1071,26 +1262,52 @@ def _assemble(
         unique_patterns = patterns[first]
         polygon_cells = polygon_cells.reshape(-1)
 
-    pairs = _adjacent_pairs(polygons, points, edges, line_directions, vertices)
+    if unique_patterns.shape[0] == size and np.all(face_of == face_of[0]):
+        # One face (a box) and one polygon per cell: no two polygons are one region, and only
+        # polygons whose output maps may be equal can be one piece. Sorted by one coefficient
+        # of their float maps, neighbours apart by more than their two error bounds are apart
+        # from every later polygon too; adjacency is needed only inside the runs that are not.
+        key, key_error = output_linear[:, 0, 0], output_error[:, 0] * _SAFETY
+        order = np.argsort(key, kind="stable")
+        apart = np.diff(key[order]) > key_error[order][:-1] + key_error[order][1:]
+        run = np.concatenate([[0], np.cumsum(apart)])
+        run_size = np.bincount(run)
+        subset = np.sort(order[run_size[run] > 1])
+        pairs = np.zeros((0, 2), dtype=np.int64)
+        if subset.size:
+            fields = {name: polygons[name][subset] for name in ("corners", "counts", "labels", "face")}
+            pairs = subset[_adjacent_pairs(_Subset(fields), points, edges, line_directions, vertices)]
+            pairs = pairs.reshape(-1, 2)
+    else:
+        pairs = _adjacent_pairs(polygons, points, edges, line_directions, vertices)
     first_cell, second_cell = polygon_cells[pairs[:, 0]], polygon_cells[pairs[:, 1]]
     same_cell = first_cell == second_cell
     region_count, polygon_regions = _components(size, pairs[same_cell])
 
     # Neighbours in different cells carry the same map x ↦ x A + c when the cells' exact maps
-    # are equal: the float maps with rigorous error bounds separate most pairs, the rest are
-    # compared as exact dyadic rationals.
-    cell_maps = None
+    # are equal. Two polygons of one face whose float output maps (in the face's coordinates u,
+    # with the rigorous bounds of the layer inputs) differ by more than their errors have
+    # different maps; the cells' float maps with their own bounds separate most of the other
+    # pairs, and the rest are compared as exact dyadic rationals.
     differ = np.flatnonzero(~same_cell)
     same_map = same_cell.copy()
     if differ.size:
-        cell_maps, cell_errors = _cell_maps(network, unique_patterns, with_errors=True)
-        flat = np.concatenate([cell_maps[0].reshape(len(unique_patterns), -1), cell_maps[1]], axis=1)
-        flat_error = np.concatenate([cell_errors[0].reshape(len(unique_patterns), -1), cell_errors[1]], axis=1)
+        first, second = pairs[differ, 0], pairs[differ, 1]
+        bound = (output_error[first] + output_error[second]) * _SAFETY  # [D, 3]: rows u_1, u_2, offset
+        apart = (np.abs(output_linear[first] - output_linear[second]) > bound[:, :2, None]).any(axis=(1, 2))
+        apart |= (np.abs(output_offset[first] - output_offset[second]) > bound[:, 2, None]).any(axis=1)
+        differ = differ[~(apart & (face_of[first] == face_of[second]))]
+    if differ.size:
         first, second = polygon_cells[pairs[differ, 0]], polygon_cells[pairs[differ, 1]]
+        involved, where = np.unique(np.concatenate([first, second]), return_inverse=True)
+        first, second = where[: differ.size], where[differ.size :]
+        cell_maps, cell_errors = _cell_maps(network, unique_patterns[involved], with_errors=True)
+        flat = np.concatenate([cell_maps[0].reshape(len(involved), -1), cell_maps[1]], axis=1)
+        flat_error = np.concatenate([cell_errors[0].reshape(len(involved), -1), cell_errors[1]], axis=1)
         maybe = ~(np.abs(flat[first] - flat[second]) > (flat_error[first] + flat_error[second]) * _SAFETY).any(axis=1)
         for index in np.flatnonzero(maybe).tolist():
             exact.decisions += 1
-            maps = [exact.cell_map(unique_patterns[cell]) for cell in (first[index], second[index])]
+            maps = [exact.cell_map(unique_patterns[involved[cell]]) for cell in (first[index], second[index])]
             same_map[differ[index]] = all(not np.any((one - other).sign()) for one, other in zip(maps[0], maps[1]))
     piece_count, polygon_pieces = _components(size, pairs[same_map])
 
@@ -1111,8 +1328,6 @@ def _assemble(
         network=network,
         exact_decisions=int(exact.decisions),
     )
-    if cell_maps is not None:
-        result.__dict__["cell_maps"] = cell_maps  # functools.cached_property's slot
     return result
 
 
