@@ -13,10 +13,11 @@ error). sdot's ``tol`` bounds its own residual (an absolute mass error), so it r
 usual setting) and then at 1e-6 / N and 1e-7 / N; its reported time is that of the loosest tol whose
 judged error is <= 1e-6. sdot needs Python >= 3.12 and runs in its own virtual environment, as a
 subprocess (a driver written to a temporary folder): it gets the targets as a .npy file, warms up with
-one untimed solve of them at tol 1e-6 (its later calls were up to 1.5x faster than its first), times ``sdot.ot_solve(sdot.SumOfDiracs(Y), sdot.Box(low, high), tol=...)`` (wall and
-process CPU) and saves the weights. sdot's cell i is {x : |x - y_i|^2 - w_i minimal}, so geokeras's
-heights (cell i = argmax <x, y_i> + h_i) are h_i = (w_i - |y_i|^2) / 2; the judge confirms it. sdot
-gets the problem translated so that its box is [0, high - low]^2 (with ``Box([-0.5, -0.5], [0.5, 0.5])``
+one untimed solve of them at tol 1e-6 (its later calls were up to 1.5x faster than its first), times
+``sdot.ot_solve(sdot.SumOfDiracs(Y), sdot.Box(low, high), tol=...)`` (wall and process CPU) and
+saves the weights. sdot's cell i is {x : |x - y_i|^2 - w_i minimal}, so geokeras's heights (cell
+i = argmax <x, y_i> + h_i) are h_i = (w_i - |y_i|^2) / 2; the judge confirms it. sdot gets the problem
+translated so that its box is [0, high - low]^2 (with ``Box([-0.5, -0.5], [0.5, 0.5])``
 its weights did not follow that convention: the judged error was 375).
 
     ~/.pyenv/versions/3.12.1/bin/python -m venv /work/sdot-venv && /work/sdot-venv/bin/pip install sdot jax
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-SDOT_DRIVER = r'''
+SDOT_DRIVER = r"""
 import json, sys, time
 import numpy as np
 import sdot
@@ -55,7 +56,7 @@ for k, tol in enumerate(float(item) for item in sys.argv[4].split(",")):
     rows.append({"tol": tol, "wall_s": wall, "cpu_s": cpu, "iterations": int(stats.get("nb_iter", -1)),
                  "converged": bool(plan.converged), "residual": float(stats.get("residual", float("nan")))})
 print(json.dumps(rows))
-'''
+"""
 
 
 def make_targets(case: str, count: int, seed: int) -> tuple[np.ndarray, float, float]:
@@ -152,7 +153,8 @@ def _line(row: dict) -> str:
     mark = " *" if row.get("selected") else ""
     return (
         f"{row['case']:9s} N={row['targets']:6d} {row['solver']:8s} tol {row['tol']:.1e}  wall {row['wall_s']:7.2f} s"
-        f"  cpu {row['cpu_s']:7.2f} s  iterations {row['iterations']:3d}  judged max rel {row['max_rel_mass_error']:.2e}"
+        f"  cpu {row['cpu_s']:7.2f} s  iterations {row['iterations']:3d}"
+        f"  judged max rel {row['max_rel_mass_error']:.2e}"
         f"  empty {row['empty_cells']}{mark}{ratio}"
     )
 
