@@ -17,8 +17,8 @@ Newton step: solve H delta = w - nu on the complement of 1 (as
 halved until every cell keeps half the smallest mass and |w - nu| shrinks by (1 - c/2), then
 re-centre h to mean 0. Stops when max_i |w_i - nu_i| / nu_i <= tol. Converges
 quadratically near the solution (Kitagawa, Merigot, Thibert 2019, "Convergence of a Newton
-algorithm for semi-discrete optimal transport", JEMS). An evaluation costs one qhull call (none
-when the previous triangulation is still regular, :func:`still_regular`) and O(N) numpy work;
+algorithm for semi-discrete optimal transport", JEMS). An evaluation costs one qhull call (or
+none: the previous triangulation updated by edge flips, :func:`updated_hull`) and O(N) numpy work;
 the Newton system is a sparse graph Laplacian (SuperLU): 2,000 targets take well under a second,
 20,000 a few seconds (docs/benchmarks.md).
 """
@@ -217,16 +217,22 @@ def still_regular(hull: LowerHull, targets: np.ndarray, heights: np.ndarray) -> 
     triangulated surface over the convex hull of the targets that is locally convex at every edge is convex,
     so it is the lower hull (Edelsbrunner 2001, "Geometry and topology for mesh generation", section 2.1).
     The test is the floating-point sign of the determinant, no tolerance: a tie or a rounding error only
-    sends the caller back to qhull.
+    sends the caller to edge flips or back to qhull.
     """
-    y = np.asarray(targets, np.float64)
+    violated = _violated_edges(hull, np.asarray(targets, np.float64), np.asarray(heights, np.float64))
+    return violated is not None and violated[0].size == 0
+
+
+def _violated_edges(hull: LowerHull, y: np.ndarray, h: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """(facet, position) of each interior edge that is not locally convex (:func:`still_regular`), each edge
+    once; None when a target is not a vertex."""
     simplices, across = hull.simplices, hull.across
     if np.bincount(simplices.ravel(), minlength=y.shape[0]).min() == 0:
-        return False
+        return None
     facet, position = np.nonzero(across > np.arange(across.shape[0])[:, None])  # each interior edge once
     other = across[facet, position]
     back = np.argmax(across[other] == facet[:, None], axis=1)
-    lifted = np.column_stack([y, -np.asarray(heights, np.float64)])
+    lifted = np.column_stack([y, -h])
     a = lifted[simplices[facet, 0]]
     b, c = lifted[simplices[facet, 1]] - a, lifted[simplices[facet, 2]] - a
     d = lifted[simplices[other, (back + 2) % 3]] - a
@@ -235,7 +241,87 @@ def still_regular(hull: LowerHull, targets: np.ndarray, heights: np.ndarray) -> 
         - b[:, 1] * (c[:, 0] * d[:, 2] - c[:, 2] * d[:, 0])
         + b[:, 2] * (c[:, 0] * d[:, 1] - c[:, 1] * d[:, 0])
     )
-    return bool(np.all(determinant >= 0.0))
+    bad = determinant < 0.0
+    return facet[bad], position[bad]
+
+
+def _lifted_orientation(p: list, a: int, b: int, c: int, d: int) -> float:
+    """det[p_b - p_a; p_c - p_a; p_d - p_a] of lifted points (x, y, -h): >= 0 when d is on or above the plane
+    of a, b, c (counter-clockwise)."""
+    ax, ay, az = p[a]
+    bx, by, bz = p[b][0] - ax, p[b][1] - ay, p[b][2] - az
+    cx, cy, cz = p[c][0] - ax, p[c][1] - ay, p[c][2] - az
+    dx, dy, dz = p[d][0] - ax, p[d][1] - ay, p[d][2] - az
+    return bx * (cy * dz - cz * dy) - by * (cx * dz - cz * dx) + bz * (cx * dy - cy * dx)
+
+
+def updated_hull(hull: LowerHull, targets: np.ndarray, heights: np.ndarray) -> Optional[LowerHull]:
+    """The regular triangulation for ``heights`` from ``hull``, one for nearby heights, by edge flips.
+
+    Lawson's flips on the lifted surface: while an interior edge ab (facets abc and bad) is not locally
+    convex (:func:`still_regular`), replace it by cd; each flip lowers the surface, and the edges of the two
+    new facets are checked again. Returns ``hull`` itself when nothing is to flip, and None (the caller
+    then runs qhull) when a target is not a vertex, when more than a fifth of the edges are not locally
+    convex, when a flip is impossible (the quadrilateral adbc is not strictly convex: a target would
+    have to leave the triangulation) or after more than 4 flips per edge first found.
+    """
+    y = np.asarray(targets, np.float64)
+    h = np.asarray(heights, np.float64)
+    violated = _violated_edges(hull, y, h)
+    if violated is None or violated[0].size > 0.2 * 1.5 * hull.simplices.shape[0]:
+        return None
+    if violated[0].size == 0:
+        return hull
+    simplices, across, points = _Rows(hull.simplices), _Rows(hull.across), _Rows(np.column_stack([y, -h]))
+    stack = list(zip(violated[0].tolist(), violated[1].tolist()))
+    budget = 4 * len(stack) + 100
+    while stack:
+        f, k = stack.pop()
+        g = across[f][k]
+        if g < 0:
+            continue
+        a, b, c = simplices[f][k], simplices[f][(k + 1) % 3], simplices[f][(k + 2) % 3]
+        back = across[g].index(f)
+        d = simplices[g][(back + 2) % 3]
+        if _lifted_orientation(points, a, b, c, d) >= 0.0:
+            continue
+        budget -= 1
+        if budget < 0 or _orientation(points, a, d, c) <= 0.0 or _orientation(points, d, b, c) <= 0.0:
+            return None
+        beyond_bc, beyond_ca = across[f][(k + 1) % 3], across[f][(k + 2) % 3]
+        beyond_ad, beyond_db = across[g][(back + 1) % 3], across[g][(back + 2) % 3]
+        simplices[f], across[f] = [a, d, c], [beyond_ad, g, beyond_ca]
+        simplices[g], across[g] = [d, b, c], [beyond_db, beyond_bc, f]
+        if beyond_ad >= 0:
+            across[beyond_ad][across[beyond_ad].index(g)] = f
+        if beyond_bc >= 0:
+            across[beyond_bc][across[beyond_bc].index(f)] = g
+        stack.extend([(f, 0), (f, 2), (g, 0), (g, 1)])
+    return LowerHull(simplices.written(), across.written())
+
+
+class _Rows(dict):
+    """Rows of an array as lists, read on first use: a flip touches a few facets of many."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        super().__init__()
+        self.array = array
+
+    def __missing__(self, key: int) -> list:
+        row = self[key] = self.array[key].tolist()
+        return row
+
+    def written(self) -> np.ndarray:
+        """A copy of the array with the rows read (and maybe changed) put back."""
+        array = self.array.copy()
+        if self:
+            array[np.fromiter(self.keys(), np.int64, len(self))] = np.array(list(self.values()), array.dtype)
+        return array
+
+
+def _orientation(p: list, a: int, b: int, c: int) -> float:
+    """Twice the signed area of the projected triangle abc (> 0: counter-clockwise)."""
+    return (p[b][0] - p[a][0]) * (p[c][1] - p[a][1]) - (p[b][1] - p[a][1]) * (p[c][0] - p[a][0])
 
 
 def power_cells(
@@ -277,7 +363,7 @@ def power_cells_and_hull(
     previous: Optional[LowerHull] = None,
 ) -> tuple[np.ndarray, Any, Optional[list], Optional[LowerHull]]:
     """:func:`power_cells` and the triangulation it used; ``previous`` (a triangulation for other heights) is
-    reused instead of a new qhull call when :func:`still_regular` says it is regular for these heights."""
+    updated by edge flips instead of a new qhull call where :func:`updated_hull` can."""
     from scipy.sparse import coo_matrix
 
     y = np.asarray(targets, np.float64)
@@ -285,7 +371,8 @@ def power_cells_and_hull(
     count = y.shape[0]
     areas = np.zeros(count)
     cell_polygons: Optional[list] = [np.zeros((0, 2))] * count if polygons else None
-    hull = previous if previous is not None and still_regular(previous, y, h) else lower_hull(y, h)
+    hull = updated_hull(previous, y, h) if previous is not None else None
+    hull = hull if hull is not None else lower_hull(y, h)
     if hull is None:
         lists = power_neighbours(y, h)
         rows = np.concatenate([np.full(len(n), i, np.int64) for i, n in enumerate(lists) if n is not None] or [[]])

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from geokeras.errors import SpecError
-from geokeras.ot.newton import _clip, lower_hull, power_cells, power_cells_and_hull, power_neighbours, still_regular
+from geokeras.ot.newton import (
+    _clip,
+    lower_hull,
+    power_cells,
+    power_cells_and_hull,
+    power_neighbours,
+    still_regular,
+    updated_hull,
+)
 from geokeras.ot.solve import solve
 
 QUADRANT_TARGETS = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], np.float32)
@@ -170,19 +178,26 @@ def test_voronoi_heights_on_a_grid_give_equal_squares():
     assert np.all(np.abs(dense[~np.isclose(distance, 1 / 8)]) <= 1e-15)
 
 
-def test_a_triangulation_is_reused_exactly_while_it_stays_regular():
+def test_a_triangulation_is_reused_while_regular_and_repaired_by_flips():
     rng = np.random.default_rng(4)
     y = rng.uniform(0.05, 0.95, size=(300, 2))
     h = -0.5 * np.sum(y * y, axis=1)
     hull = lower_hull(y, h)
     assert still_regular(hull, y, h)
     nearby = h + 1e-9 * rng.normal(size=300)
-    far = h + 0.05 * rng.normal(size=300)
-    assert still_regular(hull, y, nearby) and not still_regular(hull, y, far)
-    fresh = power_cells_and_hull(y, nearby, 0.0, 1.0, polygons=False)
+    moved = h + 1e-5 * np.random.default_rng(1).normal(size=300)
+    assert still_regular(hull, y, nearby) and not still_regular(hull, y, moved)
     reused = power_cells_and_hull(y, nearby, 0.0, 1.0, polygons=False, previous=hull)
     assert reused[3] is hull
-    np.testing.assert_array_equal(fresh[0], reused[0])
-    rebuilt = power_cells_and_hull(y, far, 0.0, 1.0, polygons=False, previous=hull)
-    assert rebuilt[3] is not hull
-    np.testing.assert_array_equal(rebuilt[0], power_cells(y, far, 0.0, 1.0)[0])
+    np.testing.assert_array_equal(reused[0], power_cells(y, nearby, 0.0, 1.0)[0])
+    # Moved heights break some edges; flips restore a regular triangulation: the same cells as qhull's.
+    flipped = updated_hull(hull, y, moved)
+    assert flipped is not None and flipped is not hull and still_regular(flipped, y, moved)
+    repaired = power_cells_and_hull(y, moved, 0.0, 1.0, polygons=False, previous=hull)
+    fresh = power_cells(y, moved, 0.0, 1.0)
+    np.testing.assert_allclose(repaired[0], fresh[0], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(repaired[1].toarray(), fresh[1].toarray(), rtol=0, atol=1e-15)
+    # Heights that hide a target cannot be reached by flips: qhull again.
+    hidden = h.copy()
+    hidden[0] -= 1.0
+    assert updated_hull(hull, y, hidden) is None
