@@ -13,9 +13,9 @@ power vertices, the others the square clipped by their neighbours' half-planes. 
   d w_i / d h_i = -sum_{j != i} d w_i / d h_j: a graph Laplacian, PSD with kernel span(1).
 
 Newton step: solve H delta = w - nu on the complement of 1 (as
-(H + 1 1^T / N) delta = w - nu), h <- h - c delta with c = min(1, twice the last accepted c),
-halved until every cell keeps half the smallest mass and |w - nu| shrinks by (1 - c/2), then
-re-centre h to mean 0. Stops when max_i |w_i - nu_i| / nu_i <= tol. Converges
+(H + 1 1^T / N) delta = w - nu), h <- h - c delta with c = 1, halved until every cell keeps
+half the smallest mass and |w - nu| shrinks by (1 - c/2), then re-centre h to mean 0. Stops
+when max_i |w_i - nu_i| / nu_i <= tol. Converges
 quadratically near the solution (Kitagawa, Merigot, Thibert 2019, "Convergence of a Newton
 algorithm for semi-discrete optimal transport", JEMS). An evaluation costs one qhull call (or
 none: the previous triangulation updated by edge flips, :func:`updated_hull`) and O(N) numpy work;
@@ -591,7 +591,6 @@ def solve_newton(
     w, facets, triangulation = evaluate(h, None)
     converged = False
     steps = 0
-    accepted = 1.0  # the last accepted step size
     stop = ""
     with current_console().progress("OT solve", params.max_steps, unit="steps") as bar:
         while True:
@@ -608,9 +607,7 @@ def solve_newton(
                 break
             delta = _newton_direction(y, facets, w - nu)
             floor = 0.5 * min(float(np.min(w)), float(np.min(nu)))
-            # The first try is twice the last accepted step (at most 1): after a damped step the next one
-            # rarely takes the full step, and each halving costs an evaluation.
-            size = min(1.0, 2.0 * accepted)
+            size = 1.0
             while size >= params.min_step:
                 candidate = h - size * delta
                 candidate -= candidate.mean()
@@ -625,7 +622,6 @@ def solve_newton(
                 stop = f"the damped step fell below min_step={params.min_step:g}"
                 break
             h, w, facets, triangulation = candidate, w_new, facets_new, triangulation_new
-            accepted = size
             steps += 1
             tv, max_rel = mass_errors(w, nu)
             history["step"].append(steps)
