@@ -19,8 +19,8 @@ when max_i |w_i - nu_i| / nu_i <= tol. Converges
 quadratically near the solution (Kitagawa, Merigot, Thibert 2019, "Convergence of a Newton
 algorithm for semi-discrete optimal transport", JEMS). An evaluation costs one qhull call (or
 none: the previous triangulation updated by edge flips, :func:`updated_hull`) and O(N) numpy work;
-the Newton system is a sparse graph Laplacian (SuperLU): 2,000 targets take well under a second,
-20,000 a few seconds (docs/benchmarks.md).
+the Newton system is a sparse graph Laplacian (SuperLU): 2,000 targets take 0.4-2 s, 10^5 one
+to five minutes on two cores (docs/benchmarks.md, scripts/bench_ot_newton.py).
 """
 
 from __future__ import annotations
