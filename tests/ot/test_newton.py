@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from geokeras.errors import SpecError
-from geokeras.ot.newton import _clip, power_cells, power_neighbours
+from geokeras.ot.newton import (
+    _clip,
+    lower_hull,
+    power_cells,
+    power_cells_and_hull,
+    power_neighbours,
+    still_regular,
+    updated_hull,
+)
 from geokeras.ot.solve import solve
 
 QUADRANT_TARGETS = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], np.float32)
@@ -111,3 +119,85 @@ def test_newton_solves_tightly_clustered_targets_exactly():
     assert result.converged and result.max_rel_mass_error <= 1e-8 and result.empty_cells == 0
     areas, _, _ = power_cells(targets.astype(np.float32), result.heights, -0.5, 0.5)
     np.testing.assert_allclose(areas, 1.0 / 320, rtol=1e-7)
+
+
+def _cells_by_hull_neighbours_one_at_a_time(y, h, low, high):
+    """Reference: each cell clipped on its own by its hull neighbours' half-planes (:func:`_clip`)."""
+    square = np.array([[low, low], [high, low], [high, high], [low, high]], np.float64)
+    areas, facets = np.zeros(len(y)), np.zeros((len(y), len(y)))
+    for i, neighbours in enumerate(power_neighbours(y, h)):
+        if neighbours is None:  # off the lower hull: empty
+            continue
+        vertices, labels = square, [-1] * 4
+        for j in neighbours:
+            vertices, labels = _clip(vertices, labels, y[j] - y[i], h[i] - h[j], j) if len(vertices) else (vertices, [])
+        for k, label in enumerate(labels):
+            if label >= 0:
+                facets[i, label] += 0.5 * np.linalg.norm(vertices[(k + 1) % len(vertices)] - vertices[k])
+                facets[label, i] += 0.5 * np.linalg.norm(vertices[(k + 1) % len(vertices)] - vertices[k])
+        if len(vertices) >= 3:
+            x, z = vertices[:, 0], vertices[:, 1]
+            areas[i] = 0.5 * float(np.dot(x, np.roll(z, -1)) - np.dot(z, np.roll(x, -1)))
+    return areas, facets
+
+
+@pytest.mark.parametrize("case", ["voronoi", "perturbed", "clustered"])
+def test_batched_cells_match_clipping_each_cell_on_its_own(case):
+    # Inside cells come from power vertices, cells at the boundary from batched clipping; both must give
+    # what clipping one cell at a time gives, hidden cells (perturbed heights) included.
+    rng = np.random.default_rng(11)
+    if case == "clustered":
+        centres = np.repeat(2.0 * np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]), 50, axis=0)
+        y = centres + rng.normal(scale=0.05, size=(150, 2))
+    else:
+        y = rng.uniform(-0.45, 0.45, size=(150, 2))
+    h = -0.5 * np.sum(y * y, axis=1) if case != "clustered" else y @ np.array([0.0, 0.0]) - 0.05 * np.sum(y * y, 1)
+    if case == "perturbed":
+        h = h + rng.normal(scale=0.01, size=150)
+    areas, facets, polygons = power_cells(y, h, -0.5, 0.5)
+    reference_areas, reference_facets = _cells_by_hull_neighbours_one_at_a_time(y, h, -0.5, 0.5)
+    np.testing.assert_allclose(areas, reference_areas, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(facets.toarray(), reference_facets, rtol=0, atol=1e-14)
+    assert areas.sum() == pytest.approx(1.0, rel=1e-13)
+    for area, polygon in zip(areas, polygons):
+        if len(polygon) >= 3:
+            x, z = polygon[:, 0], polygon[:, 1]
+            assert 0.5 * float(np.dot(x, np.roll(z, -1)) - np.dot(z, np.roll(x, -1))) == pytest.approx(area, abs=1e-14)
+    if case == "perturbed":
+        assert np.sum(areas == 0) > 0
+
+
+def test_voronoi_heights_on_a_grid_give_equal_squares():
+    # h = -|y|^2 / 2 makes the power cells the Voronoi cells: the squares of side 1/8 around the grid points.
+    grid = (np.stack(np.meshgrid(np.arange(8.0), np.arange(8.0)), -1).reshape(-1, 2) + 0.5) / 8.0
+    areas, facets, _ = power_cells(grid, -0.5 * np.sum(grid**2, axis=1), 0.0, 1.0)
+    np.testing.assert_allclose(areas, 1.0 / 64, rtol=1e-12)
+    distance = np.linalg.norm(grid[:, None] - grid[None], axis=2)
+    dense = facets.toarray()
+    np.testing.assert_allclose(dense[np.isclose(distance, 1 / 8)], 1 / 8, rtol=1e-12)
+    assert np.all(np.abs(dense[~np.isclose(distance, 1 / 8)]) <= 1e-15)
+
+
+def test_a_triangulation_is_reused_while_regular_and_repaired_by_flips():
+    rng = np.random.default_rng(4)
+    y = rng.uniform(0.05, 0.95, size=(300, 2))
+    h = -0.5 * np.sum(y * y, axis=1)
+    hull = lower_hull(y, h)
+    assert still_regular(hull, y, h)
+    nearby = h + 1e-9 * rng.normal(size=300)
+    moved = h + 1e-5 * np.random.default_rng(1).normal(size=300)
+    assert still_regular(hull, y, nearby) and not still_regular(hull, y, moved)
+    reused = power_cells_and_hull(y, nearby, 0.0, 1.0, polygons=False, previous=hull)
+    assert reused[3] is hull
+    np.testing.assert_array_equal(reused[0], power_cells(y, nearby, 0.0, 1.0)[0])
+    # Moved heights break some edges; flips restore a regular triangulation: the same cells as qhull's.
+    flipped = updated_hull(hull, y, moved)
+    assert flipped is not None and flipped is not hull and still_regular(flipped, y, moved)
+    repaired = power_cells_and_hull(y, moved, 0.0, 1.0, polygons=False, previous=hull)
+    fresh = power_cells(y, moved, 0.0, 1.0)
+    np.testing.assert_allclose(repaired[0], fresh[0], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(repaired[1].toarray(), fresh[1].toarray(), rtol=0, atol=1e-15)
+    # Heights that hide a target cannot be reached by flips: qhull again.
+    hidden = h.copy()
+    hidden[0] -= 1.0
+    assert updated_hull(hull, y, hidden) is None
