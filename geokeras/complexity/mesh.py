@@ -229,6 +229,16 @@ def count_regions_in_box(
     Raises:
         RegionBudgetExceeded: the subdivision needed more than ``max_polygons`` polygons.
     """
+    network, low_array, high_array = checked_box(model_or_lowered, low, high)
+    (x0, y0), (x1, y1) = low_array, high_array
+    vertices = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    return _subdivide(network, vertices, np.array([[0, 1, 2, 3]]), _UNIT_SQUARE, _checked_budget(max_polygons))
+
+
+def checked_box(
+    model_or_lowered: Any, low: Sequence[float], high: Sequence[float]
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The lowered network (input dimension 2) and the box's corners as float64 arrays, checked."""
     network = _as_lowered(model_or_lowered)
     if _input_dim(network) != 2:
         raise ValueError(
@@ -241,9 +251,7 @@ def count_regions_in_box(
         raise ValueError(f"Expected low and high of 2 numbers each. Received: low={low!r}, high={high!r}.")
     if not (np.all(np.isfinite(low_array)) and np.all(np.isfinite(high_array)) and np.all(low_array < high_array)):
         raise ValueError(f"Expected finite low < high in both coordinates. Received: low={low!r}, high={high!r}.")
-    (x0, y0), (x1, y1) = low_array, high_array
-    vertices = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-    return _subdivide(network, vertices, np.array([[0, 1, 2, 3]]), _UNIT_SQUARE, _checked_budget(max_polygons))
+    return network, low_array, high_array
 
 
 def _checked_budget(max_polygons: Any) -> Optional[int]:

@@ -39,11 +39,10 @@ from geokeras.complexity.mesh import (
     _ROUNDING,
     _SAFETY,
     RegionBudgetExceeded,
-    _as_lowered,
     _checked_budget,
     _gamma,
-    _input_dim,
     _layer_parameters,
+    checked_box,
     count_regions_in_box,
 )
 
@@ -111,17 +110,7 @@ def count_regions_in_box_tf(
     """
     import tensorflow as tf
 
-    network = _as_lowered(model_or_lowered)
-    if _input_dim(network) != 2:
-        raise ValueError(
-            f"Expected a network with input dimension 2 for a box count. Received: input dimension "
-            f"{_input_dim(network)}."
-        )
-    low_array, high_array = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
-    if low_array.shape != (2,) or high_array.shape != (2,):
-        raise ValueError(f"Expected low and high of 2 numbers each. Received: low={low!r}, high={high!r}.")
-    if not (np.all(np.isfinite(low_array)) and np.all(np.isfinite(high_array)) and np.all(low_array < high_array)):
-        raise ValueError(f"Expected finite low < high in both coordinates. Received: low={low!r}, high={high!r}.")
+    network, low_array, high_array = checked_box(model_or_lowered, low, high)
     budget = _checked_budget(max_polygons)
     layers = _layer_parameters(network)
     if device is None:
