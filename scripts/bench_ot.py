@@ -48,6 +48,11 @@ Usage::
     .venv/bin/python scripts/bench_ot.py throughput --targets 1024 --dim 8
     .venv/bin/python scripts/bench_ot.py memory --targets 100000 --dim 64
     .venv/bin/python scripts/bench_ot.py tune-ott --cases 1024x8
+    .venv/bin/python scripts/bench_ot.py cost --cases 10000x32,digits10000x32   # seconds per sample vs OTT-JAX
+
+Cases: ``1024x8``, ``4096x16`` (the defaults), ``10000x32`` (the same Gaussian mixture) and
+``digits10000x32`` (32-D codes of a small Keras autoencoder trained once on 10^4 augmented
+scikit-learn digits, cached under runs/bench_ot/; :func:`digits_autoencoder_codes`).
 
 Benchmark-only dependencies: requirements-bench.txt (POT, ott-jax, jax, optax); geokeras never
 imports them. Results and the exact commands: docs/benchmarks.md, section "Semi-discrete OT".
