@@ -48,6 +48,11 @@ Usage::
     .venv/bin/python scripts/bench_ot.py throughput --targets 1024 --dim 8
     .venv/bin/python scripts/bench_ot.py memory --targets 100000 --dim 64
     .venv/bin/python scripts/bench_ot.py tune-ott --cases 1024x8
+    .venv/bin/python scripts/bench_ot.py cost --cases 10000x32,digits10000x32   # seconds per sample vs OTT-JAX
+
+Cases: ``1024x8``, ``4096x16`` (the defaults), ``10000x32`` (the same Gaussian mixture) and
+``digits10000x32`` (32-D codes of a small Keras autoencoder trained once on 10^4 augmented
+scikit-learn digits, cached under runs/bench_ot/; :func:`digits_autoencoder_codes`).
 
 Benchmark-only dependencies: requirements-bench.txt (POT, ott-jax, jax, optax); geokeras never
 imports them. Results and the exact commands: docs/benchmarks.md, section "Semi-discrete OT".
@@ -81,7 +86,15 @@ if str(REPO) not in sys.path:
 TV_GOAL = 0.02
 NOISE_FLOOR_GOAL = 0.01
 METHODS = ("geokeras", "pot", "ott", "reference")
-CASES = {"1024x8": (1024, 8), "4096x16": (4096, 16)}
+# name: (N, d, codes); codes "mixture": gaussian_mixture_codes, "digits": digits_autoencoder_codes.
+CASES = {
+    "1024x8": (1024, 8, "mixture"),
+    "4096x16": (4096, 16, "mixture"),
+    "10000x32": (10_000, 32, "mixture"),
+    "digits10000x32": (10_000, 32, "digits"),
+}
+DEFAULT_CASES = ("1024x8", "4096x16")  # what `all` and `converge` run unless --cases says otherwise
+CODES_CACHE = REPO / "runs" / "bench_ot"  # git-ignored
 SOURCE_LOW, SOURCE_HIGH = -0.5, 0.5
 
 # optax optimizers tried for OTT-JAX by `tune-ott` (g is in units of the cost |x - y|^2).
@@ -158,9 +171,77 @@ class Problem:
         return int(self.targets.shape[1])
 
 
+def augmented_digits(count: int, seed: int) -> np.ndarray:
+    """``count`` 8x8 digit images (scikit-learn's 1797, then seeded augmented copies), shape=[count, 64] in [0, 1].
+
+    The first min(count, 1797) rows are the original images; each further row is an original
+    image (drawn uniformly) shifted by -1, 0 or +1 pixel in each direction (zero fill), plus
+    Gaussian pixel noise of std 0.05, clipped to [0, 1].
+    """
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images / 16.0  # shape=[1797, 8, 8]
+    rng = np.random.default_rng([seed, 8, 8])
+    extra = max(0, count - len(images))
+    picks = rng.integers(len(images), size=extra)
+    shifts = rng.integers(-1, 2, size=(extra, 2))
+    augmented = np.zeros((extra, 8, 8))
+    for row, (pick, (down, right)) in enumerate(zip(picks, shifts)):
+        moved = np.roll(images[pick], (down, right), axis=(0, 1))
+        if down:
+            moved[0 if down > 0 else -1, :] = 0.0
+        if right:
+            moved[:, 0 if right > 0 else -1] = 0.0
+        augmented[row] = moved
+    augmented = np.clip(augmented + 0.05 * rng.normal(size=augmented.shape), 0.0, 1.0)
+    return np.concatenate([images, augmented])[:count].reshape(count, 64).astype(np.float32)
+
+
+def digits_autoencoder_codes(count: int, dim: int, seed: int, epochs: int = 20) -> np.ndarray:
+    """The ``dim``-D codes of ``augmented_digits(count)`` under a small dense Keras autoencoder, trained once.
+
+    Encoder 64 -> 256 -> 128 -> dim (relu, linear code), decoder mirrored, sigmoid output, mean
+    squared error, Adam 1e-3, batch 128, ``epochs`` epochs, seeded (``keras.utils.set_random_seed``).
+    The codes are centred and scaled to unit root-mean-square norm and cached under runs/bench_ot/.
+    """
+    cache = CODES_CACHE / f"digits_codes_{count}x{dim}_seed{seed}_epochs{epochs}.npy"
+    if cache.exists():
+        return np.load(cache)
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    images = augmented_digits(count, seed)
+    encoder = keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(256, "relu"), keras.layers.Dense(128, "relu"), keras.layers.Dense(dim)]
+    )
+    decoder = keras.Sequential(
+        [
+            keras.Input((dim,)),
+            keras.layers.Dense(128, "relu"),
+            keras.layers.Dense(256, "relu"),
+            keras.layers.Dense(64, "sigmoid"),
+        ]
+    )
+    autoencoder = keras.Sequential([encoder, decoder])
+    autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    history = autoencoder.fit(images, images, batch_size=128, epochs=epochs, verbose=0, shuffle=True)
+    log(f"digits autoencoder: {count} images, {epochs} epochs, final loss {history.history['loss'][-1]:.4f}")
+    codes = np.asarray(encoder.predict(images, batch_size=1024, verbose=0), np.float64)
+    codes -= codes.mean(axis=0)
+    codes /= math.sqrt(float(np.mean(np.sum(codes**2, axis=1))))
+    codes = codes.astype(np.float32)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, codes)
+    return codes
+
+
 def make_problem(name: str, seed: int) -> Problem:
-    count, dim = CASES[name]
-    return Problem(name, gaussian_mixture_codes(count, dim, seed), np.full(count, 1.0 / count))
+    count, dim, kind = CASES[name]
+    if kind == "digits":
+        codes = digits_autoencoder_codes(count, dim, seed)
+    else:
+        codes = gaussian_mixture_codes(count, dim, seed)
+    return Problem(name, codes, np.full(count, 1.0 / count))
 
 
 # ----------------------------------------------------------------------------- shared evaluation
@@ -387,11 +468,19 @@ def run_geokeras(problem: Problem, evaluator: SharedEvaluator, time_cap: float, 
         "tv": quality["tv"],
         "max_rel_mass_error": quality["max_rel_mass_error"],
         "empty_cells": quality["empty_cells"],
+        "halvings": schedule_changes(result.history),
+        "step_scale_phases": sorted(set(zip(result.history["samples"], result.history["learning_rate"]))),
         "own_tv": result.tv,
         "own_tv_bound": result.tv_bound,
         "own_converged": result.converged,
         "options": options,
     }
+
+
+def schedule_changes(history: dict) -> int:
+    """How often the solver's schedule halved its step (a learning-rate decay with a sample doubling)."""
+    rates = history["learning_rate"]
+    return sum(1 for before, after in zip(rates, rates[1:]) if after != before)
 
 
 def run_pot(problem: Problem, monitor: Monitor, seed: int, batch_size: int = 256) -> None:
@@ -593,6 +682,8 @@ def converge(
             except (Converged, OutOfTime):
                 pass
             row = dict(monitor.result or {})
+            if method == "ott" and "steps" in row:
+                row["samples"] = row["steps"] * OTT_BATCH_SIZE
         row.update(
             method=method,
             case=problem.name,
@@ -615,8 +706,13 @@ def converge(
 # ----------------------------------------------------------------------------- throughput
 
 
-def throughput(count: int, dim: int, samples: int, steps: int, seed: int, repeats: int = 3) -> dict:
-    """One geokeras step vs the raw tiled matmul + argmax of the same shape (module docstring)."""
+def throughput(
+    count: int, dim: int, samples: int, steps: int, seed: int, repeats: int = 3, targets: np.ndarray | None = None
+) -> dict:
+    """One geokeras step vs the raw tiled matmul + argmax of the same shape (module docstring).
+
+    ``targets``: the codes (default: ``gaussian_mixture_codes(count, dim, seed)``).
+    """
     import tensorflow as tf
 
     from geokeras.ot.params import MonteCarloAdamParams
@@ -624,7 +720,8 @@ def throughput(count: int, dim: int, samples: int, steps: int, seed: int, repeat
 
     defaults = MonteCarloAdamParams()
     tile_rows = min(defaults.sample_tile, samples)
-    targets = gaussian_mixture_codes(count, dim, seed)
+    if targets is None:
+        targets = gaussian_mixture_codes(count, dim, seed)
     options = {
         "samples": samples,
         "max_samples": samples,
@@ -679,6 +776,66 @@ def throughput(count: int, dim: int, samples: int, steps: int, seed: int, repeat
         "ratio": rw / gk,
         "geokeras_step_samples": geokeras_steps,
         "raw_step_samples": raw_steps,
+    }
+
+
+# ----------------------------------------------------------------------------- cost per sample
+
+
+@dataclass
+class StepTimer:
+    """A stand-in for :class:`Monitor` that only times a peer: stops it after ``steps`` steps, judges nothing.
+
+    The first ``snapshot_every`` steps (tracing, compilation) are not timed.
+    """
+
+    snapshot_every: int
+    steps: int
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    timed_steps: int = 0
+
+    def start(self) -> None:
+        self._wall, self._cpu = None, None
+
+    def observe(self, step: int, heights_fn: Callable[[], np.ndarray]) -> None:
+        if step % self.snapshot_every:
+            return
+        heights_fn()  # the method's sync, as under the monitor
+        if self._wall is None:
+            self._wall, self._cpu, self._first = time.perf_counter(), time.process_time(), step
+            return
+        self.seconds = time.perf_counter() - self._wall
+        self.cpu_seconds = time.process_time() - self._cpu
+        self.timed_steps = step - self._first
+        if self.timed_steps >= self.steps:
+            raise OutOfTime()
+
+
+def cost_per_sample(problem: Problem, seed: int, geokeras_samples: int = 1 << 14, ott_steps: int = 100) -> dict:
+    """Seconds per source sample of one geokeras step and of one OTT-JAX step on the same problem.
+
+    geokeras: :func:`throughput` (two solves differing only in steps, one round); OTT: ``ott_steps``
+    steps of its batch after one untimed chunk (tracing). Samples needed are reported by ``converge``.
+    """
+    steps = max(4, math.ceil((1 << 29) / (geokeras_samples * problem.count)))  # >= 2^29 sample-targets timed
+    row = throughput(problem.count, problem.dim, geokeras_samples, steps, seed, repeats=1, targets=problem.targets)
+    timer = StepTimer(snapshot_every=10, steps=ott_steps)
+    try:
+        run_ott(problem, timer, seed)  # type: ignore[arg-type]  # duck-typed monitor
+    except OutOfTime:
+        pass
+    ott_seconds = timer.seconds / (timer.timed_steps * OTT_BATCH_SIZE)
+    gk_seconds = row["geokeras_step_seconds"] / geokeras_samples
+    return {
+        "case": problem.name,
+        "targets": problem.count,
+        "dim": problem.dim,
+        "geokeras_seconds_per_sample": gk_seconds,
+        "raw_seconds_per_sample": row["raw_step_seconds"] / geokeras_samples,
+        "ott_seconds_per_sample": ott_seconds,
+        "ott_cpu_seconds_per_sample": timer.cpu_seconds / (timer.timed_steps * OTT_BATCH_SIZE),
+        "ott_over_geokeras": ott_seconds / gk_seconds,
     }
 
 
@@ -805,10 +962,10 @@ def environment() -> dict:
 
 def print_converge_table(rows: list[dict]) -> None:
     print(
-        "\n| case | method | reached TV <= 0.02 | seconds | CPU seconds | steps | TV | max rel. mass error | "
-        "empty cells | geokeras speed-up |"
+        "\n| case | method | reached TV <= 0.02 | seconds | CPU seconds | steps | samples | halvings | TV | "
+        "max rel. mass error | empty cells | geokeras speed-up |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     by_case: dict = {}
     for row in rows:
         by_case.setdefault(row["case"], {})[row["method"]] = row
@@ -818,10 +975,11 @@ def print_converge_table(rows: list[dict]) -> None:
         if gk and row["method"] != "geokeras" and gk.get("converged"):
             prefix = ">= " if not row.get("converged") else ""
             speedup = f"{prefix}{row['seconds'] / gk['seconds']:.2f}x"
+        samples = f"{row['samples'] / 1e6:.2f} M" if row.get("samples") else ""
         print(
             f"| N={row['targets']}, d={row['dim']} | {row['method']} | {'yes' if row.get('converged') else 'no'} "
             f"| {row.get('seconds', float('nan')):.1f} | {row.get('cpu_seconds', float('nan')):.1f} | "
-            f"{row.get('steps')} "
+            f"{row.get('steps')} | {samples} | {row.get('halvings', '')} "
             f"| {row.get('tv', float('nan')):.4f} | {row.get('max_rel_mass_error', float('nan')):.3f} "
             f"| {row.get('empty_cells')} | {speedup} |"
         )
@@ -846,10 +1004,13 @@ def parse_methods(text: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "command", nargs="?", default="all", choices=["all", "converge", "throughput", "memory", "tune-ott", "gpu"]
+        "command",
+        nargs="?",
+        default="all",
+        choices=["all", "converge", "throughput", "cost", "memory", "tune-ott", "gpu"],
     )
     parser.add_argument("--quick", action="store_true", help="only the N=1024, d=8 case")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated among " + ", ".join(CASES))
+    parser.add_argument("--cases", default=",".join(DEFAULT_CASES), help="comma-separated among " + ", ".join(CASES))
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated among " + ", ".join(METHODS))
     parser.add_argument("--time-cap", type=float, default=300.0, help="seconds per method and case")
     parser.add_argument("--targets", type=int, default=None, help="throughput / memory: N")
@@ -877,7 +1038,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "memory":  # first, before anything else (the peers) is imported
         results["memory"] = memory(args.targets or 100_000, args.dim or 64, args.steps or 5, args.seed)
     if args.command in ("all", "throughput"):
-        shapes = [(args.targets, args.dim)] if args.targets else [CASES[name] for name in cases]
+        shapes = [(args.targets, args.dim)] if args.targets else [CASES[name][:2] for name in cases]
         results["throughput"] = []
         for count, dim in shapes:
             row = throughput(count, dim, args.samples or 1 << 16, args.steps or 20, args.seed)
@@ -887,6 +1048,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"raw {row['raw_throughput'] / 1e9:.3f} G/s, ratio {row['ratio']:.2f}"
             )
             results["throughput"].append(row)
+            save()
+    if args.command == "cost":
+        results["cost"] = []
+        for name in cases:
+            row = cost_per_sample(make_problem(name, args.seed), args.seed)
+            log(f"cost {name}: {row}")
+            results["cost"].append(row)
             save()
     if args.command in ("all", "converge"):
         results["converge"] = []

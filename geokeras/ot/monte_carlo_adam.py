@@ -69,8 +69,9 @@ import tensorflow as tf
 from geokeras.console import current_console
 from geokeras.ot.adam_state import AdamState
 from geokeras.ot.assignment import (
+    SCORE_BLOCK_TARGETS,
+    assign_blocked,
     assign_sharded,
-    assign_tile,
     count_cells,
     disable_tensor_float_32,
     shard_targets,
@@ -119,7 +120,7 @@ class _Evaluator:
                 self.half,
                 key,
                 tile_rows=self.params.sample_tile,
-                tile_targets=self.params.target_tile,
+                tile_targets=min(self.params.target_tile, SCORE_BLOCK_TARGETS),
                 float64_ties=self.params.float64_ties,
             )[0]
             .numpy()
@@ -289,7 +290,9 @@ class _GradientEstimator:
             with tf.device(shard.device):  # resident on its device for the whole solve
                 shard_constants.append(tf.identity(tf.constant(targets[shard.start : shard.stop])))
         self.shards, self.shard_constants = shards, shard_constants
-        self.target_tiles = tile_targets(targets, np.zeros(count, np.float32), params.target_tile)
+        # Cache-sized score blocks (geokeras.ot.assignment): at most SCORE_BLOCK_TARGETS targets per tile.
+        target_tile = min(params.target_tile, SCORE_BLOCK_TARGETS)
+        self.target_tiles = tile_targets(targets, np.zeros(count, np.float32), target_tile)
         self.targets_tiled = tf.constant(self.target_tiles.targets)
         self.pad_heights = self.target_tiles.heights - 0.0  # zeros, -inf on padding
         self.nu = tf.constant(setup.nu, tf.float32)
@@ -322,7 +325,7 @@ class _GradientEstimator:
             if self.shards is not None:
                 index = assign_sharded(x, self.shard_constants, state.h, self.shards, self.params.target_tile)
             else:
-                index = assign_tile(x, tiles, float64_ties=self.params.float64_ties)
+                index = assign_blocked(x, tiles, float64_ties=self.params.float64_ties)
             # A segment sum, not tf.math.bincount: XLA needs the output size at compile time.
             return t + 1, counts + tf.math.unsorted_segment_sum(tf.ones_like(index), index, self.count)
 

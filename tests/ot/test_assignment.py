@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geokeras.ot.assignment import assign_cells, cell_masses, top_k_cells
+from geokeras.ot.assignment import assign_blocked, assign_cells, assign_tile, cell_masses, tile_targets, top_k_cells
 
 QUADRANT_TARGETS = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], np.float32)
 
@@ -19,13 +19,31 @@ def _problem(n=300, count=37, dim=3, seed=0):
     )
 
 
-@pytest.mark.parametrize("tile_rows, tile_targets", [(4096, 8192), (64, 5), (7, 1), (300, 37)])
-def test_tiled_assignment_equals_the_full_argmax(tile_rows, tile_targets):
+@pytest.mark.parametrize("tile_rows, targets_per_tile", [(4096, 8192), (64, 5), (7, 1), (300, 37), (64, 36)])
+def test_tiled_assignment_equals_the_full_argmax(tile_rows, targets_per_tile):
     x, y, h = _problem()
     expected = np.argmax(x.astype(np.float64) @ y.T.astype(np.float64) + h, axis=1)
-    index = assign_cells(x, y, h, tile_rows=tile_rows, tile_targets=tile_targets)
+    index = assign_cells(x, y, h, tile_rows=tile_rows, tile_targets=targets_per_tile)
     assert index.dtype.name == "int32"
     np.testing.assert_array_equal(index.numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    "count, targets_per_tile, tiles, tile", [(37, 36, 2, 19), (37, 5, 8, 5), (37, 37, 1, 37), (10_000, 8192, 2, 5000)]
+)
+def test_target_tiles_are_equal_with_less_than_one_padding_row_each(count, targets_per_tile, tiles, tile):
+    cut = tile_targets(np.zeros((count, 2), np.float32), np.zeros(count, np.float32), targets_per_tile)
+    assert cut.targets.shape == (tiles, tile, 2) and cut.heights.shape == (tiles, tile) and cut.count == count
+    assert tiles * tile - count < tiles and np.isneginf(cut.heights.numpy().ravel()[count:]).all()
+
+
+@pytest.mark.parametrize("rows", [256, 512, 1000, 4096])
+def test_blocked_assignment_gives_the_cells_of_one_tile(rows):
+    x, y, h = _problem(n=1024)
+    tiles = tile_targets(y, h, 16)
+    expected = np.argmax(x.astype(np.float64) @ y.T.astype(np.float64) + h, axis=1)
+    np.testing.assert_array_equal(assign_blocked(x, tiles, rows=rows).numpy(), assign_tile(x, tiles).numpy())
+    np.testing.assert_array_equal(assign_blocked(x, tiles, rows=rows).numpy(), expected)
 
 
 def test_float64_tie_check_repairs_float32_misorderings():
