@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
 import json
 import os
 import platform
@@ -55,6 +56,7 @@ def part_commands(name: str, smoke: bool) -> list[tuple[str, list[str]]]:
     if name == "ot":
         if smoke:
             smoke_args = ["--time-cap", "5", "--eval-samples", str(1 << 16), "--samples", str(1 << 12)]
+            smoke_args += ["--steps", "2", "--repeats", "1"]
             return [("N=256, d=4", ["bench_ot.py", "gpu", "--targets", "256", "--dim", "4", *smoke_args])]
         return [
             (f"N={count}, d={dim}", ["bench_ot.py", "gpu", "--targets", str(count), "--dim", str(dim)])
@@ -224,8 +226,28 @@ def markdown(report: dict) -> str:
 # ----------------------------------------------------------------------------- the run
 
 
-def environment() -> dict[str, Any]:
-    """Devices and versions, read in a child process so that this driver never holds the GPU."""
+def environment(smoke: bool) -> dict[str, Any]:
+    """Devices and versions, read in a child process so that this driver never holds the GPU.
+
+    The smoke run skips the probe (a TensorFlow import); its devices are those the training part reports.
+    """
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    found = {"tensorflow": importlib.metadata.version("tensorflow"), "devices": [], "gpus": []}
+    if not smoke:
+        found = _probe_tensorflow()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit.stdout.strip() or "unknown",
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average": " ".join(f"{load:.1f}" for load in os.getloadavg()),
+        "tensorflow": found["tensorflow"],
+        "devices": found["gpus"] or found["devices"],
+        "gpu": bool(found["gpus"]),
+    }
+
+
+def _probe_tensorflow() -> dict[str, Any]:
     probe = (
         "import json, tensorflow as tf; print(json.dumps({'tensorflow': tf.__version__, "
         "'devices': [d.name for d in tf.config.list_physical_devices()], "
@@ -243,18 +265,7 @@ def environment() -> dict[str, Any]:
             "bench_gpu: TensorFlow does not import in this interpreter "
             f"({sys.executable}); install the project first (README Quickstart).\n" + completed.stderr[-2000:]
         )
-    found = json.loads(completed.stdout.strip().splitlines()[-1])
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit.stdout.strip() or "unknown",
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "load_average": " ".join(f"{load:.1f}" for load in os.getloadavg()),
-        "tensorflow": found["tensorflow"],
-        "devices": found["gpus"] or found["devices"],
-        "gpu": bool(found["gpus"]),
-    }
+    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"expected --parts among {', '.join(PART_NAMES)}. Received: {args.parts!r}.")
     out_dir = Path(args.out or os.environ.get("OUT") or ROOT / "runs" / "bench_gpu").resolve()
 
-    report: dict[str, Any] = {"smoke": args.smoke, **environment(), "parts": {}}
+    report: dict[str, Any] = {"smoke": args.smoke, **environment(args.smoke), "parts": {}}
     if not report["gpu"] and not args.smoke:
         print(
             "bench_gpu: TensorFlow sees no GPU. The full benchmark needs one; "
@@ -281,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     (out_dir / "logs").mkdir(exist_ok=True)
     for name in parts:  # written after each part: a later failure keeps what was measured
         report["parts"][name] = run_part(name, args.smoke, out_dir)
+        if name == "training" and not report["devices"] and "result" in report["parts"][name][0]:
+            report["devices"] = report["parts"][name][0]["result"]["environment"]["devices"]
         (out_dir / "bench_gpu.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
         (out_dir / "bench_gpu.md").write_text(markdown(report))
     print((out_dir / "bench_gpu.md").read_text())

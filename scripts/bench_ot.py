@@ -907,12 +907,19 @@ def memory_in_subprocess(count: int, dim: int, steps: int, seed: int) -> dict:
 
 
 def gpu_benchmark(
-    count: int, dim: int, time_cap: float, seed: int, eval_samples: int = 1 << 24, samples: int = 1 << 18
+    count: int,
+    dim: int,
+    time_cap: float,
+    seed: int,
+    eval_samples: int = 1 << 24,
+    samples: int = 1 << 18,
+    steps: int = 10,
+    repeats: int = 3,
 ) -> dict:
     """The OT part of scripts/bench_gpu.sh: memory, throughput (``samples`` per step), then geokeras to its tol."""
     results = {"memory": memory(count, dim, 5, seed)}
     log(f"gpu: memory {results['memory']}")
-    results["throughput"] = throughput(count, dim, samples, 10, seed)
+    results["throughput"] = throughput(count, dim, samples, steps, seed, repeats)
     log(f"gpu: throughput ratio {results['throughput']['ratio']:.2f}")
     problem = Problem(f"{count}x{dim}", gaussian_mixture_codes(count, dim, seed), np.full(count, 1.0 / count))
     evaluator = SharedEvaluator(problem, eval_samples, seed=10_007 + seed)
@@ -1023,6 +1030,7 @@ def main(argv: list[str] | None = None) -> int:
         "--eval-samples", type=int, default=None, help="converge: override M (the noise floor goal then may fail)"
     )
     parser.add_argument("--ott-configs", default=None, help="tune-ott: OPTIMIZER:BATCH,... (default: OTT_TUNING)")
+    parser.add_argument("--repeats", type=int, default=3, help="throughput: alternating rounds (median)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="write all results as JSON here ('-': stdout, last line)")
     args = parser.parse_args(argv)
@@ -1041,7 +1049,7 @@ def main(argv: list[str] | None = None) -> int:
         shapes = [(args.targets, args.dim)] if args.targets else [CASES[name][:2] for name in cases]
         results["throughput"] = []
         for count, dim in shapes:
-            row = throughput(count, dim, args.samples or 1 << 16, args.steps or 20, args.seed)
+            row = throughput(count, dim, args.samples or 1 << 16, args.steps or 20, args.seed, args.repeats)
             log(
                 f"throughput N={count} d={dim} M={row['samples']}: "
                 f"geokeras {row['geokeras_throughput'] / 1e9:.3f} G/s, "
@@ -1073,6 +1081,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.seed,
                 eval_samples=args.eval_samples or 1 << 24,
                 samples=args.samples or 1 << 18,
+                steps=args.steps or 10,
+                repeats=args.repeats,
             )
         )
     if args.command == "tune-ott":

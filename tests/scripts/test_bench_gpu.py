@@ -84,7 +84,7 @@ def test_unknown_part_is_refused(bench_gpu):
 
 
 def test_full_run_without_a_gpu_writes_nothing(bench_gpu, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(bench_gpu, "environment", lambda: {"gpu": False, "devices": ["/physical_device:CPU:0"]})
+    monkeypatch.setattr(bench_gpu, "environment", lambda smoke: {"gpu": False, "devices": ["/physical_device:CPU:0"]})
     assert bench_gpu.main(["--out", str(tmp_path / "out")]) == 3
     assert "sees no GPU" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
