@@ -61,3 +61,20 @@ def cli_error(stderr: str) -> str:
     stages, marker, error = stderr.partition("geokeras: error: ")
     assert all(line.startswith(("  ✓ ", "  ✗ ")) for line in stages.splitlines()), stages
     return (marker + error).strip()
+
+
+SWEEP_SPEC = """\
+spec_version: 1
+name: sweep-spec
+manifold: {type: circle, samples: 64}
+model: {latent_dim: 1, encoder: {type: mlp, widths: [4]}}
+train: {epochs: 1, batch_size: 32, verbose: 0}
+evaluate: [{type: reconstruction, samples: 32}]
+report: {figures: false}
+"""
+
+
+@pytest.fixture
+def sweep_spec_path(tmp_path: Path) -> Path:
+    """A circle spec that trains in about a second: the base of the sweep tests."""
+    return write(tmp_path, "spec.yaml", SWEEP_SPEC)

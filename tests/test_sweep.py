@@ -6,8 +6,6 @@ import csv
 import json
 import signal
 import sys
-import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -16,23 +14,6 @@ from geokeras.cli import main
 from geokeras.errors import GeokerasInputError, SpecError
 from geokeras.sweep import DONE, FAILED, REUSED, parse_grid, sweep
 from geokeras.sweep_values import split_values
-
-SPEC = """\
-spec_version: 1
-name: sweep-spec
-manifold: {type: circle, samples: 64}
-model: {latent_dim: 1, encoder: {type: mlp, widths: [4]}}
-train: {epochs: 1, batch_size: 32, verbose: 0}
-evaluate: [{type: reconstruction, samples: 32}]
-report: {figures: false}
-"""
-
-
-@pytest.fixture
-def spec_path(tmp_path: Path) -> Path:
-    path = tmp_path / "spec.yaml"
-    path.write_text(textwrap.dedent(SPEC), encoding="utf-8")
-    return path
 
 
 @pytest.mark.parametrize(
@@ -72,24 +53,24 @@ def test_parse_grid_rejects_malformed_axes(assignments, message):
         parse_grid(assignments)
 
 
-def test_bad_value_at_any_point_fails_before_anything_runs(spec_path, tmp_path):
+def test_bad_value_at_any_point_fails_before_anything_runs(sweep_spec_path, tmp_path):
     runs_root = tmp_path / "runs"
     with pytest.raises(SpecError) as caught:
-        sweep(spec_path, ["manifold.radius=1,-2"], runs_root=runs_root)
+        sweep(sweep_spec_path, ["manifold.radius=1,-2"], runs_root=runs_root)
     assert "manifold.radius" in str(caught.value) and "-2" in str(caught.value)
     assert not runs_root.exists()
 
 
-def test_cli_bad_grid_exits_2_without_traceback(spec_path, tmp_path, capsys):
-    assert main(["sweep", str(spec_path), "manifold.radius", "--runs-root", str(tmp_path / "runs")]) == 2
+def test_cli_bad_grid_exits_2_without_traceback(sweep_spec_path, tmp_path, capsys):
+    assert main(["sweep", str(sweep_spec_path), "manifold.radius", "--runs-root", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err
     assert "key.path=value1,value2" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists()
 
 
-def test_sweep_runs_reuses_and_survives_a_killed_point(spec_path, tmp_path, monkeypatch):
+def test_sweep_runs_reuses_and_survives_a_killed_point(sweep_spec_path, tmp_path, monkeypatch):
     runs_root = tmp_path / "runs"
-    first = sweep(spec_path, ["manifold.radius=1,2"], runs_root=runs_root)
+    first = sweep(sweep_spec_path, ["manifold.radius=1,2"], runs_root=runs_root)
     assert [point.status for point in first.points] == [DONE, DONE]
     assert all((point.run_dir / "metrics.json").is_file() for point in first.points)
     assert first.points[0].run_dir != first.points[1].run_dir
@@ -104,7 +85,7 @@ def test_sweep_runs_reuses_and_survives_a_killed_point(spec_path, tmp_path, monk
         return run_point_command(spec, point)
 
     monkeypatch.setattr(sweep_module, "point_command", killed_for_radius_3)
-    second = sweep(spec_path, ["manifold.radius=1,2,3"], runs_root=runs_root)
+    second = sweep(sweep_spec_path, ["manifold.radius=1,2,3"], runs_root=runs_root)
     assert [point.status for point in second.points] == [REUSED, REUSED, FAILED]
     assert second.failed[0].detail.startswith(f"exit status {-signal.SIGKILL}")
     assert not second.points[2].run_dir.exists()
@@ -119,21 +100,22 @@ def test_sweep_runs_reuses_and_survives_a_killed_point(spec_path, tmp_path, monk
     assert not (second.sweep_dir / "phase.png").exists()  # one swept key: no phase diagram
 
 
-def test_two_key_sweep_draws_the_phase_diagram_and_checks_the_metric(spec_path, tmp_path, monkeypatch):
+def test_two_key_sweep_draws_the_phase_diagram_and_checks_the_metric(sweep_spec_path, tmp_path, monkeypatch):
     monkeypatch.setattr(
         sweep_module, "point_command", lambda spec, point: [sys.executable, "-c", "raise SystemExit(2)"]
     )
-    result = sweep(spec_path, ["manifold.radius=1,2", "seed=0,1"], runs_root=tmp_path / "runs")
+    result = sweep(sweep_spec_path, ["manifold.radius=1,2", "seed=0,1"], runs_root=tmp_path / "runs")
     log = result.sweep_dir / "logs" / f"{result.points[0].spec.run_name}.log"
     assert len(result.failed) == 4 and result.failed[0].detail == f"exit status 2: no output (log: {log})"
     assert (result.sweep_dir / "phase.png").stat().st_size > 0
     assert (
-        main(["sweep", str(spec_path), "manifold.radius=1,2", "seed=0,1", "--runs-root", str(tmp_path / "runs")]) == 1
+        main(["sweep", str(sweep_spec_path), "manifold.radius=1,2", "seed=0,1", "--runs-root", str(tmp_path / "runs")])
+        == 1
     )
 
 
-def test_seeds_are_aggregated_and_the_diagram_takes_the_base_spec_format(spec_path, tmp_path, monkeypatch):
-    spec_path.write_text(spec_path.read_text().replace("report: {figures: false}", "report: {format: svg}"))
+def test_seeds_are_aggregated_and_the_diagram_takes_the_base_spec_format(sweep_spec_path, tmp_path, monkeypatch):
+    sweep_spec_path.write_text(sweep_spec_path.read_text().replace("report: {figures: false}", "report: {format: svg}"))
     monkeypatch.setattr(
         sweep_module, "point_command", lambda spec, point: [sys.executable, "-c", "raise SystemExit(2)"]
     )
@@ -147,7 +129,7 @@ def test_seeds_are_aggregated_and_the_diagram_takes_the_base_spec_format(spec_pa
         return original(cells, keys, metric, path, dpi, **options)
 
     monkeypatch.setattr(phase_diagram, "plot_phase_diagram", record)
-    result = sweep(spec_path, ["seed=0,1", "manifold.radius=1,2"], runs_root=tmp_path / "runs")
+    result = sweep(sweep_spec_path, ["seed=0,1", "manifold.radius=1,2"], runs_root=tmp_path / "runs")
     # The seed is no axis: one row over the radius, two runs (seeds) per cell.
     assert calls == [
         ([("1", "failed"), ("2", "failed"), ("1", "failed"), ("2", "failed")], ["manifold.radius"], "phase.svg")
@@ -155,7 +137,7 @@ def test_seeds_are_aggregated_and_the_diagram_takes_the_base_spec_format(spec_pa
     assert (result.sweep_dir / "phase.svg").read_bytes().startswith(b"<?xml")
 
 
-def test_points_with_one_resolved_spec_run_once(spec_path, tmp_path, monkeypatch):
+def test_points_with_one_resolved_spec_run_once(sweep_spec_path, tmp_path, monkeypatch):
     commands = []
 
     def record(spec, point):
@@ -163,7 +145,7 @@ def test_points_with_one_resolved_spec_run_once(spec_path, tmp_path, monkeypatch
         return [sys.executable, "-c", "raise SystemExit(2)"]
 
     monkeypatch.setattr(sweep_module, "point_command", record)
-    result = sweep(spec_path, ["seed=7,0x7,8"], runs_root=tmp_path / "runs")
+    result = sweep(sweep_spec_path, ["seed=7,0x7,8"], runs_root=tmp_path / "runs")
     assert commands == [["seed=7"], ["seed=8"]]
     assert result.points[0].run_dir == result.points[1].run_dir != result.points[2].run_dir
     assert [point.status for point in result.points] == [FAILED, FAILED, FAILED]
@@ -175,9 +157,9 @@ def test_points_with_one_resolved_spec_run_once(spec_path, tmp_path, monkeypatch
     "metric, hint",
     [("trainng.final_loss", "Did you mean 'training.final_loss'"), ("training.mse", ""), ("ot.tv", "")],
 )
-def test_an_unknown_metric_section_is_refused_before_anything_runs(spec_path, tmp_path, capsys, metric, hint):
+def test_an_unknown_metric_section_is_refused_before_anything_runs(sweep_spec_path, tmp_path, capsys, metric, hint):
     runs_root = tmp_path / "runs"
-    arguments = ["sweep", str(spec_path), "manifold.radius=1,2", "seed=0,1", "--runs-root", str(runs_root)]
+    arguments = ["sweep", str(sweep_spec_path), "manifold.radius=1,2", "seed=0,1", "--runs-root", str(runs_root)]
     assert main([*arguments, "--metric", metric]) == 2
     error = capsys.readouterr().err
     assert f"Received: {metric!r}" in error and "(reconstruction, training)" in error and hint in error
@@ -223,9 +205,12 @@ def markdown_table_rows(text: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
 
 
-def test_summary_md_is_the_short_readable_table(spec_path, tmp_path, fake_runs):
+def test_summary_md_is_the_short_readable_table(sweep_spec_path, tmp_path, fake_runs):
     result = sweep(
-        spec_path, ["manifold.radius=1,2,3", "seed=5"], runs_root=tmp_path / "runs", metric="reconstruction.chamfer"
+        sweep_spec_path,
+        ["manifold.radius=1,2,3", "seed=5"],
+        runs_root=tmp_path / "runs",
+        metric="reconstruction.chamfer",
     )
     summary = (result.sweep_dir / "summary.md").read_text(encoding="utf-8")
     assert summary.startswith("# Sweep of sweep-spec\n\n3 points, 1 failed. Every metric of every point: [summary.csv]")
@@ -253,8 +238,8 @@ def test_summary_md_is_the_short_readable_table(spec_path, tmp_path, fake_runs):
     assert not {"None", "True", "False", ""} & set(cells)
 
 
-def test_summary_csv_holds_every_metric_as_raw_values(spec_path, tmp_path, fake_runs):
-    result = sweep(spec_path, ["manifold.radius=1,2,3"], runs_root=tmp_path / "runs")
+def test_summary_csv_holds_every_metric_as_raw_values(sweep_spec_path, tmp_path, fake_runs):
+    result = sweep(sweep_spec_path, ["manifold.radius=1,2,3"], runs_root=tmp_path / "runs")
     with open(result.sweep_dir / "summary.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == [
@@ -283,10 +268,10 @@ def test_summary_csv_holds_every_metric_as_raw_values(spec_path, tmp_path, fake_
     assert rows[2]["status"] == FAILED and rows[2]["training.final_loss"] == ""
 
 
-def test_the_sweep_folder_compares_as_its_runs(spec_path, tmp_path, fake_runs, capsys):
+def test_the_sweep_folder_compares_as_its_runs(sweep_spec_path, tmp_path, fake_runs, capsys):
     from geokeras.report.compare import compare
 
-    result = sweep(spec_path, ["manifold.radius=2,1,3"], runs_root=tmp_path / "runs")
+    result = sweep(sweep_spec_path, ["manifold.radius=2,1,3"], runs_root=tmp_path / "runs")
     comparison = compare([result.sweep_dir])
     assert comparison.run_dirs == (result.points[0].run_dir, result.points[1].run_dir)
     assert comparison.labels == ("radius=2", "radius=1")
@@ -298,11 +283,13 @@ def test_the_sweep_folder_compares_as_its_runs(spec_path, tmp_path, fake_runs, c
     assert "| reconstruction.samples |" not in captured.out
 
 
-def test_the_sweep_writes_the_hparams_columns_for_tensorboard(spec_path, tmp_path, fake_runs):
+def test_the_sweep_writes_the_hparams_columns_for_tensorboard(sweep_spec_path, tmp_path, fake_runs):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.plugins.hparams import plugin_data_pb2
 
-    result = sweep(spec_path, ["manifold.radius=1,2,3", "model.encoder.widths=[4],[8,8]", "seed=5"], runs_root=tmp_path)
+    result = sweep(
+        sweep_spec_path, ["manifold.radius=1,2,3", "model.encoder.widths=[4],[8,8]", "seed=5"], runs_root=tmp_path
+    )
     events = EventAccumulator(str(result.sweep_dir / "tensorboard"))
     events.Reload()
     content = events.PluginTagToContent("hparams")["_hparams_/experiment"]

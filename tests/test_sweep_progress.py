@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import re
 import sys
-import textwrap
 import time
-from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -16,25 +14,8 @@ import geokeras.sweep as sweep_module
 from geokeras.console import RunConsole, use_console
 from geokeras.sweep import DONE, FAILED, sweep
 
-SPEC = """\
-spec_version: 1
-name: sweep-spec
-manifold: {type: circle, samples: 64}
-model: {latent_dim: 1, encoder: {type: mlp, widths: [4]}}
-train: {epochs: 1, batch_size: 32, verbose: 0}
-evaluate: [{type: reconstruction, samples: 32}]
-report: {figures: false}
-"""
 
-
-@pytest.fixture
-def spec_path(tmp_path: Path) -> Path:
-    path = tmp_path / "spec.yaml"
-    path.write_text(textwrap.dedent(SPEC), encoding="utf-8")
-    return path
-
-
-def test_each_point_is_reported_as_it_finishes_then_a_summary(spec_path, tmp_path, monkeypatch):
+def test_each_point_is_reported_as_it_finishes_then_a_summary(sweep_spec_path, tmp_path, monkeypatch):
     buffer = io.StringIO()
     seen_when_second_started: list[bool] = []
 
@@ -52,7 +33,7 @@ def test_each_point_is_reported_as_it_finishes_then_a_summary(spec_path, tmp_pat
 
     monkeypatch.setattr(sweep_module, "_run_point", fake_run_point)
     with use_console(RunConsole(Console(file=buffer, width=80))):
-        result = sweep(spec_path, ["manifold.radius=1,2", "seed=7,0x7"], runs_root=tmp_path / "runs")
+        result = sweep(sweep_spec_path, ["manifold.radius=1,2", "seed=7,0x7"], runs_root=tmp_path / "runs")
 
     assert seen_when_second_started == [True]
     *points, summary = buffer.getvalue().splitlines()
@@ -65,7 +46,7 @@ def test_each_point_is_reported_as_it_finishes_then_a_summary(spec_path, tmp_pat
     assert re.fullmatch(r"sweep: 4 points: 2 done, 2 failed in \d+\.\d s", summary)
 
 
-def test_reused_points_show_no_time(spec_path, tmp_path, monkeypatch):
+def test_reused_points_show_no_time(sweep_spec_path, tmp_path, monkeypatch):
     buffer = io.StringIO()
 
     def reused(point, spec, sweep_dir, verbose=False):
@@ -73,19 +54,19 @@ def test_reused_points_show_no_time(spec_path, tmp_path, monkeypatch):
 
     monkeypatch.setattr(sweep_module, "_run_point", reused)
     with use_console(RunConsole(Console(file=buffer, width=80))):
-        result = sweep(spec_path, ["manifold.radius=3"], runs_root=tmp_path / "runs")
+        result = sweep(sweep_spec_path, ["manifold.radius=3"], runs_root=tmp_path / "runs")
     lines = buffer.getvalue().splitlines()
     assert lines[0] == f"  ✓ reused  1/1  manifold.radius=3  {result.points[0].run_dir}"
     assert lines[1].startswith("sweep: 1 points: 1 reused in ")
 
 
 @pytest.mark.parametrize("verbose", [False, True])
-def test_points_run_quietly_unless_verbose(spec_path, tmp_path, monkeypatch, verbose):
+def test_points_run_quietly_unless_verbose(sweep_spec_path, tmp_path, monkeypatch, verbose):
     # The child prints its arguments and how rich would see its output: never as a terminal.
     child = "import os, sys; print(sys.argv[1:], os.environ.get('TTY_COMPATIBLE'))"
     monkeypatch.setattr(sweep_module, "point_command", lambda spec, point: [sys.executable, "-c", child])
     monkeypatch.setenv("FORCE_COLOR", "1")
     with use_console(RunConsole(Console(file=io.StringIO()))):
-        result = sweep(spec_path, ["manifold.radius=1"], runs_root=tmp_path / "runs", verbose=verbose)
+        result = sweep(sweep_spec_path, ["manifold.radius=1"], runs_root=tmp_path / "runs", verbose=verbose)
     log = result.sweep_dir / "logs" / f"{result.points[0].spec.run_name}.log"
     assert log.read_text() == ("['-v'] 0\n" if verbose else "[] 0\n")

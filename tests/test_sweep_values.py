@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -13,15 +12,6 @@ from geokeras.errors import GeokerasInputError, SpecError
 from geokeras.limits import MAX_SWEEP_POINTS
 from geokeras.sweep import GridAxis, lists_as_values, parse_grid, sweep
 from geokeras.sweep_values import axis_values
-
-SPEC = """\
-name: sweep-spec
-manifold: {type: circle, samples: 64}
-model: {latent_dim: 1, encoder: {type: mlp, widths: [4]}}
-train: {epochs: 1, batch_size: 32, verbose: 0}
-evaluate: [{type: reconstruction, samples: 32}]
-report: {figures: false}
-"""
 
 
 @pytest.mark.parametrize(
@@ -115,23 +105,16 @@ def test_a_grid_of_too_many_points_is_refused_before_any_is_resolved():
     )
 
 
-@pytest.fixture
-def spec_path(tmp_path):
-    path = tmp_path / "spec.yaml"
-    path.write_text(textwrap.dedent(SPEC), encoding="utf-8")
-    return path
-
-
-def test_a_flow_list_is_the_values_unless_the_key_holds_a_list(spec_path):
+def test_a_flow_list_is_the_values_unless_the_key_holds_a_list(sweep_spec_path):
     axes = lists_as_values(
-        spec_path, [GridAxis("seed", ("[1, 2, range(5,7)]",)), GridAxis("model.encoder.widths", ("[8, 8]",))]
+        sweep_spec_path, [GridAxis("seed", ("[1, 2, range(5,7)]",)), GridAxis("model.encoder.widths", ("[8, 8]",))]
     )
     assert axes == [GridAxis("seed", ("1", "2", "5", "6")), GridAxis("model.encoder.widths", ("[8, 8]",))]
 
 
-def test_a_sweep_over_ranges_resolves_each_point(spec_path, tmp_path, monkeypatch):
+def test_a_sweep_over_ranges_resolves_each_point(sweep_spec_path, tmp_path, monkeypatch):
     monkeypatch.setattr(sweep_module, "point_command", lambda spec, point: [sys.executable, "-c", "exit(2)"])
-    result = sweep(spec_path, ["seed=[3,4]", "manifold.radius=linspace(0.5,1,2)"], runs_root=tmp_path / "runs")
+    result = sweep(sweep_spec_path, ["seed=[3,4]", "manifold.radius=linspace(0.5,1,2)"], runs_root=tmp_path / "runs")
     assert [point.values for point in result.points] == [
         {"seed": "3", "manifold.radius": "0.5"},
         {"seed": "3", "manifold.radius": "1.0"},
@@ -146,9 +129,9 @@ def test_a_sweep_over_ranges_resolves_each_point(spec_path, tmp_path, monkeypatc
     ]
 
 
-def test_an_ambiguous_sweep_value_is_refused_naming_the_override(spec_path, tmp_path):
+def test_an_ambiguous_sweep_value_is_refused_naming_the_override(sweep_spec_path, tmp_path):
     with pytest.raises(SpecError) as caught:
-        sweep(spec_path, ["manifold.radius=1:3:0.5"], runs_root=tmp_path / "runs")
+        sweep(sweep_spec_path, ["manifold.radius=1:3:0.5"], runs_root=tmp_path / "runs")
     assert caught.value.location == "<command line> 'manifold.radius=1:3:0.5'"
     assert "base-60 number 3780.5" in caught.value.message
     assert not (tmp_path / "runs").exists()
