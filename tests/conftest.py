@@ -1,6 +1,6 @@
 """Helpers shared by the tests: write a spec file, catch the SpecError of loading one, fake data sets and runs.
 
-Import them with ``from tests.conftest import fake_keras_data, fake_run_dir, load_error, write``.
+Import them with ``from tests.conftest import built_manifold, fake_keras_data, fake_run_dir, load_error, write``.
 """
 
 from __future__ import annotations
@@ -78,3 +78,14 @@ report: {figures: false}
 def sweep_spec_path(tmp_path: Path) -> Path:
     """A circle spec that trains in about a second: the base of the sweep tests."""
     return write(tmp_path, "spec.yaml", SWEEP_SPEC)
+
+
+def built_manifold(spec_path: Path):
+    """The manifold of the spec at ``spec_path``; its errors at their key path and line in the file."""
+    from geokeras.errors import located_under
+    from geokeras.manifolds import make
+    from geokeras.preflight import located_in_spec
+
+    spec = load_spec(spec_path)
+    with located_in_spec(spec), located_under("manifold"):
+        return make(spec.manifold)

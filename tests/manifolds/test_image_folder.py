@@ -10,11 +10,10 @@ import pytest
 from PIL import Image
 
 import geokeras
-from geokeras.errors import SpecError, located_under
-from geokeras.manifolds import make
+from geokeras.errors import SpecError
 from geokeras.manifolds.params.data_files import data_sha256
 from geokeras.spec import load_spec
-from tests.conftest import load_error, write
+from tests.conftest import built_manifold, load_error, write
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,20 +41,11 @@ def save(path: Path, value: int, size: tuple[int, int] = (6, 4), mode: str = "L"
     Image.new(mode, size, value if mode == "L" else (value, 0, 255)).save(path)
 
 
-def built(spec_path: Path):
-    spec = load_spec(spec_path)
-    try:
-        with located_under("manifold"):
-            return make(spec.manifold)
-    except SpecError as error:
-        raise spec.error(error.message, error.path) from None
-
-
 def test_class_folders_are_the_labels_and_pixels_lie_in_the_unit_interval(tmp_path):
     save(tmp_path / "images" / "b_squares" / "one.png", 255)
     save(tmp_path / "images" / "a_circles" / "one.png", 0, size=(12, 8))  # another size: resized
     save(tmp_path / "images" / "a_circles" / "two.png", 51)
-    folder = built(spec_file(tmp_path, "images"))
+    folder = built_manifold(spec_file(tmp_path, "images"))
     points, parameters = folder.sample_with_parameters(3, seed=0)
     assert (folder.size, folder.natural_dim, folder.image_shape, folder.class_names) == (
         3,
@@ -71,7 +61,7 @@ def test_class_folders_are_the_labels_and_pixels_lie_in_the_unit_interval(tmp_pa
 def test_rgb_images_kept_as_images(tmp_path):
     save(tmp_path / "images" / "x.png", 0, mode="RGB")
     save(tmp_path / "images" / "y.jpg", 0, mode="RGB")
-    folder = built(spec_file(tmp_path, "images", samples=2, extra="\n  color_mode: rgb\n  shape: image"))
+    folder = built_manifold(spec_file(tmp_path, "images", samples=2, extra="\n  color_mode: rgb\n  shape: image"))
     points, parameters = folder.sample_with_parameters(2, seed=0)
     assert points.shape == (2, 4, 6, 3) and parameters[:, 0].tolist() == [0.0, 0.0]  # no class folders: label 0
     np.testing.assert_allclose(points[0, 0, 0], [0.0, 0.0, 1.0], atol=0.02)  # the jpg is lossy
@@ -126,13 +116,13 @@ def test_a_file_that_is_no_image_is_refused_at_the_path_and_too_few_images_at_sa
     save(tmp_path / "images" / "good.png", 0)
     write(tmp_path / "images", "broken.png", b"not a png")
     with pytest.raises(SpecError) as caught:
-        built(spec_file(tmp_path, "images", samples=1))
+        built_manifold(spec_file(tmp_path, "images", samples=1))
     assert caught.value.path == ("manifold", "path")
     assert caught.value.message.startswith("expected readable images. Received 'broken.png' in 'images'")
 
     (tmp_path / "images" / "broken.png").unlink()
     with pytest.raises(SpecError) as caught:
-        built(spec_file(tmp_path, "images", samples=2))
+        built_manifold(spec_file(tmp_path, "images", samples=2))
     assert (caught.value.path, caught.value.location) == (("manifold", "samples"), f"{tmp_path / 'spec.yaml'}:6:3")
 
 

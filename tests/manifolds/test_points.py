@@ -14,7 +14,7 @@ import geokeras.api
 from geokeras.errors import SpecError, located_under
 from geokeras.manifolds import make
 from geokeras.spec import load_spec, spec_from_mapping
-from tests.conftest import load_error, write
+from tests.conftest import built_manifold, load_error, write
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,16 +37,6 @@ def spec_file(directory: Path, path: str, samples: int = 4, extra: str = "", nam
     return write(directory, name, SPEC.format(path=path, samples=samples, extra=extra))
 
 
-def built(spec_path: Path):
-    """The manifold of the spec at ``spec_path``, errors at their spec key path and line."""
-    spec = load_spec(spec_path)
-    try:
-        with located_under("manifold"):
-            return make(spec.manifold)
-    except SpecError as error:
-        raise spec.error(error.message, error.path) from None
-
-
 def built_from(spec):
     with located_under("manifold"):
         return make(spec.manifold)
@@ -54,14 +44,14 @@ def built_from(spec):
 
 def build_error(spec_path: Path) -> SpecError:
     with pytest.raises(SpecError) as caught:
-        built(spec_path)
+        built_manifold(spec_path)
     return caught.value
 
 
 # ----------------------------------------------------------------------------- formats
 def test_npy_rows_are_the_samples_drawn_without_replacement(tmp_path):
     np.save(tmp_path / "cloud.npy", POINTS)
-    cloud = built(spec_file(tmp_path, "cloud.npy"))
+    cloud = built_manifold(spec_file(tmp_path, "cloud.npy"))
     points, parameters = cloud.sample_with_parameters(4, seed=3)
     assert (cloud.natural_dim, cloud.intrinsic_dim, cloud.parameter_names) == (3, None, ("row",))
     assert sorted(parameters[:, 0].tolist()) == [0.0, 1.0, 2.0, 3.0]  # each row once
@@ -71,21 +61,21 @@ def test_npy_rows_are_the_samples_drawn_without_replacement(tmp_path):
 
 def test_replace_draws_rows_with_repetition_and_allows_more_samples_than_rows(tmp_path):
     np.save(tmp_path / "cloud.npy", POINTS)
-    cloud = built(spec_file(tmp_path, "cloud.npy", samples=40, extra="\n  replace: true"))
+    cloud = built_manifold(spec_file(tmp_path, "cloud.npy", samples=40, extra="\n  replace: true"))
     rows = cloud.sample_with_parameters(40, seed=0)[1][:, 0]
     assert len(set(rows.tolist())) == 4
 
 
 def test_a_test_fraction_holds_out_rows_for_the_evaluators(tmp_path):
     np.save(tmp_path / "cloud.npy", POINTS)
-    train = built(spec_file(tmp_path, "cloud.npy", samples=3, extra="\n  test_fraction: 0.25"))
+    train = built_manifold(spec_file(tmp_path, "cloud.npy", samples=3, extra="\n  test_fraction: 0.25"))
     test = train.with_split("test")
     rows = {
         split: set(m.sample_with_parameters(20, seed=0)[1][:, 0].tolist()) for split, m in [("a", train), ("b", test)]
     }
     assert (train.size, test.size, test.split) == (3, 1, "test")
     assert rows["a"] | rows["b"] == {0.0, 1.0, 2.0, 3.0} and not rows["a"] & rows["b"]
-    whole = built(spec_file(tmp_path, "cloud.npy"))  # test_fraction 0: both splits are every row
+    whole = built_manifold(spec_file(tmp_path, "cloud.npy"))  # test_fraction 0: both splits are every row
     assert whole.with_split("test").size == whole.size == 4
 
     error = build_error(spec_file(tmp_path, "cloud.npy", samples=4, extra="\n  test_fraction: 0.25"))
@@ -100,7 +90,7 @@ def test_a_test_fraction_holds_out_rows_for_the_evaluators(tmp_path):
 
 def test_npz_named_arrays_give_points_and_labels(tmp_path):
     np.savez(tmp_path / "cloud.npz", X=POINTS, y=np.array([5, 6, 7, 8]), other=np.zeros(2))
-    cloud = built(spec_file(tmp_path, "cloud.npz", extra="\n  array: X\n  labels_array: y"))
+    cloud = built_manifold(spec_file(tmp_path, "cloud.npz", extra="\n  array: X\n  labels_array: y"))
     points, parameters = cloud.sample_with_parameters(4, seed=1)
     assert cloud.parameter_names == ("y", "row")  # figures name the colour after the labels' array
     np.testing.assert_array_equal(points, POINTS[parameters[:, 1].astype(int)])
@@ -109,7 +99,7 @@ def test_npz_named_arrays_give_points_and_labels(tmp_path):
 
 def test_csv_with_header_and_a_named_label_column(tmp_path):
     write(tmp_path, "cloud.csv", "x,label,y\n0,cat,1\n2,dog,3\n4,cat,5\n")
-    cloud = built(spec_file(tmp_path, "cloud.csv", samples=3, extra="\n  label_column: label"))
+    cloud = built_manifold(spec_file(tmp_path, "cloud.csv", samples=3, extra="\n  label_column: label"))
     points, parameters = cloud.sample_with_parameters(3, seed=0)
     order = parameters[:, 1].astype(int)
     np.testing.assert_array_equal(points, np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])[order])
@@ -118,7 +108,7 @@ def test_csv_with_header_and_a_named_label_column(tmp_path):
 
 def test_csv_without_header_and_a_label_column_index(tmp_path):
     write(tmp_path, "cloud.csv", "0.5,1,9\n1.5,2,8\n")
-    cloud = built(spec_file(tmp_path, "cloud.csv", samples=2, extra="\n  label_column: 2\n  intrinsic_dim: 1"))
+    cloud = built_manifold(spec_file(tmp_path, "cloud.csv", samples=2, extra="\n  label_column: 2\n  intrinsic_dim: 1"))
     points, parameters = cloud.sample_with_parameters(2, seed=0)
     assert (cloud.natural_dim, cloud.intrinsic_dim) == (2, 1)
     np.testing.assert_array_equal(parameters[:, 0], 9.0 - parameters[:, 1])
@@ -147,7 +137,7 @@ def test_a_relative_path_is_resolved_against_the_spec_files_directory(tmp_path, 
     np.save(tmp_path / "specs" / "data" / "cloud.npy", POINTS)
     spec_path = spec_file(tmp_path / "specs", "data/cloud.npy")
     monkeypatch.chdir(tmp_path)  # not the spec's directory
-    assert built(Path("specs/spec.yaml")).natural_dim == 3
+    assert built_manifold(Path("specs/spec.yaml")).natural_dim == 3
     mapping = load_spec(spec_path).to_dict()
     with pytest.raises(SpecError, match="not found at .*test_a_relative_path.*/data/cloud.npy"):
         spec_from_mapping(mapping)  # a mapping: relative to the current directory
