@@ -18,7 +18,7 @@ import geokeras.sweep_ray as sweep_ray
 from geokeras.cli import main
 from geokeras.errors import GeokerasInputError
 from geokeras.sweep import DONE, FAILED, REUSED, sweep
-from tests.test_sweep import SPEC
+from tests.conftest import SWEEP_SPEC
 
 GRID = ["manifold.radius=1,2,3", "seed=0,1"]
 
@@ -49,7 +49,7 @@ def local_ray():
 @pytest.fixture
 def spec_path(tmp_path: Path) -> Path:
     path = tmp_path / "spec.yaml"
-    path.write_text(SPEC, encoding="utf-8")
+    path.write_text(SWEEP_SPEC, encoding="utf-8")
     return path
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,8 @@ from geokeras.spec import load_spec
 from geokeras.sweep import DONE, FAILED, REUSED, sweep
 from geokeras.tracking.mlflow import MAX_PARAM_CHARS, TRUNCATED, spec_params
 from geokeras.tracking.track import TRACKING_ENV
-from tests.test_sweep import SPEC, fake_point_metrics, fake_runs  # noqa: F401  fake_runs is a fixture
+from tests.conftest import SWEEP_SPEC
+from tests.test_sweep import fake_point_metrics, fake_runs  # noqa: F401  fake_runs is a fixture
 
 RUN_SPEC = """\
 name: tracked
@@ -116,7 +116,7 @@ def test_a_sweep_is_a_parent_run_with_a_child_run_per_point(tmp_path, store, fak
     monkeypatch.setattr(sweep_module.subprocess, "run", recording_run)
     uri, artifacts = store
     spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(textwrap.dedent(SPEC) + tracking_lines(uri, artifacts, "sweeps"), encoding="utf-8")
+    spec_path.write_text(SWEEP_SPEC + tracking_lines(uri, artifacts, "sweeps"), encoding="utf-8")
     runs_root = tmp_path / "runs"
     first = sweep(spec_path, ["manifold.radius=1"], runs_root=runs_root)  # finished before: reused below
     second = sweep(spec_path, ["manifold.radius=1,2"], runs_root=runs_root)
@@ -150,7 +150,7 @@ def test_a_sweep_is_a_parent_run_with_a_child_run_per_point(tmp_path, store, fak
 def test_a_failed_sweep_point_is_a_failed_child_run(tmp_path, store, fake_runs):  # noqa: F811
     uri, artifacts = store
     spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(textwrap.dedent(SPEC) + tracking_lines(uri, artifacts, "failed-sweeps"), encoding="utf-8")
+    spec_path.write_text(SWEEP_SPEC + tracking_lines(uri, artifacts, "failed-sweeps"), encoding="utf-8")
     result = sweep(spec_path, ["manifold.radius=3"], runs_root=tmp_path / "runs")
     assert [point.status for point in result.points] == [FAILED]
     client = MlflowClient(tracking_uri=uri)
