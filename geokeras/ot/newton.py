@@ -582,13 +582,21 @@ def solve_newton(
     domain = (high - low) ** 2
 
     h = _initial_heights(y, low, high, params.init)
-    history: dict[str, list] = {"step": [], "max_rel_mass_error": [], "tv": [], "step_size": []}
+    history: dict[str, list] = {
+        "step": [],
+        "max_rel_mass_error": [],
+        "tv": [],
+        "step_size": [],
+        "factorisations": [],
+        "cg_iterations": [],
+    }
 
     def evaluate(heights: np.ndarray, previous: Optional[LowerHull]) -> tuple[np.ndarray, Any, Optional[LowerHull]]:
         areas, facets, _, hull = power_cells_and_hull(y, heights, low, high, polygons=False, previous=previous)
         return areas / domain, facets / domain, hull
 
     w, facets, triangulation = evaluate(h, None)
+    systems = NewtonSystems(reuse=y.shape[0] >= REUSE_FACTOR_FROM)
     converged = False
     steps = 0
     stop = ""
@@ -605,7 +613,7 @@ def solve_newton(
             if np.any(w <= 0):
                 stop = f"{int(np.sum(w <= 0))} cells became empty"
                 break
-            delta = _newton_direction(y, facets, w - nu)
+            delta = systems.direction(y, facets, w - nu, forcing=FORCING * min(1.0, error))
             floor = 0.5 * min(float(np.min(w)), float(np.min(nu)))
             size = 1.0
             while size >= params.min_step:
@@ -628,6 +636,8 @@ def solve_newton(
             history["max_rel_mass_error"].append(max_rel)
             history["tv"].append(tv)
             history["step_size"].append(size)
+            history["factorisations"].append(systems.factorisations)
+            history["cg_iterations"].append(systems.cg_iterations)
 
     tv, max_rel = mass_errors(w, nu)
     warning = None
@@ -655,18 +665,14 @@ def solve_newton(
 
 
 def _newton_direction(y: np.ndarray, facets: Any, gradient: np.ndarray) -> np.ndarray:
-    """delta with H delta = gradient, mean(delta) = 0, for the sparse Laplacian H of the facets.
+    """delta with H delta = gradient, mean(delta) = 0, for the sparse Laplacian H of the facets (a direct solve;
+    :class:`NewtonSystems` reuses factors across steps)."""
+    return NewtonSystems(reuse=False).direction(y, facets, gradient, forcing=0.0)
 
-    H_ij = -facet_ij / |y_i - y_j| (i != j), H_ii = -sum_j H_ij (module docstring). H has kernel
-    span(1) and gradient sums to 0, so fixing delta_0 = 0 (deleting row and column 0: the
-    grounded Laplacian of a connected cell graph is non-singular) and re-centring gives the
-    mean-zero solution. The grounded Laplacian is symmetric positive definite, so SuperLU factors it
-    with a symmetric minimum-degree ordering of H + H^T and pivots on the diagonal (half the fill of
-    its default column ordering on planar cell graphs: 1.5 s instead of 2.4 s at N = 10^5); should
-    that fail (a cell graph in pieces), its default partial pivoting.
-    """
+
+def _grounded_hessian(y: np.ndarray, facets: Any) -> Any:
+    """The Hessian H without row and column 0 (CSC): H_ij = -facet_ij / |y_i - y_j| (i != j), H_ii = -sum_j H_ij."""
     from scipy.sparse import diags
-    from scipy.sparse.linalg import splu, spsolve
 
     coupling = facets.tocoo()
     off = coupling.row != coupling.col
@@ -674,15 +680,91 @@ def _newton_direction(y: np.ndarray, facets: Any, gradient: np.ndarray) -> np.nd
     weights = lengths / np.linalg.norm(y[rows] - y[columns], axis=1)
     coupling = type(facets)((weights, (rows, columns)), shape=facets.shape)
     hessian = (diags(np.asarray(coupling.sum(axis=1)).ravel()) - coupling).tocsc()
-    delta = np.zeros(y.shape[0])
-    if y.shape[0] > 1:
-        grounded = hessian[1:, 1:].tocsc()
-        try:
-            factor = splu(grounded, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
-            delta[1:] = factor.solve(gradient[1:])
-        except RuntimeError:  # exactly singular with diagonal pivots
-            delta[1:] = spsolve(grounded, gradient[1:])
-    return delta - delta.mean()
+    return hessian[1:, 1:].tocsc()
+
+
+REUSE_FACTOR_FROM = 4096
+"""Targets from which :class:`NewtonSystems` solves a step's system by conjugate gradients preconditioned with an
+earlier step's factor; below, a factorisation costs less than a few cell evaluations' numpy overhead, and every
+step is factored (bit for bit the direct solve)."""
+
+FORCING = 0.01
+"""The forcing term of a step is FORCING min(1, max relative mass error) (:class:`NewtonSystems`)."""
+
+MAX_CG_ITERATIONS = 30
+"""Conjugate-gradient iterations after which :class:`NewtonSystems` gives up on the old factor and refactors."""
+
+
+class NewtonSystems:
+    """The Newton systems H_k delta = g_k of successive steps, solved with as few factorisations as possible.
+
+    H_k is the graph Laplacian of the cells (module docstring) with kernel span(1), and g_k sums to 0, so
+    fixing delta_0 = 0 (the grounded Laplacian A_k, H_k without row and column 0, is symmetric positive
+    definite for a connected cell graph) and re-centring gives the mean-zero solution. SuperLU factors
+    A_k with a symmetric minimum-degree ordering of A + A^T and diagonal pivots (half the fill of its
+    default column ordering on planar cell graphs: 1.5 s instead of 2.4 s at N = 10^5); should that fail (a
+    cell graph in pieces), its default partial pivoting solves the system directly.
+
+    Factoring dominates a step at large N, and the Hessian changes less and less from step to step. So
+    with ``reuse``, a later system is solved by conjugate gradients on A_k preconditioned by the factor of
+    the last factored A_m (SPD, so A_m^{-1} is a valid preconditioner; the closer A_k is to A_m, the
+    fewer iterations), to the relative residual ||g - A_k delta|| <= forcing ||g||: an inexact Newton
+    step (Dembo, Eisenstat, Steihaug 1982, "Inexact Newton methods", SIAM J. Numer. Anal.; a forcing
+    term of the order of the error keeps the convergence quadratic). When conjugate gradients have not
+    reached it after :data:`MAX_CG_ITERATIONS` iterations, A_k is factored and solved directly.
+
+    Attributes:
+        factorisations, cg_iterations: counts of the last :meth:`direction` call.
+    """
+
+    def __init__(self, reuse: bool) -> None:
+        self.reuse = reuse
+        self.factor: Any = None
+        self.factorisations = 0
+        self.cg_iterations = 0
+
+    def direction(self, y: np.ndarray, facets: Any, gradient: np.ndarray, forcing: float) -> np.ndarray:
+        """delta with H delta = gradient to the relative residual ``forcing`` (exactly, up to rounding, when
+        the system is factored), mean(delta) = 0."""
+        from scipy.sparse.linalg import spsolve
+
+        self.factorisations = self.cg_iterations = 0
+        delta = np.zeros(y.shape[0])
+        if y.shape[0] <= 1:
+            return delta
+        grounded = _grounded_hessian(y, facets)
+        right = gradient[1:]
+        solved = self._preconditioned(grounded, right, forcing) if self.reuse and self.factor is not None else None
+        if solved is None:
+            self.factor, self.factorisations = None, 1
+            try:
+                self.factor = _factor(grounded)
+                solved = self.factor.solve(right)
+            except RuntimeError:  # exactly singular with diagonal pivots
+                solved = spsolve(grounded, right)
+        delta[1:] = solved
+        return delta - delta.mean()
+
+    def _preconditioned(self, grounded: Any, right: np.ndarray, forcing: float) -> Optional[np.ndarray]:
+        """Conjugate gradients preconditioned by the kept factor, or None when they need more than
+        :data:`MAX_CG_ITERATIONS` iterations."""
+        from scipy.sparse.linalg import LinearOperator, cg
+
+        def count(_: np.ndarray) -> None:
+            self.cg_iterations += 1
+
+        preconditioner = LinearOperator(grounded.shape, matvec=self.factor.solve, dtype=np.float64)
+        solved, info = cg(
+            grounded, right, rtol=forcing, atol=0.0, maxiter=MAX_CG_ITERATIONS, M=preconditioner, callback=count
+        )
+        return solved if info == 0 else None
+
+
+def _factor(grounded: Any) -> Any:
+    """SuperLU of the grounded Laplacian: minimum-degree ordering, diagonal pivots (:class:`NewtonSystems`)."""
+    from scipy.sparse.linalg import splu
+
+    return splu(grounded, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
 
 
 def _initial_heights(y: np.ndarray, low: float, high: float, init: str) -> np.ndarray:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import geokeras.ot.newton as newton_module
 from geokeras.errors import SpecError
 from geokeras.ot.newton import (
+    NewtonSystems,
     _clip,
+    _newton_direction,
     lower_hull,
     power_cells,
     power_cells_and_hull,
@@ -201,3 +204,58 @@ def test_a_triangulation_is_reused_while_regular_and_repaired_by_flips():
     hidden = h.copy()
     hidden[0] -= 1.0
     assert updated_hull(hull, y, hidden) is None
+
+
+def _cell_system(count: int, seed: int, spread: float) -> tuple[np.ndarray, list, list]:
+    """Targets, and the (facets, gradient) of the Newton systems at the Voronoi heights and near them."""
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(0.05, 0.95, size=(count, 2))
+    nu = np.full(count, 1.0 / count)
+    voronoi = -0.5 * np.sum(y * y, axis=1)
+    systems = []
+    for h in (voronoi, voronoi + spread * rng.normal(size=count)):
+        areas, facets, _ = power_cells(y, h, 0.0, 1.0, polygons=False)
+        assert areas.min() > 0.0  # a connected cell graph: the grounded Laplacian is non-singular
+        systems.append((facets, areas - nu))
+    return y, *zip(*systems)
+
+
+def test_conjugate_gradients_on_the_previous_factor_give_the_direct_direction():
+    y, facets, gradients = _cell_system(400, 5, 1e-6)
+    systems = NewtonSystems(reuse=True)
+    first = systems.direction(y, facets[0], gradients[0], forcing=0.1)
+    assert systems.factorisations == 1 and systems.cg_iterations == 0
+    np.testing.assert_array_equal(first, _newton_direction(y, facets[0], gradients[0]))
+    second = systems.direction(y, facets[1], gradients[1], forcing=1e-12)
+    assert systems.factorisations == 0 and 0 < systems.cg_iterations <= newton_module.MAX_CG_ITERATIONS
+    direct = _newton_direction(y, facets[1], gradients[1])
+    np.testing.assert_allclose(second, direct, rtol=0, atol=1e-9 * np.abs(direct).max())
+    assert abs(second.mean()) <= 1e-15
+
+
+def test_a_stale_factor_is_replaced_when_conjugate_gradients_need_too_many_iterations(monkeypatch):
+    y, facets, gradients = _cell_system(400, 6, 1e-6)
+    systems = NewtonSystems(reuse=True)
+    systems.direction(y, facets[0], gradients[0], forcing=0.1)
+    monkeypatch.setattr(newton_module, "MAX_CG_ITERATIONS", 1)
+    refactored = systems.direction(y, facets[1], gradients[1], forcing=1e-12)
+    assert systems.factorisations == 1 and systems.cg_iterations == 1
+    np.testing.assert_array_equal(refactored, _newton_direction(y, facets[1], gradients[1]))
+    # Without reuse every system is factored.
+    plain = NewtonSystems(reuse=False)
+    plain.direction(y, facets[0], gradients[0], forcing=0.1)
+    plain.direction(y, facets[1], gradients[1], forcing=0.1)
+    assert plain.factorisations == 1 and plain.cg_iterations == 0
+
+
+def test_newton_with_inexact_steps_reaches_the_exact_masses_with_one_factorisation(monkeypatch):
+    targets = np.random.default_rng(7).uniform(0.05, 0.95, size=(600, 2)).astype(np.float32)
+    source = {"type": "uniform_cube", "low": 0, "high": 1}
+    exact = solve(targets, source=source, solver={"type": "newton", "tol": 1e-9})
+    monkeypatch.setattr(newton_module, "REUSE_FACTOR_FROM", 1)
+    inexact = solve(targets, source=source, solver={"type": "newton", "tol": 1e-9})
+    assert exact.history["factorisations"] == [1] * exact.steps
+    assert inexact.converged and inexact.max_rel_mass_error <= 1e-9 and inexact.steps == exact.steps
+    assert sum(inexact.history["factorisations"]) == 1 and min(inexact.history["cg_iterations"][1:]) > 0
+    areas, _, _ = power_cells(targets, inexact.heights, 0.0, 1.0, polygons=False)
+    assert np.max(np.abs(areas * 600 - 1.0)) <= 1e-9
