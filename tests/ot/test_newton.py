@@ -10,11 +10,13 @@ from geokeras.errors import SpecError
 from geokeras.ot.newton import (
     NewtonSystems,
     _clip,
+    _hidden,
     _newton_direction,
     lower_hull,
     power_cells,
     power_cells_and_hull,
     power_neighbours,
+    repaired_hull,
     still_regular,
     updated_hull,
 )
@@ -259,3 +261,47 @@ def test_newton_with_inexact_steps_reaches_the_exact_masses_with_one_factorisati
     assert sum(inexact.history["factorisations"]) == 1 and min(inexact.history["cg_iterations"][1:]) > 0
     areas, _, _ = power_cells(targets, inexact.heights, 0.0, 1.0, polygons=False)
     assert np.max(np.abs(areas * 600 - 1.0)) <= 1e-9
+
+
+def test_a_target_above_the_plane_of_a_triangle_around_it_is_hidden():
+    corners = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]  # lifted points (y, -h), counter-clockwise
+    assert _hidden([*corners, [0.25, 0.25, 1e-3]], 3, 0, 1, 2)
+    assert _hidden([*corners, [0.5, 0.5, 1e-3]], 3, 0, 1, 2)  # on an edge: still a convex combination
+    assert not _hidden([*corners, [0.25, 0.25, -1e-3]], 3, 0, 1, 2)  # below the plane: a vertex
+    assert not _hidden([*corners, [0.25, 0.25, 0.0]], 3, 0, 1, 2)  # on the plane: not proven
+    assert not _hidden([*corners, [0.75, 0.75, 1e-3]], 3, 0, 1, 2)  # outside the triangle
+    assert not _hidden([*corners, [0.25, 0.25, 1e-3]], 3, 0, 2, 1)  # clockwise: not a triangle of the test
+
+
+def test_flips_that_meet_a_hidden_target_report_it_and_its_cell_is_empty():
+    rng = np.random.default_rng(4)
+    y = rng.uniform(0.05, 0.95, size=(300, 2))
+    h = -0.5 * np.sum(y * y, axis=1)
+    hull = lower_hull(y, h)
+    hidden = h.copy()
+    hidden[0] -= 1.0
+    triangulation, target = repaired_hull(hull, y, hidden)
+    assert triangulation is None and target >= 0
+    assert power_cells(y, hidden, 0.0, 1.0, polygons=False)[0][target] == 0.0
+    assert repaired_hull(hull, y, h) == (hull, -1)
+
+
+def test_steps_rejected_on_a_hidden_target_match_those_rejected_on_the_cells(monkeypatch):
+    rng = np.random.default_rng(8)
+    centres = np.array([[-1.0, 0.0], [1.0, 0.5], [0.0, -1.0]])
+    targets = (centres[rng.integers(3, size=300)] + 0.05 * rng.normal(size=(300, 2))).astype(np.float32)
+    flips, proven = newton_module.repaired_hull, []
+
+    def counted(hull, y, h):
+        repaired = flips(hull, y, h)
+        proven.append(repaired[1] >= 0)
+        return repaired
+
+    monkeypatch.setattr(newton_module, "repaired_hull", counted)
+    certified = solve(targets, solver={"type": "newton", "tol": 1e-9})
+    assert sum(proven) >= 3  # candidates rejected without their cells
+    monkeypatch.setattr(newton_module, "repaired_hull", lambda hull, y, h: (flips(hull, y, h)[0], -1))  # no proofs
+    computed = solve(targets, solver={"type": "newton", "tol": 1e-9})
+    assert certified.converged and min(certified.history["step_size"]) < 1.0
+    assert certified.steps == computed.steps and certified.history["step_size"] == computed.history["step_size"]
+    np.testing.assert_array_equal(certified.heights, computed.heights)
