@@ -285,9 +285,9 @@ def repaired_hull(hull: LowerHull, targets: np.ndarray, heights: np.ndarray) -> 
         return None, -1
     if violated[0].size == 0:
         return hull, -1
-    eager = violated[0].size > 0.01 * y.shape[0]  # many flips: every row as a list at once is cheaper
-    simplices, across = _Rows(hull.simplices, eager), _Rows(hull.across, eager)
-    points = _Rows(np.column_stack([y, -h]), eager)
+    if violated[0].size >= BATCHED_FLIPS_FROM:
+        return _batched_flips(hull, y, h, *violated)
+    simplices, across, points = _Rows(hull.simplices), _Rows(hull.across), _Rows(np.column_stack([y, -h]))
     stack = list(zip(violated[0].tolist(), violated[1].tolist()))
     budget = 4 * len(stack) + 100
     while stack:
@@ -319,6 +319,91 @@ def repaired_hull(hull: LowerHull, targets: np.ndarray, heights: np.ndarray) -> 
     return LowerHull(simplices.written(), across.written()), -1
 
 
+BATCHED_FLIPS_FROM = 512
+"""Edges not locally convex from which :func:`repaired_hull` flips in numpy rounds (:func:`_batched_flips`)
+rather than one flip at a time in Python."""
+
+
+def _batched_flips(
+    hull: LowerHull, y: np.ndarray, h: np.ndarray, facets: np.ndarray, positions: np.ndarray
+) -> tuple[Optional[LowerHull], int]:
+    """:func:`repaired_hull`'s flips in rounds of independent flips, each round in numpy.
+
+    A round takes the candidate edges (facet, position) that are not locally convex, keeps those whose
+    two facets and four outer neighbours no candidate of lower rank touches (so that the flips of a
+    round write disjoint rows), flips them as one flip would, and takes as the next candidates the four
+    outer edges of each flipped pair and the candidates left over. The same flips as one at a time, in
+    another order; the same outcomes (hidden targets, the budget of 4 flips per edge first found).
+    """
+    simplices, across = hull.simplices.copy(), hull.across.copy()
+    lifted = np.column_stack([y, -h])
+    budget = 4 * facets.size + 100
+    owner = np.full(simplices.shape[0], np.iinfo(np.int64).max, np.int64)
+    while facets.size:
+        other = across[facets, positions]
+        keep = other >= 0
+        f, k, g = facets[keep], positions[keep], other[keep]
+        a, b, c = simplices[f, k], simplices[f, (k + 1) % 3], simplices[f, (k + 2) % 3]
+        back = np.argmax(across[g] == f[:, None], axis=1)
+        d = simplices[g, (back + 2) % 3]
+        bad = _lifted_orientations(lifted, a, b, c, d) < 0.0
+        if not bad.any():
+            break
+        f, k, g, back, a, b, c, d = (array[bad] for array in (f, k, g, back, a, b, c, d))
+        reflex_a = _orientations(lifted, a, d, c) <= 0.0
+        reflex_b = ~reflex_a & (_orientations(lifted, d, b, c) <= 0.0)
+        if reflex_a.any() or reflex_b.any():
+            p = lifted.tolist()
+            for i, j in zip(*np.nonzero(np.column_stack([reflex_a, reflex_b]))):
+                target, corners = (a[i], (d[i], b[i], c[i])) if j == 0 else (b[i], (a[i], d[i], c[i]))
+                if _hidden(p, int(target), *map(int, corners)):
+                    return None, int(target)
+            return None, -1
+        beyond_bc, beyond_ca = across[f, (k + 1) % 3], across[f, (k + 2) % 3]
+        beyond_ad, beyond_db = across[g, (back + 1) % 3], across[g, (back + 2) % 3]
+        touched = np.column_stack([f, g, beyond_bc, beyond_ca, beyond_ad, beyond_db])
+        rank = np.broadcast_to(np.arange(f.size)[:, None], touched.shape)
+        valid = touched >= 0
+        owner[touched[valid]] = np.iinfo(np.int64).max
+        np.minimum.at(owner, touched[valid], rank[valid])
+        chosen = np.all(~valid | (owner[np.maximum(touched, 0)] == rank), axis=1)
+        budget -= int(chosen.sum())
+        if budget < 0:
+            return None, -1
+        left = (f[~chosen], k[~chosen])
+        f, g, a, b, c, d = (array[chosen] for array in (f, g, a, b, c, d))
+        beyond_bc, beyond_ca, beyond_ad, beyond_db = (
+            array[chosen] for array in (beyond_bc, beyond_ca, beyond_ad, beyond_db)
+        )
+        for outer, old, new in ((beyond_ad, g, f), (beyond_bc, f, g)):  # the outer facets' pointers first
+            inner = outer >= 0
+            rows, old, new = outer[inner], old[inner], new[inner]
+            across[rows, np.argmax(across[rows] == old[:, None], axis=1)] = new
+        simplices[f] = np.column_stack([a, d, c])
+        across[f] = np.column_stack([beyond_ad, g, beyond_ca])
+        simplices[g] = np.column_stack([d, b, c])
+        across[g] = np.column_stack([beyond_db, beyond_bc, f])
+        facets = np.concatenate([f, f, g, g, left[0]])
+        positions = np.concatenate([np.zeros_like(f), np.full_like(f, 2), np.zeros_like(g), np.ones_like(g), left[1]])
+    return LowerHull(simplices, across), -1
+
+
+def _orientations(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """:func:`_orientation` of many triangles."""
+    return (p[b, 0] - p[a, 0]) * (p[c, 1] - p[a, 1]) - (p[b, 1] - p[a, 1]) * (p[c, 0] - p[a, 0])
+
+
+def _lifted_orientations(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """:func:`_lifted_orientation` of many quadruples (the same operations, so the same signs)."""
+    origin = p[a]
+    u, v, w = p[b] - origin, p[c] - origin, p[d] - origin
+    return (
+        u[:, 0] * (v[:, 1] * w[:, 2] - v[:, 2] * w[:, 1])
+        - u[:, 1] * (v[:, 0] * w[:, 2] - v[:, 2] * w[:, 0])
+        + u[:, 2] * (v[:, 0] * w[:, 1] - v[:, 1] * w[:, 0])
+    )
+
+
 def _hidden(p: list, i: int, a: int, b: int, c: int) -> bool:
     """Whether target i is proven to have an empty cell by the triangle abc (counter-clockwise in the plane).
 
@@ -333,11 +418,11 @@ def _hidden(p: list, i: int, a: int, b: int, c: int) -> bool:
 
 
 class _Rows(dict):
-    """Rows of an array as lists, read on first use (a flip touches a few facets of many) or all at once."""
+    """Rows of an array as lists, read on first use: a flip touches a few facets of many."""
 
-    def __init__(self, array: np.ndarray, eager: bool = False) -> None:
-        super().__init__(enumerate(array.tolist()) if eager else ())
-        self.array, self.eager = array, eager
+    def __init__(self, array: np.ndarray) -> None:
+        super().__init__()
+        self.array = array
 
     def __missing__(self, key: int) -> list:
         row = self[key] = self.array[key].tolist()
@@ -345,8 +430,6 @@ class _Rows(dict):
 
     def written(self) -> np.ndarray:
         """A copy of the array with the rows read (and maybe changed) put back."""
-        if self.eager:  # every row, in order
-            return np.array(list(self.values()), self.array.dtype).reshape(self.array.shape)
         array = self.array.copy()
         if self:
             array[np.fromiter(self.keys(), np.int64, len(self))] = np.array(list(self.values()), array.dtype)
@@ -808,16 +891,43 @@ class NewtonSystems:
     def _preconditioned(self, grounded: Any, right: np.ndarray, forcing: float) -> Optional[np.ndarray]:
         """Conjugate gradients preconditioned by the kept factor, or None when they need more than
         :data:`MAX_CG_ITERATIONS` iterations."""
-        from scipy.sparse.linalg import LinearOperator, cg
+        solved, self.cg_iterations = preconditioned_cg(grounded, right, self.factor.solve, forcing, MAX_CG_ITERATIONS)
+        return solved
 
-        def count(_: np.ndarray) -> None:
-            self.cg_iterations += 1
 
-        preconditioner = LinearOperator(grounded.shape, matvec=self.factor.solve, dtype=np.float64)
-        solved, info = cg(
-            grounded, right, rtol=forcing, atol=0.0, maxiter=MAX_CG_ITERATIONS, M=preconditioner, callback=count
-        )
-        return solved if info == 0 else None
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """<a, b> of vectors, summed by einsum (no BLAS call: :func:`preconditioned_cg`)."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def preconditioned_cg(
+    matrix: Any, right: np.ndarray, preconditioner: Any, rtol: float, max_iterations: int
+) -> tuple[Optional[np.ndarray], int]:
+    """x with ||right - matrix x|| <= rtol ||right|| by preconditioned conjugate gradients from x = 0, and the
+    iterations taken; (None, max_iterations) when not reached by then.
+
+    ``matrix`` symmetric positive definite, ``preconditioner(r)`` applies an SPD approximation of its inverse
+    (Saad 2003, "Iterative methods for sparse linear systems", Algorithm 9.1). The inner products are
+    einsum sums, not BLAS calls: on a busy machine a multithreaded BLAS took 8 ms per inner product of
+    20,000 numbers (its threads wait for a core), as long as a solve with the factor.
+    """
+    goal = rtol * rtol * _dot(right, right)
+    if goal == 0.0:
+        return (np.zeros_like(right), 0) if not np.any(right) else (None, max_iterations)
+    solved, residual = np.zeros_like(right), right.copy()
+    direction = preconditioner(residual)
+    product = _dot(residual, direction)
+    for iteration in range(1, max_iterations + 1):
+        image = matrix @ direction
+        step = product / _dot(direction, image)
+        solved += step * direction
+        residual -= step * image
+        if _dot(residual, residual) <= goal:
+            return solved, iteration
+        preconditioned = preconditioner(residual)
+        product, previous = _dot(residual, preconditioned), product
+        direction = preconditioned + (product / previous) * direction
+    return None, max_iterations
 
 
 def _factor(grounded: Any) -> Any:

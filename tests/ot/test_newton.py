@@ -305,3 +305,27 @@ def test_steps_rejected_on_a_hidden_target_match_those_rejected_on_the_cells(mon
     assert certified.converged and min(certified.history["step_size"]) < 1.0
     assert certified.steps == computed.steps and certified.history["step_size"] == computed.history["step_size"]
     np.testing.assert_array_equal(certified.heights, computed.heights)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_flips_in_numpy_rounds_give_qhulls_triangulation_or_a_hidden_target(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(0.05, 0.95, size=(2000, 2))
+    h = -0.5 * np.sum(y * y, axis=1)
+    hull = lower_hull(y, h)
+    monkeypatch.setattr(newton_module, "BATCHED_FLIPS_FROM", 1)
+    for scale, hides in ((5e-3, False), (3e-2, True)):
+        moved = h + scale * np.sin(7 * y[:, 0] + seed) * np.cos(5 * y[:, 1])  # smooth: only the large one hides
+        assert newton_module._violated_edges(hull, y, moved)[0].size > 100
+        triangulation, target = repaired_hull(hull, y, moved)
+        areas = power_cells(y, moved, 0.0, 1.0, polygons=False)[0]
+        if hides:
+            assert triangulation is None and target >= 0 and areas[target] == 0.0
+            continue
+        assert target == -1 and still_regular(triangulation, y, moved)
+        expected = lower_hull(y, moved).simplices
+        assert sorted(map(tuple, np.sort(triangulation.simplices, axis=1))) == sorted(
+            map(tuple, np.sort(expected, axis=1))
+        )
+        repaired = power_cells_and_hull(y, moved, 0.0, 1.0, polygons=False, triangulation=triangulation)[0]
+        np.testing.assert_allclose(repaired, areas, rtol=0, atol=1e-15)
