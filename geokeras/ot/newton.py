@@ -754,7 +754,7 @@ def solve_newton(
                 w_new, facets_new, triangulation_new = evaluated
                 # Damping (Kitagawa, Merigot, Thibert 2019, Algorithm 1): every cell keeps at least
                 # half the smallest mass seen, and |w - nu| shrinks by the factor (1 - c / 2).
-                shrinks = np.linalg.norm(w_new - nu) <= (1.0 - 0.5 * size) * np.linalg.norm(w - nu)
+                shrinks = _norm(w_new - nu) <= (1.0 - 0.5 * size) * _norm(w - nu)
                 if np.min(w_new) >= floor and shrinks:
                     break
                 size *= 0.5
@@ -898,6 +898,11 @@ class NewtonSystems:
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
     """<a, b> of vectors, summed by einsum (no BLAS call: :func:`preconditioned_cg`)."""
     return float(np.einsum("i,i->", a, b))
+
+
+def _norm(vector: np.ndarray) -> float:
+    """The Euclidean norm, by :func:`_dot`."""
+    return float(np.sqrt(_dot(vector, vector)))
 
 
 def preconditioned_cg(
