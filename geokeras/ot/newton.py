@@ -18,9 +18,13 @@ half the smallest mass and |w - nu| shrinks by (1 - c/2), then re-centre h to me
 when max_i |w_i - nu_i| / nu_i <= tol. Converges
 quadratically near the solution (Kitagawa, Merigot, Thibert 2019, "Convergence of a Newton
 algorithm for semi-discrete optimal transport", JEMS). An evaluation costs one qhull call (or
-none: the previous triangulation updated by edge flips, :func:`updated_hull`) and O(N) numpy work;
-the Newton system is a sparse graph Laplacian (SuperLU): 2,000 targets take 0.4-2 s, 10^5 one
-to five minutes on two cores (docs/benchmarks.md, scripts/bench_ot_newton.py).
+none: the previous triangulation updated by edge flips, :func:`repaired_hull`) and O(N) numpy work;
+a trial step whose flips prove a cell empty is halved without its cells. The Newton system is a
+sparse graph Laplacian: factored by SuperLU, and from 4,096 targets that factor preconditions
+conjugate gradients on the next steps' systems (inexact Newton, :class:`NewtonSystems`). On one
+core of a busy 2-core machine: 2,000 targets take 0.2-0.4 s, 2·10^4 about 1.3 s (uniform) to 6 s
+(clustered codes), 10^5 uniform ones 6-9 s, as fast as sdot at the same accuracy
+(docs/benchmarks.md, scripts/bench_ot_newton.py).
 """
 
 from __future__ import annotations
@@ -269,7 +273,8 @@ def repaired_hull(hull: LowerHull, targets: np.ndarray, heights: np.ndarray) -> 
     new facets are checked again. A flip is impossible when the quadrilateral adbc is not strictly convex:
     then a (or b) lies in the triangle of the three others, and as d lies below the plane of a, b, c, the
     lifted a lies above the plane of the lifted d, b, c: a is hidden (:func:`_hidden`), its cell is empty,
-    and no triangulation of all targets is regular.
+    and no triangulation of all targets is regular. One flip at a time in Python; from
+    :data:`BATCHED_FLIPS_FROM` edges to flip, in numpy rounds (:func:`_batched_flips`).
 
     Returns:
         ``(triangulation, hidden)``: ``(hull, -1)`` itself when nothing is to flip; ``(flipped, -1)``;
