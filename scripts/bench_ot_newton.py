@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import tempfile
 import time
@@ -106,7 +107,11 @@ def run_sdot(targets: np.ndarray, low: float, high: float, python: str, goal: fl
         Path(folder, "driver.py").write_text(SDOT_DRIVER, encoding="utf-8")
         arguments = [f"{folder}/targets.npy", "0.0", str(high - low), ",".join(map(repr, tols)), folder]
         done = subprocess.run(
-            [python, f"{folder}/driver.py", *arguments], capture_output=True, text=True, check=False, cwd=folder
+            [os.path.abspath(python), f"{folder}/driver.py", *arguments],  # absolute: it runs in the folder
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=folder,
         )
         if done.returncode != 0:  # e.g. killed for memory: a row saying so, and the benchmark goes on
             message = done.stderr.strip()[-300:] or "no message"

@@ -5,13 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import geokeras.ot.newton as newton_module
 from geokeras.errors import SpecError
 from geokeras.ot.newton import (
+    NewtonSystems,
     _clip,
+    _hidden,
+    _newton_direction,
     lower_hull,
     power_cells,
     power_cells_and_hull,
     power_neighbours,
+    repaired_hull,
     still_regular,
     updated_hull,
 )
@@ -201,3 +206,126 @@ def test_a_triangulation_is_reused_while_regular_and_repaired_by_flips():
     hidden = h.copy()
     hidden[0] -= 1.0
     assert updated_hull(hull, y, hidden) is None
+
+
+def _cell_system(count: int, seed: int, spread: float) -> tuple[np.ndarray, list, list]:
+    """Targets, and the (facets, gradient) of the Newton systems at the Voronoi heights and near them."""
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(0.05, 0.95, size=(count, 2))
+    nu = np.full(count, 1.0 / count)
+    voronoi = -0.5 * np.sum(y * y, axis=1)
+    systems = []
+    for h in (voronoi, voronoi + spread * rng.normal(size=count)):
+        areas, facets, _ = power_cells(y, h, 0.0, 1.0, polygons=False)
+        assert areas.min() > 0.0  # a connected cell graph: the grounded Laplacian is non-singular
+        systems.append((facets, areas - nu))
+    return y, *zip(*systems)
+
+
+def test_conjugate_gradients_on_the_previous_factor_give_the_direct_direction():
+    y, facets, gradients = _cell_system(400, 5, 1e-6)
+    systems = NewtonSystems(reuse=True)
+    first = systems.direction(y, facets[0], gradients[0], forcing=0.1)
+    assert systems.factorisations == 1 and systems.cg_iterations == 0
+    np.testing.assert_array_equal(first, _newton_direction(y, facets[0], gradients[0]))
+    second = systems.direction(y, facets[1], gradients[1], forcing=1e-12)
+    assert systems.factorisations == 0 and 0 < systems.cg_iterations <= newton_module.MAX_CG_ITERATIONS
+    direct = _newton_direction(y, facets[1], gradients[1])
+    np.testing.assert_allclose(second, direct, rtol=0, atol=1e-9 * np.abs(direct).max())
+    assert abs(second.mean()) <= 1e-15
+
+
+def test_a_stale_factor_is_replaced_when_conjugate_gradients_need_too_many_iterations(monkeypatch):
+    y, facets, gradients = _cell_system(400, 6, 1e-6)
+    systems = NewtonSystems(reuse=True)
+    systems.direction(y, facets[0], gradients[0], forcing=0.1)
+    monkeypatch.setattr(newton_module, "MAX_CG_ITERATIONS", 1)
+    refactored = systems.direction(y, facets[1], gradients[1], forcing=1e-12)
+    assert systems.factorisations == 1 and systems.cg_iterations == 1
+    np.testing.assert_array_equal(refactored, _newton_direction(y, facets[1], gradients[1]))
+    # Without reuse every system is factored.
+    plain = NewtonSystems(reuse=False)
+    plain.direction(y, facets[0], gradients[0], forcing=0.1)
+    plain.direction(y, facets[1], gradients[1], forcing=0.1)
+    assert plain.factorisations == 1 and plain.cg_iterations == 0
+
+
+def test_newton_with_inexact_steps_reaches_the_exact_masses_with_one_factorisation(monkeypatch):
+    targets = np.random.default_rng(7).uniform(0.05, 0.95, size=(600, 2)).astype(np.float32)
+    source = {"type": "uniform_cube", "low": 0, "high": 1}
+    exact = solve(targets, source=source, solver={"type": "newton", "tol": 1e-9})
+    monkeypatch.setattr(newton_module, "REUSE_FACTOR_FROM", 1)
+    inexact = solve(targets, source=source, solver={"type": "newton", "tol": 1e-9})
+    assert exact.history["factorisations"] == [1] * exact.steps
+    assert inexact.converged and inexact.max_rel_mass_error <= 1e-9 and inexact.steps == exact.steps
+    assert sum(inexact.history["factorisations"]) == 1 and min(inexact.history["cg_iterations"][1:]) > 0
+    areas, _, _ = power_cells(targets, inexact.heights, 0.0, 1.0, polygons=False)
+    assert np.max(np.abs(areas * 600 - 1.0)) <= 1e-9
+
+
+def test_a_target_above_the_plane_of_a_triangle_around_it_is_hidden():
+    corners = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]  # lifted points (y, -h), counter-clockwise
+    assert _hidden([*corners, [0.25, 0.25, 1e-3]], 3, 0, 1, 2)
+    assert _hidden([*corners, [0.5, 0.5, 1e-3]], 3, 0, 1, 2)  # on an edge: still a convex combination
+    assert not _hidden([*corners, [0.25, 0.25, -1e-3]], 3, 0, 1, 2)  # below the plane: a vertex
+    assert not _hidden([*corners, [0.25, 0.25, 0.0]], 3, 0, 1, 2)  # on the plane: not proven
+    assert not _hidden([*corners, [0.75, 0.75, 1e-3]], 3, 0, 1, 2)  # outside the triangle
+    assert not _hidden([*corners, [0.25, 0.25, 1e-3]], 3, 0, 2, 1)  # clockwise: not a triangle of the test
+
+
+def test_flips_that_meet_a_hidden_target_report_it_and_its_cell_is_empty():
+    rng = np.random.default_rng(4)
+    y = rng.uniform(0.05, 0.95, size=(300, 2))
+    h = -0.5 * np.sum(y * y, axis=1)
+    hull = lower_hull(y, h)
+    hidden = h.copy()
+    hidden[0] -= 1.0
+    triangulation, target = repaired_hull(hull, y, hidden)
+    assert triangulation is None and target >= 0
+    assert power_cells(y, hidden, 0.0, 1.0, polygons=False)[0][target] == 0.0
+    assert repaired_hull(hull, y, h) == (hull, -1)
+
+
+def test_steps_rejected_on_a_hidden_target_match_those_rejected_on_the_cells(monkeypatch):
+    rng = np.random.default_rng(8)
+    centres = np.array([[-1.0, 0.0], [1.0, 0.5], [0.0, -1.0]])
+    targets = (centres[rng.integers(3, size=300)] + 0.05 * rng.normal(size=(300, 2))).astype(np.float32)
+    flips, proven = newton_module.repaired_hull, []
+
+    def counted(hull, y, h):
+        repaired = flips(hull, y, h)
+        proven.append(repaired[1] >= 0)
+        return repaired
+
+    monkeypatch.setattr(newton_module, "repaired_hull", counted)
+    certified = solve(targets, solver={"type": "newton", "tol": 1e-9})
+    assert sum(proven) >= 3  # candidates rejected without their cells
+    monkeypatch.setattr(newton_module, "repaired_hull", lambda hull, y, h: (flips(hull, y, h)[0], -1))  # no proofs
+    computed = solve(targets, solver={"type": "newton", "tol": 1e-9})
+    assert certified.converged and min(certified.history["step_size"]) < 1.0
+    assert certified.steps == computed.steps and certified.history["step_size"] == computed.history["step_size"]
+    np.testing.assert_array_equal(certified.heights, computed.heights)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_flips_in_numpy_rounds_give_qhulls_triangulation_or_a_hidden_target(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(0.05, 0.95, size=(2000, 2))
+    h = -0.5 * np.sum(y * y, axis=1)
+    hull = lower_hull(y, h)
+    monkeypatch.setattr(newton_module, "BATCHED_FLIPS_FROM", 1)
+    for scale, hides in ((5e-3, False), (3e-2, True)):
+        moved = h + scale * np.sin(7 * y[:, 0] + seed) * np.cos(5 * y[:, 1])  # smooth: only the large one hides
+        assert newton_module._violated_edges(hull, y, moved)[0].size > 100
+        triangulation, target = repaired_hull(hull, y, moved)
+        areas = power_cells(y, moved, 0.0, 1.0, polygons=False)[0]
+        if hides:
+            assert triangulation is None and target >= 0 and areas[target] == 0.0
+            continue
+        assert target == -1 and still_regular(triangulation, y, moved)
+        expected = lower_hull(y, moved).simplices
+        assert sorted(map(tuple, np.sort(triangulation.simplices, axis=1))) == sorted(
+            map(tuple, np.sort(expected, axis=1))
+        )
+        repaired = power_cells_and_hull(y, moved, 0.0, 1.0, polygons=False, triangulation=triangulation)[0]
+        np.testing.assert_allclose(repaired, areas, rtol=0, atol=1e-15)
