@@ -327,8 +327,33 @@ class Snapshot:
     heights: np.ndarray
 
 
+class MethodClock:
+    """Wall and process-CPU seconds of a method's own work: the clocks stop while its observer works.
+
+    Subclasses set ``snapshot_every``, ``seconds`` and ``cpu_seconds``; the method calls :meth:`start` before
+    its first step and ``observe(step, heights_fn)`` after every step.
+    """
+
+    snapshot_every: int
+
+    def start(self) -> None:
+        """Restart the clocks (before the method's first step, and when the observer is done)."""
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+
+    def due(self, step: int) -> bool:
+        return step > 0 and step % self.snapshot_every == 0
+
+    def pause(self, heights_fn: Callable[[], np.ndarray]) -> np.ndarray:
+        """The method's heights (its sync is charged to it), then the clocks stop."""
+        heights = np.array(heights_fn(), dtype=np.float64)
+        self.seconds += time.perf_counter() - self._wall
+        self.cpu_seconds += time.process_time() - self._cpu
+        return heights
+
+
 @dataclass
-class Monitor:
+class Monitor(MethodClock):
     """Snapshots a method's heights, checks them with the shared evaluator, stops it.
 
     ``observe(step, heights_fn)`` is called by the method after every step (cheap unless the
@@ -360,23 +385,12 @@ class Monitor:
         self.cpu_seconds = 0.0
         self.evaluations = 0
         self.next_check = self.first_check
-        self._wall = time.perf_counter()
-        self._cpu = time.process_time()
-
-    def start(self) -> None:
-        """Restart the clocks (call right before the method's first step)."""
-        self._wall = time.perf_counter()
-        self._cpu = time.process_time()
-
-    def due(self, step: int) -> bool:
-        return step > 0 and step % self.snapshot_every == 0
+        self.start()
 
     def observe(self, step: int, heights_fn: Callable[[], np.ndarray]) -> None:
         if not self.due(step):
             return
-        heights = np.array(heights_fn(), dtype=np.float64)  # charged to the method: its sync
-        self.seconds += time.perf_counter() - self._wall
-        self.cpu_seconds += time.process_time() - self._cpu
+        heights = self.pause(heights_fn)
         self.snapshots.append(Snapshot(step, self.seconds, self.cpu_seconds, heights))
         try:
             if step >= self.next_check:
@@ -385,8 +399,7 @@ class Monitor:
                 self._finish(self.snapshots[-1], converged=False, quality=self._full(self.snapshots[-1]))
                 raise OutOfTime()
         finally:
-            self._wall = time.perf_counter()
-            self._cpu = time.process_time()
+            self.start()
 
     def _full(self, snapshot: Snapshot) -> dict:
         self.evaluations += 1
@@ -711,35 +724,28 @@ def converge(
 
 
 @dataclass
-class BudgetRecorder:
+class BudgetRecorder(MethodClock):
     """A stand-in for :class:`Monitor`: keeps a peer's heights when its own clock passes each budget.
 
-    Its clocks (wall and process CPU) stop while it copies the heights, as the monitor's do; it
-    judges nothing while the peer runs, and stops the peer after the last budget.
+    Its clocks stop while it copies the heights, as the monitor's do; it judges nothing while the
+    peer runs, and stops the peer after the last budget.
     """
 
     snapshot_every: int
     budgets: list[float]
     snapshots: list = field(default_factory=list)
-
-    def start(self) -> None:
-        self.seconds, self.cpu_seconds = 0.0, 0.0
-        self._wall, self._cpu = time.perf_counter(), time.process_time()
-
-    def due(self, step: int) -> bool:
-        return step > 0 and step % self.snapshot_every == 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
     def observe(self, step: int, heights_fn: Callable[[], np.ndarray]) -> None:
         if not self.due(step):
             return
-        heights = np.array(heights_fn(), dtype=np.float64)  # charged to the method: its sync
-        self.seconds += time.perf_counter() - self._wall
-        self.cpu_seconds += time.process_time() - self._cpu
+        heights = self.pause(heights_fn)
         while len(self.snapshots) < len(self.budgets) and self.seconds >= self.budgets[len(self.snapshots)]:
             self.snapshots.append(Snapshot(step, self.seconds, self.cpu_seconds, heights))
         if len(self.snapshots) == len(self.budgets):
             raise OutOfTime()
-        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        self.start()
 
 
 def within_budgets(problem: Problem, methods: list[str], budgets: list[float], seed: int, eval_samples: int) -> list:
