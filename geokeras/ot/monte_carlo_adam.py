@@ -14,10 +14,8 @@ AE-OT, An et al. ICLR 2020). One step:
 3. bias-corrected Adam (Kingma & Ba 2015, Algorithm 1) on h with step size
    lr * sigma_x * rms|y - mean y| (so lr is free of the code and source scales) and
    epsilon * (1/N); re-centre h to mean 0 (E is invariant under h + c);
-4. average the iterates: h_bar is the mean of the iterates for the first ``average_window``
-   steps, then their exponential moving average with weight 1 / ``average_window`` (a memory of
-   about that many steps), carried across schedule changes (a restart there would replace
-   h_bar by one iterate of the old step's noise); h_bar is what the solver evaluates and returns.
+4. average the iterates: h_bar is the running mean of the last ``average_window`` iterates
+   (restarted at every schedule change); h_bar is what the solver evaluates and returns.
 
 Schedule, checked on the host every ``check_every`` steps (the steps in between run in one
 ``tf.function`` ``tf.while_loop``: no host round trip inside): the *monitor* is the debiased
@@ -207,8 +205,8 @@ def _setup(targets: Any, weights: Any, source: Any, params: MonteCarloAdamParams
 class _State(AdamState):
     """Every variable of a solve (Adam's m, v, adam_t and those below); what ``tf.train.Checkpoint`` saves.
 
-    h: the iterate; h_bar: the average of the iterates (module docstring, step 4); step, samples_used:
-    counters; tiles, learning_rate, best_monitor,
+    h: the iterate; h_bar: the running mean of the last ``average_window`` iterates (since
+    ``since_reset`` steps); step, samples_used: counters; tiles, learning_rate, best_monitor,
     stalls: the schedule (:func:`_update_schedule`); fingerprint: the problem's (:func:`_fingerprint`).
     """
 
@@ -217,6 +215,7 @@ class _State(AdamState):
         self.h = tf.Variable(setup.heights.astype(np.float32), name="h")
         self.h_bar = tf.Variable(setup.heights.astype(np.float32), name="h_bar")
         self.step = tf.Variable(0, dtype=tf.int64, name="step")
+        self.since_reset = tf.Variable(0, dtype=tf.int64, name="since_reset")
         self.samples_used = tf.Variable(0, dtype=tf.int64, name="samples_used")
         self.tiles = tf.Variable(setup.first_tiles, dtype=tf.int32, name="tiles")
         self.learning_rate = tf.Variable(params.learning_rate, dtype=tf.float32, name="learning_rate")
@@ -228,13 +227,14 @@ class _State(AdamState):
         """One optimizer step (graph code): h <- h - Adam delta, re-centred to mean 0; h_bar, counters.
 
         The Adam step size is learning_rate * step_scale (module docstring, step 3); h_bar moves
-        by 1/min(step, average_window) of its distance to h (module docstring, step 4).
+        by 1/min(since_reset, average_window) of its distance to h (a running mean of the window).
         """
         h = self.h - self.adam_delta(gradient, self.learning_rate * step_scale)
         h = self.h.assign(h - tf.reduce_mean(h))
-        step = self.step.assign_add(1)
-        weight = 1.0 / tf.cast(tf.minimum(step, average_window), tf.float32)
+        since = self.since_reset.assign_add(1)
+        weight = 1.0 / tf.cast(tf.minimum(since, average_window), tf.float32)
         self.h_bar.assign(self.h_bar + weight * (h - self.h_bar))
+        self.step.assign_add(1)
         self.samples_used.assign_add(tf.cast(self.tiles * tile, tf.int64))
 
 
@@ -612,5 +612,6 @@ def _update_schedule(state: _State, monitor: float, params: MonteCarloAdamParams
     if tiles < max_tiles:
         state.tiles.assign(2 * tiles)
     state.learning_rate.assign(state.learning_rate * params.lr_decay)
+    state.since_reset.assign(0)
     state.best_monitor.assign(monitor)
     state.stalls.assign(0)

@@ -204,9 +204,8 @@ class MonteCarloAdamParams(OTSolverParams):
     average_window: Count = Field(
         100,
         description=(
-            "The solver returns (and evaluates) the average of its iterates h: their mean over the "
-            "first average_window steps, then their exponential moving average with weight "
-            "1 / average_window, carried across schedule changes."
+            "The solver returns (and evaluates) the mean of the last average_window iterates h, "
+            "restarted whenever the schedule changes."
         ),
     )
     checkpoint_dir: Optional[str] = Field(
