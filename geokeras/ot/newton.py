@@ -259,12 +259,6 @@ def _lifted_orientation(p: list, a: int, b: int, c: int, d: int) -> float:
     return bx * (cy * dz - cz * dy) - by * (cx * dz - cz * dx) + bz * (cx * dy - cy * dx)
 
 
-def updated_hull(hull: LowerHull, targets: np.ndarray, heights: np.ndarray) -> Optional[LowerHull]:
-    """The regular triangulation for ``heights`` from ``hull``, one for nearby heights, by edge flips, or None
-    where :func:`repaired_hull` gives up or finds a hidden target (the caller then runs qhull)."""
-    return repaired_hull(hull, targets, heights)[0]
-
-
 def repaired_hull(hull: LowerHull, targets: np.ndarray, heights: np.ndarray) -> tuple[Optional[LowerHull], int]:
     """The regular triangulation for ``heights`` from ``hull``, one for nearby heights, by edge flips.
 
@@ -482,12 +476,10 @@ def power_cells_and_hull(
     high: float,
     *,
     polygons: bool = True,
-    previous: Optional[LowerHull] = None,
     triangulation: Optional[LowerHull] = None,
 ) -> tuple[np.ndarray, Any, Optional[list], Optional[LowerHull]]:
-    """:func:`power_cells` and the triangulation it used; ``previous`` (a triangulation for other heights) is
-    updated by edge flips instead of a new qhull call where :func:`updated_hull` can; ``triangulation`` is the
-    regular triangulation for ``heights`` when the caller has it."""
+    """:func:`power_cells` and the triangulation it used: ``triangulation``, the regular triangulation for
+    ``heights`` when the caller has one (e.g. from :func:`repaired_hull`), else qhull's."""
     from scipy.sparse import coo_matrix
 
     y = np.asarray(targets, np.float64)
@@ -495,10 +487,7 @@ def power_cells_and_hull(
     count = y.shape[0]
     areas = np.zeros(count)
     cell_polygons: Optional[list] = [np.zeros((0, 2))] * count if polygons else None
-    hull = triangulation
-    if hull is None and previous is not None:
-        hull = updated_hull(previous, y, h)
-    hull = hull if hull is not None else lower_hull(y, h)
+    hull = triangulation if triangulation is not None else lower_hull(y, h)
     if hull is None:
         lists = power_neighbours(y, h)
         rows = np.concatenate([np.full(len(n), i, np.int64) for i, n in enumerate(lists) if n is not None] or [[]])
@@ -799,12 +788,6 @@ def solve_newton(
         history=history,
         warning=warning,
     )
-
-
-def _newton_direction(y: np.ndarray, facets: Any, gradient: np.ndarray) -> np.ndarray:
-    """delta with H delta = gradient, mean(delta) = 0, for the sparse Laplacian H of the facets (a direct solve;
-    :class:`NewtonSystems` reuses factors across steps)."""
-    return NewtonSystems(reuse=False).direction(y, facets, gradient, forcing=0.0)
 
 
 def _grounded_hessian(y: np.ndarray, facets: Any) -> Any:

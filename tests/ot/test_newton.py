@@ -11,14 +11,12 @@ from geokeras.ot.newton import (
     NewtonSystems,
     _clip,
     _hidden,
-    _newton_direction,
     lower_hull,
     power_cells,
     power_cells_and_hull,
     power_neighbours,
     repaired_hull,
     still_regular,
-    updated_hull,
 )
 from geokeras.ot.solve import solve
 
@@ -192,20 +190,25 @@ def test_a_triangulation_is_reused_while_regular_and_repaired_by_flips():
     nearby = h + 1e-9 * rng.normal(size=300)
     moved = h + 1e-5 * np.random.default_rng(1).normal(size=300)
     assert still_regular(hull, y, nearby) and not still_regular(hull, y, moved)
-    reused = power_cells_and_hull(y, nearby, 0.0, 1.0, polygons=False, previous=hull)
+    reused = power_cells_and_hull(y, nearby, 0.0, 1.0, polygons=False, triangulation=repaired_hull(hull, y, nearby)[0])
     assert reused[3] is hull
     np.testing.assert_array_equal(reused[0], power_cells(y, nearby, 0.0, 1.0)[0])
     # Moved heights break some edges; flips restore a regular triangulation: the same cells as qhull's.
-    flipped = updated_hull(hull, y, moved)
+    flipped = repaired_hull(hull, y, moved)[0]
     assert flipped is not None and flipped is not hull and still_regular(flipped, y, moved)
-    repaired = power_cells_and_hull(y, moved, 0.0, 1.0, polygons=False, previous=hull)
+    repaired = power_cells_and_hull(y, moved, 0.0, 1.0, polygons=False, triangulation=flipped)
     fresh = power_cells(y, moved, 0.0, 1.0)
     np.testing.assert_allclose(repaired[0], fresh[0], rtol=0, atol=1e-15)
     np.testing.assert_allclose(repaired[1].toarray(), fresh[1].toarray(), rtol=0, atol=1e-15)
     # Heights that hide a target cannot be reached by flips: qhull again.
     hidden = h.copy()
     hidden[0] -= 1.0
-    assert updated_hull(hull, y, hidden) is None
+    assert repaired_hull(hull, y, hidden)[0] is None
+
+
+def _newton_direction(y: np.ndarray, facets, gradient: np.ndarray) -> np.ndarray:
+    """The Newton direction by a direct solve (a fresh factorisation)."""
+    return NewtonSystems(reuse=False).direction(y, facets, gradient, forcing=0.0)
 
 
 def _cell_system(count: int, seed: int, spread: float) -> tuple[np.ndarray, list, list]:
