@@ -754,7 +754,7 @@ class _LineTable:
         return coefficients, errors
 
 
-def _intersection_errors(points, first, first_error, second, second_error) -> np.ndarray:
+def _intersection_errors(points, first, first_error, second, second_error, arrays: Any = np) -> Any:
     """A bound r on |u* - û|_∞ for float points û [...] meant to be u*, the exact intersection of two lines.
 
     A posteriori, so that errors do not accumulate over splits. The float lines â, b̂ ([..., 3]:
@@ -764,27 +764,35 @@ def _intersection_errors(points, first, first_error, second, second_error) -> np
     |û - u*|_∞ <= max(ρ_a, ρ_b) (max(|â_2| + |b̂_2|, |â_1| + |b̂_1|) + e_a + e_b) / |det M*|, where
     |det M*| >= |fl(det M̂)| - γ_2 (|â_1 b̂_2| + |â_2 b̂_1|) - (|â_1| + |â_2|) e_b - (|b̂_1| + |b̂_2|) e_a - 2 e_a e_b;
     never more than 1 + |û|_∞ (u* lies in the template, inside [0, 1]²).
+
+    ``arrays``: the array functions (abs, maximum, minimum, where, ones_like) of the backend the
+    operands belong to: numpy here, TensorFlow in :mod:`geokeras.complexity.regions_tf`; the same
+    operations in the same order, so both backends bound alike.
     """
     u1, u2 = points[..., 0], points[..., 1]
-    size_u = np.abs(u1) + np.abs(u2) + 1.0
+    size_u = arrays.abs(u1) + arrays.abs(u2) + 1.0
     gamma3, gamma2 = _gamma(3), _gamma(2)
 
     def residual(line, error):
-        terms = np.abs(line[..., 0] * u1) + np.abs(line[..., 1] * u2) + np.abs(line[..., 2])
+        terms = arrays.abs(line[..., 0] * u1) + arrays.abs(line[..., 1] * u2) + arrays.abs(line[..., 2])
         value = line[..., 0] * u1 + line[..., 1] * u2 + line[..., 2]
-        return np.abs(value) + gamma3 * terms + error * size_u
+        return arrays.abs(value) + gamma3 * terms + error * size_u
 
-    rho = np.maximum(residual(first, first_error), residual(second, second_error)) * _SAFETY
+    rho = arrays.maximum(residual(first, first_error), residual(second, second_error)) * _SAFETY
     a1, a2, b1, b2 = first[..., 0], first[..., 1], second[..., 0], second[..., 1]
-    determinant = np.abs(a1 * b2 - a2 * b1) - gamma2 * (np.abs(a1 * b2) + np.abs(a2 * b1))
-    determinant -= (np.abs(a1) + np.abs(a2)) * second_error + (np.abs(b1) + np.abs(b2)) * first_error
+    determinant = arrays.abs(a1 * b2 - a2 * b1) - gamma2 * (arrays.abs(a1 * b2) + arrays.abs(a2 * b1))
+    determinant -= (arrays.abs(a1) + arrays.abs(a2)) * second_error + (arrays.abs(b1) + arrays.abs(b2)) * first_error
     determinant -= 2.0 * first_error * second_error
     determinant = determinant / _SAFETY
-    adjugate = np.maximum(np.abs(a2) + np.abs(b2), np.abs(a1) + np.abs(b1)) + first_error + second_error
-    trivial = (1.0 + np.maximum(np.abs(u1), np.abs(u2))) * _SAFETY
+    adjugate = (
+        arrays.maximum(arrays.abs(a2) + arrays.abs(b2), arrays.abs(a1) + arrays.abs(b1)) + first_error + second_error
+    )
+    trivial = (1.0 + arrays.maximum(arrays.abs(u1), arrays.abs(u2))) * _SAFETY
     positive = determinant > 0
-    bound = np.where(positive, rho * adjugate * _SAFETY / np.where(positive, determinant, 1.0), trivial)
-    return np.minimum(bound, trivial)
+    bound = arrays.where(
+        positive, rho * adjugate * _SAFETY / arrays.where(positive, determinant, arrays.ones_like(determinant)), trivial
+    )
+    return arrays.minimum(bound, trivial)
 
 
 @dataclass(frozen=True)

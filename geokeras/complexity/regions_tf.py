@@ -31,6 +31,7 @@ one affine map) are not computed here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -41,6 +42,7 @@ from geokeras.complexity.mesh import (
     RegionBudgetExceeded,
     _checked_budget,
     _gamma,
+    _intersection_errors,
     _layer_parameters,
     checked_box,
     count_regions_in_box,
@@ -339,7 +341,9 @@ def _split_by_neuron(
     crossings = p_corners + fraction[:, :, None] * (next_corners - p_corners)
     crossing_error = tf.where(
         crossing,
-        _intersection_errors(crossings, p_lines, p_line_error, new_line[:, None, :], new_line_error[:, None]),
+        _intersection_errors(
+            crossings, p_lines, p_line_error, new_line[:, None, :], new_line_error[:, None], _tensorflow_arrays()
+        ),
         tf.zeros_like(p_values),
     )
 
@@ -402,29 +406,8 @@ def _split_by_neuron(
     return corners, counts, lines, line_error, corner_error, source, active, pattern, uncertain
 
 
-def _intersection_errors(points, first, first_error, second, second_error):
-    """TensorFlow form of :func:`geokeras.complexity.mesh._intersection_errors` (same bound, same docstring)."""
+def _tensorflow_arrays() -> Any:
+    """TensorFlow's array functions, for the backend-neutral bounds of :mod:`geokeras.complexity.mesh`."""
     import tensorflow as tf
 
-    gamma3, gamma2 = _gamma(3), _gamma(2)
-    u1, u2 = points[..., 0], points[..., 1]
-    size_u = tf.abs(u1) + tf.abs(u2) + 1.0
-
-    def residual(line, error):
-        terms = tf.abs(line[..., 0] * u1) + tf.abs(line[..., 1] * u2) + tf.abs(line[..., 2])
-        value = line[..., 0] * u1 + line[..., 1] * u2 + line[..., 2]
-        return tf.abs(value) + gamma3 * terms + error * size_u
-
-    rho = tf.maximum(residual(first, first_error), residual(second, second_error)) * _SAFETY
-    a1, a2, b1, b2 = first[..., 0], first[..., 1], second[..., 0], second[..., 1]
-    determinant = tf.abs(a1 * b2 - a2 * b1) - gamma2 * (tf.abs(a1 * b2) + tf.abs(a2 * b1))
-    determinant -= (tf.abs(a1) + tf.abs(a2)) * second_error + (tf.abs(b1) + tf.abs(b2)) * first_error
-    determinant -= 2.0 * first_error * second_error
-    determinant = determinant / _SAFETY
-    adjugate = tf.maximum(tf.abs(a2) + tf.abs(b2), tf.abs(a1) + tf.abs(b1)) + first_error + second_error
-    trivial = (1.0 + tf.maximum(tf.abs(u1), tf.abs(u2))) * _SAFETY
-    positive = determinant > 0
-    bound = tf.where(
-        positive, rho * adjugate * _SAFETY / tf.where(positive, determinant, tf.ones_like(determinant)), trivial
-    )
-    return tf.minimum(bound, trivial)
+    return SimpleNamespace(abs=tf.abs, maximum=tf.maximum, minimum=tf.minimum, where=tf.where, ones_like=tf.ones_like)
